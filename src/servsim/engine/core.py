@@ -1,0 +1,332 @@
+"""The event engine: contacts walk the process steps; agent pools serve them. Runs on SimPy.
+
+Think of a bank hall. Customers come through the door (an *arrival* event), take a ticket for the
+counter they need (a *step queue*, one lane per priority level) and wait. A clerk who finishes
+(a *completion* event) calls the most important, longest-waiting ticket among the counters they
+are trained for. Customers who lose patience leave.
+
+Only what must happen is scheduled: one event per arrival and one per service completion, plus
+one per staffing change. Abandonment needs no timer of its own: a waiting contact carries its
+*deadline* (queue entry + patience); a contact whose deadline has passed when it reaches the head
+of its lane is recorded as abandoned **at its deadline** and skipped. Because an abandoning
+contact never changes what happens to anyone else, this is exact, and it saves the two events
+(timer and condition) per contact of the idiomatic SimPy model.
+
+Records are appended to typed columnar arrays (``array.array``), one row per contact and one per
+step visit; tables are built once, after the run (see :mod:`servsim.metrics`).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from servsim.engine.plan import Plan
+from servsim.random import Seed, Streams
+
+INF = math.inf
+NAN = math.nan
+
+# visit / contact outcome codes
+WAITING, SERVED, ABANDONED, IN_SERVICE = 0, 1, 2, 3
+IN_SYSTEM, HANDLED = 0, 1
+
+
+class Contact:
+    """A customer (front stage) or work item (back stage) in the system."""
+
+    __slots__ = ("id", "level", "deadline", "enq", "visit", "step", "pool", "patience")
+
+    def __init__(self, cid: int, level: int, patience: Callable[[], float] | None) -> None:
+        self.id = cid
+        self.level = level
+        self.patience = patience
+        self.deadline = INF
+        self.enq = 0.0
+        self.visit = -1
+        self.step = -1
+        self.pool = -1
+
+
+class _Overflow(Exception):
+    """Raised inside the event loop when the system holds more contacts than allowed."""
+
+
+@dataclass
+class Records:
+    """Raw, columnar output of one run (plain arrays: they pickle across processes)."""
+
+    # per contact
+    channel: array = field(default_factory=lambda: array("b"))
+    segment: array = field(default_factory=lambda: array("b"))
+    arrival: array = field(default_factory=lambda: array("d"))
+    exit: array = field(default_factory=lambda: array("d"))
+    outcome: array = field(default_factory=lambda: array("b"))
+    # per step visit
+    v_contact: array = field(default_factory=lambda: array("q"))
+    v_step: array = field(default_factory=lambda: array("h"))
+    v_pool: array = field(default_factory=lambda: array("h"))
+    v_queued: array = field(default_factory=lambda: array("d"))
+    v_start: array = field(default_factory=lambda: array("d"))
+    v_end: array = field(default_factory=lambda: array("d"))
+    v_outcome: array = field(default_factory=lambda: array("b"))
+    # run status
+    end_time: float = 0.0
+    stopped: str = ""
+
+
+class Engine:
+    """One replication of a :class:`Plan` under one seed. Use :func:`run` rather than this class."""
+
+    def __init__(self, plan: Plan, seed: Seed) -> None:
+        self.plan = plan
+        self.env = simpy.Environment(initial_time=plan.start)
+        streams = Streams(seed)
+        self.handle = [streams.sampler(f"handle/{st.name}", st.handle.draw) for st in plan.steps]
+        self.route = [streams.uniform(f"routing/{st.name}") if len(st.route_to) > 1 else None
+                      for st in plan.steps]
+        self.arrival_gap = [streams.exponential(f"arrivals/{ch.name}") for ch in plan.channels]
+        self.segment_u = [streams.uniform(f"segment/{ch.name}") if len(ch.segment_idx) > 1 else None
+                          for ch in plan.channels]
+        self.patience = [
+            [streams.sampler(f"patience/{ch.name}/{plan.segment_names[g]}", d.draw) if d is not None else None
+             for g, d in enumerate(ch.patience)]
+            for ch in plan.channels
+        ]
+        n_pools = len(plan.pools)
+        self.staffed = [0] * n_pools
+        self.busy = [0] * n_pools
+        self.proficiency = [dict() for _ in range(n_pools)]
+        for s, st in enumerate(plan.steps):
+            for p, prof in st.pools:
+                self.proficiency[p][s] = prof
+        self.queues = [[deque() for _ in range(plan.n_levels)] for _ in plan.steps]
+        self.in_system = 0
+        self.limit = plan.max_in_system
+        self.rec = Records()
+
+    # ----------------------------------------------------------------- scheduling
+    def _at(self, delay: float, callback: Callable[[Timeout], None], value: object) -> None:
+        Timeout(self.env, delay, value).callbacks.append(callback)
+
+    def run(self) -> Records:
+        plan = self.plan
+        for c, ch in enumerate(plan.channels):
+            self._schedule_arrival(c, plan.start, 0)
+        for t, p, n in plan.staffing:
+            self._at(t - plan.start, self._on_staffing, (p, n))
+        try:
+            self.env.run(until=plan.end)
+        except _Overflow:
+            self.rec.stopped = (
+                f"stopped at t={self.env.now:.0f}s: more than {self.limit} contacts in the system "
+                f"(limits.max_in_system); arrivals exceed capacity"
+            )
+        self._finish()
+        self.rec.end_time = self.env.now
+        return self.rec
+
+    # ----------------------------------------------------------------- arrivals
+    def _schedule_arrival(self, c: int, now: float, cursor: int) -> None:
+        """Schedule channel c's next arrival after ``now`` (``cursor``: position in its rate pieces or trace)."""
+        ch = self.plan.channels[c]
+        if ch.trace is not None:
+            if cursor < len(ch.trace):
+                self._at(ch.trace[cursor] - now, self._on_arrival, (c, cursor + 1))
+            return
+        pieces = ch.segments
+        need = self.arrival_gap[c]()
+        t = now
+        while cursor < len(pieces):
+            t0, t1, rate = pieces[cursor]
+            if t < t0:
+                t = t0
+            gap = need / rate
+            if t + gap < t1:
+                self._at(t + gap - now, self._on_arrival, (c, cursor))
+                return
+            need -= (t1 - t) * rate
+            cursor += 1
+            t = t1
+
+    def _on_arrival(self, ev: Timeout) -> None:
+        c, cursor = ev._value
+        now = self.env._now
+        self._schedule_arrival(c, now, cursor)
+        ch = self.plan.channels[c]
+        u = self.segment_u[c]
+        g = ch.segment_idx[bisect_right(ch.segment_cum, u()) if u is not None else 0]
+        rec = self.rec
+        cid = len(rec.arrival)
+        rec.channel.append(c)
+        rec.segment.append(g)
+        rec.arrival.append(now)
+        rec.exit.append(NAN)
+        rec.outcome.append(IN_SYSTEM)
+        contact = Contact(cid, self.plan.segment_level[g], self.patience[c][g])
+        self.in_system += 1
+        if self.in_system > self.limit:
+            self._check_limit(now)
+        self._enter(contact, ch.entry, now)
+
+    # ----------------------------------------------------------------- steps
+    def _enter(self, contact: Contact, s: int, now: float) -> None:
+        rec = self.rec
+        contact.visit = len(rec.v_step)
+        contact.step = s
+        rec.v_contact.append(contact.id)
+        rec.v_step.append(s)
+        rec.v_pool.append(-1)
+        rec.v_queued.append(now)
+        rec.v_start.append(NAN)
+        rec.v_end.append(NAN)
+        rec.v_outcome.append(WAITING)
+        st = self.plan.steps[s]
+        # Patience is drawn on every front-stage entry, served at once or not, so that the stream
+        # stays aligned between variants of a scenario (common random numbers).
+        patience = contact.patience
+        contact.deadline = now + patience() if (st.front and patience is not None) else INF
+        busy, staffed = self.busy, self.staffed
+        for p, prof in st.pools:
+            if busy[p] < staffed[p]:
+                busy[p] += 1
+                self._start(contact, s, p, prof, now)
+                return
+        contact.enq = now
+        self.queues[s][contact.level].append(contact)
+
+    def _start(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
+        """Begin service; the caller has already counted the agent as busy."""
+        v = contact.visit
+        rec = self.rec
+        rec.v_pool[v] = p
+        rec.v_start[v] = now
+        rec.v_outcome[v] = IN_SERVICE
+        contact.pool = p
+        Timeout(self.env, self.handle[s]() * prof, contact).callbacks.append(self._on_done)
+
+    def _on_done(self, ev: Timeout) -> None:
+        contact: Contact = ev._value
+        now = self.env._now
+        rec = self.rec
+        v = contact.visit
+        rec.v_end[v] = now
+        rec.v_outcome[v] = SERVED
+        self._release(contact.pool, now)
+        s = contact.step
+        st = self.plan.steps[s]
+        u = self.route[s]
+        nxt = st.route_to[bisect_right(st.route_cum, u()) if u is not None else 0]
+        if nxt < 0:
+            rec.exit[contact.id] = now
+            rec.outcome[contact.id] = HANDLED
+            self.in_system -= 1
+        else:
+            self._enter(contact, nxt, now)
+
+    # ----------------------------------------------------------------- agents
+    def _release(self, p: int, now: float) -> None:
+        """An agent of pool p finished: leave if off shift, else take the next contact, else go idle."""
+        if self.busy[p] > self.staffed[p]:
+            self.busy[p] -= 1
+            return
+        picked = self._pick(p, now)
+        if picked is None:
+            self.busy[p] -= 1
+        else:
+            contact, s = picked
+            self._start(contact, s, p, self.proficiency[p][s], now)
+
+    def _pick(self, p: int, now: float) -> tuple[Contact, int] | None:
+        """Remove and return the contact pool p serves next: highest skill priority group, then
+        highest segment priority, then longest waiting."""
+        queues = self.queues
+        for group in self.plan.pools[p].queue_groups:
+            best: Contact | None = None
+            best_lane: deque | None = None
+            best_step = -1
+            for s in group:
+                for lane in queues[s]:
+                    head = self._head(lane, now)
+                    if head is not None:
+                        if best is None or (head.level, head.enq) < (best.level, best.enq):
+                            best, best_lane, best_step = head, lane, s
+                        break
+            if best is not None:
+                best_lane.popleft()
+                return best, best_step
+        return None
+
+    def _head(self, lane: deque, now: float) -> Contact | None:
+        """First contact of a lane still waiting at ``now``; contacts past their deadline abandon."""
+        while lane:
+            c = lane[0]
+            if c.deadline >= now:
+                return c
+            lane.popleft()
+            self._abandon(c)
+        return None
+
+    def _abandon(self, c: Contact) -> None:
+        rec = self.rec
+        rec.v_end[c.visit] = c.deadline
+        rec.v_outcome[c.visit] = ABANDONED
+        rec.exit[c.id] = c.deadline
+        rec.outcome[c.id] = ABANDONED
+        self.in_system -= 1
+
+    def _on_staffing(self, ev: Timeout) -> None:
+        p, n = ev._value
+        now = self.env._now
+        self.staffed[p] = n
+        while self.busy[p] < n:
+            picked = self._pick(p, now)
+            if picked is None:
+                break
+            contact, s = picked
+            self.busy[p] += 1
+            self._start(contact, s, p, self.proficiency[p][s], now)
+
+    # ----------------------------------------------------------------- limits and end of run
+    def _purge(self, now: float) -> None:
+        """Record every contact whose deadline has passed as abandoned, wherever it is in its lane."""
+        for lanes in self.queues:
+            for i, lane in enumerate(lanes):
+                if any(c.deadline < now for c in lane):
+                    keep = deque()
+                    for c in lane:
+                        if c.deadline < now:
+                            self._abandon(c)
+                        else:
+                            keep.append(c)
+                    lanes[i] = keep
+
+    def _check_limit(self, now: float) -> None:
+        self._purge(now)
+        if self.in_system > self.limit:
+            raise _Overflow
+
+    def _finish(self) -> None:
+        """At the end of the horizon, contacts whose patience ran out before it have abandoned."""
+        self._purge(min(self.env.now, self.plan.end))
+
+
+def run(plan: Plan, seed: Seed) -> Records:
+    """Simulate one replication of ``plan`` with ``seed``; a pure function of its inputs."""
+    return Engine(plan, seed).run()
+
+
+def as_numpy(rec: Records) -> dict[str, np.ndarray]:
+    """Zero-copy numpy views of the record columns."""
+    return {name: np.frombuffer(getattr(rec, name), dtype=getattr(rec, name).typecode)
+            if len(getattr(rec, name)) else np.array([], dtype=getattr(rec, name).typecode)
+            for name in ("channel", "segment", "arrival", "exit", "outcome", "v_contact", "v_step",
+                         "v_pool", "v_queued", "v_start", "v_end", "v_outcome")}

@@ -1,0 +1,218 @@
+"""Compile a validated scenario into the flat, integer-indexed plan the engine runs.
+
+The engine's hot path must not look anything up by string or touch pydantic. This module does every
+such look-up once: names become indices, clock times become absolute seconds, staffing becomes a
+timeline of headcount changes, arrival profiles become piecewise-constant rate segments.
+
+Absolute time: seconds after midnight of day 1 (so day d's 08:00 is ``d*86400 + 28800``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from servsim.scenario.distributions import _Dist
+from servsim.scenario.schema import EXIT, Scenario
+from servsim.units import DAY
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    name: str
+    front: bool
+    handle: _Dist
+    #: (pool index, proficiency) in routing order: highest pool priority first, then file order.
+    pools: tuple[tuple[int, float], ...]
+    #: cumulative routing probabilities and their targets (step index, -1 = exit).
+    route_cum: tuple[float, ...]
+    route_to: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    name: str
+    #: step indices this pool serves, grouped by skill priority (highest first).
+    queue_groups: tuple[tuple[int, ...], ...]
+    cost_per_hour: float
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    name: str
+    kind: str
+    entry: int
+    #: piecewise-constant arrival rate: (start, end, rate per second), absolute times, sorted.
+    segments: tuple[tuple[float, float, float], ...]
+    #: recorded arrival times (absolute seconds) when the channel replays a trace, else None.
+    trace: tuple[float, ...] | None
+    #: cumulative segment shares and segment indices.
+    segment_cum: tuple[float, ...]
+    segment_idx: tuple[int, ...]
+    #: patience distribution per segment index (None: never abandons).
+    patience: tuple[_Dist | None, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    scenario: Scenario
+    start: float
+    end: float
+    warmup_end: float
+    interval: float
+    intervals_per_day: int
+    steps: tuple[StepPlan, ...]
+    pools: tuple[PoolPlan, ...]
+    channels: tuple[ChannelPlan, ...]
+    segment_names: tuple[str, ...]
+    #: queue level of each segment: 0 = highest priority.
+    segment_level: tuple[int, ...]
+    n_levels: int
+    #: staffing timeline: sorted (time, pool index, headcount).
+    staffing: tuple[tuple[float, int, int], ...]
+    #: reporting interval boundaries (absolute), each interval's start; last entry is the horizon end.
+    boundaries: tuple[float, ...] = field(repr=False)
+    max_in_system: int = 100_000
+
+    def interval_index(self, t: float) -> int:
+        """Index of the reporting interval holding absolute time t (intervals counted over all days)."""
+        day, tod = divmod(t, DAY)
+        k = math.floor((tod - self.start) / self.interval)
+        k = min(max(k, 0), self.intervals_per_day - 1)
+        return int(day) * self.intervals_per_day + k
+
+
+def compile_plan(s: Scenario) -> Plan:
+    """Flatten ``s`` (already validated and checked) into a :class:`Plan`."""
+    h = s.horizon
+    k = h.intervals_per_day
+    step_names = list(s.steps)
+    pool_names = list(s.pools)
+    seg_names = list(s.segments)
+    step_ix = {n: i for i, n in enumerate(step_names)}
+    seg_ix = {n: i for i, n in enumerate(seg_names)}
+
+    prios = sorted({seg.priority for seg in s.segments.values()}, reverse=True)
+    seg_level = tuple(prios.index(s.segments[n].priority) for n in seg_names)
+
+    pool_order = sorted(range(len(pool_names)), key=lambda i: -s.pools[pool_names[i]].priority)
+    steps = []
+    for name, st in s.steps.items():
+        pools = tuple(
+            (i, s.pools[pool_names[i]].skill(name).proficiency)
+            for i in pool_order if name in s.pools[pool_names[i]].skills
+        )
+        routing = st.routing()
+        cum, acc = [], 0.0
+        for p in routing.values():
+            acc += p
+            cum.append(acc)
+        cum[-1] = 1.0
+        to = tuple(-1 if t == EXIT else step_ix[t] for t in routing)
+        steps.append(StepPlan(name, st.stage == "front", st.handle_time, pools, tuple(cum), to))
+
+    pools = []
+    for name, pool in s.pools.items():
+        by_prio: dict[int, list[int]] = {}
+        for step in pool.skills:
+            by_prio.setdefault(pool.skill(step).priority, []).append(step_ix[step])
+        groups = tuple(tuple(by_prio[p]) for p in sorted(by_prio, reverse=True))
+        pools.append(PoolPlan(name, groups, pool.cost_per_hour))
+
+    channels = []
+    for name, ch in s.channels.items():
+        mix = ch.segments if ch.segments is not None else {n: seg.share for n, seg in s.segments.items()}
+        mix = {n: p for n, p in mix.items() if p > 0}
+        cum, acc = [], 0.0
+        for p in mix.values():
+            acc += p
+            cum.append(acc)
+        cum[-1] = 1.0
+        patience = tuple(
+            s.segments[n].patience if s.segments[n].patience is not None else ch.patience for n in seg_names
+        )
+        trace = None
+        if ch.arrivals.trace is not None:
+            lo, hi = h.start, (h.days - 1) * DAY + h.end
+            trace = tuple(t for t in ch.arrivals.trace.times if lo <= t < hi and h.start <= t % DAY < h.end)
+        channels.append(ChannelPlan(
+            name, ch.kind, step_ix[ch.entry], _rate_segments(s, name), trace,
+            tuple(cum), tuple(seg_ix[n] for n in mix), patience,
+        ))
+
+    boundaries = tuple(
+        d * DAY + h.start + i * h.interval for d in range(h.days) for i in range(k)
+    ) + ((h.days - 1) * DAY + h.end,)
+
+    return Plan(
+        scenario=s, start=h.start, end=(h.days - 1) * DAY + h.end, warmup_end=h.start + h.warmup,
+        interval=h.interval, intervals_per_day=k, steps=tuple(steps), pools=tuple(pools),
+        channels=tuple(channels), segment_names=tuple(seg_names), segment_level=seg_level,
+        n_levels=len(prios), staffing=_staffing(s), boundaries=boundaries,
+        max_in_system=s.limits.max_in_system,
+    )
+
+
+def _rate_segments(s: Scenario, channel: str) -> tuple[tuple[float, float, float], ...]:
+    """Piecewise-constant arrival rate of a channel over the whole horizon (zero-rate pieces dropped)."""
+    h = s.horizon
+    a = s.channels[channel].arrivals
+    k = h.intervals_per_day
+    if a.rate is not None:
+        per_interval = [a.rate] * k
+    elif a.rates is not None:
+        per_interval = list(a.rates)
+    elif a.daily_volume is not None and a.shares is not None:
+        per_interval = [a.daily_volume * share / h.interval for share in a.shares]
+    else:
+        return ()
+    factors = a.day_factors or [1.0] * h.days
+    out: list[tuple[float, float, float]] = []
+    for d in range(h.days):
+        for i, r in enumerate(per_interval):
+            rate = r * factors[d]
+            if rate <= 0:
+                continue
+            t0 = d * DAY + h.start + i * h.interval
+            t1 = t0 + h.interval
+            if out and out[-1][1] == t0 and out[-1][2] == rate:
+                out[-1] = (out[-1][0], t1, rate)
+            else:
+                out.append((t0, t1, rate))
+    return tuple(out)
+
+
+def _staffing(s: Scenario) -> tuple[tuple[float, int, int], ...]:
+    """Headcount changes of every pool: (absolute time, pool index, new headcount), sorted by time."""
+    h = s.horizon
+    k = h.intervals_per_day
+    events: list[tuple[float, int, int]] = []
+    for p, pool in enumerate(s.pools.values()):
+        # change points within one day (seconds after midnight)
+        points = {h.start, h.end} | {h.start + i * h.interval for i in range(k)}
+        for sh in pool.shifts or ():
+            points |= {sh.start, sh.end}
+        points = {t for t in points if h.start <= t <= h.end}
+
+        def headcount(tod: float) -> int:
+            if not h.start <= tod < h.end:
+                return 0
+            n = pool.agents or 0
+            if pool.schedule is not None:
+                n += pool.schedule[min(int((tod - h.start) // h.interval), k - 1)]
+            n += sum(sh.agents for sh in pool.shifts or () if sh.start <= tod < sh.end)
+            return n
+
+        last = -1
+        for d in range(h.days):
+            for tod in sorted(points):
+                n = headcount(tod)
+                if n != last:
+                    events.append((d * DAY + tod, p, n))
+                    last = n
+    events.sort(key=lambda e: (e[0], e[1]))
+    # A day that ends at 24:00 and the next that starts at 00:00 meet: keep the later headcount.
+    merged: dict[tuple[float, int], int] = {}
+    for t, p, n in events:
+        merged[(t, p)] = n
+    return tuple((t, p, n) for (t, p), n in merged.items())

@@ -1,0 +1,308 @@
+"""From raw run records to tables, and every KPI's definition — written once, here.
+
+Tables (pandas DataFrames; times in seconds, absolute = seconds after midnight of day 1):
+
+* ``contacts`` — one row per contact: ``contact, channel, segment, day, interval, arrival_s, exit_s,
+  outcome`` (handled | abandoned | in_system), ``answered`` (first step's service started),
+  ``wait_s`` (wait at the first step; see below), ``total_wait_s``, ``handle_s``, ``visits``,
+  ``pool`` (who served the first step), ``lead_time_s`` (exit − arrival), ``warmup`` (arrived
+  during the warm-up: left out of KPIs);
+* ``visits`` — one row per step visit: ``contact, step, pool, queued_s, start_s, end_s, outcome``
+  (served | abandoned | waiting | in_service), ``wait_s``, ``handle_s``;
+* ``pools`` — one row per pool per reporting interval: ``staffed_s`` (agent-seconds on shift),
+  ``busy_s`` (agent-seconds serving), ``paid_s`` (agent-seconds paid: on shift, or finishing the
+  contact in hand after the shift ended), ``occupancy`` = busy_s / paid_s.
+
+KPIs (function :func:`kpis`), over contacts that arrived after the warm-up:
+
+* ``offered`` — arrivals; ``answered`` — first step's service started; ``handled`` — left the process
+  after being served; ``abandoned``; ``in_system_end`` — still present at the end of the horizon;
+* ``abandon_rate`` = abandoned / offered;
+* ``wait_s`` of a contact = time from arrival to the start of service at its first step (answered),
+  to abandoning (abandoned), or to the end of the horizon (still waiting: censored, left out of
+  wait statistics); ``asa_s`` = mean wait of answered contacts; ``mean_wait_s``, ``p90_wait_s``,
+  ``p95_wait_s`` over answered and abandoned contacts;
+* ``service_level`` = answered within T / (offered − abandoned within T − still waiting at the end
+  having waited less than T), with T = ``targets.service_level.threshold``. This is the
+  "abandoned-within-T excluded" variant; for a queue without abandonment it estimates P(W ≤ T);
+* ``p_wait`` = share of answered-or-abandoned contacts that waited more than 0 s;
+* ``mean_handle_s`` = mean handle time of completed visits; ``mean_lead_time_s`` = mean exit − arrival of
+  handled contacts;
+* ``occupancy`` (per pool) = busy agent-time / paid agent-time after the warm-up;
+* Little's law: with window [warm-up end, horizon end] of length τ, ``littles_L`` = time-average
+  number in system = Σ (time each contact spent in the system inside the window) / τ, and
+  ``littles_lambda_w`` = λ·W with λ = arrivals in the window / τ and W = their mean time in system
+  (censored at the end). ``littles_gap`` = |L − λW| / L; it should be small on every run (boundary
+  effects only).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from servsim.engine.core import ABANDONED, HANDLED, IN_SERVICE, SERVED, WAITING, Records, as_numpy
+from servsim.engine.plan import Plan
+from servsim.units import DAY
+
+CONTACT_OUTCOMES = ["in_system", "handled", "abandoned"]
+VISIT_OUTCOMES = ["waiting", "served", "abandoned", "in_service"]
+
+KPI_COLUMNS = [
+    "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s",
+    "mean_wait_s", "p90_wait_s", "p95_wait_s", "p_wait", "service_level", "mean_handle_s",
+    "mean_lead_time_s",
+]
+
+
+def _cat(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(names))
+
+
+def visit_table(plan: Plan, rec: Records) -> pd.DataFrame:
+    """One row per step visit; see the module docstring for the columns."""
+    a = as_numpy(rec)
+    end = np.where(np.isnan(a["v_end"]), rec.end_time, a["v_end"])
+    started = ~np.isnan(a["v_start"])
+    wait = np.where(started, a["v_start"], end) - a["v_queued"]
+    handle = np.where(started, end - np.where(started, a["v_start"], 0.0), np.nan)
+    pool_names = [p.name for p in plan.pools]
+    pools = a["v_pool"].astype(np.int64)
+    return pd.DataFrame({
+        "contact": a["v_contact"].astype(np.int64),
+        "step": _cat(a["v_step"], [s.name for s in plan.steps]),
+        "pool": pd.Categorical.from_codes(np.where(pools < 0, -1, pools), categories=pool_names),
+        "queued_s": a["v_queued"],
+        "start_s": a["v_start"],
+        "end_s": a["v_end"],
+        "outcome": _cat(a["v_outcome"], VISIT_OUTCOMES),
+        "wait_s": wait,
+        "handle_s": handle,
+    })
+
+
+def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per contact; see the module docstring for the columns."""
+    a = as_numpy(rec)
+    v = visit_table(plan, rec) if visits is None else visits
+    n = len(a["arrival"])
+    vc = v["contact"].to_numpy()
+    first = np.full(n, -1, dtype=np.int64)
+    if len(vc):
+        # visits are appended in time order, so a contact's first visit is its first row
+        idx = np.arange(len(vc))[::-1]
+        first[vc[::-1]] = idx
+    has = first >= 0
+    fi = np.where(has, first, 0)
+    v_start = v["start_s"].to_numpy()
+    v_wait = v["wait_s"].to_numpy()
+    answered = has & ~np.isnan(v_start[fi]) if len(vc) else np.zeros(n, bool)
+    wait = np.where(has, v_wait[fi], np.nan) if len(vc) else np.full(n, np.nan)
+    pool_codes = v["pool"].cat.codes.to_numpy()[fi] if len(vc) else np.full(n, -1)
+    pool_codes = np.where(has, pool_codes, -1)
+    handle = np.bincount(vc, weights=np.nan_to_num(v["handle_s"].to_numpy()), minlength=n)[:n]
+    total_wait = np.bincount(vc, weights=v_wait, minlength=n)[:n]
+    n_visits = np.bincount(vc, minlength=n)[:n]
+    arrival = a["arrival"]
+    day = (arrival // DAY).astype(np.int64)
+    interval = _interval_of(plan, arrival)
+    outcome = a["outcome"]
+    return pd.DataFrame({
+        "contact": np.arange(n, dtype=np.int64),
+        "channel": _cat(a["channel"], [c.name for c in plan.channels]),
+        "segment": _cat(a["segment"], list(plan.segment_names)),
+        "day": day + 1,
+        "interval": interval,
+        "arrival_s": arrival,
+        "exit_s": a["exit"],
+        "outcome": _cat(outcome, CONTACT_OUTCOMES),
+        "answered": answered,
+        "wait_s": wait,
+        "total_wait_s": total_wait,
+        "handle_s": handle,
+        "visits": n_visits,
+        "pool": pd.Categorical.from_codes(pool_codes, categories=[p.name for p in plan.pools]),
+        "lead_time_s": a["exit"] - arrival,
+        "warmup": arrival < plan.warmup_end,
+    })
+
+
+def _interval_of(plan: Plan, t: np.ndarray) -> np.ndarray:
+    """Reporting interval index (0-based, counted over all days) of absolute times t."""
+    day, tod = np.divmod(t, DAY)
+    k = np.clip(np.floor((tod - plan.start) / plan.interval), 0, plan.intervals_per_day - 1)
+    return (day * plan.intervals_per_day + k).astype(np.int64)
+
+
+def pool_table(plan: Plan, rec: Records) -> pd.DataFrame:
+    """Staffed, busy and paid agent-seconds per pool per reporting interval.
+
+    busy(t) = number of the pool's visits in service at t; staffed(t) = scheduled headcount;
+    paid(t) = max(staffed(t), busy(t)) — an agent finishing after their shift is still paid.
+    Integrals are exact (piecewise-constant functions integrated between their change points).
+    """
+    a = as_numpy(rec)
+    bounds = np.asarray(plan.boundaries)
+    n_int = len(bounds) - 1
+    rows = []
+    started = ~np.isnan(a["v_start"])
+    ends = np.where(np.isnan(a["v_end"]), rec.end_time, a["v_end"])
+    for p, pool in enumerate(plan.pools):
+        mask = started & (a["v_pool"] == p)
+        # change points of busy(t) and staffed(t)
+        times = np.concatenate([a["v_start"][mask], ends[mask]])
+        deltas = np.concatenate([np.ones(mask.sum()), -np.ones(mask.sum())])
+        st_t = np.array([t for t, q, _ in plan.staffing if q == p], dtype=float)
+        st_n = np.array([n for t, q, n in plan.staffing if q == p], dtype=float)
+        grid = np.unique(np.concatenate([times, st_t, bounds, [plan.start, rec.end_time]]))
+        grid = grid[(grid >= plan.start) & (grid <= plan.end)]
+        order = np.argsort(times, kind="stable")
+        busy_at = np.cumsum(deltas[order])
+        # value just after each grid point
+        busy = busy_at[np.searchsorted(times[order], grid, side="right") - 1] if len(times) else np.zeros(len(grid))
+        busy = np.where(np.searchsorted(times[order], grid, side="right") > 0, busy, 0.0)
+        sidx = np.searchsorted(st_t, grid, side="right") - 1
+        staffed = np.where(sidx >= 0, st_n[np.maximum(sidx, 0)], 0.0)
+        dt = np.diff(grid)
+        seg_t = grid[:-1]
+        busy, staffed = busy[:-1], staffed[:-1]
+        live = seg_t < rec.end_time
+        which = np.clip(np.searchsorted(bounds, seg_t, side="right") - 1, 0, n_int - 1)
+        # time between days (outside the window) still counts towards the interval it follows;
+        # there is no staff then, so only overtime can fall there.
+        busy_s = np.bincount(which, weights=busy * dt * live, minlength=n_int)
+        staffed_s = np.bincount(which, weights=staffed * dt * live, minlength=n_int)
+        paid_s = np.bincount(which, weights=np.maximum(busy, staffed) * dt * live, minlength=n_int)
+        rows.append(pd.DataFrame({
+            "pool": pool.name, "interval": np.arange(n_int), "start_s": bounds[:-1],
+            "staffed_s": staffed_s, "busy_s": busy_s, "paid_s": paid_s,
+        }))
+    out = pd.concat(rows, ignore_index=True)
+    out["pool"] = pd.Categorical(out["pool"], categories=[p.name for p in plan.pools])
+    out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["occupancy"] = np.where(out["paid_s"] > 0, out["busy_s"] / out["paid_s"], np.nan)
+    return out
+
+
+def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float) -> dict[str, float]:
+    """KPIs of a set of contacts (already filtered: no warm-up rows) and the handle times of their
+    served visits. Definitions: module docstring."""
+    offered = len(contacts)
+    outcome = contacts["outcome"].to_numpy()
+    answered = contacts["answered"].to_numpy()
+    abandoned = outcome == "abandoned"
+    handled = outcome == "handled"
+    in_system = outcome == "in_system"
+    wait = contacts["wait_s"].to_numpy()
+    # first-step wait is known once the contact was answered or abandoned at its first step
+    known = answered | abandoned
+    waiting_end = in_system & ~answered
+    w = wait[known]
+    aw = wait[answered]
+    within = (answered & (wait <= threshold_s)).sum()
+    ab_within = (abandoned & ~answered & (wait <= threshold_s)).sum()
+    young_waiting = (waiting_end & (wait < threshold_s)).sum()
+    sl_den = offered - ab_within - young_waiting
+    lead = contacts["lead_time_s"].to_numpy()[handled]
+    return {
+        "offered": float(offered),
+        "answered": float(answered.sum()),
+        "handled": float(handled.sum()),
+        "abandoned": float(abandoned.sum()),
+        "in_system_end": float(in_system.sum()),
+        "abandon_rate": abandoned.sum() / offered if offered else np.nan,
+        "asa_s": float(aw.mean()) if len(aw) else np.nan,
+        "mean_wait_s": float(w.mean()) if len(w) else np.nan,
+        "p90_wait_s": float(np.percentile(w, 90)) if len(w) else np.nan,
+        "p95_wait_s": float(np.percentile(w, 95)) if len(w) else np.nan,
+        "p_wait": float((w > 0).mean()) if len(w) else np.nan,
+        "service_level": within / sl_den if sl_den > 0 else np.nan,
+        "mean_handle_s": float(handles.mean()) if len(handles) else np.nan,
+        "mean_lead_time_s": float(lead.mean()) if len(lead) else np.nan,
+    }
+
+
+def _served_handles(contacts: pd.DataFrame, visits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(contact id, handle time) of every served visit."""
+    served = (visits["outcome"] == "served").to_numpy()
+    return visits["contact"].to_numpy()[served], visits["handle_s"].to_numpy()[served]
+
+
+def littles_law(contacts: pd.DataFrame, t0: float, t1: float) -> dict[str, float]:
+    """Little's law over the window [t0, t1]: L (time-average in system) against λ·W. See module docstring."""
+    arr = contacts["arrival_s"].to_numpy()
+    ex = np.nan_to_num(contacts["exit_s"].to_numpy(), nan=t1)
+    ex = np.minimum(ex, t1)
+    tau = t1 - t0
+    if tau <= 0:
+        return {"littles_L": np.nan, "littles_lambda_w": np.nan, "littles_gap": np.nan}
+    overlap = np.clip(np.minimum(ex, t1) - np.maximum(arr, t0), 0, None)
+    L = overlap.sum() / tau
+    inside = (arr >= t0) & (arr < t1)
+    lam = inside.sum() / tau
+    W = (ex[inside] - arr[inside]).mean() if inside.any() else 0.0
+    lw = lam * W
+    gap = abs(L - lw) / L if L > 0 else (0.0 if lw == 0 else np.inf)
+    return {"littles_L": float(L), "littles_lambda_w": float(lw), "littles_gap": float(gap)}
+
+
+def summary_rows(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame, end_s: float) -> pd.DataFrame:
+    """KPIs overall, per channel and per segment, over contacts arriving after the warm-up (rows keyed
+    by ``channel`` and ``segment``; 'all' marks an aggregate). Little's law columns on the overall row."""
+    thr = plan.scenario.targets.service_level.threshold
+    keep = ~contacts["warmup"].to_numpy()
+    c = contacts[keep]
+    hc, hs = _served_handles(contacts, visits)
+    hs = hs[keep[hc]]
+    hc = hc[keep[hc]]
+    channel = contacts["channel"].cat.codes.to_numpy()
+    segment = contacts["segment"].cat.codes.to_numpy()
+    groups: list[tuple[str, str, np.ndarray | None]] = [("all", "all", None)]
+    if len(plan.channels) > 1:
+        groups += [(ch.name, "all", channel == i) for i, ch in enumerate(plan.channels)]
+    if len(plan.segment_names) > 1:
+        groups += [("all", g, segment == i) for i, g in enumerate(plan.segment_names)]
+    rows = []
+    for ch_name, seg_name, mask in groups:
+        if mask is None:
+            rows.append({"channel": ch_name, "segment": seg_name, **kpis(c, hs, thr)})
+        else:
+            rows.append({"channel": ch_name, "segment": seg_name,
+                         **kpis(contacts[mask & keep], hs[mask[hc]], thr)})
+    out = pd.DataFrame(rows)
+    ll = littles_law(contacts, plan.warmup_end, end_s)
+    overall = ((out["channel"] == "all") & (out["segment"] == "all")).to_numpy()
+    for k, val in ll.items():
+        out[k] = np.where(overall, val, np.nan)
+    return out
+
+
+def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """KPIs per channel per reporting interval of arrival, all contacts including the warm-up."""
+    thr = plan.scenario.targets.service_level.threshold
+    hc, hs = _served_handles(contacts, visits)
+    key = contacts["channel"].cat.codes.to_numpy() * (len(plan.boundaries) + 1) + contacts["interval"].to_numpy()
+    hkey = key[hc]
+    order = np.argsort(hkey, kind="stable")
+    hkey, hs = hkey[order], hs[order]
+    rows = []
+    bounds = plan.boundaries
+    for (channel, interval), sub in contacts.groupby(["channel", "interval"], observed=True, sort=True):
+        k = key[sub.index[0]]
+        lo, hi = np.searchsorted(hkey, k, "left"), np.searchsorted(hkey, k, "right")
+        rows.append({"channel": channel, "interval": int(interval), "start_s": bounds[int(interval)],
+                     **kpis(sub, hs[lo:hi], thr)})
+    out = pd.DataFrame(rows, columns=["channel", "interval", "start_s", *KPI_COLUMNS])
+    out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
+    return out
+
+
+def occupancy(pools: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """Occupancy per pool after the warm-up: busy / paid agent-time (intervals starting at or after the
+    warm-up end)."""
+    p = pools[pools["start_s"] >= plan.warmup_end - 1e-9]
+    g = p.groupby("pool", observed=False)[["staffed_s", "busy_s", "paid_s"]].sum().reset_index()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g["occupancy"] = np.where(g["paid_s"] > 0, g["busy_s"] / g["paid_s"], np.nan)
+    return g

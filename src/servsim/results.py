@@ -1,0 +1,130 @@
+"""Results of runs: plain DataFrames that pickle across processes and machines.
+
+Every table carries a ``replication`` column. Column contracts are listed in :mod:`servsim.metrics`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from servsim import metrics
+from servsim.capacity import Load
+from servsim.stats import summarise
+
+#: KPIs shown by default, in this order.
+HEADLINE = ["offered", "answered", "abandoned", "abandon_rate", "asa_s", "mean_wait_s", "p90_wait_s",
+            "p95_wait_s", "service_level", "mean_handle_s", "mean_lead_time_s", "in_system_end",
+            "littles_gap"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One replication: its tables and status.
+
+    ``summary``: KPIs overall/per channel/per segment (one row each); ``pool_summary``: occupancy per
+    pool; ``contacts``, ``visits``, ``intervals``, ``pools``: see :mod:`servsim.metrics`.
+    ``stopped`` is empty unless the run hit a limit; ``load`` compares offered load with capacity.
+    """
+
+    scenario: str
+    replication: int
+    seed: tuple[int, ...]
+    load: Load
+    stopped: str
+    summary: pd.DataFrame
+    pool_summary: pd.DataFrame
+    intervals: pd.DataFrame
+    pools: pd.DataFrame
+    contacts: pd.DataFrame = field(repr=False)
+    visits: pd.DataFrame = field(repr=False)
+
+    @property
+    def status(self) -> str:
+        return self.stopped or self.load.describe()
+
+    @property
+    def unstable(self) -> bool:
+        return bool(self.stopped) or self.load.unstable
+
+
+def _tag(df: pd.DataFrame, replication: int) -> pd.DataFrame:
+    df.insert(0, "replication", replication)
+    return df
+
+
+@dataclass(frozen=True)
+class Replications:
+    """Several replications of one scenario; tables are the replications' tables stacked."""
+
+    scenario: str
+    runs: tuple[RunResult, ...]
+
+    def _stack(self, name: str) -> pd.DataFrame:
+        return pd.concat([getattr(r, name) for r in self.runs], ignore_index=True)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self._stack("summary")
+
+    @property
+    def pool_summary(self) -> pd.DataFrame:
+        return self._stack("pool_summary")
+
+    @property
+    def intervals(self) -> pd.DataFrame:
+        return self._stack("intervals")
+
+    @property
+    def pools(self) -> pd.DataFrame:
+        return self._stack("pools")
+
+    @property
+    def contacts(self) -> pd.DataFrame:
+        return self._stack("contacts")
+
+    @property
+    def visits(self) -> pd.DataFrame:
+        return self._stack("visits")
+
+    @property
+    def load(self) -> Load:
+        return self.runs[0].load
+
+    @property
+    def stopped(self) -> list[str]:
+        return [f"replication {r.replication}: {r.stopped}" for r in self.runs if r.stopped]
+
+    @property
+    def unstable(self) -> bool:
+        return any(r.unstable for r in self.runs)
+
+    def kpi_table(self, level: float = 0.95, metrics_: list[str] | None = None) -> pd.DataFrame:
+        """Mean and CI half-width across replications of each KPI, per channel/segment row, plus
+        occupancy per pool (channel = 'pool:NAME')."""
+        wanted = metrics_ or HEADLINE
+        main = summarise(self.summary, ["channel", "segment"], wanted, level)
+        occ = self.pool_summary.rename(columns={"pool": "channel"})
+        occ["channel"] = "pool:" + occ["channel"].astype(str)
+        occ["segment"] = "all"
+        occ_t = summarise(occ, ["channel", "segment"], ["occupancy"], level)
+        return pd.concat([main, occ_t], ignore_index=True)
+
+
+def build(plan, rec, replication: int, seed: tuple[int, ...], load: Load) -> RunResult:  # noqa: ANN001
+    """Turn one run's records into a :class:`RunResult`."""
+    visits = metrics.visit_table(plan, rec)
+    contacts = metrics.contact_table(plan, rec, visits)
+    pools = metrics.pool_table(plan, rec)
+    summary = metrics.summary_rows(plan, contacts, visits, rec.end_time)
+    intervals = metrics.interval_table(plan, contacts, visits)
+    pool_summary = metrics.occupancy(pools, plan)
+    summary["load_ratio"] = load.ratio
+    summary["stopped"] = bool(rec.stopped)
+    return RunResult(
+        scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=rec.stopped,
+        summary=_tag(summary, replication), pool_summary=_tag(pool_summary, replication),
+        intervals=_tag(intervals, replication), pools=_tag(pools, replication),
+        contacts=_tag(contacts, replication), visits=_tag(visits, replication),
+    )

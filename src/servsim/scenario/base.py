@@ -1,0 +1,29 @@
+"""Shared building blocks of the scenario schema: the strict base model and unit-carrying types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from servsim.units import parse_clock, parse_duration, parse_rate
+
+
+class Strict(BaseModel):
+    """Base of every scenario model: immutable, unknown keys refused, NaN and infinity refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: A duration in seconds, written with its unit in the file ("45s", "6min", "2h").
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+#: A clock time in seconds after midnight, written "HH:MM" ("08:30").
+Clock = Annotated[float, BeforeValidator(parse_clock)]
+#: A rate in events per second, written with its unit ("9.5/min", "120/h").
+Rate = Annotated[float, BeforeValidator(parse_rate)]
+#: A probability or share in [0, 1].
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+#: A strictly positive, finite factor (multiplier).
+Factor = Annotated[float, Field(gt=0.0)]
+#: A name used as a key (channel, segment, pool, step): letters, digits, '_', '-', '.'.
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$")]

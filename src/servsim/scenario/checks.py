@@ -1,0 +1,154 @@
+"""Rules that relate the parts of a scenario to each other.
+
+Each rule returns :class:`Issue` records that carry the exact path of the offending value, so the
+loader can point at its line. Field-level rules (types, ranges, units) are in the schema.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from servsim.scenario.errors import closest
+from servsim.scenario.schema import EXIT, Scenario
+from servsim.units import format_clock as _clock, format_duration
+
+SUM_TOLERANCE = 1e-6
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A broken rule: where (path into the file), what, and what would be valid."""
+
+    path: Path
+    message: str
+    hint: str = ""
+
+
+def _did_you_mean(name: str, valid: Iterable[str]) -> str:
+    valid = list(valid)
+    guess = closest(name, valid)
+    listing = ", ".join(valid)
+    return (f"did you mean {guess!r}? " if guess else "") + f"valid names: {listing}"
+
+
+def _sums_to_one(values: Iterable[float]) -> bool:
+    return abs(math.fsum(values) - 1.0) <= SUM_TOLERANCE
+
+
+def check_scenario(s: Scenario) -> list[Issue]:
+    """All cross-reference problems of a validated scenario (empty list when it is consistent)."""
+    return [*_horizon(s), *_channels(s), *_segments(s), *_pools(s), *_steps(s)]
+
+
+def _horizon(s: Scenario) -> Iterator[Issue]:
+    h = s.horizon
+    if h.end <= h.start:
+        yield Issue(("horizon", "end"), "the daily window must end after it starts",
+                    "e.g. start: '08:00', end: '20:00' (use '24:00' for midnight)")
+        return
+    n = h.window_s / h.interval
+    if abs(n - round(n)) > 1e-9 or round(n) < 1:
+        divisors = [m for m in (5, 10, 15, 20, 30, 60, 120) if (h.window_s / 60) % m == 0]
+        yield Issue(("horizon", "interval"),
+                    f"interval {format_duration(h.interval)} does not divide the daily window of "
+                    f"{format_duration(h.window_s)}",
+                    "use one of " + ", ".join(f"{m}min" for m in divisors) if divisors else "")
+    if h.warmup >= h.length_s:
+        yield Issue(("horizon", "warmup"), "the warm-up is as long as the whole horizon",
+                    f"use less than {format_duration(h.length_s)}")
+
+
+def _intervals(s: Scenario) -> int:
+    return max(1, s.horizon.intervals_per_day)
+
+
+def _channels(s: Scenario) -> Iterator[Issue]:
+    k = _intervals(s)
+    for name, ch in s.channels.items():
+        base: Path = ("channels", name)
+        if ch.entry not in s.steps:
+            yield Issue((*base, "entry"), f"step {ch.entry!r} does not exist", _did_you_mean(ch.entry, s.steps))
+        a = ch.arrivals
+        for field, values in (("rates", a.rates), ("shares", a.shares)):
+            if values is not None and len(values) != k:
+                yield Issue((*base, "arrivals", field), f"{len(values)} values for {k} intervals a day",
+                            f"give one value per {format_duration(s.horizon.interval)} interval "
+                            f"from {_clock(s.horizon.start)} to {_clock(s.horizon.end)}")
+        if a.shares is not None and not _sums_to_one(a.shares):
+            yield Issue((*base, "arrivals", "shares"), f"shares sum to {math.fsum(a.shares):.6g}, not 1",
+                        "intraday shares are fractions of the daily volume")
+        if a.day_factors is not None and len(a.day_factors) != s.horizon.days:
+            yield Issue((*base, "arrivals", "day_factors"),
+                        f"{len(a.day_factors)} factors for {s.horizon.days} days", "give one factor per day")
+        if ch.segments is not None:
+            for seg in ch.segments:
+                if seg not in s.segments:
+                    yield Issue((*base, "segments", seg), f"segment {seg!r} does not exist",
+                                _did_you_mean(seg, s.segments))
+            if not _sums_to_one(ch.segments.values()):
+                yield Issue((*base, "segments"), f"segment shares sum to {math.fsum(ch.segments.values()):.6g}, not 1")
+
+
+def _segments(s: Scenario) -> Iterator[Issue]:
+    shares = [seg.share for seg in s.segments.values()]
+    if not _sums_to_one(shares):
+        yield Issue(("segments",), f"segment shares sum to {math.fsum(shares):.6g}, not 1",
+                    "each segment's share is its fraction of arrivals")
+
+
+def _pools(s: Scenario) -> Iterator[Issue]:
+    k = _intervals(s)
+    for name, pool in s.pools.items():
+        base: Path = ("pools", name)
+        for step in pool.skills:
+            if step not in s.steps:
+                yield Issue((*base, "skills", step), f"step {step!r} does not exist", _did_you_mean(step, s.steps))
+        if pool.schedule is not None and len(pool.schedule) != k:
+            yield Issue((*base, "schedule"), f"{len(pool.schedule)} headcounts for {k} intervals a day",
+                        f"give one headcount per {format_duration(s.horizon.interval)} interval")
+        for i, shift in enumerate(pool.shifts or ()):
+            if shift.start < s.horizon.start or shift.end > s.horizon.end:
+                yield Issue((*base, "shifts", i), "the shift lies outside the daily window",
+                            f"shifts must fit in {_clock(s.horizon.start)}–{_clock(s.horizon.end)}")
+
+
+def _steps(s: Scenario) -> Iterator[Issue]:
+    served = {step for pool in s.pools.values() for step in pool.skills}
+    valid_next = [*s.steps, EXIT]
+    for name, step in s.steps.items():
+        base: Path = ("steps", name)
+        if name == EXIT:
+            yield Issue(base, f"{EXIT!r} is reserved for leaving the process", "rename the step")
+        if name not in served:
+            yield Issue(base, f"no pool serves step {name!r}",
+                        f"add '{name}' to the skills of a pool ({', '.join(s.pools)})")
+        routing = step.routing()
+        for target in routing:
+            if target not in valid_next:
+                path = (*base, "next") if isinstance(step.next, str) else (*base, "next", target)
+                yield Issue(path, f"{target!r} is neither a step nor 'exit'", _did_you_mean(target, valid_next))
+        if not _sums_to_one(routing.values()):
+            yield Issue((*base, "next"), f"routing probabilities sum to {math.fsum(routing.values()):.6g}, not 1",
+                        "the probabilities of the next steps (and 'exit') must add up to 1")
+    yield from _exit_reachable(s)
+
+
+def _exit_reachable(s: Scenario) -> Iterator[Issue]:
+    """Every step must be able to reach 'exit', or contacts would loop forever."""
+    can_exit = {EXIT}
+    changed = True
+    while changed:
+        changed = False
+        for name, step in s.steps.items():
+            if name not in can_exit and any(p > 0 and t in can_exit for t, p in step.routing().items()):
+                can_exit.add(name)
+                changed = True
+    for name in s.steps:
+        if name not in can_exit and all(t in s.steps or t == EXIT for t in s.steps[name].routing()):
+            yield Issue(("steps", name, "next"), f"contacts at step {name!r} can never leave the process",
+                        "give some path from this step a probability to 'exit'")
+

@@ -1,0 +1,106 @@
+"""Durations, clock times and rates as written in scenario files.
+
+servsim's one internal time unit is the **second** (float). Every duration, clock time and rate in a
+scenario file carries its unit explicitly and is converted here, once, at load time:
+
+* durations: ``"45s"``, ``"6min"``, ``"2h"``, ``"1.5d"``, ``"90 sec"``; a bare number is refused
+  because nobody can tell whether ``3`` meant seconds or minutes;
+* clock times: ``"08:30"``, ``"8:30"``, ``"23:59:30"``, ``"24:00"`` -> seconds after midnight;
+* rates: ``"9.5/min"``, ``"120/h"``, ``"1200/d"``, ``"2 per hour"`` -> events per second.
+
+The parsers raise :class:`ValueError` with a message that says what would be valid; the scenario
+schema turns that into a located error.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+SECOND = 1.0
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+
+#: Accepted unit spellings -> seconds.
+TIME_UNITS: dict[str, float] = {
+    "s": SECOND, "sec": SECOND, "secs": SECOND, "second": SECOND, "seconds": SECOND,
+    "min": MINUTE, "mins": MINUTE, "minute": MINUTE, "minutes": MINUTE, "m": MINUTE,
+    "h": HOUR, "hr": HOUR, "hrs": HOUR, "hour": HOUR, "hours": HOUR,
+    "d": DAY, "day": DAY, "days": DAY,
+}
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zA-Z]+)\s*$")
+_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/|per\s+)\s*(?:1\s*)?([a-zA-Z]+)\s*$")
+_CLOCK_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*$")
+
+DURATION_HINT = "a number with a unit, e.g. '45s', '6min', '2h' or '1d'"
+RATE_HINT = "a number per time unit, e.g. '9.5/min', '120/h' or '2000/d'"
+CLOCK_HINT = "a clock time 'HH:MM' or 'HH:MM:SS' between 00:00 and 24:00, e.g. '08:30'"
+
+
+def _unit(name: str, hint: str) -> float:
+    try:
+        return TIME_UNITS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown time unit {name!r}; expected {hint}") from None
+
+
+def parse_duration(text: str | int | float) -> float:
+    """Parse a duration such as ``"6min"`` and return seconds (>= 0, finite)."""
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(f"{text!r} has no unit; expected {DURATION_HINT}")
+    m = _DURATION_RE.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a duration; expected {DURATION_HINT}")
+    value = float(m.group(1)) * _unit(m.group(2), DURATION_HINT)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{text!r} must be a finite, non-negative duration")
+    return value
+
+
+def parse_rate(text: str | int | float) -> float:
+    """Parse a rate such as ``"9.5/min"`` and return events per second (>= 0, finite)."""
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(f"{text!r} has no time unit; expected {RATE_HINT}")
+    m = _RATE_RE.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a rate; expected {RATE_HINT}")
+    value = float(m.group(1)) / _unit(m.group(2), RATE_HINT)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{text!r} must be a finite, non-negative rate")
+    return value
+
+
+def parse_clock(text: str | int | float) -> float:
+    """Parse a clock time such as ``"08:30"`` and return seconds after midnight (0..86400)."""
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a clock time; expected {CLOCK_HINT} (quote it in YAML)")
+    m = _CLOCK_RE.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a clock time; expected {CLOCK_HINT}")
+    hours, minutes = int(m.group(1)), int(m.group(2))
+    seconds = float(m.group(3) or 0.0)
+    if minutes >= 60 or seconds >= 60:
+        raise ValueError(f"{text!r} is not a clock time; expected {CLOCK_HINT}")
+    value = hours * HOUR + minutes * MINUTE + seconds
+    if value > DAY:
+        raise ValueError(f"{text!r} is after 24:00; expected {CLOCK_HINT}")
+    return value
+
+
+def format_duration(seconds: float) -> str:
+    """Render seconds compactly for people: ``90 -> '1.5min'``, ``7200 -> '2h'``."""
+    for unit, size in (("d", DAY), ("h", HOUR), ("min", MINUTE)):
+        if seconds >= size and (seconds / size) == round(seconds / size, 2):
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+def format_clock(seconds: float) -> str:
+    """Render seconds after midnight as ``HH:MM`` (or ``HH:MM:SS`` when needed)."""
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}" + (f":{sec:02d}" if sec else "")
