@@ -282,7 +282,7 @@ def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> 
     """KPIs per channel per reporting interval of arrival, all contacts including the warm-up."""
     thr = plan.scenario.targets.service_level.threshold
     hc, hs = _served_handles(contacts, visits)
-    key = contacts["channel"].cat.codes.to_numpy() * (len(plan.boundaries) + 1) + contacts["interval"].to_numpy()
+    key = contacts["channel"].cat.codes.to_numpy().astype(np.int64) * (len(plan.boundaries) + 1) + contacts["interval"].to_numpy()
     hkey = key[hc]
     order = np.argsort(hkey, kind="stable")
     hkey, hs = hkey[order], hs[order]

@@ -42,7 +42,7 @@ class RunResult:
 
     @property
     def status(self) -> str:
-        return self.stopped or self.load.describe()
+        return "; ".join(x for x in (self.stopped, self.load.describe()) if x)
 
     @property
     def unstable(self) -> bool:

@@ -119,10 +119,11 @@ class Engine:
 
     def run(self) -> Records:
         plan = self.plan
-        for c, ch in enumerate(plan.channels):
-            self._schedule_arrival(c, plan.start, 0)
+        # staffing first: at equal times, agents come on duty before contacts arrive
         for t, p, n in plan.staffing:
             self._at(t - plan.start, self._on_staffing, (p, n))
+        for c, ch in enumerate(plan.channels):
+            self._schedule_arrival(c, plan.start, 0)
         try:
             self.env.run(until=plan.end)
         except _Overflow:

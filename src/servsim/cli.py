@@ -1,0 +1,160 @@
+"""The ``servsim`` command line: parse, call one library function, render.
+
+    servsim run scenarios/mmc.yaml --replications 10 --seed 1 --out results/mmc
+    servsim validate scenarios/bank_contact_centre.yaml
+
+Exit status: 0 success; 2 bad input (a located message, never a traceback); 3 the run was stopped
+because the system was unstable (contacts in system reached ``limits.max_in_system``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from servsim import __version__
+from servsim.api import replicate
+from servsim.report.describe import describe_scenario
+from servsim.report.tables import kpi_rows
+from servsim.results import Replications
+from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+
+app = typer.Typer(
+    name="servsim",
+    help="Discrete-event simulation of service delivery systems (contact centres, back offices).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_UNSTABLE = 3
+
+
+def _load(path: Path) -> Scenario:
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        err.print(f"[bold red]error:[/] {path} is not a valid scenario", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"servsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """servsim: scenario files in, KPIs with confidence intervals out."""
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+) -> None:
+    """Check a scenario file and print what it describes."""
+    scenario = _load(file)
+    out.print(describe_scenario(scenario))
+    out.print(f"[green]✓[/] {file} is valid")
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    replications: Annotated[int, typer.Option("--replications", "-n", min=1, max=100_000,
+                                              help="Independent replications.")] = 10,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Root seed; replication r uses child r.")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write tables (parquet) and run.json here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes to run replications in.")] = 1,
+    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+) -> None:
+    """Run replications of a scenario and show KPIs (mean and CI half-width across replications)."""
+    scenario = _load(file)
+    quiet = as_json or not sys.stderr.isatty()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, disable=quiet, transient=True) as bar:
+        task = bar.add_task(scenario.name, total=replications)
+        result = replicate(scenario, replications=replications, seed=seed, workers=workers,
+                           progress=lambda n: bar.advance(task, n))
+    table = result.kpi_table(level)
+    if out_dir is not None:
+        _write(out_dir, file, scenario, result, seed, level)
+    if as_json:
+        print(json.dumps(_json_summary(scenario, result, table, seed, level), indent=2, default=_nan_none))
+    else:
+        _render(scenario, result, table, level)
+        if out_dir is not None:
+            out.print(f"tables written to {out_dir}/")
+    if result.stopped:
+        err.print("[bold red]unstable:[/] " + "; ".join(result.stopped), highlight=False)
+        raise typer.Exit(EXIT_UNSTABLE)
+
+
+def _render(scenario: Scenario, result: Replications, table, level: float) -> None:  # noqa: ANN001
+    n = len(result.runs)
+    t = Table(title=f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {level:.0%} CI half-width",
+              title_justify="left")
+    columns, rows = kpi_rows(table)
+    t.add_column("KPI")
+    for col in columns:
+        t.add_column(col, justify="right")
+    for name, cells in rows:
+        t.add_row(name, *cells)
+    out.print(t)
+    load = result.load
+    style = "red" if load.unstable else "dim"
+    out.print(f"[{style}]{load.describe()}[/]", highlight=False)
+
+
+def _nan_none(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)
+
+
+def _json_summary(scenario: Scenario, result: Replications, table, seed: int, level: float) -> dict:  # noqa: ANN001
+    records = table.to_dict(orient="records")
+    for r in records:
+        for k, v in r.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                r[k] = None
+    return {
+        "scenario": scenario.name, "replications": len(result.runs), "seed": seed, "level": level,
+        "servsim_version": __version__, "status": result.load.describe(), "unstable": result.unstable,
+        "stopped": result.stopped, "kpis": records,
+    }
+
+
+def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, seed: int, level: float) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("summary", "intervals", "pools", "pool_summary", "contacts", "visits"):
+        getattr(result, name).to_parquet(out_dir / f"{name}.parquet", index=False)
+    result.kpi_table(level).to_csv(out_dir / "kpis.csv", index=False)
+    meta = {
+        "scenario": scenario.name, "scenario_file": str(file), "scenario_sha256": scenario_hash(scenario),
+        "seed": seed, "replications": len(result.runs), "servsim_version": __version__,
+        "status": result.load.describe(), "stopped": result.stopped,
+    }
+    (out_dir / "run.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Rendering: rich tables, scenario descriptions (figures and HTML come later)."""

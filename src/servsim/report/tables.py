@@ -1,0 +1,56 @@
+"""KPI tables for people: formatted cells, one column per channel/segment group."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+LABELS = {
+    "offered": ("offered", "count"), "answered": ("answered", "count"), "handled": ("handled", "count"),
+    "abandoned": ("abandoned", "count"), "abandon_rate": ("abandonment rate", "share"),
+    "asa_s": ("ASA (mean wait, answered)", "seconds"), "mean_wait_s": ("mean wait", "seconds"),
+    "p90_wait_s": ("90th percentile wait", "seconds"), "p95_wait_s": ("95th percentile wait", "seconds"),
+    "service_level": ("service level", "share"), "mean_handle_s": ("mean handle time", "seconds"),
+    "mean_lead_time_s": ("mean end-to-end time", "seconds"), "in_system_end": ("in system at end", "count"),
+    "littles_gap": ("Little's law gap |L−λW|/L", "share"), "occupancy": ("occupancy", "share"),
+    "p_wait": ("P(wait > 0)", "share"),
+}
+
+
+def fmt(value: float, half_width: float, kind: str) -> str:
+    """``mean ± half-width`` in the metric's unit."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    hw = "" if half_width is None or math.isnan(half_width) else half_width
+    if kind == "share":
+        return f"{value:.1%}" + (f" ± {hw:.1%}" if hw != "" else "")
+    if kind == "seconds":
+        return f"{value:,.1f}s" + (f" ± {hw:,.1f}" if hw != "" else "")
+    return f"{value:,.1f}" + (f" ± {hw:,.1f}" if hw != "" else "")
+
+
+def _group_label(channel: str, segment: str) -> str:
+    if channel == "all" and segment == "all":
+        return "overall"
+    return channel if segment == "all" else f"segment {segment}"
+
+
+def kpi_rows(table: pd.DataFrame, service_level_threshold: float | None = None) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """(column labels, [(row label, cells)]) for a long KPI table from ``Replications.kpi_table``."""
+    kpi = table[~table["channel"].astype(str).str.startswith("pool:")]
+    pools = table[table["channel"].astype(str).str.startswith("pool:")]
+    groups = list(dict.fromkeys(zip(kpi["channel"], kpi["segment"])))
+    columns = [_group_label(c, s) for c, s in groups]
+    rows: list[tuple[str, list[str]]] = []
+    for metric in dict.fromkeys(kpi["metric"]):
+        label, kind = LABELS.get(metric, (metric, "count"))
+        cells = []
+        for c, s in groups:
+            hit = kpi[(kpi["channel"] == c) & (kpi["segment"] == s) & (kpi["metric"] == metric)]
+            cells.append(fmt(hit["mean"].iloc[0], hit["half_width"].iloc[0], kind) if len(hit) else "")
+        rows.append((label, cells))
+    for _, r in pools.iterrows():
+        cells = [fmt(r["mean"], r["half_width"], "share")] + [""] * (len(columns) - 1)
+        rows.append((f"occupancy {str(r['channel'])[5:]}", cells))
+    return columns, rows

@@ -1,0 +1,29 @@
+"""Shared fixtures: small scenarios written inline, so each test shows the system it simulates."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import servsim
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scenario(text: str, base_dir: Path | str = ".") -> servsim.Scenario:
+    """A scenario from an indented YAML snippet."""
+    return servsim.scenario_from_text(textwrap.dedent(text), base_dir=base_dir)
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """Write a file under tmp_path and return its path."""
+
+    def _write(name: str, text: str) -> Path:
+        p = tmp_path / name
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+        return p
+
+    return _write
