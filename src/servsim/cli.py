@@ -47,7 +47,7 @@ def _load(path: Path) -> Scenario:
     except ScenarioError as exc:
         err.print(f"[bold red]error:[/] {path} is not a valid scenario", highlight=False)
         for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False)
+            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

@@ -40,6 +40,12 @@ RATE_HINT = "a number per time unit, e.g. '9.5/min', '120/h' or '2000/d'"
 CLOCK_HINT = "a clock time 'HH:MM' or 'HH:MM:SS' between 00:00 and 24:00, e.g. '08:30'"
 
 
+def _no_unit(text: object, what: str, hint: str) -> ValueError:
+    if isinstance(text, float) and not math.isfinite(text):
+        return ValueError(f"{text!r} is not a finite number; expected {hint}")
+    return ValueError(f"{text!r} has no {what}; expected {hint}")
+
+
 def _unit(name: str, hint: str) -> float:
     try:
         return TIME_UNITS[name.lower()]
@@ -50,7 +56,7 @@ def _unit(name: str, hint: str) -> float:
 def parse_duration(text: str | int | float) -> float:
     """Parse a duration such as ``"6min"`` and return seconds (>= 0, finite)."""
     if isinstance(text, bool) or not isinstance(text, str):
-        raise ValueError(f"{text!r} has no unit; expected {DURATION_HINT}")
+        raise _no_unit(text, "unit", DURATION_HINT)
     m = _DURATION_RE.match(text)
     if not m:
         raise ValueError(f"{text!r} is not a duration; expected {DURATION_HINT}")
@@ -63,7 +69,7 @@ def parse_duration(text: str | int | float) -> float:
 def parse_rate(text: str | int | float) -> float:
     """Parse a rate such as ``"9.5/min"`` and return events per second (>= 0, finite)."""
     if isinstance(text, bool) or not isinstance(text, str):
-        raise ValueError(f"{text!r} has no time unit; expected {RATE_HINT}")
+        raise _no_unit(text, "time unit", RATE_HINT)
     m = _RATE_RE.match(text)
     if not m:
         raise ValueError(f"{text!r} is not a rate; expected {RATE_HINT}")

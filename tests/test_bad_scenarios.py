@@ -1,0 +1,168 @@
+"""Bad scenario files: a located, helpful message and exit status 2 — never a traceback."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+from servsim.cli import EXIT_BAD_INPUT, app
+
+GOOD = """\
+name: ok
+horizon: {start: "08:00", end: "12:00", interval: 30min}
+channels:
+  calls:
+    arrivals: {rate: 2/min}
+    entry: answer
+    patience: {dist: exponential, mean: 3min}
+pools:
+  agents: {agents: 3, skills: {answer: 1.0}}
+steps:
+  answer:
+    handle_time: {dist: lognormal, mean: 1min, cv: 1.2}
+    next: exit
+"""
+
+# (id, text, expected line, expected field path, words the message or hint must contain)
+CASES = [
+    ("yaml-syntax", GOOD.replace("entry: answer", "entry: [answer"), None, "(syntax)", ["indentation"]),
+    ("unknown-field", GOOD.replace("{rate: 2/min}", "{rat: 2/min}"), 5, "channels.calls.arrivals.rat",
+     ["did you mean 'rate'"]),
+    ("negative-rate", GOOD.replace("2/min", "-2/min"), 5, "channels.calls.arrivals.rate", ["non-negative"]),
+    ("nan-rate", GOOD.replace("{rate: 2/min}", "{rate: .nan}"), 5, "channels.calls.arrivals.rate", ["unit"]),
+    ("negative-cv", GOOD.replace("cv: 1.2", "cv: -0.5"), 12, "steps.answer.handle_time.cv", ["greater than or equal to 0"]),
+    ("bad-time", GOOD.replace('start: "08:00"', 'start: "8h30"'), 2, "horizon.start", ["HH:MM"]),
+    ("step-without-pool", GOOD.replace("skills: {answer: 1.0}", "skills: {answer: 1.0, wrap: 1.0}")
+     .replace("    next: exit\n", "    next: wrap\n  wrap: {handle_time: {dist: deterministic, value: 30s}}\n")
+     .replace("agents: {agents: 3, skills: {answer: 1.0, wrap: 1.0}}", "agents: {agents: 3, skills: {answer: 1.0}}"),
+     14, "steps.wrap", ["no pool serves", "skills"]),
+    ("routing-sum", GOOD.replace("next: exit", "next: {exit: 0.5, answer: 0.2}"), 13, "steps.answer.next",
+     ["sum to 0.7", "add up to 1"]),
+    ("unknown-distribution", GOOD.replace("dist: lognormal", "dist: lognormel"), 12, "steps.answer.handle_time",
+     ["lognormal"]),
+    ("interval-not-dividing", GOOD.replace("interval: 30min", "interval: 7min"), 2, "horizon.interval",
+     ["does not divide", "15min"]),
+    ("empty-file", "# nothing here\n", None, "", ["empty"]),
+    ("list-for-mapping", GOOD.replace("pools:\n  agents: {agents: 3, skills: {answer: 1.0}}",
+                                      "pools:\n  - agents\n  - more"), 9, "pools", ["dictionary", "mapping"]),
+    ("missing-trace-file", GOOD.replace("{rate: 2/min}", "{trace: {file: nowhere.csv}}"), 5,
+     "channels.calls.arrivals.trace", ["does not exist", "relative to the scenario file"]),
+    ("unknown-entry-step", GOOD.replace("entry: answer", "entry: answr"), 6, "channels.calls.entry",
+     ["did you mean 'answer'"]),
+    ("rate-without-unit", GOOD.replace("{rate: 2/min}", "{rate: 2}"), 5, "channels.calls.arrivals.rate",
+     ["9.5/min"]),
+    ("infinite-number", GOOD.replace("cv: 1.2", "cv: 1e999"), 12, "steps.answer.handle_time.cv", ["finite"]),
+    ("schedule-length", GOOD.replace("{agents: 3, skills", "{schedule: [3, 3], skills"), 9,
+     "pools.agents.schedule", ["8 intervals"]),
+]
+
+
+def _run(tmp_path, text):
+    f = tmp_path / "scenario.yaml"
+    f.write_text(text, encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(f)])
+    return f, res
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_scenario_gives_located_message(tmp_path, case):
+    _, text, line, field, words = case
+    f, res = _run(tmp_path, text)
+    out = res.output
+    assert res.exit_code == EXIT_BAD_INPUT, out
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    assert "Traceback" not in out
+    assert str(f) in out
+    if line is not None:
+        assert re.search(rf"{re.escape(str(f))}:{line}(:\d+)?: ", out), out
+    if field:
+        assert f" {field}: " in out or f" {field} " in out, out
+    lowered = out.lower()
+    assert any(w.lower() in lowered for w in words), out
+
+
+def test_good_scenario_is_valid(tmp_path):
+    _, res = _run(tmp_path, GOOD)
+    assert res.exit_code == 0, res.output
+    assert "valid" in res.output
+
+
+def test_run_refuses_a_bad_file_the_same_way(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(GOOD.replace("{rate: 2/min}", "{rat: 2/min}"))
+    res = CliRunner().invoke(app, ["run", str(f), "-n", "1"])
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert "did you mean 'rate'" in res.output
+
+
+def test_missing_scenario_file(tmp_path):
+    res = CliRunner().invoke(app, ["validate", str(tmp_path / "nope.yaml")])
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert "not found" in res.output.lower() or "does not exist" in res.output.lower()
+
+
+def test_python_tags_are_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    text = f'name: !!python/object/apply:os.system ["touch {marker}"]\n' + GOOD.split("\n", 1)[1]
+    _, res = _run(tmp_path, text)
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert not marker.exists()
+    assert "tag" in res.output.lower()
+
+
+def test_alias_bomb_is_refused(tmp_path):
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 9):
+        prev = f"*a{i-1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
+    _, res = _run(tmp_path, "\n".join(lines) + "\n")
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert "alias" in res.output.lower()
+
+
+def test_several_problems_are_reported_together(tmp_path):
+    text = GOOD.replace("entry: answer", "entry: answr").replace("interval: 30min", "interval: 7min")
+    _, res = _run(tmp_path, text)
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert "channels.calls.entry" in res.output and "horizon.interval" in res.output
+
+
+YAML11_TRAPS = textwrap.dedent("""\
+    name: no
+    horizon: {start: 8:30, end: "17:30", interval: 60min}
+    segments:
+      no: {share: 0.5}
+      yes: {share: 0.5, priority: 1}
+    channels:
+      on: {arrivals: {rate: 1/min}, entry: off}
+    pools:
+      y: {agents: 2, skills: {off: 1.0}}
+    steps:
+      off: {handle_time: {dist: exponential, mean: 1min}}
+    """)
+
+
+def test_yaml_11_traps_do_not_bite(tmp_path):
+    import servsim
+
+    f = tmp_path / "traps.yaml"
+    f.write_text(YAML11_TRAPS)
+    s = servsim.load_scenario(f)
+    assert s.name == "no"
+    assert s.horizon.start == 8.5 * 3600          # 8:30 is a clock time, not 510
+    assert set(s.segments) == {"no", "yes"}        # names, not booleans
+    assert list(s.channels) == ["on"] and s.channels["on"].entry == "off"
+    r = servsim.simulate(s, seed=1)
+    assert r.summary["offered"].iloc[0] > 0
+
+
+@pytest.mark.parametrize("number", [".inf", "-.inf", ".nan", "1e999", ".NaN"])
+def test_non_finite_numbers_are_rejected(tmp_path, number):
+    text = GOOD.replace("{agents: 3, skills: {answer: 1.0}}", f"{{agents: 3, skills: {{answer: 1.0}}, cost_per_hour: {number}}}")
+    _, res = _run(tmp_path, text)
+    assert res.exit_code == EXIT_BAD_INPUT, res.output
+    assert "pools.agents.cost_per_hour" in res.output
+    assert "finite" in res.output.lower()
