@@ -1,0 +1,99 @@
+"""The command line: tables, JSON, written outputs, and the table schemas they carry."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+import servsim
+from servsim.cli import app
+from conftest import ROOT
+
+MMC = str(ROOT / "scenarios" / "mmc.yaml")
+
+
+def test_run_prints_a_kpi_table():
+    res = CliRunner().invoke(app, ["run", MMC, "-n", "2", "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    for words in ("ASA", "service level", "occupancy agents", "stable"):
+        assert words in res.output
+
+
+def test_run_json_is_parseable_and_complete():
+    res = CliRunner().invoke(app, ["run", MMC, "-n", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["replications"] == 3 and data["seed"] == 0
+    metrics = {(k["channel"], k["metric"]) for k in data["kpis"]}
+    assert ("all", "asa_s") in metrics and ("pool:agents", "occupancy") in metrics
+    asa = next(k for k in data["kpis"] if k["metric"] == "asa_s")
+    assert asa["n"] == 3 and asa["half_width"] > 0
+
+
+def test_out_writes_parquet_tables_and_run_json(tmp_path):
+    out = tmp_path / "res"
+    res = CliRunner().invoke(app, ["run", MMC, "-n", "2", "--seed", "11", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["seed"] == 11 and meta["replications"] == 2
+    assert meta["servsim_version"] == servsim.__version__
+    assert len(meta["scenario_sha256"]) == 64
+    contacts = pd.read_parquet(out / "contacts.parquet")
+    assert sorted(contacts["replication"].unique()) == [0, 1]
+    summary = pd.read_parquet(out / "summary.parquet")
+    # the written tables are the API's tables
+    api = servsim.replicate(servsim.load_scenario(MMC), replications=2, seed=11)
+    pd.testing.assert_frame_equal(summary, api.summary, check_categorical=False, check_dtype=False)
+
+
+def test_validate_describes_the_scenario():
+    res = CliRunner().invoke(app, ["validate", str(ROOT / "scenarios" / "back_office_rework.yaml")])
+    assert res.exit_code == 0, res.output
+    for words in ("assessors", "assess", "back stage", "valid"):
+        assert words in res.output
+
+
+def test_version():
+    res = CliRunner().invoke(app, ["--version"])
+    assert res.exit_code == 0 and servsim.__version__ in res.output
+
+
+# Output schemas are a contract: researchers write code against these columns.
+CONTACT_COLUMNS = ["replication", "contact", "channel", "segment", "day", "interval", "arrival_s", "exit_s",
+                   "outcome", "answered", "wait_s", "total_wait_s", "handle_s", "visits", "pool", "lead_time_s",
+                   "warmup"]
+VISIT_COLUMNS = ["replication", "contact", "step", "pool", "queued_s", "start_s", "end_s", "outcome", "wait_s",
+                 "handle_s"]
+POOL_COLUMNS = ["replication", "pool", "interval", "start_s", "staffed_s", "busy_s", "paid_s", "day", "occupancy"]
+SUMMARY_COLUMNS = ["replication", "channel", "segment", "offered", "answered", "handled", "abandoned",
+                   "in_system_end", "abandon_rate", "asa_s", "mean_wait_s", "p90_wait_s", "p95_wait_s", "p_wait",
+                   "service_level", "mean_handle_s", "mean_lead_time_s", "littles_L", "littles_lambda_w",
+                   "littles_gap", "load_ratio", "stopped"]
+INTERVAL_COLUMNS = ["replication", "channel", "interval", "start_s", "offered", "answered", "handled", "abandoned",
+                    "in_system_end", "abandon_rate", "asa_s", "mean_wait_s", "p90_wait_s", "p95_wait_s", "p_wait",
+                    "service_level", "mean_handle_s", "mean_lead_time_s", "day"]
+
+
+def test_table_schemas():
+    r = servsim.replicate(servsim.load_scenario(ROOT / "scenarios" / "back_office_rework.yaml"),
+                          replications=2, seed=1)
+    assert list(r.contacts.columns) == CONTACT_COLUMNS
+    assert list(r.visits.columns) == VISIT_COLUMNS
+    assert list(r.pools.columns) == POOL_COLUMNS
+    assert list(r.summary.columns) == SUMMARY_COLUMNS
+    assert list(r.intervals.columns) == INTERVAL_COLUMNS
+    assert str(r.contacts["arrival_s"].dtype) == "float64"
+    assert str(r.contacts["contact"].dtype) == "int64"
+    assert isinstance(r.contacts["channel"].dtype, pd.CategoricalDtype)
+
+
+def test_conservation_on_every_replication():
+    r = servsim.replicate(servsim.load_scenario(ROOT / "scenarios" / "back_office_rework.yaml"),
+                          replications=3, seed=2)
+    s = r.summary[(r.summary.channel == "all") & (r.summary.segment == "all")]
+    assert (s["offered"] == s["handled"] + s["abandoned"] + s["in_system_end"]).all()
+    assert (r.visits["wait_s"].dropna() >= 0).all()
+    occ = r.pools["occupancy"].dropna()
+    assert ((occ >= 0) & (occ <= 1 + 1e-12)).all()
