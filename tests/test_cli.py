@@ -19,6 +19,17 @@ def test_run_prints_a_kpi_table():
     assert res.exit_code == 0, res.output
     for words in ("ASA", "service level", "occupancy agents", "stable"):
         assert words in res.output
+    # a textbook queue gets its Erlang C prediction beside the simulated values
+    assert "Erlang C" in res.output and "66.9%" in res.output
+
+
+def test_theory_predictions_only_where_a_formula_applies():
+    from servsim.report.theory_view import predictions
+
+    mmc = servsim.load_scenario(MMC)
+    name, values = predictions(mmc)
+    assert name.startswith("M/M/c") and abs(values["p_wait"] - 0.6687) < 1e-3
+    assert predictions(servsim.load_scenario(ROOT / "scenarios" / "back_office_rework.yaml")) is None
 
 
 def test_run_json_is_parseable_and_complete():

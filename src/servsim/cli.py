@@ -24,6 +24,7 @@ from servsim import __version__
 from servsim.api import replicate
 from servsim.report.describe import describe_scenario
 from servsim.report.tables import kpi_rows
+from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
@@ -112,13 +113,19 @@ def _render(scenario: Scenario, result: Replications, table, level: float) -> No
     n = len(result.runs)
     t = Table(title=f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {level:.0%} CI half-width",
               title_justify="left")
-    columns, rows = kpi_rows(table)
+    theory = predictions(scenario)
+    columns, rows = kpi_rows(table, theory[1] if theory else None)
     t.add_column("KPI")
     for col in columns:
         t.add_column(col, justify="right")
+    if theory:
+        t.add_column(f"theory: {theory[0]}", justify="right", style="cyan")
     for name, cells in rows:
         t.add_row(name, *cells)
     out.print(t)
+    if theory:
+        out.print("[dim]theory is steady state; a finite run that starts empty agrees only when the horizon is long "
+                  "against the queue's relaxation time[/]")
     load = result.load
     style = "red" if load.unstable else "dim"
     out.print(f"[{style}]{load.describe()}[/]", highlight=False)

@@ -14,7 +14,7 @@ from servsim.capacity import Load
 from servsim.stats import summarise
 
 #: KPIs shown by default, in this order.
-HEADLINE = ["offered", "answered", "abandoned", "abandon_rate", "asa_s", "mean_wait_s", "p90_wait_s",
+HEADLINE = ["offered", "answered", "abandoned", "abandon_rate", "p_wait", "asa_s", "mean_wait_s", "p90_wait_s",
             "p95_wait_s", "service_level", "mean_handle_s", "mean_lead_time_s", "in_system_end",
             "littles_gap"]
 

@@ -36,8 +36,11 @@ def _group_label(channel: str, segment: str) -> str:
     return channel if segment == "all" else f"segment {segment}"
 
 
-def kpi_rows(table: pd.DataFrame, service_level_threshold: float | None = None) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """(column labels, [(row label, cells)]) for a long KPI table from ``Replications.kpi_table``."""
+def kpi_rows(
+    table: pd.DataFrame, theory: dict[str, float] | None = None
+) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """(column labels, [(row label, cells)]) for a long KPI table from ``Replications.kpi_table``;
+    with ``theory`` ({metric: value}), each row gets one more cell with the theoretical value."""
     kpi = table[~table["channel"].astype(str).str.startswith("pool:")]
     pools = table[table["channel"].astype(str).str.startswith("pool:")]
     groups = list(dict.fromkeys(zip(kpi["channel"], kpi["segment"])))
@@ -49,8 +52,10 @@ def kpi_rows(table: pd.DataFrame, service_level_threshold: float | None = None) 
         for c, s in groups:
             hit = kpi[(kpi["channel"] == c) & (kpi["segment"] == s) & (kpi["metric"] == metric)]
             cells.append(fmt(hit["mean"].iloc[0], hit["half_width"].iloc[0], kind) if len(hit) else "")
+        if theory is not None:
+            cells.append(fmt(theory[metric], math.nan, kind) if metric in theory else "")
         rows.append((label, cells))
     for _, r in pools.iterrows():
-        cells = [fmt(r["mean"], r["half_width"], "share")] + [""] * (len(columns) - 1)
+        cells = [fmt(r["mean"], r["half_width"], "share")] + [""] * (len(columns) - 1 + (theory is not None))
         rows.append((f"occupancy {str(r['channel'])[5:]}", cells))
     return columns, rows
