@@ -524,3 +524,13 @@ def test_invalid_inputs_raise_value_error(call) -> None:
 def test_public_api_is_exported() -> None:
     for name in theory.__all__:
         assert hasattr(theory, name)
+
+
+def test_erlang_c_matches_a_published_worked_example() -> None:
+    # Source: the worked example in the pyworkforce 0.1.0 package description
+    # (https://pypi.org/project/pyworkforce/0.1.0/): 100 contacts per 30 minutes, AHT 3 min,
+    # target answer time 20 s, 14 agents -> waiting_probability 0.1741319335950498 and
+    # service_level 0.8883500191794669 (an independent Erlang C implementation, published).
+    arrival_rate = 100 / 30  # per minute
+    assert erlang_c(14, arrival_rate * 3) == pytest.approx(0.1741319335950498, rel=1e-9)
+    assert erlang_c_service_level(arrival_rate, 1 / 3, 14, 20 / 60) == pytest.approx(0.8883500191794669, rel=1e-9)
