@@ -229,7 +229,7 @@ def _weibull_cv(shape: float) -> float:
 class Weibull(_Dist):
     """Weibull by (shape, scale) or (mean, cv); mean = scale·Γ(1+1/k).
 
-    From (mean, cv) the shape k solves cv(k) = cv numerically (0.1 <= k <= 100, i.e. 0.0126 < cv < 10.4).
+    From (mean, cv) the shape k solves cv(k) = cv numerically, for shapes 0.1 <= k <= 100.
     """
 
     dist: Literal["weibull"]
