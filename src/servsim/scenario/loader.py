@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from servsim.scenario.checks import check_scenario
+from servsim.scenario.distributions import Empirical
 from servsim.scenario.errors import Problem, ScenarioError, located_validation_error
 from servsim.scenario.schema import Scenario
 from servsim.scenario.yamlio import LocatedDoc, load_yaml, load_yaml_text
@@ -54,9 +55,15 @@ def scenario_from_doc(doc: LocatedDoc, base_dir: Path) -> Scenario:
 
 
 def scenario_hash(scenario: Scenario) -> str:
-    """SHA-256 of the scenario's validated content (including data read from trace and CSV files)."""
+    """SHA-256 of the scenario's validated content, including data read from trace and CSV files."""
     h = hashlib.sha256(scenario.model_dump_json().encode())
     for ch in scenario.channels.values():
         if ch.arrivals.trace is not None:
             h.update(json.dumps(ch.arrivals.trace.times).encode())
+    dists = [ch.patience for ch in scenario.channels.values()]
+    dists += [seg.patience for seg in scenario.segments.values()]
+    dists += [step.handle_time for step in scenario.steps.values()]
+    for d in dists:
+        if isinstance(d, Empirical) and d.file is not None:
+            h.update(json.dumps(d.data).encode())
     return h.hexdigest()
