@@ -88,10 +88,9 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
     n = len(a["arrival"])
     vc = v["contact"].to_numpy()
     first = np.full(n, -1, dtype=np.int64)
-    if len(vc):
-        # visits are appended in time order, so a contact's first visit is its first row
-        idx = np.arange(len(vc))[::-1]
-        first[vc[::-1]] = idx
+    # visits are appended in time order, so a contact's first visit is its first row
+    ids, first_row = np.unique(vc, return_index=True)
+    first[ids] = first_row
     has = first >= 0
     fi = np.where(has, first, 0)
     v_start = v["start_s"].to_numpy()
