@@ -278,9 +278,11 @@ def summary_rows(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame, end_s
 
 
 def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
-    """KPIs per channel per reporting interval of arrival, all contacts including the warm-up."""
+    """KPIs per channel per reporting interval of arrival, all contacts including the warm-up; with several
+    channels, rows with channel 'all' aggregate them."""
     thr = plan.scenario.targets.service_level.threshold
     hc, hs = _served_handles(contacts, visits)
+    hs_all = hs  # aligned with hc; hs is re-sorted by group key below
     key = contacts["channel"].cat.codes.to_numpy().astype(np.int64) * (len(plan.boundaries) + 1) + contacts["interval"].to_numpy()
     hkey = key[hc]
     order = np.argsort(hkey, kind="stable")
@@ -292,6 +294,13 @@ def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> 
         lo, hi = np.searchsorted(hkey, k, "left"), np.searchsorted(hkey, k, "right")
         rows.append({"channel": channel, "interval": int(interval), "start_s": bounds[int(interval)],
                      **kpis(sub, hs[lo:hi], thr)})
+    if len(plan.channels) > 1:
+        # all channels together, per interval
+        all_int = contacts["interval"].to_numpy()
+        h_int = all_int[hc]
+        for interval, sub in contacts.groupby("interval", sort=True):
+            rows.append({"channel": "all", "interval": int(interval), "start_s": bounds[int(interval)],
+                         **kpis(sub, hs_all[h_int == interval], thr)})
     out = pd.DataFrame(rows, columns=["channel", "interval", "start_s", *KPI_COLUMNS])
     out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
     return out
