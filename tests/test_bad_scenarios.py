@@ -166,3 +166,47 @@ def test_non_finite_numbers_are_rejected(tmp_path, number):
     assert res.exit_code == EXIT_BAD_INPUT, res.output
     assert "pools.agents.cost_per_hour" in res.output
     assert "finite" in res.output.lower()
+
+
+# Inputs found by review: each must be refused with a located message, never a traceback or a hang.
+HOSTILE = [
+    ("tiny-interval", GOOD.replace("interval: 30min", "interval: 0.0001s"), "horizon.interval"),
+    ("too-many-intervals", GOOD.replace('{start: "08:00", end: "12:00", interval: 30min}',
+                                        '{start: "00:00", end: "24:00", interval: 1min, days: 3000}'),
+     "horizon.interval"),
+    ("volume-beyond-max-contacts", GOOD.replace("{rate: 2/min}", "{rate: 900/s}").replace(
+        "interval: 30min}", "interval: 30min, days: 5}"), "channels.calls.arrivals"),
+    ("lognormal-sigma-overflow", GOOD.replace("mean: 1min, cv: 1.2", "median: 1min, sigma: 1000"),
+     "steps.answer.handle_time"),
+    ("gamma-cv-underflow", GOOD.replace("dist: lognormal, mean: 1min, cv: 1.2", "dist: gamma, mean: 1min, cv: 1e-200"),
+     "steps.answer.handle_time"),
+    ("huge-duration", GOOD.replace("mean: 3min", "mean: 1e300s"), "channels.calls.patience.mean"),
+    ("boolean-headcount", GOOD.replace("{agents: 3,", "{agents: true,"), "pools.agents.agents"),
+    ("string-days", GOOD.replace("interval: 30min}", 'interval: 30min, days: "2"}'), "horizon.days"),
+]
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_hostile_values_are_refused_with_a_location(tmp_path, case):
+    _, text, field = case
+    f, res = _run(tmp_path, text)
+    assert res.exit_code == EXIT_BAD_INPUT, res.output
+    assert "Traceback" not in res.output
+    assert f" {field}: " in res.output, res.output
+
+
+def test_markup_in_names_is_shown_literally(tmp_path):
+    text = GOOD.replace("name: ok", 'name: "bad [/] name [link=file:///etc/passwd]x[/link]"')
+    _, res = _run(tmp_path, text)
+    assert res.exit_code == 0, res.output
+    assert "bad [/] name" in res.output
+
+
+def test_unwritable_out_folder_is_refused_before_running(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text(GOOD)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    res = CliRunner().invoke(app, ["run", str(f), "-n", "1", "--out", str(blocker / "sub")])
+    assert res.exit_code == EXIT_BAD_INPUT
+    assert "cannot write to --out" in res.output

@@ -108,3 +108,15 @@ def test_conservation_on_every_replication():
     assert (r.visits["wait_s"].dropna() >= 0).all()
     occ = r.pools["occupancy"].dropna()
     assert ((occ >= 0) & (occ <= 1 + 1e-12)).all()
+
+
+def test_littles_law_check_detects_records_that_disagree():
+    from servsim.metrics import littles_law
+
+    s = servsim.load_scenario(MMC)
+    r = servsim.simulate(s, seed=4)
+    t0, t1 = 2 * 3600.0, 24 * 3600.0
+    assert littles_law(r.contacts, r.visits, t0, t1)["littles_gap"] < 0.01
+    broken = r.visits.copy()
+    broken["end_s"] = broken["end_s"] + 30.0  # visits that last 30 s longer than the contacts say
+    assert littles_law(r.contacts, broken, t0, t1)["littles_gap"] > 0.1

@@ -191,3 +191,39 @@ def test_piecewise_rates_have_no_arrivals_in_zero_intervals():
     assert not ((tod >= 9 * 3600) & (tod < 10 * 3600)).any()
     assert not ((tod >= 11 * 3600) & (tod < 12 * 3600)).any()
     assert set(c["day"]) == {1, 2}
+
+
+def test_schedule_follows_intervals_that_are_not_exact_floats():
+    # 1.1 h is 3960.0000000000005 s as a float: each headcount must still fall in its own interval
+    s = scenario("""
+        name: odd interval
+        horizon: {start: "08:00", end: "19:00", interval: 1.1h}
+        channels:
+          calls: {arrivals: {rate: 1/h}, entry: answer}
+        pools:
+          agents: {schedule: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], skills: {answer: 1.0}}
+        steps:
+          answer: {handle_time: {dist: exponential, mean: 1min}}
+        """)
+    pools = servsim.simulate(s, seed=1).pools
+    assert (pools["staffed_s"] / 3960).round(6).tolist() == [float(n) for n in range(1, 11)]
+
+
+def test_many_segments_and_near_zero_exit_probability_run():
+    segs = "\n".join(f"          s{i}: {{share: 0.005, priority: {i % 3}}}" for i in range(200))
+    s = scenario(f"""
+        name: many segments
+        horizon: {{start: "08:00", end: "09:00", interval: 60min}}
+        segments:
+{segs}
+        channels:
+          calls: {{arrivals: {{rate: 5/min}}, entry: answer}}
+        pools:
+          agents: {{agents: 6, skills: {{answer: 1.0, again: 1.0}}}}
+        steps:
+          answer: {{handle_time: {{dist: exponential, mean: 1min}}, next: {{again: 0.5, exit: 0.5}}}}
+          again: {{handle_time: {{dist: exponential, mean: 10s}}, next: {{again: 0.9999999, exit: 0.0000001}}}}
+        """)
+    r = servsim.simulate(s, seed=1)
+    assert r.contacts["segment"].nunique() > 127
+    assert r.load.unstable  # ten million expected visits to 'again' per contact: reported, not a crash

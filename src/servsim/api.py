@@ -12,6 +12,7 @@ any process, on any machine.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
@@ -57,7 +58,7 @@ def replicate(
             if progress:
                 progress(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=min(workers, replications, os.cpu_count() or 1)) as pool:
             for res in pool.map(_one, tasks):
                 runs.append(res)
                 if progress:

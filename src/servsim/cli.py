@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
 
 from servsim import __version__
@@ -89,10 +90,12 @@ def run(
 ) -> None:
     """Run replications of a scenario and show KPIs (mean and CI half-width across replications)."""
     scenario = _load(file)
+    if out_dir is not None:
+        _prepare_out(out_dir)
     quiet = as_json or not sys.stderr.isatty()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, disable=quiet, transient=True) as bar:
-        task = bar.add_task(scenario.name, total=replications)
+        task = bar.add_task(escape(scenario.name), total=replications)
         result = replicate(scenario, replications=replications, seed=seed, workers=workers,
                            progress=lambda n: bar.advance(task, n))
     table = result.kpi_table(level)
@@ -111,7 +114,7 @@ def run(
 
 def _render(scenario: Scenario, result: Replications, table, level: float) -> None:  # noqa: ANN001
     n = len(result.runs)
-    t = Table(title=f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {level:.0%} CI half-width",
+    t = Table(title=f"{escape(scenario.name)} — {n} replication{'s' if n != 1 else ''}, mean ± {level:.0%} CI half-width",
               title_justify="left")
     theory = predictions(scenario)
     columns, rows = kpi_rows(table, theory[1] if theory else None)
@@ -148,6 +151,18 @@ def _json_summary(scenario: Scenario, result: Replications, table, seed: int, le
         "servsim_version": __version__, "status": result.load.describe(), "unstable": result.unstable,
         "stopped": result.stopped, "kpis": records,
     }
+
+
+def _prepare_out(out_dir: Path) -> None:
+    """Create the output folder before running, so a bad path costs no simulation time."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".servsim-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        err.print(f"[bold red]error:[/] cannot write to --out {escape(str(out_dir))}: {escape(exc.strerror or str(exc))}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, seed: int, level: float) -> None:

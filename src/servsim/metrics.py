@@ -30,10 +30,10 @@ KPIs (function :func:`kpis`), over contacts that arrived after the warm-up:
   handled contacts;
 * ``occupancy`` (per pool) = busy agent-time / paid agent-time after the warm-up;
 * Little's law: with window [warm-up end, horizon end] of length τ, ``littles_L`` = time-average
-  number in system = Σ (time each contact spent in the system inside the window) / τ, and
-  ``littles_lambda_w`` = λ·W with λ = arrivals in the window / τ and W = their mean time in system
-  (censored at the end). ``littles_gap`` = |L − λW| / L; it should be small on every run (boundary
-  effects only).
+  number in system, integrated from the visit records; ``littles_lambda_w`` = λ·W with
+  λ = arrivals in the window / τ and W = mean time in system of the contacts that arrived in the
+  window and left before its end, from the contact records. ``littles_gap`` = |L − λW| / L; it
+  should be small on every long run (window edges only); see :func:`littles_law`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from servsim.engine.core import ABANDONED, HANDLED, IN_SERVICE, SERVED, WAITING, Records, as_numpy
-from servsim.engine.plan import Plan
+from servsim.engine.plan import EPS, Plan
 from servsim.units import DAY
 
 CONTACT_OUTCOMES = ["in_system", "handled", "abandoned"]
@@ -129,7 +129,7 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
 def _interval_of(plan: Plan, t: np.ndarray) -> np.ndarray:
     """Reporting interval index (0-based, counted over all days) of absolute times t."""
     day, tod = np.divmod(t, DAY)
-    k = np.clip(np.floor((tod - plan.start) / plan.interval), 0, plan.intervals_per_day - 1)
+    k = np.clip(np.floor((tod - plan.start) / plan.interval + EPS), 0, plan.intervals_per_day - 1)
     return (day * plan.intervals_per_day + k).astype(np.int64)
 
 
@@ -228,19 +228,28 @@ def _served_handles(contacts: pd.DataFrame, visits: pd.DataFrame) -> tuple[np.nd
     return visits["contact"].to_numpy()[served], visits["handle_s"].to_numpy()[served]
 
 
-def littles_law(contacts: pd.DataFrame, t0: float, t1: float) -> dict[str, float]:
-    """Little's law over the window [t0, t1]: L (time-average in system) against λ·W. See module docstring."""
-    arr = contacts["arrival_s"].to_numpy()
-    ex = np.nan_to_num(contacts["exit_s"].to_numpy(), nan=t1)
-    ex = np.minimum(ex, t1)
+def littles_law(contacts: pd.DataFrame, visits: pd.DataFrame, t0: float, t1: float) -> dict[str, float]:
+    """Little's law over the window [t0, t1], from two independent record sets.
+
+    L = time-average number in system, integrated from the *visit* records (each visit is present
+    from queue entry to service end or abandonment; a contact's visits follow each other without
+    gaps); λ = arrivals in the window / τ and W = mean time in system of the *contacts* that arrived
+    in the window and left by t1 (uncensored). L = λW in steady state; on a finite run the gap
+    |L − λW| / L comes from the window's edges only (contacts present at t0, still present at t1),
+    so a large gap means the records disagree or the run is far from steady state.
+    """
     tau = t1 - t0
     if tau <= 0:
         return {"littles_L": np.nan, "littles_lambda_w": np.nan, "littles_gap": np.nan}
-    overlap = np.clip(np.minimum(ex, t1) - np.maximum(arr, t0), 0, None)
-    L = overlap.sum() / tau
+    q = visits["queued_s"].to_numpy()
+    e = np.minimum(np.nan_to_num(visits["end_s"].to_numpy(), nan=t1), t1)
+    L = np.clip(e - np.maximum(q, t0), 0, None).sum() / tau
+    arr = contacts["arrival_s"].to_numpy()
+    ex = contacts["exit_s"].to_numpy()
     inside = (arr >= t0) & (arr < t1)
     lam = inside.sum() / tau
-    W = (ex[inside] - arr[inside]).mean() if inside.any() else 0.0
+    left = inside & (ex <= t1)
+    W = (ex[left] - arr[left]).mean() if left.any() else 0.0
     lw = lam * W
     gap = abs(L - lw) / L if L > 0 else (0.0 if lw == 0 else np.inf)
     return {"littles_L": float(L), "littles_lambda_w": float(lw), "littles_gap": float(gap)}
@@ -270,7 +279,7 @@ def summary_rows(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame, end_s
             rows.append({"channel": ch_name, "segment": seg_name,
                          **kpis(contacts[mask & keep], hs[mask[hc]], thr)})
     out = pd.DataFrame(rows)
-    ll = littles_law(contacts, plan.warmup_end, end_s)
+    ll = littles_law(contacts, visits, plan.warmup_end, end_s)
     overall = ((out["channel"] == "all") & (out["segment"] == "all")).to_numpy()
     for k, val in ll.items():
         out[k] = np.where(overall, val, np.nan)

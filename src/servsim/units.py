@@ -35,6 +35,10 @@ _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zA-Z]+)\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/|per\s+)\s*(?:1\s*)?([a-zA-Z]+)\s*$")
 _CLOCK_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*$")
 
+#: Largest duration (seconds) and rate (per second) accepted in files.
+MAX_DURATION = 10_000 * DAY
+MAX_RATE = 1000.0
+
 DURATION_HINT = "a number with a unit, e.g. '45s', '6min', '2h' or '1d'"
 RATE_HINT = "a number per time unit, e.g. '9.5/min', '120/h' or '2000/d'"
 CLOCK_HINT = "a clock time 'HH:MM' or 'HH:MM:SS' between 00:00 and 24:00, e.g. '08:30'"
@@ -63,6 +67,8 @@ def parse_duration(text: str | int | float) -> float:
     value = float(m.group(1)) * _unit(m.group(2), DURATION_HINT)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{text!r} must be a finite, non-negative duration")
+    if value > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than the largest duration servsim accepts (10000d)")
     return value
 
 
@@ -76,6 +82,8 @@ def parse_rate(text: str | int | float) -> float:
     value = float(m.group(1)) / _unit(m.group(2), RATE_HINT)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{text!r} must be a finite, non-negative rate")
+    if value > MAX_RATE:
+        raise ValueError(f"{text!r} is above the largest rate servsim accepts (1000/s)")
     return value
 
 

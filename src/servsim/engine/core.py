@@ -65,8 +65,8 @@ class Records:
     """Raw, columnar output of one run (plain arrays: they pickle across processes)."""
 
     # per contact
-    channel: array = field(default_factory=lambda: array("b"))
-    segment: array = field(default_factory=lambda: array("b"))
+    channel: array = field(default_factory=lambda: array("h"))
+    segment: array = field(default_factory=lambda: array("h"))
     arrival: array = field(default_factory=lambda: array("d"))
     exit: array = field(default_factory=lambda: array("d"))
     outcome: array = field(default_factory=lambda: array("b"))
@@ -111,6 +111,7 @@ class Engine:
         self.queues = [[deque() for _ in range(plan.n_levels)] for _ in plan.steps]
         self.in_system = 0
         self.limit = plan.max_in_system
+        self.max_contacts = plan.max_contacts
         self.rec = Records()
 
     # ----------------------------------------------------------------- scheduling
@@ -126,11 +127,8 @@ class Engine:
             self._schedule_arrival(c, plan.start, 0)
         try:
             self.env.run(until=plan.end)
-        except _Overflow:
-            self.rec.stopped = (
-                f"stopped at t={self.env.now:.0f}s: more than {self.limit} contacts in the system "
-                f"(limits.max_in_system); arrivals exceed capacity"
-            )
+        except _Overflow as reason:
+            self.rec.stopped = f"stopped at t={self.env.now:.0f}s: {reason}"
         self._finish()
         self.rec.end_time = self.env.now
         return self.rec
@@ -167,6 +165,8 @@ class Engine:
         g = ch.segment_idx[bisect_right(ch.segment_cum, u()) if u is not None else 0]
         rec = self.rec
         cid = len(rec.arrival)
+        if cid >= self.max_contacts:
+            raise _Overflow(f"more than {self.max_contacts} contacts arrived (limits.max_contacts)")
         rec.channel.append(c)
         rec.segment.append(g)
         rec.arrival.append(now)
@@ -313,7 +313,8 @@ class Engine:
     def _check_limit(self, now: float) -> None:
         self._purge(now)
         if self.in_system > self.limit:
-            raise _Overflow
+            raise _Overflow(f"more than {self.limit} contacts in the system (limits.max_in_system); "
+                            "arrivals exceed capacity")
 
     def _finish(self) -> None:
         """At the end of the horizon, contacts whose patience ran out before it have abandoned."""

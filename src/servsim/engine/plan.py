@@ -16,6 +16,9 @@ from servsim.scenario.distributions import _Dist
 from servsim.scenario.schema import EXIT, Scenario
 from servsim.units import DAY
 
+#: Tolerance when locating a time in its interval: 1.1h is 3960.0000000000005 s as a float.
+EPS = 1e-9
+
 
 @dataclass(frozen=True)
 class StepPlan:
@@ -73,11 +76,12 @@ class Plan:
     #: reporting interval boundaries (absolute), each interval's start; last entry is the horizon end.
     boundaries: tuple[float, ...] = field(repr=False)
     max_in_system: int = 100_000
+    max_contacts: int = 20_000_000
 
     def interval_index(self, t: float) -> int:
         """Index of the reporting interval holding absolute time t (intervals counted over all days)."""
         day, tod = divmod(t, DAY)
-        k = math.floor((tod - self.start) / self.interval)
+        k = math.floor((tod - self.start) / self.interval + EPS)
         k = min(max(k, 0), self.intervals_per_day - 1)
         return int(day) * self.intervals_per_day + k
 
@@ -103,11 +107,7 @@ def compile_plan(s: Scenario) -> Plan:
             for i in pool_order if name in s.pools[pool_names[i]].skills
         )
         routing = st.routing()
-        cum, acc = [], 0.0
-        for p in routing.values():
-            acc += p
-            cum.append(acc)
-        cum[-1] = 1.0
+        cum = _cumulative(list(routing.values()))
         to = tuple(-1 if t == EXIT else step_ix[t] for t in routing)
         steps.append(StepPlan(name, st.stage == "front", st.handle_time, pools, tuple(cum), to))
 
@@ -123,11 +123,7 @@ def compile_plan(s: Scenario) -> Plan:
     for name, ch in s.channels.items():
         mix = ch.segments if ch.segments is not None else {n: seg.share for n, seg in s.segments.items()}
         mix = {n: p for n, p in mix.items() if p > 0}
-        cum, acc = [], 0.0
-        for p in mix.values():
-            acc += p
-            cum.append(acc)
-        cum[-1] = 1.0
+        cum = _cumulative(list(mix.values()))
         patience = tuple(
             s.segments[n].patience if s.segments[n].patience is not None else ch.patience for n in seg_names
         )
@@ -149,8 +145,19 @@ def compile_plan(s: Scenario) -> Plan:
         interval=h.interval, intervals_per_day=k, steps=tuple(steps), pools=tuple(pools),
         channels=tuple(channels), segment_names=tuple(seg_names), segment_level=seg_level,
         n_levels=len(prios), staffing=_staffing(s), boundaries=boundaries,
-        max_in_system=s.limits.max_in_system,
+        max_in_system=s.limits.max_in_system, max_contacts=s.limits.max_contacts,
     )
+
+
+def _cumulative(probabilities: list[float]) -> list[float]:
+    """Cumulative probabilities normalised by their sum (validated to be 1 within 1e-6), ending at 1.0."""
+    total = math.fsum(probabilities)
+    out, acc = [], 0.0
+    for p in probabilities:
+        acc += p
+        out.append(acc / total)
+    out[-1] = 1.0
+    return out
 
 
 def _rate_segments(s: Scenario, channel: str) -> tuple[tuple[float, float, float], ...]:
@@ -199,7 +206,7 @@ def _staffing(s: Scenario) -> tuple[tuple[float, int, int], ...]:
                 return 0
             n = pool.agents or 0
             if pool.schedule is not None:
-                n += pool.schedule[min(int((tod - h.start) // h.interval), k - 1)]
+                n += pool.schedule[min(math.floor((tod - h.start) / h.interval + EPS), k - 1)]
             n += sum(sh.agents for sh in pool.shifts or () if sh.start <= tod < sh.end)
             return n
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from servsim.capacity import offered_load
 from servsim.engine import compile_plan
 from servsim.scenario import Scenario
@@ -18,9 +20,9 @@ def _dist(d: object) -> str:
 
 def describe_scenario(s: Scenario) -> str:
     h = s.horizon
-    lines = [f"[bold]{s.name}[/]"]
+    lines = [f"[bold]{escape(s.name)}[/]"]
     if s.description:
-        lines.append(s.description.strip())
+        lines.append(escape(s.description.strip()))
     lines.append(
         f"horizon: {h.days} day(s), {format_clock(h.start)}–{format_clock(h.end)}, "
         f"{h.intervals_per_day} intervals of {format_duration(h.interval)}, warm-up {format_duration(h.warmup)}"
@@ -31,11 +33,11 @@ def describe_scenario(s: Scenario) -> str:
     volumes = expected_arrivals(plan)
     lines.append("channels:")
     for (name, ch), vol in zip(s.channels.items(), volumes):
-        lines.append(f"  {name} ({ch.kind}): ~{vol:,.0f} contacts over the horizon, enters at '{ch.entry}', "
+        lines.append(f"  {escape(name)} ({ch.kind}): ~{vol:,.0f} contacts over the horizon, enters at '{escape(ch.entry)}', "
                      f"patience: {_dist(ch.patience)}")
     if len(s.segments) > 1:
         lines.append("segments: " + ", ".join(
-            f"{n} ({seg.share:.0%}, priority {seg.priority})" for n, seg in s.segments.items()))
+            f"{escape(n)} ({seg.share:.0%}, priority {seg.priority})" for n, seg in s.segments.items()))
     lines.append("pools:")
     for name, pool in s.pools.items():
         parts = []
@@ -45,11 +47,11 @@ def describe_scenario(s: Scenario) -> str:
             parts.append(f"schedule {min(pool.schedule)}–{max(pool.schedule)} agents")
         if pool.shifts is not None:
             parts.append(f"{len(pool.shifts)} shift(s)")
-        lines.append(f"  {name}: {', '.join(parts)}; serves {', '.join(pool.skills)}; priority {pool.priority}")
+        lines.append(f"  {escape(name)}: {', '.join(parts)}; serves {escape(', '.join(pool.skills))}; priority {pool.priority}")
     lines.append("steps:")
     for name, st in s.steps.items():
-        nxt = ", ".join(f"{t} {p:.0%}" for t, p in st.routing().items())
-        lines.append(f"  {name} ({st.stage} stage): handle time {_dist(st.handle_time)}; then {nxt}")
+        nxt = ", ".join(f"{escape(t)} {p:.0%}" for t, p in st.routing().items())
+        lines.append(f"  {escape(name)} ({st.stage} stage): handle time {_dist(st.handle_time)}; then {nxt}")
     load = offered_load(plan)
     lines.append(("[red]" if load.unstable else "") + load.describe() + ("[/]" if load.unstable else ""))
     return "\n".join(lines)

@@ -15,6 +15,8 @@ from servsim.scenario.schema import EXIT, Scenario
 from servsim.units import format_clock as _clock, format_duration
 
 SUM_TOLERANCE = 1e-6
+#: Most reporting intervals over the whole horizon (each has rows in the interval tables).
+MAX_INTERVALS = 200_000
 
 Path = tuple[str | int, ...]
 
@@ -41,7 +43,18 @@ def _sums_to_one(values: Iterable[float]) -> bool:
 
 def check_scenario(s: Scenario) -> list[Issue]:
     """All cross-reference problems of a validated scenario (empty list when it is consistent)."""
-    return [*_horizon(s), *_channels(s), *_segments(s), *_pools(s), *_steps(s)]
+    return [*_horizon(s), *_channels(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s)]
+
+
+def _distributions(s: Scenario) -> Iterator[Issue]:
+    """Distributions whose moments overflow (e.g. lognormal sigma 1000) cannot be simulated."""
+    found: list[tuple[Path, object]] = [(("channels", n, "patience"), ch.patience) for n, ch in s.channels.items()]
+    found += [(("segments", n, "patience"), seg.patience) for n, seg in s.segments.items()]
+    found += [(("steps", n, "handle_time"), st.handle_time) for n, st in s.steps.items()]
+    for path, dist in found:
+        problem = dist.moments_problem() if dist is not None else ""  # type: ignore[attr-defined]
+        if problem:
+            yield Issue(path, problem, "use a smaller mean, cv or sigma")
 
 
 def _horizon(s: Scenario) -> Iterator[Issue]:
@@ -57,6 +70,10 @@ def _horizon(s: Scenario) -> Iterator[Issue]:
                     f"interval {format_duration(h.interval)} does not divide the daily window of "
                     f"{format_duration(h.window_s)}",
                     "use one of " + ", ".join(f"{m}min" for m in divisors) if divisors else "")
+    elif h.days * round(n) > MAX_INTERVALS:
+        yield Issue(("horizon", "interval"),
+                    f"{h.days} days of {round(n)} intervals is more than {MAX_INTERVALS:,} reporting intervals",
+                    "use a longer interval or fewer days")
     if h.warmup >= h.length_s:
         yield Issue(("horizon", "warmup"), "the warm-up is as long as the whole horizon",
                     f"use less than {format_duration(h.length_s)}")
@@ -84,6 +101,12 @@ def _channels(s: Scenario) -> Iterator[Issue]:
         if a.day_factors is not None and len(a.day_factors) != s.horizon.days:
             yield Issue((*base, "arrivals", "day_factors"),
                         f"{len(a.day_factors)} factors for {s.horizon.days} days", "give one factor per day")
+        volume = _expected_volume(s, a)
+        if volume > s.limits.max_contacts:
+            yield Issue((*base, "arrivals"), f"about {volume:,.0f} arrivals expected over the horizon, more than "
+                        f"limits.max_contacts = {s.limits.max_contacts:,}",
+                        "shorten the horizon, lower the volume, or raise limits.max_contacts if memory allows "
+                        "(about 100 bytes a contact)")
         if ch.segments is not None:
             for seg in ch.segments:
                 if seg not in s.segments:
@@ -91,6 +114,19 @@ def _channels(s: Scenario) -> Iterator[Issue]:
                                 _did_you_mean(seg, s.segments))
             if not _sums_to_one(ch.segments.values()):
                 yield Issue((*base, "segments"), f"segment shares sum to {math.fsum(ch.segments.values()):.6g}, not 1")
+
+
+def _expected_volume(s: Scenario, a) -> float:  # noqa: ANN001 - an Arrivals model
+    """Expected arrivals of one channel over the horizon (before day factors of zero are dropped)."""
+    h = s.horizon
+    days = math.fsum(a.day_factors) if a.day_factors is not None else h.days
+    if a.rate is not None:
+        return a.rate * h.window_s * days
+    if a.rates is not None:
+        return math.fsum(a.rates) * h.interval * days
+    if a.daily_volume is not None:
+        return a.daily_volume * days
+    return float(len(a.trace.times)) if a.trace is not None else 0.0
 
 
 def _segments(s: Scenario) -> Iterator[Issue]:

@@ -27,11 +27,25 @@ from scipy.special import gammaln
 from servsim.scenario.base import Duration, Strict
 from servsim.units import TIME_UNITS
 
+#: Largest mean duration a distribution may have (seconds): 1000 days.
+MAX_MEAN_S = 1000 * 86400.0
+
 Cv = Annotated[float, Field(ge=0.0, description="coefficient of variation (std / mean)")]
 
 
 class _Dist(Strict):
     """Common interface of the distribution specs."""
+
+    def moments_problem(self) -> str:
+        """Why this distribution cannot be simulated ('' when it can): its mean or variance overflows."""
+        try:
+            moments = (self.mean_s, self.variance_s2, self.scv)
+        except (OverflowError, ZeroDivisionError, ValueError, FloatingPointError):
+            moments = (math.inf,)
+        if not all(math.isfinite(m) for m in moments) or self.mean_s > MAX_MEAN_S:
+            return ("these parameters give a mean or variance too large to simulate "
+                    f"(the mean must be below {MAX_MEAN_S / 86400:g} days and the variance finite)")
+        return ""
 
     @property
     def mean_s(self) -> float:  # pragma: no cover - every subclass overrides

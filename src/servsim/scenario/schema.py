@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
+from pydantic import Strict as StrictMode
 
 from servsim.scenario.base import Clock, Duration, Factor, Name, Rate, Share, Strict
 from servsim.scenario.distributions import Distribution
@@ -31,6 +32,10 @@ from servsim.units import DAY, parse_clock
 
 EXIT = "exit"
 MAX_AGENTS = 100_000
+#: At most this many channels, segments, pools or steps in one scenario.
+MAX_PARTS = 1000
+#: Whole numbers are strict: `true` or "2" is not a headcount.
+Count = Annotated[int, StrictMode()]
 
 
 class Horizon(Strict):
@@ -44,8 +49,8 @@ class Horizon(Strict):
 
     start: Clock = 0.0
     end: Clock = DAY
-    days: int = Field(default=1, ge=1, le=3660)
-    interval: Duration = Field(default=1800.0, gt=0)
+    days: Count = Field(default=1, ge=1, le=3660)
+    interval: Duration = Field(default=1800.0, ge=60.0)
     warmup: Duration = 0.0
 
     @property
@@ -152,7 +157,7 @@ class Segment(Strict):
     served first; ties FIFO) and an own ``patience`` replacing the channel's."""
 
     share: Share = 1.0
-    priority: int = Field(default=0, ge=-1000, le=1000)
+    priority: Count = Field(default=0, ge=-1000, le=1000)
     patience: Distribution | None = None
 
 
@@ -161,7 +166,7 @@ class Shift(Strict):
 
     start: Clock
     end: Clock
-    agents: int = Field(ge=0, le=MAX_AGENTS)
+    agents: Count = Field(ge=0, le=MAX_AGENTS)
 
     @model_validator(mode="after")
     def _ordered(self) -> Shift:
@@ -175,7 +180,7 @@ class Skill(Strict):
     ``priority`` orders the queues an agent serves (higher first; ties go to the longest-waiting)."""
 
     proficiency: Factor = 1.0
-    priority: int = Field(default=0, ge=-1000, le=1000)
+    priority: Count = Field(default=0, ge=-1000, le=1000)
 
 
 class Pool(Strict):
@@ -187,11 +192,11 @@ class Pool(Strict):
     Contacts go to the idle pool with the highest ``priority`` first.
     """
 
-    agents: int | None = Field(default=None, ge=0, le=MAX_AGENTS)
-    schedule: list[Annotated[int, Field(ge=0, le=MAX_AGENTS)]] | None = Field(default=None, min_length=1)
+    agents: Count | None = Field(default=None, ge=0, le=MAX_AGENTS)
+    schedule: list[Annotated[Count, Field(ge=0, le=MAX_AGENTS)]] | None = Field(default=None, min_length=1)
     shifts: list[Shift] | None = Field(default=None, min_length=1)
     skills: dict[Name, Factor | Skill] = Field(min_length=1)
-    priority: int = Field(default=0, ge=-1000, le=1000)
+    priority: Count = Field(default=0, ge=-1000, le=1000)
     cost_per_hour: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
@@ -235,9 +240,12 @@ class Targets(Strict):
 
 class Limits(Strict):
     """Guards against runs that would not end: at most ``max_in_system`` contacts present at once
-    (waiting or in service); reaching it stops the replication and marks it unstable."""
+    (waiting or in service); reaching it stops the replication and marks it unstable. At most
+    ``max_contacts`` arrivals per replication (records cost memory: about 100 bytes a contact);
+    a scenario expecting more is refused, a run exceeding it is stopped."""
 
-    max_in_system: int = Field(default=100_000, ge=1, le=50_000_000)
+    max_in_system: Count = Field(default=100_000, ge=1, le=50_000_000)
+    max_contacts: Count = Field(default=20_000_000, ge=1, le=200_000_000)
 
 
 class Scenario(Strict):
@@ -246,9 +254,10 @@ class Scenario(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     horizon: Horizon = Horizon()
-    channels: dict[Name, Channel] = Field(min_length=1)
-    segments: dict[Name, Segment] = Field(default_factory=lambda: {"all": Segment()}, min_length=1)
-    pools: dict[Name, Pool] = Field(min_length=1)
-    steps: dict[Name, Step] = Field(min_length=1)
+    channels: dict[Name, Channel] = Field(min_length=1, max_length=MAX_PARTS)
+    segments: dict[Name, Segment] = Field(default_factory=lambda: {"all": Segment()}, min_length=1,
+                                          max_length=MAX_PARTS)
+    pools: dict[Name, Pool] = Field(min_length=1, max_length=MAX_PARTS)
+    steps: dict[Name, Step] = Field(min_length=1, max_length=MAX_PARTS)
     targets: Targets = Targets()
     limits: Limits = Limits()
