@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -112,7 +113,7 @@ def run(
         raise typer.Exit(EXIT_UNSTABLE)
 
 
-def _render(scenario: Scenario, result: Replications, table, level: float) -> None:  # noqa: ANN001
+def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level: float) -> None:
     n = len(result.runs)
     t = Table(title=f"{escape(scenario.name)} — {n} replication{'s' if n != 1 else ''}, mean ± {level:.0%} CI half-width",
               title_justify="left")
@@ -140,7 +141,9 @@ def _nan_none(value: object) -> object:
     return str(value)
 
 
-def _json_summary(scenario: Scenario, result: Replications, table, seed: int, level: float) -> dict:  # noqa: ANN001
+def _json_summary(
+    scenario: Scenario, result: Replications, table: pd.DataFrame, seed: int, level: float
+) -> dict[str, object]:
     records = table.to_dict(orient="records")
     for r in records:
         for k, v in r.items():

@@ -11,6 +11,7 @@ import pandas as pd
 
 from servsim import metrics
 from servsim.capacity import Load
+from servsim.engine import Plan, Records
 from servsim.stats import summarise
 
 #: KPIs shown by default, in this order.
@@ -112,7 +113,7 @@ class Replications:
         return pd.concat([main, occ_t], ignore_index=True)
 
 
-def build(plan, rec, replication: int, seed: tuple[int, ...], load: Load) -> RunResult:  # noqa: ANN001
+def build(plan: Plan, rec: Records, replication: int, seed: tuple[int, ...], load: Load) -> RunResult:
     """Turn one run's records into a :class:`RunResult`."""
     visits = metrics.visit_table(plan, rec)
     contacts = metrics.contact_table(plan, rec, visits)

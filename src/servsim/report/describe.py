@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from servsim.capacity import offered_load
+from servsim.capacity import expected_arrivals, offered_load
 from servsim.engine import compile_plan
 from servsim.scenario import Scenario
 from servsim.units import format_clock, format_duration
@@ -28,8 +28,6 @@ def describe_scenario(s: Scenario) -> str:
         f"{h.intervals_per_day} intervals of {format_duration(h.interval)}, warm-up {format_duration(h.warmup)}"
     )
     plan = compile_plan(s)
-    from servsim.capacity import expected_arrivals
-
     volumes = expected_arrivals(plan)
     lines.append("channels:")
     for (name, ch), vol in zip(s.channels.items(), volumes):
