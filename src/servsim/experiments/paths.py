@@ -33,9 +33,10 @@ mapping) need ``check_type=False`` or :func:`merge_patch` to switch shape.
 Scaling (:func:`scale_path`)
 ----------------------------
 Numbers, lists of numbers (element-wise), durations and rates (``"3min" * 1.5 -> "4.5min"``, the
-unit text kept as written) can be scaled. **Integers stay integers**: ``x * factor`` is rounded to
-the nearest whole number, halves up (a headcount of 5 scaled by 1.1 becomes 6). Write a float in
-the scenario (``daily_volume: 1424.0``) to scale without rounding.
+unit text kept as written) can be scaled. Whole-number **counts** (``agents``, ``schedule``,
+``days``, ``k``) stay whole: ``x * factor`` is rounded to the nearest integer, halves up (a headcount
+of 5 scaled by 1.1 becomes 6); every other number keeps its fraction (a ``daily_volume`` of 1424
+scaled by 1.1 is 1566.4).
 """
 
 from __future__ import annotations
