@@ -181,5 +181,57 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
     (out_dir / "run.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
+def _load_experiment(path: Path):  # noqa: ANN202 - Experiment, imported lazily
+    from servsim.experiments.spec import load_experiment
+
+    try:
+        return load_experiment(path)
+    except ScenarioError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(path))} is not a valid experiment", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@app.command()
+def compare(
+    file: Annotated[Path, typer.Argument(help="Experiment file (YAML).")],
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/<file stem>).")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")] = 1,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no tables (for scripts).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different run.")] = False,
+    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+) -> None:
+    """Compare options with common random numbers: CIs, paired differences, the choice, a report.
+
+    Finished tasks are stored as they complete; running the same command again resumes.
+    """
+    from servsim.experiments.compare import compare as compare_options
+    from servsim.experiments.runner import run_experiment
+    from servsim.experiments.store import StoreError
+    from servsim.report.experiment import render_comparison, write_outputs
+
+    exp = _load_experiment(file)
+    folder = out_dir or Path("results") / file.stem
+    _prepare_out(folder)
+    total = len(exp.options) * exp.spec.replications
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, disable=quiet or not sys.stderr.isatty(),
+                  transient=True) as bar:
+        task = bar.add_task(escape(exp.spec.name), total=total)
+        try:
+            results = run_experiment(exp, folder, workers=workers, scheduler=scheduler,
+                                     progress=lambda n: bar.advance(task, n), overwrite=overwrite)
+        except StoreError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    comparison = compare_options(exp, results, level)
+    write_outputs(folder, exp, comparison)
+    if not quiet:
+        render_comparison(out, exp, comparison, level)
+        out.print(f"results, figures and report.html written to {escape(str(folder))}/")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

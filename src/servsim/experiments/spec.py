@@ -1,0 +1,235 @@
+"""Experiment files: a base scenario, named options as changes to it, and what "better" means.
+
+```yaml
+name: Bank options
+base: ../scenarios/bank_contact_centre.yaml      # relative to this file
+replications: 20
+seed: 1
+baseline: today                                   # default: the first option
+metrics: [service_level, abandon_rate, asa_s, cost]
+objective:
+  minimize: cost
+  constraints: ["service_level >= 0.8", "abandon_rate <= 0.05"]
+options:
+  today: []
+  plus_10_percent: [{scale: {path: pools.tellers.schedule, factor: 1.1}}]
+  midday_boost:    [{add_agents: {pool: tellers, count: 3, start: "10:00", end: "14:00"}}]
+  faster_serve:    [{set: {path: steps.serve.handle_time.mean, value: 2min}}]
+  from_patch:      [{patch: {pools: {specialists: {priority: 2}}}}]
+```
+
+Each option's changes apply, in order, to the base scenario *as data*; the result goes through the
+same validation as a hand-written scenario. Every option shares the replication seeds (common random
+numbers). Problems are reported as ``file:line:col: field: message (hint)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
+from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
+from servsim.scenario.base import Name, Strict
+from servsim.scenario.errors import Problem, closest, located_validation_error
+from servsim.scenario.yamlio import LocatedDoc, load_yaml
+
+#: Metrics an experiment can use: the overall KPI columns of a run, plus cost and occupancy.
+RUN_METRICS = [
+    "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s", "mean_wait_s",
+    "p90_wait_s", "p95_wait_s", "p_wait", "service_level", "mean_handle_s", "mean_lead_time_s",
+]
+DEFAULT_METRICS = ["service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost"]
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+class SetChange(Strict):
+    path: str
+    value: Any
+
+
+class ScaleChange(Strict):
+    path: str
+    factor: float = Field(ge=0)
+
+
+class AddAgentsChange(Strict):
+    pool: Name
+    count: int
+    start: str | None = None
+    end: str | None = None
+
+
+class Change(Strict):
+    """Exactly one of ``set``, ``scale``, ``add_agents``, ``patch`` (a mapping or a YAML file path)."""
+
+    set: SetChange | None = None
+    scale: ScaleChange | None = None
+    add_agents: AddAgentsChange | None = None
+    patch: dict[str, Any] | str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Change:
+        given = [k for k in ("set", "scale", "add_agents", "patch") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("each change is exactly one of: set, scale, add_agents, patch")
+        return self
+
+
+class Objective(Strict):
+    """Lowest (``minimize``) or highest (``maximize``) mean of a metric among options meeting every
+    constraint ("metric <= bound" or "metric >= bound", on the mean)."""
+
+    minimize: str | None = None
+    maximize: str | None = None
+    constraints: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> Objective:
+        if (self.minimize is None) == (self.maximize is None):
+            raise ValueError("give exactly one of 'minimize' or 'maximize'")
+        for c in self.constraints:
+            if not _CONSTRAINT.match(c):
+                raise ValueError(f"constraint {c!r} is not 'metric <= number' or 'metric >= number'")
+        return self
+
+    @property
+    def metric(self) -> str:
+        return self.minimize or self.maximize or ""
+
+    def parsed_constraints(self) -> list[tuple[str, str, float]]:
+        out = []
+        for c in self.constraints:
+            m = _CONSTRAINT.match(c)
+            assert m is not None
+            out.append((m.group(1), m.group(2), float(m.group(3))))
+        return out
+
+
+class ExperimentFile(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    base: str
+    replications: int = Field(default=10, ge=1, le=100_000)
+    seed: int = Field(default=0, ge=0)
+    baseline: Name | None = None
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+    objective: Objective | None = None
+    options: dict[Name, list[Change]] = Field(min_length=1, max_length=1000)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment: its file, and each option's validated scenario (in file order)."""
+
+    spec: ExperimentFile
+    file: str
+    scenarios: dict[str, Scenario]
+    option_data: dict[str, dict[str, Any]]
+
+    @property
+    def baseline(self) -> str:
+        return self.spec.baseline or next(iter(self.spec.options))
+
+    @property
+    def options(self) -> list[str]:
+        return list(self.spec.options)
+
+
+def valid_metrics(scenario: Scenario) -> list[str]:
+    return [*RUN_METRICS, "cost", "paid_hours", *(f"occupancy_{p}" for p in scenario.pools)]
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read, validate and expand an experiment file; raise :class:`ScenarioError` with located problems."""
+    path = Path(path)
+    doc = load_yaml(path, expected_keys=list(ExperimentFile.model_fields))
+    try:
+        spec = ExperimentFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise located_validation_error(exc, doc, ExperimentFile) from None
+    problems: list[Problem] = []
+
+    def problem(where: tuple[str | int, ...], message: str, hint: str = "") -> None:
+        line, col = doc.where(where)
+        problems.append(Problem(doc.file, line, col, ".".join(map(str, where)), message, hint))
+
+    base_path = (path.parent / spec.base).resolve()
+    try:
+        base_doc = load_yaml(base_path)
+        base_scenario = scenario_from_dict(base_doc.data, base_dir=base_path.parent, file=str(base_path))
+    except ScenarioError as exc:
+        problem(("base",), f"the base scenario {spec.base!r} is not valid",
+                "; ".join(str(p) for p in exc.problems[:3]))
+        raise ScenarioError(problems) from None
+
+    metrics = valid_metrics(base_scenario)
+    for i, m in enumerate(spec.metrics):
+        if m not in metrics:
+            problem(("metrics", i), f"unknown metric {m!r}", _suggest(m, metrics))
+    if spec.objective is not None:
+        if spec.objective.metric not in metrics:
+            key = "minimize" if spec.objective.minimize else "maximize"
+            problem(("objective", key), f"unknown metric {spec.objective.metric!r}", _suggest(spec.objective.metric, metrics))
+        for i, (m, _, _) in enumerate(spec.objective.parsed_constraints()):
+            if m not in metrics:
+                problem(("objective", "constraints", i), f"constraint on unknown metric {m!r}", _suggest(m, metrics))
+    if spec.baseline is not None and spec.baseline not in spec.options:
+        problem(("baseline",), f"option {spec.baseline!r} does not exist", _suggest(spec.baseline, spec.options))
+
+    baseline = spec.baseline or next(iter(spec.options))
+    scenarios: dict[str, Scenario] = {}
+    option_data: dict[str, dict[str, Any]] = {}
+    for name, changes in spec.options.items():
+        data = copy.deepcopy(base_doc.data)
+        ok = True
+        for i, change in enumerate(changes):
+            try:
+                data = _apply(change, data, path.parent)
+            except (PathError, ScenarioError, OSError) as exc:
+                problem(("options", name, i), str(exc) if not isinstance(exc, ScenarioError)
+                        else "; ".join(str(p) for p in exc.problems[:3]))
+                ok = False
+                break
+        if not ok:
+            continue
+        if name != baseline and data == base_doc.data:
+            problem(("options", name), f"option {name!r} changes nothing in the base scenario",
+                    "give it at least one change, or remove it")
+            continue
+        try:
+            scenarios[name] = scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [{name}]")
+        except ScenarioError as exc:
+            problem(("options", name), "the changed scenario is not valid: "
+                    + "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:3]))
+            continue
+        option_data[name] = data
+    if problems:
+        raise ScenarioError(problems)
+    return Experiment(spec=spec, file=str(path), scenarios=scenarios, option_data=option_data)
+
+
+def _suggest(name: str, valid: list[str]) -> str:
+    guess = closest(name, valid)
+    return (f"did you mean {guess!r}? " if guess else "") + "valid: " + ", ".join(valid)
+
+
+def _apply(change: Change, data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    if change.set is not None:
+        return set_path(data, change.set.path, change.set.value)
+    if change.scale is not None:
+        return scale_path(data, change.scale.path, change.scale.factor)
+    if change.add_agents is not None:
+        a = change.add_agents
+        return add_agents(data, a.pool, a.count, a.start, a.end)
+    patch = change.patch
+    if isinstance(patch, str):
+        patch_doc: LocatedDoc = load_yaml(folder / patch)
+        patch = patch_doc.data
+    assert isinstance(patch, dict)
+    return merge_patch(data, patch)
