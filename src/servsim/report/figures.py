@@ -1,0 +1,345 @@
+"""Figures of ``servsim compare``: options side by side, differences from the baseline, Pareto front.
+
+Built with matplotlib's object API (:class:`matplotlib.figure.Figure`), never pyplot, so nothing
+depends on a GUI backend or on global figure state; PNGs are rendered by Agg. Every figure is drawn
+under one fixed style (:data:`STYLE`, DejaVu Sans, which ships with matplotlib), so a user's
+matplotlibrc does not change the look, and :func:`png_bytes` writes no timestamp or version into the
+file: the same figure gives the same bytes.
+
+Labels, units and "better" directions of metrics come from :func:`servsim.report.html.metric_info`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from servsim.report.html import format_value, metric_info, metric_label
+from servsim.stats import Constraint
+
+__all__ = ["STYLE", "comparison_figure", "differences_figure", "pareto_figure", "png_bytes", "save"]
+
+#: rcParams every figure is created and saved under.
+STYLE: dict[str, object] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9.0,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 9.0,
+    "legend.fontsize": 8.5,
+    "figure.titlesize": 11.5,
+    "figure.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#555555",
+    "axes.unicode_minus": True,
+    "axes.formatter.useoffset": False,
+    "text.usetex": False,
+    "svg.hashsalt": "servsim",
+    "svg.fonttype": "path",
+    "pdf.fonttype": 42,
+}
+
+BLUE = "#1f6fb4"      # best / significantly better
+RED = "#c0392b"       # significantly worse / constraint
+PURPLE = "#6a3d9a"    # significant, direction unknown
+DARK = "#3a3a3a"      # ordinary
+GREY = "#9a9a9a"      # not significant / dominated
+CHOSEN_BAND = "#e3f1e3"
+
+
+def _formatter(kind: str, signed: bool = False) -> FuncFormatter:
+    """Tick labels: shares as percentages (percentage points, bare, when ``signed``), other units
+    as bare numbers — the panel title or axis label names the unit."""
+
+    def f(v: float, _pos: object = None) -> str:
+        if v == 0:
+            v = 0.0  # no "−0"
+        s = "+" if signed and v > 0 else ""
+        if kind == "share":
+            text = f"{s}{v * 100:.4g}" + ("" if signed else "%")
+        else:
+            text = f"{s}{v:,.6g}"
+        return text.replace("-", "−")
+
+    return FuncFormatter(f)
+
+
+def _axis(axis: object, kind: str, signed: bool = False) -> None:
+    """At most about five ticks, at round values, labelled in the unit."""
+    axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))  # type: ignore[attr-defined]
+    axis.set_major_formatter(_formatter(kind, signed))  # type: ignore[attr-defined]
+
+
+def _grid(n: int, max_cols: int) -> tuple[int, int]:
+    ncols = max(1, min(n, max_cols))
+    return math.ceil(n / ncols), ncols
+
+
+def _ordered(values: pd.Series) -> list[str]:
+    return list(dict.fromkeys(values.astype(str).tolist()))
+
+
+def _freeze(fig: Figure) -> Figure:
+    """Run the constrained layout once and keep it: a layout engine left on re-runs at every save
+    from the previous positions, so saving the same figure twice would give different pixels."""
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")
+    return fig
+
+
+def _empty(message: str) -> Figure:
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(5.0, 1.6), layout="constrained")
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color=DARK)
+        return _freeze(fig)
+
+
+def _better_note(better: str | None, forest: bool = False) -> str:
+    if better is None:
+        return ""
+    if forest:
+        return "← better" if better == "lower" else "better →"
+    return f"{better} is better"
+
+
+def comparison_figure(summary: pd.DataFrame, metrics: Sequence[str], *, highlight: str | None = None,
+                      constraints: Sequence[Constraint] = (), max_cols: int = 3) -> Figure:
+    """One panel per metric: each option's mean (point, value written above) with its 95% CI.
+
+    ``summary`` is long (``option, metric, mean, half_width, n``). Options run top to bottom in their
+    order of appearance; where a metric has a clear better direction the panel says so and the best
+    option's point is blue. ``highlight`` (e.g. the chosen option) gets a green band across every
+    panel and a bold label; ``constraints`` on a shown metric are drawn as dashed red lines at the
+    bound. Raises ValueError for a metric not in ``summary``.
+    """
+    metrics = [str(m) for m in metrics]
+    if not metrics:
+        raise ValueError("comparison_figure needs at least one metric")
+    s = summary.assign(option=summary["option"].astype(str), metric=summary["metric"].astype(str))
+    unknown = [m for m in metrics if m not in set(s["metric"])]
+    if unknown:
+        raise ValueError(f"metric(s) {unknown} not in the summary; it has {_ordered(s['metric'])}")
+    options = _ordered(s["option"])
+    k = len(options)
+    nrows, ncols = _grid(len(metrics), max_cols)
+    longest = max((len(o) for o in options), default=4)
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(3.4 * ncols + 0.065 * longest + 0.4, (0.42 * k + 1.35) * nrows + 0.45),
+                     layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+        y = np.arange(k)
+        for i, metric in enumerate(metrics):
+            ax = axes[i // ncols][i % ncols]
+            info = metric_info(metric)
+            sub = s[s["metric"] == metric].drop_duplicates("option").set_index("option").reindex(options)
+            means = sub["mean"].to_numpy(dtype=float)
+            hws = np.nan_to_num(sub["half_width"].to_numpy(dtype=float), nan=0.0)
+            best = None
+            if info.better is not None and np.isfinite(means).any():
+                best = int(np.nanargmin(means) if info.better == "lower" else np.nanargmax(means))
+            if highlight is not None and highlight in options:
+                j = options.index(highlight)
+                ax.axhspan(j - 0.45, j + 0.45, color=CHOSEN_BAND, zorder=0, lw=0)
+            for j in range(k):
+                if not np.isfinite(means[j]):
+                    continue
+                c = BLUE if j == best else DARK
+                ax.errorbar(means[j], y[j], xerr=hws[j], fmt="o", color=c, ecolor=c, elinewidth=2.2,
+                            capsize=4, capthick=1.6, markersize=7, zorder=3)
+                ax.annotate(format_value(means[j], info.kind), (means[j], y[j]), xytext=(0, 6),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=8, color=c,
+                            fontweight="bold" if j == best else "normal", zorder=4)
+            notes = [_better_note(info.better)]
+            for con in constraints:
+                if con.metric == metric:
+                    ax.axvline(con.bound, color=RED, ls="--", lw=1.2, zorder=2)
+                    notes.append(f"target {'≤' if con.op == '<=' else '≥'} {format_value(con.bound, info.kind)}")
+            note = " · ".join(n for n in notes if n)
+            ax.set_title(metric_label(metric, unit=True) + (f"\n{note}" if note else ""), loc="left")
+            _axis(ax.xaxis, info.kind)
+            ax.xaxis.grid(True, color="#e5e5e5", lw=0.8, zorder=0)
+            ax.set_axisbelow(True)
+            ax.margins(x=0.18)
+            ax.tick_params(axis="y", length=0)
+            ax.set_yticks(y, labels=options)
+            ax.set_ylim(k - 0.5, -0.85)
+        for i in range(len(metrics), nrows * ncols):
+            axes[i // ncols][i % ncols].set_visible(False)
+        if highlight is not None and highlight in options:
+            for r in range(nrows):
+                for lab in axes[r][0].get_yticklabels():
+                    if lab.get_text() == highlight:
+                        lab.set_fontweight("bold")
+        fig.suptitle("Options compared: mean with 95% confidence interval")
+        return _freeze(fig)
+
+
+def differences_figure(differences: pd.DataFrame, *, max_cols: int = 2) -> Figure:
+    """Forest plot: per metric, each option's paired difference from the baseline with its
+    (Bonferroni-corrected) confidence interval, and a vertical line at zero.
+
+    ``differences`` is :func:`servsim.stats.compare_to_baseline` output concatenated over metrics.
+    Significant differences are filled: blue when better, red when worse (where the metric has a
+    clear direction), purple otherwise; the rest are hollow grey.
+    """
+    if differences is None or differences.empty:
+        return _empty("No option other than the baseline: nothing to compare.")
+    d = differences.assign(option=differences["option"].astype(str), metric=differences["metric"].astype(str))
+    metrics = _ordered(d["metric"])
+    baseline = str(d["baseline"].iloc[0])
+    nrows, ncols = _grid(len(metrics), max_cols)
+    per_panel = max(len(d[d["metric"] == m]) for m in metrics)
+    longest = max(len(o) for o in d["option"])
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(4.3 * ncols + 0.065 * longest + 0.4, (0.45 * per_panel + 1.55) * nrows + 0.9),
+                     layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        kinds_used: set[str] = set()
+        for i, metric in enumerate(metrics):
+            ax = axes[i // ncols][i % ncols]
+            info = metric_info(metric)
+            sub = d[d["metric"] == metric]
+            opts = sub["option"].tolist()
+            yy = np.arange(len(opts))
+            ax.axvline(0.0, color="#222222", lw=1.1, zorder=2)
+            for j, r in enumerate(sub.itertuples()):
+                diff = float(r.diff)
+                if not math.isfinite(diff):
+                    continue
+                sig = bool(r.significant)
+                if sig and info.better is not None and diff != 0:
+                    kind = "better" if (diff < 0) == (info.better == "lower") else "worse"
+                    c = BLUE if kind == "better" else RED
+                elif sig:
+                    kind, c = "significant", PURPLE
+                else:
+                    kind, c = "ns", GREY
+                kinds_used.add(kind)
+                lo, hi = float(r.low), float(r.high)
+                xerr = None
+                if math.isfinite(lo) and math.isfinite(hi):
+                    xerr = [[max(diff - lo, 0.0)], [max(hi - diff, 0.0)]]
+                ax.errorbar(diff, yy[j], xerr=xerr, fmt="o", color=c, ecolor=c, elinewidth=2.2, capsize=4,
+                            capthick=1.6, markersize=7, markerfacecolor=c if sig else "white",
+                            markeredgewidth=1.6, zorder=3)
+                ax.annotate(format_value(diff, info.kind, signed=True), (diff, yy[j]), xytext=(0, 6),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=8, color=c,
+                            fontweight="bold" if sig else "normal", zorder=4)
+            note = _better_note(info.better, forest=True)
+            unit = " (pp)" if info.kind == "share" else metric_label(metric, unit=True)[len(info.label):]
+            ax.set_title(info.label + unit + (f"\n{note}" if note else ""), loc="left")
+            _axis(ax.xaxis, info.kind, signed=True)
+            ax.xaxis.grid(True, color="#e5e5e5", lw=0.8, zorder=0)
+            ax.set_axisbelow(True)
+            ax.margins(x=0.2)
+            ax.tick_params(axis="y", length=0)
+            ax.set_yticks(yy, labels=opts)
+            ax.set_ylim(len(opts) - 0.5, -0.85)
+            ax.set_xlabel(f"difference from {baseline}")
+        for i in range(len(metrics), nrows * ncols):
+            axes[i // ncols][i % ncols].set_visible(False)
+        levels = sorted({round(float(v), 6) for v in d["level"] if math.isfinite(float(v))})
+        lvl = f" at {levels[0] * 100:.4g}% each" if len(levels) == 1 else ""
+        fig.suptitle(f"Difference from the baseline ({baseline}), paired over common random numbers\n"
+                     f"Bonferroni-corrected confidence intervals{lvl}")
+        styles = [("better", BLUE, True, "significant, better"), ("worse", RED, True, "significant, worse"),
+                  ("significant", PURPLE, True, "significant"), ("ns", GREY, False, "not significant")]
+        handles = [Line2D([], [], color=c, marker="o", lw=2.2, markersize=7, markerfacecolor=c if filled else "white",
+                          markeredgewidth=1.6, label=label)
+                   for key, c, filled, label in styles if key in kinds_used]
+        if handles:
+            fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+        return _freeze(fig)
+
+
+def pareto_figure(pareto: pd.DataFrame, x: str, y: str, *, highlight: str | None = None) -> Figure:
+    """Scatter of options by two metrics (means), the Pareto front connected and highlighted.
+
+    ``pareto`` has ``option``, the columns ``x`` and ``y`` and a boolean ``pareto``. Front points are
+    blue and joined in order of ``x``; dominated points are hollow grey; every point is labelled
+    with its option name. ``highlight`` (e.g. the chosen option) gets a green ring.
+    """
+    missing = [c for c in ("option", x, y, "pareto") if c not in pareto.columns]
+    if missing:
+        raise ValueError(f"pareto table lacks column(s) {missing}; it has {list(pareto.columns)}")
+    p = pareto.assign(option=pareto["option"].astype(str))
+    p = p[np.isfinite(p[x].to_numpy(dtype=float)) & np.isfinite(p[y].to_numpy(dtype=float))]
+    if p.empty:
+        return _empty(f"No option has values of both {metric_label(x)} and {metric_label(y)}.")
+    xi, yi = metric_info(x), metric_info(y)
+    on = p["pareto"].astype(bool).to_numpy()
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(6.4, 4.6), layout="constrained")
+        ax = fig.add_subplot()
+        front = p[on].sort_values([x, y], kind="mergesort")
+        rest = p[~on]
+        if len(front):
+            ax.plot(front[x].to_numpy(dtype=float), front[y].to_numpy(dtype=float), "-", color=BLUE, lw=1.8,
+                    alpha=0.7, zorder=2)
+            ax.scatter(front[x], front[y], s=60, color=BLUE, zorder=3, label="Pareto front")
+        if len(rest):
+            ax.scatter(rest[x], rest[y], s=50, facecolors="white", edgecolors=GREY, linewidths=1.6, zorder=3,
+                       label="dominated")
+        if highlight is not None and highlight in set(p["option"]):
+            h = p[p["option"] == highlight].iloc[0]
+            ax.scatter([h[x]], [h[y]], s=260, facecolors="none", edgecolors="#1a7f37", linewidths=2.2, zorder=4,
+                       label=f"chosen: {highlight}")
+        for r in p.to_dict("records"):
+            front_pt = bool(r["pareto"])
+            ax.annotate(r["option"], (float(r[x]), float(r[y])), xytext=(7, 5), textcoords="offset points",
+                        ha="left", va="bottom", fontsize=8.5, color=DARK if front_pt else "#6e6e6e",
+                        fontweight="bold" if front_pt else "normal", zorder=5)
+        bx, by = _better_note(xi.better), _better_note(yi.better)
+        ax.set_xlabel(metric_label(x, unit=True) + (f" — {bx}" if bx else ""))
+        ax.set_ylabel(metric_label(y, unit=True) + (f" — {by}" if by else ""))
+        _axis(ax.xaxis, xi.kind)
+        _axis(ax.yaxis, yi.kind)
+        ax.grid(True, color="#e5e5e5", lw=0.8, zorder=0)
+        ax.set_axisbelow(True)
+        ax.margins(x=0.15, y=0.15)
+        ax.legend(loc="best", frameon=False)
+        fig.suptitle(f"Trade-off: {metric_label(x)} against {metric_label(y)}")
+        return _freeze(fig)
+
+
+def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes, deterministic: no software/version or time metadata in the file."""
+    buf = io.BytesIO()
+    with mpl.rc_context(STYLE):
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, facecolor="white")
+    return buf.getvalue()
+
+
+def save(fig: Figure, path: str | os.PathLike[str], dpi: int = 110) -> Path:
+    """Write the figure; the format follows the suffix (``.png`` by default, also ``.svg``, ``.pdf``),
+    without timestamps, so the file is reproducible. Returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    suffix = p.suffix.lower().lstrip(".") or "png"
+    if suffix == "png":
+        data = png_bytes(fig, dpi=dpi)
+    else:
+        buf = io.BytesIO()
+        meta = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}.get(suffix)
+        with mpl.rc_context(STYLE):
+            fig.savefig(buf, format=suffix, dpi=dpi, metadata=meta, facecolor="white")
+        data = buf.getvalue()
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, p)
+    return p

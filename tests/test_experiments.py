@@ -1,0 +1,176 @@
+"""Experiments: options as changes, common random numbers, identical numbers on any executor,
+resumable runs, and clear errors for bad experiment files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from servsim.cli import EXIT_BAD_INPUT, app
+from servsim.experiments.compare import compare
+from servsim.experiments.runner import run_experiment
+from servsim.experiments.spec import load_experiment
+from servsim.stats import paired_difference, unpaired_difference
+from conftest import ROOT
+
+SCENARIO = """\
+name: small centre
+horizon: {start: "08:00", end: "12:00", interval: 30min}
+channels:
+  calls:
+    arrivals: {rate: 4/min}
+    entry: answer
+    patience: {dist: exponential, mean: 2min}
+pools:
+  agents: {agents: 5, skills: {answer: 1.0}, cost_per_hour: 30}
+steps:
+  answer: {handle_time: {dist: exponential, mean: 1min}}
+"""
+
+EXPERIMENT = """\
+name: small options
+base: centre.yaml
+replications: 6
+seed: 3
+metrics: [service_level, abandon_rate, asa_s, cost]
+objective:
+  minimize: cost
+  constraints: ["service_level >= 0.5"]
+options:
+  base: []
+  one_more: [{set: {path: pools.agents.agents, value: 6}}]
+  midday: [{add_agents: {pool: agents, count: 1, start: "09:00", end: "11:00"}}]
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "centre.yaml").write_text(SCENARIO)
+    (tmp_path / "exp.yaml").write_text(EXPERIMENT)
+    return tmp_path
+
+
+def test_same_numbers_twice_and_on_one_or_two_workers(files):
+    exp = load_experiment(files / "exp.yaml")
+    a = run_experiment(exp, files / "a", workers=1)
+    b = run_experiment(exp, files / "b", workers=2)
+    c = run_experiment(exp, files / "c", workers=1)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, c)
+    assert list(a["option"].unique()) == ["base", "one_more", "midday"]
+    assert len(a) == 18
+
+
+def test_same_numbers_on_a_dask_local_cluster(files):
+    distributed = pytest.importorskip("distributed")
+    exp = load_experiment(files / "exp.yaml")
+    local = run_experiment(exp, files / "local", workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1")
+        remote = run_experiment(exp, files / "dask", scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(local, remote)
+
+
+def test_common_random_numbers_narrow_the_difference(files):
+    exp = load_experiment(files / "exp.yaml")
+    res = run_experiment(exp, files / "out", workers=1)
+    a = res[res.option == "base"].sort_values("replication")["asa_s"].to_numpy()
+    b = res[res.option == "one_more"].sort_values("replication")["asa_s"].to_numpy()
+    paired = paired_difference(b, a)
+    unpaired = unpaired_difference(b, a)
+    assert paired.half_width < unpaired.half_width
+    # arrivals are shared: the same offered contacts in every option, replication by replication
+    offered = res.pivot(index="replication", columns="option", values="offered")
+    assert (offered["base"] == offered["one_more"]).all() and (offered["base"] == offered["midday"]).all()
+
+
+def test_compare_selection_and_costs(files):
+    exp = load_experiment(files / "exp.yaml")
+    res = run_experiment(exp, files / "out", workers=1)
+    c = compare(exp, res)
+    cost = c.summary.set_index(["option", "metric"])["mean"]
+    # 5 agents x 4 h x 30/h = 600 (plus any overtime finishing calls after 12:00)
+    assert 600 <= cost[("base", "cost")] < 620
+    assert cost[("one_more", "cost")] > cost[("midday", "cost")] > cost[("base", "cost")]
+    assert c.selection is not None and c.selection.best in exp.options
+    assert set(c.differences["option"]) == {"one_more", "midday"}
+    assert c.pareto["pareto"].any()
+
+
+def test_cli_compare_writes_report_and_tables(files):
+    res = CliRunner().invoke(app, ["compare", str(files / "exp.yaml"), "--out", str(files / "res")])
+    assert res.exit_code == 0, res.output
+    for name in ("results.parquet", "summary.csv", "differences.csv", "report.html", "figures/comparison.png",
+                 "figures/pareto.png"):
+        assert (files / "res" / name).is_file(), name
+    page = (files / "res" / "report.html").read_text()
+    assert "http://" not in page and "https://" not in page and "<script" not in page.lower()
+    assert "data:image/png;base64," in page
+    assert "Choice" in res.output
+
+
+BAD = [
+    ("unknown-path", EXPERIMENT.replace("pools.agents.agents", "pools.agent.agents"),
+     "options.one_more.0", "did you mean"),
+    ("wrong-type", EXPERIMENT.replace("value: 6}", "value: many}"), "options.one_more.0", "number"),
+    ("changes-nothing", EXPERIMENT.replace("value: 6}", "value: 5}"), "options.one_more", "changes nothing"),
+    ("unknown-metric-constraint", EXPERIMENT.replace("service_level >= 0.5", "servce_level >= 0.5"),
+     "objective.constraints.0", "did you mean 'service_level'"),
+    ("unknown-metric", EXPERIMENT.replace("metrics: [service_level,", "metrics: [sla,"), "metrics.0", "valid"),
+    ("unknown-field", EXPERIMENT.replace("replications: 6", "replicatons: 6"), "replicatons",
+     "did you mean 'replications'"),
+    ("missing-base", EXPERIMENT.replace("base: centre.yaml", "base: nowhere.yaml"), "base", "not valid"),
+]
+
+
+@pytest.mark.parametrize("case", BAD, ids=[c[0] for c in BAD])
+def test_bad_experiment_files(files, case):
+    _, text, field, words = case
+    (files / "exp.yaml").write_text(text)
+    res = CliRunner().invoke(app, ["compare", str(files / "exp.yaml"), "--out", str(files / "res")])
+    assert res.exit_code == EXIT_BAD_INPUT, res.output
+    assert "Traceback" not in res.output
+    assert f"exp.yaml:" in res.output and f" {field}: " in res.output, res.output
+    assert words in res.output, res.output
+
+
+def test_interrupted_compare_resumes_and_matches_an_uninterrupted_run(files):
+    slow = EXPERIMENT.replace("replications: 6", "replications: 40")
+    (files / "exp.yaml").write_text(slow)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, "-m", "servsim.cli", "compare", str(files / "exp.yaml"), "--out", str(files / "run"),
+           "--quiet"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tasks = files / "run" / "store" / "tasks"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done = list(tasks.glob("*/*/*/_done.json")) if tasks.exists() else []
+        if len(done) >= 10:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    finished = len(list(tasks.glob("*/*/*/_done.json")))
+    assert 10 <= finished < 120, "the run should have been stopped part-way"
+    before = {p: p.stat().st_mtime_ns for p in tasks.glob("*/*/*/_done.json")}
+    # rerun: completes only the rest, leaving finished tasks untouched
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    after = {p: p.stat().st_mtime_ns for p in tasks.glob("*/*/*/_done.json")}
+    assert len(after) == 120
+    assert all(after[p] == t for p, t in before.items())
+    resumed = pd.read_parquet(files / "run" / "results.parquet")
+    straight = subprocess.run([*cmd[:-3], "--out", str(files / "straight"), "--quiet"], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert straight.returncode == 0, straight.stderr
+    pd.testing.assert_frame_equal(resumed, pd.read_parquet(files / "straight" / "results.parquet"))
