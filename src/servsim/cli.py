@@ -233,5 +233,64 @@ def compare(
         out.print(f"results, figures and report.html written to {escape(str(folder))}/")
 
 
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Sweep file (YAML) with a 'sweep:' section.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/<file stem>).")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")] = 1,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table (for scripts).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different sweep.")] = False,
+) -> None:
+    """Sweep a grid or Latin hypercube of scenario parameters; one row per cell × replication.
+
+    Finished tasks are stored as they complete; running the same command again resumes.
+    """
+    from servsim.experiments.store import StoreError
+    from servsim.experiments.sweep import load_sweep, run_sweep
+    from servsim.report.sweep import write_outputs as write_sweep
+
+    try:
+        sw = load_sweep(file)
+    except ScenarioError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(file))} is not a valid sweep", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    folder = out_dir or Path("results") / file.stem
+    _prepare_out(folder)
+    total = len(sw.scenarios) * sw.spec.replications
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, disable=quiet or not sys.stderr.isatty(),
+                  transient=True) as bar:
+        task = bar.add_task(escape(sw.spec.name), total=total)
+
+        def advance(n: int) -> None:
+            done = bar.tasks[0].completed + n
+            if done > bar.tasks[0].total:  # the stopping rule added replications
+                bar.update(task, total=done)
+            bar.advance(task, n)
+
+        try:
+            results = run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=advance,
+                                overwrite=overwrite)
+        except StoreError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    summary = write_sweep(folder, sw, results)
+    if not quiet:
+        t = Table(title=f"{escape(sw.spec.name)} — mean ± 95% CI half-width per cell", title_justify="left")
+        for p in sw.parameters:
+            t.add_column(escape(p.split(".")[-2] + "." + p.split(".")[-1] if "." in p else p))
+        t.add_column("n", justify="right")
+        for m in sw.spec.metrics:
+            t.add_column(escape(m), justify="right")
+        for _, row in summary.iterrows():
+            t.add_row(*[escape(str(row[p])) for p in sw.parameters], str(row["replications"]),
+                      *[f"{row[m]:.4g} ± {row[m + '_half_width']:.2g}" for m in sw.spec.metrics])
+        out.print(t)
+        out.print(f"results, cells.csv and figures written to {escape(str(folder))}/")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

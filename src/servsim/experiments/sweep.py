@@ -1,0 +1,243 @@
+"""Parameter sweeps: a grid or a Latin hypercube over any scenario paths.
+
+```yaml
+name: Utilisation sweep
+base: ../scenarios/mmc.yaml
+replications: 10
+seed: 1
+metrics: [asa_s, service_level]
+sweep:
+  design: grid                       # or lhs, with `samples`
+  parameters:
+    channels.calls.arrivals.rate: [5/min, 6/min, 7/min, 8/min, 9/min, 9.5/min]
+    pools.agents.agents: [10, 11]
+  stop: {metric: asa_s, rel_precision: 0.05, max_replications: 80}    # optional
+```
+
+Grid: every combination of the listed values (cells in row-major order, first parameter slowest).
+Latin hypercube (``design: lhs``): each parameter is ``{low, high}`` (numbers, or durations/rates in
+one unit); ``samples`` cells stratify every range (McKay, Beckman & Conover 1979), drawn with
+:class:`scipy.stats.qmc.LatinHypercube` from the experiment's seed, so the design is reproducible.
+
+Each cell × replication is one task with the replication's common seed; results have one row per
+cell × replication with the parameter values as columns. With ``stop``, replications are added in
+batches until the chosen metric's CI half-width is within ``rel_precision`` of its mean in every
+cell (Law's sequential procedure), or ``max_replications`` is reached.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import pandas as pd
+from pydantic import Field, ValidationError, model_validator
+from scipy.stats import qmc
+
+from servsim.experiments.paths import PathError, get_path, set_path
+from servsim.experiments.runner import Task, run_tasks
+from servsim.experiments.spec import DEFAULT_METRICS, _suggest, valid_metrics
+from servsim.experiments.store import ResultStore, TaskKey, config_hash
+from servsim.random import replication_seeds
+from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
+from servsim.scenario.base import Strict
+from servsim.scenario.errors import Problem, located_validation_error
+from servsim.scenario.yamlio import load_yaml
+from servsim.stats import precision_reached
+
+_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+class Range(Strict):
+    low: int | float | str
+    high: int | float | str
+
+
+class StopRule(Strict):
+    metric: str
+    rel_precision: float = Field(gt=0, lt=1)
+    max_replications: int = Field(default=100, ge=2, le=100_000)
+    level: float = Field(default=0.95, gt=0.5, lt=1)
+
+
+class SweepSpec(Strict):
+    design: Literal["grid", "lhs"] = "grid"
+    samples: int | None = Field(default=None, ge=1, le=100_000)
+    parameters: dict[str, list[Any] | Range] = Field(min_length=1, max_length=20)
+    stop: StopRule | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SweepSpec:
+        for path, p in self.parameters.items():
+            if self.design == "grid" and not isinstance(p, list):
+                raise ValueError(f"{path}: a grid needs a list of values")
+            if self.design == "lhs" and not isinstance(p, Range):
+                raise ValueError(f"{path}: a Latin hypercube needs {{low, high}}")
+            if isinstance(p, list) and not p:
+                raise ValueError(f"{path}: give at least one value")
+        if self.design == "lhs" and self.samples is None:
+            raise ValueError("a Latin hypercube needs 'samples'")
+        return self
+
+
+class SweepFile(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    base: str
+    replications: int = Field(default=10, ge=1, le=100_000)
+    seed: int = Field(default=0, ge=0)
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+    sweep: SweepSpec
+
+
+@dataclass(frozen=True)
+class Sweep:
+    spec: SweepFile
+    file: str
+    cells: pd.DataFrame            # one row per cell: cell index and parameter values as written
+    scenarios: list[Scenario]
+    cell_data: list[dict[str, Any]]
+
+    @property
+    def parameters(self) -> list[str]:
+        return list(self.spec.sweep.parameters)
+
+
+def _split_unit(value: Any) -> tuple[float, str]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value), ""
+    m = _UNIT.match(str(value))
+    if not m:
+        raise ValueError(f"{value!r} is neither a number nor a number with a unit")
+    return float(m.group(1)), m.group(2)
+
+
+def design_cells(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
+    """Parameter values of every cell, as they will be written into the scenario."""
+    params = spec.parameters
+    if spec.design == "grid":
+        lists = [params[p] for p in params]
+        return [dict(zip(params, combo)) for combo in itertools.product(*lists)]  # type: ignore[arg-type]
+    assert spec.samples is not None
+    sampler = qmc.LatinHypercube(d=len(params), seed=seed)
+    unit_points = sampler.random(spec.samples)
+    cells = []
+    for point in unit_points:
+        cell = {}
+        for u, (path, rng) in zip(point, params.items()):
+            assert isinstance(rng, Range)
+            lo, unit_lo = _split_unit(rng.low)
+            hi, unit_hi = _split_unit(rng.high)
+            if unit_lo != unit_hi:
+                raise ValueError(f"{path}: low and high must have the same unit")
+            x = float(lo + u * (hi - lo))
+            if isinstance(rng.low, int) and isinstance(rng.high, int):
+                cell[path] = int(round(x))
+            else:
+                cell[path] = f"{x:.6g}{unit_lo}" if unit_lo else x
+        cells.append(cell)
+    return cells
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read, validate and expand a sweep file; problems are located like scenario problems."""
+    path = Path(path)
+    doc = load_yaml(path, expected_keys=list(SweepFile.model_fields))
+    try:
+        spec = SweepFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise located_validation_error(exc, doc, SweepFile) from None
+    problems: list[Problem] = []
+
+    def problem(where: tuple[str | int, ...], message: str, hint: str = "") -> None:
+        line, col = doc.where(where)
+        problems.append(Problem(doc.file, line, col, ".".join(map(str, where)), message, hint))
+
+    base_path = (path.parent / spec.base).resolve()
+    try:
+        base_data = load_yaml(base_path).data
+        base = scenario_from_dict(base_data, base_dir=base_path.parent, file=str(base_path))
+    except ScenarioError as exc:
+        problem(("base",), f"the base scenario {spec.base!r} is not valid", "; ".join(map(str, exc.problems[:3])))
+        raise ScenarioError(problems) from None
+    metrics = valid_metrics(base)
+    for i, m in enumerate(spec.metrics):
+        if m not in metrics:
+            problem(("metrics", i), f"unknown metric {m!r}", _suggest(m, metrics))
+    if spec.sweep.stop is not None and spec.sweep.stop.metric not in metrics:
+        problem(("sweep", "stop", "metric"), f"unknown metric {spec.sweep.stop.metric!r}",
+                _suggest(spec.sweep.stop.metric, metrics))
+    for p in spec.sweep.parameters:
+        try:
+            get_path(base_data, p)
+        except PathError as exc:
+            problem(("sweep", "parameters", p), str(exc))
+    if problems:
+        raise ScenarioError(problems)
+    try:
+        values = design_cells(spec.sweep, spec.seed)
+    except ValueError as exc:
+        problem(("sweep", "parameters"), str(exc))
+        raise ScenarioError(problems) from None
+    scenarios, cell_data = [], []
+    for i, cell in enumerate(values):
+        data = base_data
+        try:
+            for p, v in cell.items():
+                data = set_path(data, p, v)
+            scenarios.append(scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [cell {i}]"))
+        except (PathError, ScenarioError) as exc:
+            msg = str(exc) if isinstance(exc, PathError) else "; ".join(f"{q.field}: {q.message}" for q in exc.problems[:3])
+            problem(("sweep", "parameters"), f"cell {i} ({cell}) is not a valid scenario: {msg}")
+            break
+        cell_data.append(data)
+    if problems:
+        raise ScenarioError(problems)
+    cells = pd.DataFrame(values)
+    cells.insert(0, "cell", range(len(values)))
+    return Sweep(spec=spec, file=str(path), cells=cells, scenarios=scenarios, cell_data=cell_data)
+
+
+def _tasks(sw: Sweep, first: int, count: int, cells: list[int]) -> list[Task]:
+    seeds = replication_seeds(sw.spec.seed, count, first=first)
+    return [Task(TaskKey("sweep", c, first + i), sw.scenarios[c], ss) for c in cells for i, ss in enumerate(seeds)]
+
+
+def run_sweep(
+    sw: Sweep,
+    out: Path,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    overwrite: bool = False,
+) -> pd.DataFrame:
+    """Run (or resume) the sweep into ``out/store``; return one row per cell × replication, with the
+    cell's parameter values as columns."""
+    ident = config_hash({"name": sw.spec.name, "seed": sw.spec.seed, "cells": sw.cell_data})
+    store = ResultStore(Path(out) / "store", ident, overwrite=overwrite)
+    n = sw.spec.replications
+    cells = list(range(len(sw.scenarios)))
+    run_tasks(_tasks(sw, 0, n, cells), store, workers=workers, scheduler=scheduler, progress=progress)
+    stop = sw.spec.sweep.stop
+    while stop is not None and n < stop.max_replications:
+        results = _results(sw, store)
+        short = [c for c in cells
+                 if not precision_reached(results.loc[results["cell"] == c, stop.metric], stop.rel_precision, stop.level)]
+        if not short:
+            break
+        batch = min(n, stop.max_replications - n)  # double the replications of cells not yet precise
+        run_tasks(_tasks(sw, n, batch, short), store, workers=workers, scheduler=scheduler, progress=progress)
+        n += batch
+    return _results(sw, store)
+
+
+def _results(sw: Sweep, store: ResultStore) -> pd.DataFrame:
+    res = store.load("results", key_columns=False).drop(columns=["option"])
+    res = res.merge(sw.cells, on="cell", how="left")
+    front = ["cell", *sw.parameters, "replication"]
+    res = res[front + [c for c in res.columns if c not in front]]
+    return res.sort_values(["cell", "replication"]).reset_index(drop=True)
+

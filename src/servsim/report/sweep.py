@@ -1,0 +1,98 @@
+"""Outputs of ``servsim sweep``: per-cell summary with CIs, line and heatmap figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from servsim.experiments.sweep import Sweep, _split_unit
+from servsim.report.figures import png_bytes
+from servsim.report.html import metric_label
+from servsim.stats import t_interval
+
+
+def numeric(values: pd.Series) -> tuple[np.ndarray, str]:
+    """Parameter values as numbers, and their unit ('' for plain numbers): '9.5/min' -> 9.5, '/min'."""
+    pairs = [_split_unit(v) for v in values]
+    units = {u for _, u in pairs}
+    return np.array([x for x, _ in pairs]), (units.pop() if len(units) == 1 else "")
+
+
+def cell_summary(sw: Sweep, results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """One row per cell: parameter values, replications, and mean and CI half-width of each metric."""
+    rows = []
+    for cell, sub in results.groupby("cell", sort=True):
+        row: dict[str, object] = {"cell": int(cell)}
+        for p in sw.parameters:
+            row[p] = sub[p].iloc[0]
+        row["replications"] = len(sub)
+        for m in sw.spec.metrics:
+            ci = t_interval(sub[m].to_numpy(dtype=float), level)
+            row[m] = ci.mean
+            row[f"{m}_half_width"] = ci.half_width
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def line_figure(sw: Sweep, summary: pd.DataFrame, metric: str) -> Figure:
+    """Metric against the first parameter, one line per combination of the others, with CI bands."""
+    x_param, others = sw.parameters[0], sw.parameters[1:]
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    groups = summary.groupby(others, sort=False) if others else [((), summary)]
+    for key, sub in groups:
+        x, unit = numeric(sub[x_param])
+        order = np.argsort(x)
+        y = sub[metric].to_numpy(dtype=float)[order]
+        hw = np.nan_to_num(sub[f"{metric}_half_width"].to_numpy(dtype=float)[order])
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{p.split('.')[-1]} = {v}" for p, v in zip(others, key)) or None
+        ax.plot(x[order], y, marker="o", label=label)
+        ax.fill_between(x[order], y - hw, y + hw, alpha=0.2)
+    _, unit = numeric(summary[x_param])
+    ax.set_xlabel(f"{x_param}" + (f" ({unit.lstrip('/') and 'per ' + unit.lstrip('/')})" if unit else ""))
+    ax.set_ylabel(metric_label(metric, unit=True))
+    ax.set_title(f"{metric_label(metric)} across {x_param.split('.')[-2] if '.' in x_param else x_param}")
+    ax.grid(alpha=0.3)
+    if others:
+        ax.legend(frameon=False)
+    return fig
+
+
+def heatmap_figure(sw: Sweep, summary: pd.DataFrame, metric: str) -> Figure:
+    """Metric over the first two parameters (means over any further ones)."""
+    p1, p2 = sw.parameters[0], sw.parameters[1]
+    x, _ = numeric(summary[p1])
+    y, _ = numeric(summary[p2])
+    table = pd.DataFrame({"x": x, "y": y, "v": summary[metric].to_numpy(dtype=float)})
+    grid = table.pivot_table(index="y", columns="x", values="v", aggfunc="mean")
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    im = ax.imshow(grid.to_numpy(), aspect="auto", origin="lower", cmap="viridis")
+    ax.set_xticks(range(len(grid.columns)), [f"{v:g}" for v in grid.columns])
+    ax.set_yticks(range(len(grid.index)), [f"{v:g}" for v in grid.index])
+    ax.set_xlabel(p1)
+    ax.set_ylabel(p2)
+    for (i, j), v in np.ndenumerate(grid.to_numpy()):
+        ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8, color="white")
+    fig.colorbar(im, ax=ax, label=metric_label(metric, unit=True))
+    ax.set_title(metric_label(metric))
+    return fig
+
+
+def write_outputs(folder: Path, sw: Sweep, results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """results.parquet (cell × replication), cells.csv (per-cell means and CIs), figures/*.png."""
+    folder.mkdir(parents=True, exist_ok=True)
+    results.to_parquet(folder / "results.parquet", index=False)
+    summary = cell_summary(sw, results, level)
+    summary.to_csv(folder / "cells.csv", index=False)
+    figs = folder / "figures"
+    figs.mkdir(exist_ok=True)
+    for m in sw.spec.metrics:
+        (figs / f"line_{m}.png").write_bytes(png_bytes(line_figure(sw, summary, m)))
+        if len(sw.parameters) >= 2:
+            (figs / f"heatmap_{m}.png").write_bytes(png_bytes(heatmap_figure(sw, summary, m)))
+    return summary
