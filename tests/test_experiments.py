@@ -174,3 +174,24 @@ def test_interrupted_compare_resumes_and_matches_an_uninterrupted_run(files):
                               capture_output=True, text=True, timeout=120)
     assert straight.returncode == 0, straight.stderr
     pd.testing.assert_frame_equal(resumed, pd.read_parquet(files / "straight" / "results.parquet"))
+
+
+def test_warmup_check_runs_mser_on_steady_state_experiments(tmp_path):
+    from servsim.experiments.compare import compare as compare_options
+    from servsim.experiments.runner import stored_table
+
+    (tmp_path / "exp.yaml").write_text(f"""\
+name: warm-up
+base: {ROOT / 'scenarios' / 'mmc.yaml'}
+replications: 3
+options:
+  ten: []
+  eleven: [{{set: {{path: pools.agents.agents, value: 11}}}}]
+""")
+    exp = load_experiment(tmp_path / "exp.yaml")
+    res = run_experiment(exp, tmp_path / "out")
+    intervals = stored_table(exp, tmp_path / "out", "intervals")
+    assert len(intervals) == 2 * 3 * 24
+    c = compare_options(exp, res, intervals=intervals)
+    assert c.warmup.startswith("MSER on the baseline's mean wait per interval suggests deleting the first")
+    assert "the scenario's warm-up is 2h" in c.warmup

@@ -208,7 +208,7 @@ def compare(
     Finished tasks are stored as they complete; running the same command again resumes.
     """
     from servsim.experiments.compare import compare as compare_options
-    from servsim.experiments.runner import run_experiment
+    from servsim.experiments.runner import run_experiment, stored_table
     from servsim.experiments.store import StoreError
     from servsim.report.experiment import render_comparison, write_outputs
 
@@ -226,7 +226,7 @@ def compare(
         except StoreError as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
-    comparison = compare_options(exp, results, level)
+    comparison = compare_options(exp, results, level, intervals=stored_table(exp, folder, "intervals"))
     write_outputs(folder, exp, comparison)
     if not quiet:
         render_comparison(out, exp, comparison, level)

@@ -55,7 +55,14 @@ def run_task(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
         row[f"occupancy_{pool}"] = float(occ)
     summary = r.summary.copy()
     summary.insert(0, "option", task.key.option)
-    return task.key, {"results": pd.DataFrame([row]), "summary": summary}
+    # the all-channels wait per reporting interval: input to the warm-up check (MSER)
+    iv = r.intervals
+    if len(task.scenario.channels) > 1:
+        iv = iv[iv["channel"] == "all"]
+    intervals = iv[["interval", "start_s", "offered", "mean_wait_s"]].copy()
+    intervals.insert(0, "replication", task.key.replication)
+    intervals.insert(0, "option", task.key.option)
+    return task.key, {"results": pd.DataFrame([row]), "summary": summary, "intervals": intervals}
 
 
 def tasks_for(exp: Experiment, replications: int | None = None) -> list[Task]:
@@ -116,6 +123,11 @@ def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[TaskKey, dict[
         futures = client.map(run_task, tasks, pure=False, retries=2)
         for fut in dask_completed(futures):
             yield fut.result()
+
+
+def stored_table(exp: Experiment, out: Path, name: str) -> pd.DataFrame:
+    """Table ``name`` of every finished task of ``exp`` in ``out`` (e.g. 'intervals', 'summary')."""
+    return ResultStore(Path(out) / "store", experiment_hash(exp)).load(name, key_columns=False)
 
 
 def run_experiment(

@@ -29,11 +29,12 @@ def _label(metric: str) -> str:
     return LABELS.get(metric, (metric.replace("_", " "), ""))[0]
 
 
-def meta(exp: Experiment) -> dict[str, str]:
+def meta(exp: Experiment, warmup: str = "") -> dict[str, str]:
+    extra = {"warm-up check": warmup} if warmup else {}
     return {"experiment": exp.spec.name, "file": exp.file, "base scenario": exp.spec.base,
             "options": ", ".join(exp.options), "baseline": exp.baseline,
             "replications": str(exp.spec.replications), "seed": str(exp.spec.seed),
-            "servsim": __version__}
+            "servsim": __version__, **extra}
 
 
 def write_outputs(folder: Path, exp: Experiment, c: Comparison) -> None:
@@ -58,7 +59,7 @@ def write_outputs(folder: Path, exp: Experiment, c: Comparison) -> None:
     (folder / "figures").mkdir(exist_ok=True)
     for name, data in pngs.items():
         (folder / "figures" / f"{name}.png").write_bytes(data)
-    page = html.experiment_report(title=exp.spec.name, meta=meta(exp), summary=c.summary,
+    page = html.experiment_report(title=exp.spec.name, meta=meta(exp, c.warmup), summary=c.summary,
                                   differences=c.differences, selection=c.selection, pareto=c.pareto,
                                   figures=pngs)
     html.write_report(folder / "report.html", page)
@@ -108,5 +109,7 @@ def render_comparison(console: Console, exp: Experiment, c: Comparison, level: f
             console.print(f"Choice: [bold]{escape(s.best)}[/] ({sure}). {escape(s.method)}")
         for option, why in s.infeasible.items():
             console.print(f"  {escape(option)}: infeasible — {escape('; '.join(why))}")
+    if c.warmup:
+        console.print(f"Warm-up check: {escape(c.warmup)}")
     front = ", ".join(escape(o) for o in c.pareto.loc[c.pareto["pareto"], "option"])
     console.print(f"Pareto front ({_label(c.pareto_axes[0])} vs {_label(c.pareto_axes[1])}): {front}")
