@@ -1,0 +1,200 @@
+"""Throughput and memory of servsim against idiomatic raw SimPy (and Ciw when installed), in one run.
+
+    python benchmarks/run.py [--customers 200000] [--rounds 3]
+
+Models (λ = 9.5/min, μ = 1/min, c = 10, ρ = 0.95):
+* ``mmc``      — M/M/10: servsim (records on) vs raw SimPy (``Resource``, one process per customer);
+* ``mmc_ab2``  — M/M/10+M (patience mean 5 min) with two priority classes (30% high): servsim vs raw
+  SimPy (``PriorityResource`` and ``req | timeout(patience)``);
+* ``bank``     — the full example contact centre (servsim only; replications until ``customers``).
+
+Each configuration runs ``rounds`` times, interleaved, and the median is reported: customers per
+second, the ratio to raw SimPy, the mean wait beside Erlang C / Erlang A, and peak traced memory
+per customer. Results are appended to ``benchmarks/results/run.csv``. Timings depend on the machine:
+compare ratios measured in the same run, not absolute numbers across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import os
+import platform
+import random
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import simpy
+
+import servsim
+from servsim import theory
+
+ROOT = Path(__file__).resolve().parent.parent
+LAM, MU, C = 9.5, 1.0, 10          # per minute
+PATIENCE_MIN = 5.0
+HIGH_SHARE = 0.3
+
+
+def servsim_scenario(customers: int, abandonment: bool) -> servsim.Scenario:
+    minutes = customers / LAM
+    days = max(1, int(minutes // 1440) + 1)
+    patience = f"\n    patience: {{dist: exponential, mean: {PATIENCE_MIN}min}}" if abandonment else ""
+    segments = (f"segments:\n  high: {{share: {HIGH_SHARE}, priority: 1}}\n  low: {{share: {1 - HIGH_SHARE}, priority: 0}}\n"
+                if abandonment else "")
+    return servsim.scenario_from_text(f"""
+name: benchmark
+horizon: {{start: "00:00", end: "24:00", days: {days}, interval: 60min}}
+{segments}channels:
+  calls:
+    arrivals: {{rate: {LAM}/min}}
+    entry: answer{patience}
+pools:
+  agents: {{agents: {C}, skills: {{answer: 1.0}}}}
+steps:
+  answer: {{handle_time: {{dist: exponential, mean: {1 / MU}min}}}}
+limits: {{max_in_system: 10000000, max_contacts: 50000000}}
+""")
+
+
+def run_servsim(scenario: servsim.Scenario, customers: int) -> tuple[int, float]:
+    """Engine plus tables (records on), cut at ``customers`` arrivals' worth of horizon."""
+    r = servsim.simulate(scenario, seed=1)
+    s = r.summary.iloc[0]
+    return int(s["offered"]), float(s["mean_wait_s"]) / 60
+
+
+def raw_simpy_mmc(customers: int) -> tuple[int, float]:
+    env = simpy.Environment()
+    agents = simpy.Resource(env, capacity=C)
+    rng = random.Random(1)
+    waits: list[float] = []
+
+    def customer(env: simpy.Environment):
+        arrive = env.now
+        with agents.request() as req:
+            yield req
+            waits.append(env.now - arrive)
+            yield env.timeout(rng.expovariate(MU))
+
+    def source(env: simpy.Environment):
+        for _ in range(customers):
+            yield env.timeout(rng.expovariate(LAM))
+            env.process(customer(env))
+
+    env.process(source(env))
+    env.run()
+    return len(waits), statistics.fmean(waits)
+
+
+def raw_simpy_abandon(customers: int) -> tuple[int, float]:
+    env = simpy.Environment()
+    agents = simpy.PriorityResource(env, capacity=C)
+    rng = random.Random(1)
+    waits: list[float] = []
+
+    def customer(env: simpy.Environment, priority: int):
+        arrive = env.now
+        patience = rng.expovariate(1 / PATIENCE_MIN)
+        with agents.request(priority=priority) as req:
+            result = yield req | env.timeout(patience)
+            waits.append(env.now - arrive)
+            if req in result:
+                yield env.timeout(rng.expovariate(MU))
+
+    def source(env: simpy.Environment):
+        for _ in range(customers):
+            yield env.timeout(rng.expovariate(LAM))
+            env.process(customer(env, 0 if rng.random() < HIGH_SHARE else 1))
+
+    env.process(source(env))
+    env.run()
+    return len(waits), statistics.fmean(waits)
+
+
+def ciw_mmc(customers: int) -> tuple[int, float] | None:
+    try:
+        import ciw
+    except ImportError:
+        return None
+    network = ciw.create_network(arrival_distributions=[ciw.dists.Exponential(LAM)],
+                                 service_distributions=[ciw.dists.Exponential(MU)], number_of_servers=[C])
+    ciw.seed(1)
+    sim = ciw.Simulation(network)
+    sim.simulate_until_max_customers(customers, method="Finish")
+    recs = sim.get_all_records()
+    return len(recs), statistics.fmean(r.waiting_time for r in recs)
+
+
+def measure(fn: Callable[[], tuple[int, float]]) -> tuple[float, int, float, int]:
+    gc.collect()
+    t0 = time.perf_counter()
+    n, wait = fn()
+    dt = time.perf_counter() - t0
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return dt, n, wait, peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=200_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    n = args.customers
+    mmc = servsim_scenario(n, abandonment=False)
+    ab2 = servsim_scenario(n, abandonment=True)
+    bank = servsim.load_scenario(ROOT / "scenarios" / "bank_contact_centre.yaml")
+    configs: dict[str, Callable[[], tuple[int, float]] | None] = {
+        "mmc/servsim": lambda: run_servsim(mmc, n),
+        "mmc/raw_simpy": lambda: raw_simpy_mmc(n),
+        "mmc/ciw": (lambda: ciw_mmc(n)) if ciw_mmc(10) is not None else None,  # type: ignore[dict-item]
+        "mmc_ab2/servsim": lambda: run_servsim(ab2, n),
+        "mmc_ab2/raw_simpy": lambda: raw_simpy_abandon(n),
+        "bank/servsim": lambda: run_servsim(bank, n),
+    }
+    samples: dict[str, list[tuple[float, int, float, int]]] = {k: [] for k, v in configs.items() if v}
+    for _ in range(args.rounds):
+        for name, fn in configs.items():
+            if fn is not None:
+                samples[name].append(measure(fn))
+    erlang_c = theory.erlang_c_asa(LAM, MU, C)
+    erlang_a = theory.erlang_a(LAM, MU, C, 1 / PATIENCE_MIN).mean_wait
+    rows = []
+    for name, runs in samples.items():
+        dt = statistics.median(r[0] for r in runs)
+        count = runs[0][1]
+        rate = count / dt
+        model = name.split("/")[0]
+        raw = samples.get(f"{model}/raw_simpy")
+        ratio = rate / (raw[0][1] / statistics.median(r[0] for r in raw)) if raw else float("nan")
+        theory_wait = {"mmc": erlang_c, "mmc_ab2": erlang_a}.get(model, float("nan"))
+        rows.append({"config": name, "customers": count, "seconds": round(dt, 3), "customers_per_s": round(rate),
+                     "ratio_to_raw_simpy": round(ratio, 2), "mean_wait_min": round(runs[0][2], 3),
+                     "theory_wait_min": round(theory_wait, 3),
+                     "peak_bytes_per_customer": round(runs[0][3] / max(count, 1), 1)})
+    width = max(len(r["config"]) for r in rows)
+    print(f"{'config':<{width}}  customers  cust/s     ×raw   wait(min)  theory   peak B/cust")
+    for r in rows:
+        print(f"{r['config']:<{width}}  {r['customers']:>9}  {r['customers_per_s']:>8,}  {r['ratio_to_raw_simpy']:>5}"
+              f"  {r['mean_wait_min']:>9}  {r['theory_wait_min']:>7}  {r['peak_bytes_per_customer']:>10}")
+    out = ROOT / "benchmarks" / "results" / "run.csv"
+    out.parent.mkdir(exist_ok=True)
+    new = not out.exists()
+    with out.open("a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["machine", "cpus", "python", "simpy", *rows[0].keys()])
+        if new:
+            w.writeheader()
+        for r in rows:
+            w.writerow({"machine": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
+                        "simpy": simpy.__version__, **r})
+
+
+if __name__ == "__main__":
+    main()
