@@ -81,7 +81,8 @@ POOL_COLUMNS = ["replication", "pool", "interval", "start_s", "staffed_s", "busy
 SUMMARY_COLUMNS = ["replication", "channel", "segment", "offered", "answered", "handled", "abandoned",
                    "in_system_end", "abandon_rate", "asa_s", "mean_wait_s", "p90_wait_s", "p95_wait_s", "p_wait",
                    "service_level", "mean_handle_s", "mean_lead_time_s", "littles_L", "littles_lambda_w",
-                   "littles_gap", "load_ratio", "stopped"]
+                   "littles_gap", "load_ratio", "stopped", "staff_cost", "penalty_cost", "total_cost",
+                   "cost_per_handled", "satisfaction_mean", "share_satisfied"]
 INTERVAL_COLUMNS = ["replication", "channel", "interval", "start_s", "offered", "answered", "handled", "abandoned",
                     "in_system_end", "abandon_rate", "asa_s", "mean_wait_s", "p90_wait_s", "p95_wait_s", "p_wait",
                     "service_level", "mean_handle_s", "mean_lead_time_s", "day"]

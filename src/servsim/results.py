@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+import numpy as np
+
 from servsim import metrics
+from servsim.economics import economics_summary, satisfaction_scores
 from servsim.capacity import Load
 from servsim.engine import Plan, Records
 from servsim.stats import summarise
@@ -17,7 +20,7 @@ from servsim.stats import summarise
 #: KPIs shown by default, in this order.
 HEADLINE = ["offered", "answered", "abandoned", "abandon_rate", "p_wait", "asa_s", "mean_wait_s", "p90_wait_s",
             "p95_wait_s", "service_level", "mean_handle_s", "mean_lead_time_s", "in_system_end",
-            "littles_gap"]
+            "littles_gap", "satisfaction_mean", "share_satisfied", "total_cost", "cost_per_handled"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,32 @@ class Replications:
         return pd.concat([main, occ_t], ignore_index=True)
 
 
+def _add_economics(summary: pd.DataFrame, plan: Plan, contacts: pd.DataFrame, pools: pd.DataFrame,
+                   intervals: pd.DataFrame) -> None:
+    """Costs on the overall row; the satisfaction proxy on every row (its own contacts)."""
+    s = plan.scenario
+    econ = economics_summary(contacts, pools, intervals, s)
+    overall = ((summary["channel"] == "all") & (summary["segment"] == "all")).to_numpy()
+    for key in ("staff_cost", "penalty_cost", "total_cost", "cost_per_handled"):
+        summary[key] = np.where(overall, econ[key], np.nan)
+    scores = satisfaction_scores(contacts, s.economics.satisfaction)
+    keep = ~contacts["warmup"].to_numpy()
+    channel = contacts["channel"].astype(str).to_numpy()
+    segment = contacts["segment"].astype(str).to_numpy()
+    means, shares = [], []
+    for ch, seg in zip(summary["channel"], summary["segment"]):
+        mask = keep & ~np.isnan(scores)
+        if ch != "all":
+            mask &= channel == ch
+        if seg != "all":
+            mask &= segment == seg
+        x = scores[mask]
+        means.append(float(x.mean()) if len(x) else np.nan)
+        shares.append(float((x >= s.economics.satisfaction.satisfied_at).mean()) if len(x) else np.nan)
+    summary["satisfaction_mean"] = means
+    summary["share_satisfied"] = shares
+
+
 def build(plan: Plan, rec: Records, replication: int, seed: tuple[int, ...], load: Load) -> RunResult:
     """Turn one run's records into a :class:`RunResult`."""
     visits = metrics.visit_table(plan, rec)
@@ -123,6 +152,7 @@ def build(plan: Plan, rec: Records, replication: int, seed: tuple[int, ...], loa
     pool_summary = metrics.occupancy(pools, plan)
     summary["load_ratio"] = load.ratio
     summary["stopped"] = bool(rec.stopped)
+    _add_economics(summary, plan, contacts, pools, intervals)
     return RunResult(
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=rec.stopped,
         summary=_tag(summary, replication), pool_summary=_tag(pool_summary, replication),

@@ -38,8 +38,9 @@ class Task:
 def run_task(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
     """Simulate one option × replication; return its one-row ``results`` table and its summaries.
 
-    ``results`` columns: option, cell, replication, every overall KPI, ``paid_hours`` (agent-hours
-    paid), ``cost`` (Σ paid hours × pool cost_per_hour) and ``occupancy_<pool>``.
+    ``results`` columns: option, cell, replication, every overall KPI (with costs and the satisfaction
+    proxy), ``paid_hours`` (agent-hours paid after the warm-up), ``cost`` (= total_cost: staff cost
+    plus penalties) and ``occupancy_<pool>``.
     """
     r = simulate(task.scenario, task.seed, replication=task.key.replication)
     overall = r.summary[(r.summary["channel"] == "all") & (r.summary["segment"] == "all")].iloc[0]
@@ -47,10 +48,8 @@ def run_task(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
     for col in r.summary.columns:
         if col not in ("replication", "channel", "segment"):
             row[col] = overall[col]
-    rates = {name: pool.cost_per_hour for name, pool in task.scenario.pools.items()}
-    paid_h = r.pool_summary.set_index("pool")["paid_s"] / 3600.0
-    row["paid_hours"] = float(paid_h.sum())
-    row["cost"] = float(sum(paid_h[p] * rates[str(p)] for p in paid_h.index))
+    row["paid_hours"] = float(r.pool_summary["paid_s"].sum() / 3600.0)
+    row["cost"] = overall["total_cost"]
     for pool, occ in r.pool_summary.set_index("pool")["occupancy"].items():
         row[f"occupancy_{pool}"] = float(occ)
     summary = r.summary.copy()

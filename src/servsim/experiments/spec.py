@@ -43,6 +43,7 @@ from servsim.scenario.yamlio import LocatedDoc, load_yaml
 RUN_METRICS = [
     "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s", "mean_wait_s",
     "p90_wait_s", "p95_wait_s", "p_wait", "service_level", "mean_handle_s", "mean_lead_time_s",
+    "staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "satisfaction_mean", "share_satisfied",
 ]
 DEFAULT_METRICS = ["service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost"]
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")

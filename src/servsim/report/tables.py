@@ -15,6 +15,11 @@ LABELS = {
     "mean_lead_time_s": ("mean end-to-end time", "seconds"), "in_system_end": ("in system at end", "count"),
     "littles_gap": ("Little's law gap |L−λW|/L", "share"), "occupancy": ("occupancy", "share"),
     "p_wait": ("P(wait > 0)", "share"),
+    "satisfaction_mean": ("satisfaction proxy (mean score, 0–100%)", "share"),
+    "share_satisfied": ("satisfied (proxy)", "share"),
+    "total_cost": ("total cost (staff + penalties)", "count"),
+    "staff_cost": ("staff cost", "count"), "penalty_cost": ("penalty cost", "count"),
+    "cost_per_handled": ("cost per handled contact", "count"),
 }
 
 

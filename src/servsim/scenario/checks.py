@@ -43,7 +43,14 @@ def _sums_to_one(values: Iterable[float]) -> bool:
 
 def check_scenario(s: Scenario) -> list[Issue]:
     """All cross-reference problems of a validated scenario (empty list when it is consistent)."""
-    return [*_horizon(s), *_channels(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s)]
+    return [*_horizon(s), *_channels(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s), *_economics(s)]
+
+
+def _economics(s: Scenario) -> Iterator[Issue]:
+    for ch in s.economics.satisfaction.channel_weight:
+        if ch not in s.channels:
+            yield Issue(("economics", "satisfaction", "channel_weight", ch), f"channel {ch!r} does not exist",
+                        _did_you_mean(ch, s.channels))
 
 
 def _distributions(s: Scenario) -> Iterator[Issue]:

@@ -28,6 +28,7 @@ from pydantic import Strict as StrictMode
 
 from servsim.scenario.base import Clock, Duration, Factor, Name, Rate, Share, Strict
 from servsim.scenario.distributions import Distribution
+from servsim.scenario.economics import Economics
 from servsim.units import DAY, parse_clock
 
 EXIT = "exit"
@@ -260,4 +261,5 @@ class Scenario(Strict):
     pools: dict[Name, Pool] = Field(min_length=1, max_length=MAX_PARTS)
     steps: dict[Name, Step] = Field(min_length=1, max_length=MAX_PARTS)
     targets: Targets = Targets()
+    economics: Economics = Economics()
     limits: Limits = Limits()

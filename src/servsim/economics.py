@@ -1,0 +1,247 @@
+"""Cost model and satisfaction proxy: pure functions of one run's result tables.
+
+Nothing here runs the engine; every function takes the DataFrames of :mod:`servsim.metrics` (one
+replication's tables) and the scenario's prices (:mod:`servsim.scenario.economics`). Money is in
+the scenario's ``economics.currency``; times in the tables are seconds, hours are 3600 s.
+
+Cost
+    *Staff cost* of a pool = paid agent-hours × ``cost_per_hour``. Paid time is time on shift
+    (staffed), plus time finishing a contact after the shift ended — not only busy time: a staffed
+    agent sitting idle costs the same as a busy one.
+
+    *Penalty cost* = abandoned contacts × ``penalties.per_abandoned`` + channel-intervals missing
+    the service-level goal × ``penalties.per_interval_missing_target``.
+
+    *Total cost* = staff cost + penalty cost; *cost per handled* = total cost / contacts handled.
+
+Satisfaction proxy
+    A per-contact score in [0, 1] from the contact's wait, outcome and channel
+    (:func:`satisfaction_scores`; shapes and factors documented on
+    :class:`~servsim.scenario.economics.Satisfaction`), reported as a mean and as the share of
+    contacts scoring at least ``satisfied_at``. It is a *proxy* — a configurable modelling device
+    for comparing options — not a measurement of real customers' satisfaction.
+
+Warm-up
+    Like every KPI, economics leave out the warm-up: contacts with ``warmup`` true, and pool and
+    interval rows that start before the warm-up end (``warmup_end_s``, seconds after midnight of
+    day 1 = horizon start + warm-up). With no warm-up, the whole horizon counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from servsim.scenario.economics import Economics, Satisfaction
+
+HOUR_S = 3600.0
+#: Slack when comparing interval start times with the warm-up end (seconds).
+_EPS = 1e-9
+
+#: Keys of :func:`economics_summary`, in display order.
+SUMMARY_KEYS = ["staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "satisfaction_mean",
+                "share_satisfied"]
+
+#: Contact outcomes scored by the satisfaction proxy (others, e.g. ``in_system``, score NaN).
+_SCORED = ("handled", "abandoned", "contained")
+
+
+def _after_warmup(df: pd.DataFrame, warmup_end_s: float) -> pd.DataFrame:
+    """Rows of a per-interval table (``start_s``) that start at or after the warm-up end."""
+    if warmup_end_s <= 0 or "start_s" not in df.columns:
+        return df
+    return df[df["start_s"].to_numpy(dtype=float) >= warmup_end_s - _EPS]
+
+
+def _post_warmup_contacts(contacts: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of contacts that arrived after the warm-up (all, without a ``warmup`` column)."""
+    if "warmup" not in contacts.columns:
+        return np.ones(len(contacts), dtype=bool)
+    return ~contacts["warmup"].to_numpy(dtype=bool)
+
+
+def pool_costs(pools: pd.DataFrame, cost_per_hour: Mapping[str, float], warmup_end_s: float = 0.0) -> pd.DataFrame:
+    """Staff cost per pool.
+
+    For each pool p, over the rows of the ``pools`` table (one per pool per interval) starting at or
+    after ``warmup_end_s``:
+
+    * ``staffed_hours`` = Σ staffed_s / 3600 (agent-hours on shift);
+    * ``busy_hours`` = Σ busy_s / 3600 (agent-hours serving);
+    * ``paid_hours`` = Σ paid_s / 3600 (agent-hours paid: on shift, or finishing a contact after it);
+    * ``cost_per_hour`` = the pool's rate (currency per paid agent-hour);
+    * ``cost`` = paid_hours × cost_per_hour (currency).
+
+    Idle staffed time is paid, so it is in the cost. Returns one row per pool, in the order of the
+    table's pool categories (or of first appearance). A pool in the table without a rate in
+    ``cost_per_hour`` is an error (``KeyError``); rates for pools not in the table are ignored.
+    """
+    p = _after_warmup(pools, warmup_end_s)
+    if isinstance(pools["pool"].dtype, pd.CategoricalDtype):
+        names = [str(c) for c in pools["pool"].cat.categories]
+    else:
+        names = [str(x) for x in pd.unique(pools["pool"])]
+    missing = [n for n in names if n not in cost_per_hour]
+    if missing:
+        raise KeyError(f"no cost_per_hour for pool(s) {', '.join(missing)}")
+    key = p["pool"].astype(str)
+    sums = p[["staffed_s", "busy_s", "paid_s"]].groupby(key.to_numpy(), sort=False).sum()
+    sums = sums.reindex(names, fill_value=0.0)
+    rate = np.array([float(cost_per_hour[n]) for n in names])
+    paid_h = sums["paid_s"].to_numpy(dtype=float) / HOUR_S
+    return pd.DataFrame({
+        "pool": names,
+        "staffed_hours": sums["staffed_s"].to_numpy(dtype=float) / HOUR_S,
+        "busy_hours": sums["busy_s"].to_numpy(dtype=float) / HOUR_S,
+        "paid_hours": paid_h,
+        "cost_per_hour": rate,
+        "cost": paid_h * rate,
+    })
+
+
+def _channel_rows(intervals: pd.DataFrame) -> pd.DataFrame:
+    """Per-channel rows of the intervals table: rows with channel 'all' are aggregates over channels
+    when other channels are present (a lone channel named 'all' is kept)."""
+    ch = intervals["channel"].astype(str).to_numpy()
+    if (ch != "all").any():
+        return intervals[ch != "all"]
+    return intervals
+
+
+def penalty_costs(
+    contacts: pd.DataFrame,
+    intervals: pd.DataFrame,
+    economics: Economics | None,
+    goal: float,
+    warmup_end_s: float = 0.0,
+) -> dict[str, float]:
+    """Penalties (currency) of one run.
+
+    * ``abandoned`` = number of contacts that arrived after the warm-up and abandoned;
+      ``abandoned_cost`` = abandoned × ``penalties.per_abandoned``;
+    * ``intervals_missed`` = number of per-channel rows of the ``intervals`` table (rows with channel
+      'all' aggregate channels and are skipped) starting at or after ``warmup_end_s``, with
+      offered > 0 and service_level < ``goal`` (``targets.service_level.goal``); a NaN service level
+      (nothing measurable) does not count; ``intervals_missed_cost`` = intervals_missed ×
+      ``penalties.per_interval_missing_target``;
+    * ``penalty_cost`` = abandoned_cost + intervals_missed_cost.
+
+    ``economics`` None means the defaults (no penalties).
+    """
+    pen = (economics or Economics()).penalties
+    keep = _post_warmup_contacts(contacts)
+    abandoned = float(((contacts["outcome"].astype(str).to_numpy() == "abandoned") & keep).sum())
+    rows = _after_warmup(_channel_rows(intervals), warmup_end_s)
+    offered = rows["offered"].to_numpy(dtype=float)
+    sl = rows["service_level"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        missed = float(((offered > 0) & (sl < goal)).sum())
+    a_cost = abandoned * pen.per_abandoned
+    i_cost = missed * pen.per_interval_missing_target
+    return {
+        "abandoned": abandoned,
+        "abandoned_cost": a_cost,
+        "intervals_missed": missed,
+        "intervals_missed_cost": i_cost,
+        "penalty_cost": a_cost + i_cost,
+    }
+
+
+def wait_score(wait_s: np.ndarray | pd.Series | float, satisfaction: Satisfaction | None = None) -> np.ndarray:
+    """The wait part of the satisfaction proxy, s(w) in [0, 1], for waits w in seconds.
+
+    * linear: s = clip((zero_at − w) / (zero_at − full_until), 0, 1) — 1 up to ``full_until``,
+      0 from ``zero_at``;
+    * logistic: s = 1 / (1 + exp(k · (w − m) / 60)), m = ``midpoint`` (s), k = ``steepness_per_min``.
+
+    NaN waits give NaN.
+    """
+    sat = satisfaction or Satisfaction()
+    w = np.asarray(wait_s, dtype=float)
+    if sat.shape == "linear":
+        return np.clip((sat.zero_at - w) / (sat.zero_at - sat.full_until), 0.0, 1.0)
+    return np.asarray(expit(-sat.steepness_per_min * (w - sat.midpoint) / 60.0), dtype=float)
+
+
+def satisfaction_scores(
+    contacts: pd.DataFrame, satisfaction: Satisfaction | None = None, wait_column: str = "wait_s"
+) -> np.ndarray:
+    """Satisfaction proxy score per contact (array aligned with ``contacts``' rows), in [0, 1] or NaN.
+
+    With s(w) = :func:`wait_score` of the contact's ``wait_column`` (default ``wait_s``, the wait at
+    its first step, seconds) and g = ``channel_weight`` of its channel (1 if not listed):
+
+    * handled → min(1, g · s(w) · resolved); if the table has a boolean ``resolved`` column, handled
+      contacts with resolved false use the ``unresolved`` factor instead;
+    * abandoned → min(1, g · abandoned) (the wait is not used);
+    * contained (bot-contained, once the engine records it) → min(1, g · s(w) · contained);
+    * in_system (still present at the end of the horizon) and any other outcome → NaN.
+
+    Warm-up contacts are scored too; callers filter them (see :func:`economics_summary`). A proxy, not a
+    measurement of real customers.
+    """
+    sat = satisfaction or Satisfaction()
+    n = len(contacts)
+    outcome = contacts["outcome"].astype(str).to_numpy()
+    score = np.full(n, np.nan)
+    if n == 0:
+        return score
+    s = wait_score(contacts[wait_column].to_numpy(dtype=float), sat)
+    handled = outcome == "handled"
+    factor = np.full(n, sat.resolved)
+    if "resolved" in contacts.columns:
+        resolved = contacts["resolved"].to_numpy()
+        factor = np.where(resolved == False, sat.unresolved, sat.resolved)  # noqa: E712 - NaN/None stay resolved
+    score[handled] = s[handled] * factor[handled]
+    score[outcome == "abandoned"] = sat.abandoned
+    contained = outcome == "contained"
+    score[contained] = s[contained] * sat.contained
+    if sat.channel_weight:
+        weight = contacts["channel"].astype(str).map(sat.channel_weight).fillna(1.0).to_numpy(dtype=float)
+        score = score * weight
+    return np.minimum(score, 1.0)
+
+
+def economics_summary(
+    contacts: pd.DataFrame, pools: pd.DataFrame, intervals: pd.DataFrame, scenario: Any
+) -> dict[str, float]:
+    """Cost and satisfaction-proxy headline numbers of one run.
+
+    ``scenario`` is a :class:`~servsim.Scenario` or anything with ``.pools`` (name → object with
+    ``cost_per_hour``; 0 if it has none), ``.targets.service_level.goal``, optionally ``.horizon``
+    (``start`` and ``warmup``, seconds: warm-up end = start + warmup; none: no warm-up) and optionally
+    ``.economics`` (an :class:`~servsim.scenario.economics.Economics`; None or absent: defaults).
+
+    * ``staff_cost`` = Σ over pools of paid agent-hours × cost_per_hour (:func:`pool_costs`);
+    * ``penalty_cost`` — :func:`penalty_costs`;
+    * ``total_cost`` = staff_cost + penalty_cost;
+    * ``cost_per_handled`` = total_cost / contacts handled after the warm-up (NaN if none);
+    * ``satisfaction_mean`` = mean satisfaction proxy over scored contacts after the warm-up (NaN if none);
+    * ``share_satisfied`` = share of those contacts with proxy score >= ``satisfied_at`` (NaN if none).
+
+    Money in ``economics.currency``.
+    """
+    econ = getattr(scenario, "economics", None) or Economics()
+    horizon = getattr(scenario, "horizon", None)
+    warmup_end = float(horizon.start + horizon.warmup) if horizon is not None and horizon.warmup > 0 else 0.0
+    rates = {str(name): float(getattr(p, "cost_per_hour", 0.0)) for name, p in scenario.pools.items()}
+    staff = float(pool_costs(pools, rates, warmup_end)["cost"].sum())
+    goal = float(scenario.targets.service_level.goal)
+    penalty = penalty_costs(contacts, intervals, econ, goal, warmup_end)["penalty_cost"]
+    total = staff + penalty
+    keep = _post_warmup_contacts(contacts)
+    handled = int(((contacts["outcome"].astype(str).to_numpy() == "handled") & keep).sum())
+    scores = satisfaction_scores(contacts, econ.satisfaction)[keep]
+    scores = scores[~np.isnan(scores)]
+    return {
+        "staff_cost": staff,
+        "penalty_cost": float(penalty),
+        "total_cost": total,
+        "cost_per_handled": total / handled if handled else float("nan"),
+        "satisfaction_mean": float(scores.mean()) if len(scores) else float("nan"),
+        "share_satisfied": float((scores >= econ.satisfaction.satisfied_at).mean()) if len(scores) else float("nan"),
+    }
