@@ -195,3 +195,19 @@ options:
     c = compare_options(exp, res, intervals=intervals)
     assert c.warmup.startswith("MSER on the baseline's mean wait per interval suggests deleting the first")
     assert "the scenario's warm-up is 2h" in c.warmup
+
+
+def test_compare_without_objective_and_at_another_level(files):
+    text = EXPERIMENT.split("objective:")[0] + "options:" + EXPERIMENT.split("options:")[1]
+    (files / "exp.yaml").write_text(text)
+    res = CliRunner().invoke(app, ["compare", str(files / "exp.yaml"), "--out", str(files / "res"), "--level", "0.8"])
+    assert res.exit_code == 0, res.output
+    page = (files / "res" / "report.html").read_text()
+    assert "No objective was given" in page
+    assert "80% confidence interval" in page and "95% confidence interval" not in page
+
+
+def test_unchanged_first_option_is_fine_when_another_is_the_baseline(files):
+    (files / "exp.yaml").write_text(EXPERIMENT.replace("seed: 3\n", "seed: 3\nbaseline: one_more\n"))
+    exp = load_experiment(files / "exp.yaml")
+    assert exp.baseline == "one_more" and "base" in exp.scenarios

@@ -227,7 +227,7 @@ def compare(
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
     comparison = compare_options(exp, results, level, intervals=stored_table(exp, folder, "intervals"))
-    write_outputs(folder, exp, comparison)
+    write_outputs(folder, exp, comparison, level)
     if not quiet:
         render_comparison(out, exp, comparison, level)
         out.print(f"results, figures and report.html written to {escape(str(folder))}/")

@@ -37,7 +37,7 @@ def meta(exp: Experiment, warmup: str = "") -> dict[str, str]:
             "servsim": __version__, **extra}
 
 
-def write_outputs(folder: Path, exp: Experiment, c: Comparison) -> None:
+def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0.95) -> None:
     """results.parquet (one row per option × replication), summary.csv, differences.csv,
     figures/*.png and report.html (self-contained)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,7 +61,7 @@ def write_outputs(folder: Path, exp: Experiment, c: Comparison) -> None:
         (folder / "figures" / f"{name}.png").write_bytes(data)
     page = html.experiment_report(title=exp.spec.name, meta=meta(exp, c.warmup), summary=c.summary,
                                   differences=c.differences, selection=c.selection, pareto=c.pareto,
-                                  figures=pngs)
+                                  figures=pngs, level=level)
     html.write_report(folder / "report.html", page)
     (folder / "experiment.json").write_text(json.dumps(meta(exp), indent=2) + "\n", encoding="utf-8")
 

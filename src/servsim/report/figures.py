@@ -185,7 +185,7 @@ def comparison_figure(summary: pd.DataFrame, metrics: Sequence[str], *, highligh
                 for lab in axes[r][0].get_yticklabels():
                     if lab.get_text() == highlight:
                         lab.set_fontweight("bold")
-        fig.suptitle("Options compared: mean with 95% confidence interval")
+        fig.suptitle("Options compared: mean with confidence interval")
         return _freeze(fig)
 
 

@@ -277,8 +277,11 @@ def _header(title: str, meta: Mapping[str, object]) -> str:
     return out + "</header>"
 
 
-def _choice(selection: Selection, summary: pd.DataFrame) -> str:
+def _choice(selection: Selection | None, summary: pd.DataFrame) -> str:
     parts = ['<section id="choice">', "<h2>Choice under the objective</h2>"]
+    if selection is None:
+        return "\n".join([*parts, "<p>No objective was given in the experiment file, so no option is chosen; "
+                           "see the comparison and the differences below.</p>", "</section>"])
     level = f"{selection.level * 100:g}%"
     if selection.best is None:
         parts.append('<p class="verdict"><span class="none">No option is chosen:</span> '
@@ -343,7 +346,8 @@ def _choice(selection: Selection, summary: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def _summary_table(summary: pd.DataFrame, selection: Selection, baseline: str | None) -> str:
+def _summary_table(summary: pd.DataFrame, selection: Selection | None, baseline: str | None,
+                   level: float = 0.95) -> str:
     parts = ['<section id="options">', "<h2>Options compared</h2>"]
     if summary is None or summary.empty:
         parts.append("<p>No results.</p></section>")
@@ -353,7 +357,7 @@ def _summary_table(summary: pd.DataFrame, selection: Selection, baseline: str | 
     metrics = list(dict.fromkeys(s["metric"].tolist()))
     cells = {(r.option, r.metric): r for r in s.itertuples()}
     violated = set()
-    if selection.constraints is not None and not selection.constraints.empty:
+    if selection is not None and selection.constraints is not None and not selection.constraints.empty:
         for r in selection.constraints.itertuples():
             if not bool(r.holds):
                 violated.add((str(r.option), str(r.metric)))
@@ -361,11 +365,11 @@ def _summary_table(summary: pd.DataFrame, selection: Selection, baseline: str | 
     rows = []
     for opt in options:
         tags = ""
-        if selection.best is not None and opt == selection.best:
+        if selection is not None and selection.best is not None and opt == selection.best:
             tags += '<span class="tag chosen">chosen</span>'
         if baseline is not None and opt == baseline:
             tags += '<span class="tag">baseline</span>'
-        if opt in selection.infeasible:
+        if selection is not None and opt in selection.infeasible:
             tags += '<span class="tag">infeasible</span>'
         tds = []
         ns = []
@@ -379,9 +383,10 @@ def _summary_table(summary: pd.DataFrame, selection: Selection, baseline: str | 
             bad = " bad" if (opt, m) in violated else ""
             tds.append(f'<td class="num{bad}">{_e(format_estimate(r.mean, r.half_width, metric_info(m).kind))}</td>')
         n = str(max(ns)) if ns else "–"
-        chosen = ' class="chosen"' if selection.best is not None and opt == selection.best else ""
+        chosen = ' class="chosen"' if selection is not None and selection.best is not None \
+            and opt == selection.best else ""
         rows.append(f"<tr{chosen}><th>{_e(opt)}{tags}</th>{''.join(tds)}<td class=\"num\">{n}</td></tr>")
-    parts.append("<p>Mean across replications ± half-width of the 95% confidence interval (Student t). "
+    parts.append(f"<p>Mean across replications ± half-width of the {level * 100:g}% confidence interval (Student t). "
                  "Values in red miss a constraint.</p>")
     parts.append(_table(header, rows))
     parts.append("</section>")
@@ -450,7 +455,7 @@ def _pareto_section(pareto: pd.DataFrame | None) -> str:
 
 
 _CAPTIONS = {
-    "comparison": "Each option's mean with its 95% confidence interval, one panel per metric.",
+    "comparison": "Each option's mean with its confidence interval (level as in the tables), one panel per metric.",
     "differences": "Each option's paired difference from the baseline with its Bonferroni-corrected interval; "
                    "filled markers are significant (the interval misses zero).",
     "pareto": "Options by the two objectives; the Pareto front (options no other beats on both) is connected.",
@@ -471,9 +476,9 @@ def _figures(figures: Mapping[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def _notes(differences: pd.DataFrame, selection: Selection) -> str:
+def _notes(differences: pd.DataFrame, selection: Selection | None, level: float = 0.95) -> str:
     k = 0
-    family = selection.level
+    family = selection.level if selection is not None else level
     if differences is not None and not differences.empty:
         k = int(differences.groupby(differences["metric"].astype(str), sort=False).size().max())
         each = float(differences["level"].iloc[0])
@@ -494,7 +499,7 @@ def _notes(differences: pd.DataFrame, selection: Selection) -> str:
         f"the whole family holds at the stated level. {_e(bonf)} The choice under the objective compares the "
         "chosen option with each other feasible option the same way (Law, <em>Simulation Modeling and "
         "Analysis</em>, 5th ed., §10.2–10.3 and §11.2).</p>",
-        "<p>Intervals in <em>Options compared</em> are 95% Student-t intervals of each option on its own; "
+        f"<p>Intervals in <em>Options compared</em> are {level * 100:g}% Student-t intervals of each option on its own; "
         "a constraint is met when the sample mean meets its bound.</p>",
         "</section>",
     ])
@@ -506,8 +511,8 @@ def _notes(differences: pd.DataFrame, selection: Selection) -> str:
 
 
 def experiment_report(*, title: str, meta: Mapping[str, object], summary: pd.DataFrame,
-                      differences: pd.DataFrame, selection: Selection, pareto: pd.DataFrame | None,
-                      figures: Mapping[str, bytes]) -> str:
+                      differences: pd.DataFrame, selection: Selection | None, pareto: pd.DataFrame | None,
+                      figures: Mapping[str, bytes], level: float = 0.95) -> str:
     """One self-contained HTML document for ``servsim compare``.
 
     Inputs: ``summary`` long (option, metric, mean, half_width, n); ``differences`` from
@@ -521,11 +526,11 @@ def experiment_report(*, title: str, meta: Mapping[str, object], summary: pd.Dat
     body = [
         _header(title, meta),
         _choice(selection, summary),
-        _summary_table(summary, selection, baseline),
+        _summary_table(summary, selection, baseline, level),
         _differences_table(differences),
         _pareto_section(pareto),
         _figures(figures),
-        _notes(differences, selection),
+        _notes(differences, selection, level),
     ]
     return ("<!DOCTYPE html>\n"
             '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
