@@ -93,11 +93,22 @@ def test_bad_sweep_path_is_located_with_a_suggestion(files):
     assert "grid.yaml:" in res.output and "did you mean" in res.output and "Traceback" not in res.output
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_killed_sweep_keeps_finished_tasks_and_resumes_to_the_same_table(files, sig):
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if text in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("sig,workers", [(signal.SIGINT, 1), (signal.SIGINT, 2), (signal.SIGTERM, 2)])
+def test_killed_sweep_keeps_finished_tasks_and_resumes_to_the_same_table(files, sig, workers):
     (files / "grid.yaml").write_text(GRID.replace("replications: 4", "replications: 30"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    cmd = [sys.executable, "-m", "servsim.cli", "sweep", str(files / "grid.yaml"), "--quiet"]
+    cmd = [sys.executable, "-m", "servsim.cli", "sweep", str(files / "grid.yaml"), "--quiet", "-w", str(workers)]
     proc = subprocess.Popen([*cmd, "--out", str(files / "run")], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     tasks = files / "run" / "store" / "tasks"
@@ -107,7 +118,9 @@ def test_killed_sweep_keeps_finished_tasks_and_resumes_to_the_same_table(files, 
             break
         time.sleep(0.05)
     proc.send_signal(sig)
-    proc.wait(timeout=30)
+    assert proc.wait(timeout=20) == 130  # stopped promptly, saying it was interrupted
+    time.sleep(0.5)
+    assert _processes_mentioning(str(files / "run")) == [], "no worker may outlive the interrupted run"
     before = {p: p.stat().st_mtime_ns for p in tasks.glob("*/*/*/_done.json")}
     assert 10 <= len(before) < 180, "the sweep should have been stopped part-way"
     again = subprocess.run([*cmd, "--out", str(files / "run")], env=env, capture_output=True, text=True, timeout=180)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -181,6 +184,29 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
     (out_dir / "run.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
+EXIT_INTERRUPTED = 130
+
+
+@contextmanager
+def _interrupts_as_keyboard() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C while tasks run, so workers are stopped and the store stays clean."""
+
+    def raise_interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(folder: Path) -> None:
+    err.print(f"[yellow]interrupted:[/] finished tasks are stored in {escape(str(folder))}/store; "
+              "run the same command again to resume", highlight=False)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
 def _load_experiment(path: Path):  # noqa: ANN202 - Experiment, imported lazily
     from servsim.experiments.spec import load_experiment
 
@@ -221,8 +247,11 @@ def compare(
                   transient=True) as bar:
         task = bar.add_task(escape(exp.spec.name), total=total)
         try:
-            results = run_experiment(exp, folder, workers=workers, scheduler=scheduler,
-                                     progress=lambda n: bar.advance(task, n), overwrite=overwrite)
+            with _interrupts_as_keyboard():
+                results = run_experiment(exp, folder, workers=workers, scheduler=scheduler,
+                                         progress=lambda n: bar.advance(task, n), overwrite=overwrite)
+        except KeyboardInterrupt:
+            _interrupted(folder)
         except StoreError as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -272,8 +301,11 @@ def sweep(
             bar.advance(task, n)
 
         try:
-            results = run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=advance,
-                                overwrite=overwrite)
+            with _interrupts_as_keyboard():
+                results = run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=advance,
+                                    overwrite=overwrite)
+        except KeyboardInterrupt:
+            _interrupted(folder)
         except StoreError as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -13,6 +13,7 @@ are identical whichever runs them.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from servsim.api import simulate
 from servsim.experiments.spec import Experiment
 from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
-from servsim.scenario import Scenario
+from servsim import __version__
+from servsim.scenario import Scenario, scenario_hash
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,11 @@ def tasks_for(exp: Experiment, replications: int | None = None) -> list[Task]:
 
 
 def experiment_hash(exp: Experiment) -> str:
-    """Identity of an experiment's work: options' scenario data, seed and name (not replications,
-    so a rerun with more replications extends the store)."""
-    return config_hash({"name": exp.spec.name, "seed": exp.spec.seed, "options": exp.option_data})
+    """Identity of an experiment's work: each option's validated scenario (including data read from
+    trace and CSV files), seed, name and servsim version — not replications, so a rerun with more
+    replications extends the store."""
+    return config_hash({"name": exp.spec.name, "seed": exp.spec.seed, "servsim": __version__,
+                        "options": {name: scenario_hash(s) for name, s in exp.scenarios.items()}})
 
 
 def run_tasks(
@@ -106,10 +110,24 @@ def _execute(tasks: list[Task], workers: int, scheduler: str | None) -> Iterator
             yield run_task(t)
     else:
         n = min(workers, len(tasks), os.cpu_count() or 1)
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        pool = ProcessPoolExecutor(max_workers=n, initializer=_ignore_interrupts)
+        try:
             futures = [pool.submit(run_task, t) for t in tasks]
             for fut in as_completed(futures):
                 yield fut.result()
+        except BaseException:
+            # interrupted (Ctrl-C, SIGTERM) or failed: drop queued tasks and stop the workers now;
+            # everything finished so far is already in the store
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            raise
+        pool.shutdown(wait=True)
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the driver, which stops them (they would otherwise fail their task)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[TaskKey, dict[str, pd.DataFrame]]]:

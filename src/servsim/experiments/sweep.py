@@ -42,7 +42,8 @@ from servsim.experiments.runner import Task, run_tasks
 from servsim.experiments.spec import DEFAULT_METRICS, _suggest, valid_metrics
 from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
-from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
+from servsim import __version__
+from servsim.scenario import Scenario, ScenarioError, scenario_from_dict, scenario_hash
 from servsim.scenario.base import Strict
 from servsim.scenario.errors import Problem, located_validation_error
 from servsim.scenario.yamlio import load_yaml
@@ -216,26 +217,37 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Run (or resume) the sweep into ``out/store``; return one row per cell × replication, with the
     cell's parameter values as columns."""
-    ident = config_hash({"name": sw.spec.name, "seed": sw.spec.seed, "cells": sw.cell_data})
+    ident = config_hash({"name": sw.spec.name, "seed": sw.spec.seed, "servsim": __version__,
+                         "cells": [scenario_hash(s) for s in sw.scenarios]})
     store = ResultStore(Path(out) / "store", ident, overwrite=overwrite)
     n = sw.spec.replications
     cells = list(range(len(sw.scenarios)))
-    run_tasks(_tasks(sw, 0, n, cells), store, workers=workers, scheduler=scheduler, progress=progress)
+    wanted = _tasks(sw, 0, n, cells)
+    run_tasks(wanted, store, workers=workers, scheduler=scheduler, progress=progress)
     stop = sw.spec.sweep.stop
+    short = cells
     while stop is not None and n < stop.max_replications:
-        results = _results(sw, store)
-        short = [c for c in cells
+        # judge precision on replications 0..n-1 only, so a resumed run replays the same batches
+        results = _results(sw, store, {t.key for t in wanted})
+        results = results[results["replication"] < n]
+        short = [c for c in short
                  if not precision_reached(results.loc[results["cell"] == c, stop.metric], stop.rel_precision, stop.level)]
         if not short:
             break
         batch = min(n, stop.max_replications - n)  # double the replications of cells not yet precise
-        run_tasks(_tasks(sw, n, batch, short), store, workers=workers, scheduler=scheduler, progress=progress)
+        more = _tasks(sw, n, batch, short)
+        wanted += more
+        run_tasks(more, store, workers=workers, scheduler=scheduler, progress=progress)
         n += batch
-    return _results(sw, store)
+    return _results(sw, store, {t.key for t in wanted})
 
 
-def _results(sw: Sweep, store: ResultStore) -> pd.DataFrame:
-    res = store.load("results", key_columns=False).drop(columns=["option"])
+def _results(sw: Sweep, store: ResultStore, keys: set[TaskKey]) -> pd.DataFrame:
+    """The stored results of exactly the tasks in ``keys`` (a store may hold more, e.g. after the
+    file's replications were lowered)."""
+    res = store.load("results", key_columns=False)
+    res = res[[TaskKey(o, c, r) in keys for o, c, r in zip(res["option"], res["cell"], res["replication"])]]
+    res = res.drop(columns=["option"])
     res = res.merge(sw.cells, on="cell", how="left")
     front = ["cell", *sw.parameters, "replication"]
     res = res[front + [c for c in res.columns if c not in front]]

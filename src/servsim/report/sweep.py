@@ -91,6 +91,12 @@ def write_outputs(folder: Path, sw: Sweep, results: pd.DataFrame, level: float =
     summary.to_csv(folder / "cells.csv", index=False)
     figs = folder / "figures"
     figs.mkdir(exist_ok=True)
+    try:
+        numeric(summary[sw.parameters[0]])
+        if len(sw.parameters) >= 2:
+            numeric(summary[sw.parameters[1]])
+    except ValueError:
+        return summary  # a parameter with non-numeric values: tables only, no axes to plot on
     for m in sw.spec.metrics:
         (figs / f"line_{m}.png").write_bytes(png_bytes(line_figure(sw, summary, m)))
         if len(sw.parameters) >= 2:
