@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -140,7 +139,7 @@ def test_bad_experiment_files(files, case):
     res = CliRunner().invoke(app, ["compare", str(files / "exp.yaml"), "--out", str(files / "res")])
     assert res.exit_code == EXIT_BAD_INPUT, res.output
     assert "Traceback" not in res.output
-    assert f"exp.yaml:" in res.output and f" {field}: " in res.output, res.output
+    assert "exp.yaml:" in res.output and f" {field}: " in res.output, res.output
     assert words in res.output, res.output
 
 

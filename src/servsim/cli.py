@@ -13,7 +13,7 @@ import json
 import math
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -201,6 +201,34 @@ def _interrupts_as_keyboard() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _run_stored(name: str, total: int, folder: Path, quiet: bool,
+                run_all: Callable[[Callable[[int], None]], pd.DataFrame]) -> pd.DataFrame:
+    """Run an experiment's or sweep's tasks with a progress bar; interrupts and store conflicts end
+    with a message, never a traceback."""
+    from servsim.experiments.store import StoreError
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, disable=quiet or not sys.stderr.isatty(),
+                  transient=True) as bar:
+        task = bar.add_task(escape(name), total=total)
+
+        def advance(n: int) -> None:
+            done = bar.tasks[0].completed + n
+            if done > (bar.tasks[0].total or 0):  # a stopping rule added replications
+                bar.update(task, total=done)
+            bar.advance(task, n)
+
+        try:
+            with _interrupts_as_keyboard():
+                return run_all(advance)
+        except KeyboardInterrupt:
+            _interrupted(folder)
+        except StoreError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _interrupted(folder: Path) -> None:
     err.print(f"[yellow]interrupted:[/] finished tasks are stored in {escape(str(folder))}/store; "
               "run the same command again to resume", highlight=False)
@@ -235,26 +263,15 @@ def compare(
     """
     from servsim.experiments.compare import compare as compare_options
     from servsim.experiments.runner import run_experiment, stored_table
-    from servsim.experiments.store import StoreError
     from servsim.report.experiment import render_comparison, write_outputs
 
     exp = _load_experiment(file)
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
-    total = len(exp.options) * exp.spec.replications
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, disable=quiet or not sys.stderr.isatty(),
-                  transient=True) as bar:
-        task = bar.add_task(escape(exp.spec.name), total=total)
-        try:
-            with _interrupts_as_keyboard():
-                results = run_experiment(exp, folder, workers=workers, scheduler=scheduler,
-                                         progress=lambda n: bar.advance(task, n), overwrite=overwrite)
-        except KeyboardInterrupt:
-            _interrupted(folder)
-        except StoreError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
+    results = _run_stored(
+        exp.spec.name, len(exp.options) * exp.spec.replications, folder, quiet,
+        lambda progress: run_experiment(exp, folder, workers=workers, scheduler=scheduler, progress=progress,
+                                        overwrite=overwrite))
     comparison = compare_options(exp, results, level, intervals=stored_table(exp, folder, "intervals"))
     write_outputs(folder, exp, comparison, level)
     if not quiet:
@@ -275,7 +292,6 @@ def sweep(
 
     Finished tasks are stored as they complete; running the same command again resumes.
     """
-    from servsim.experiments.store import StoreError
     from servsim.experiments.sweep import load_sweep, run_sweep
     from servsim.report.sweep import write_outputs as write_sweep
 
@@ -288,27 +304,10 @@ def sweep(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
-    total = len(sw.scenarios) * sw.spec.replications
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, disable=quiet or not sys.stderr.isatty(),
-                  transient=True) as bar:
-        task = bar.add_task(escape(sw.spec.name), total=total)
-
-        def advance(n: int) -> None:
-            done = bar.tasks[0].completed + n
-            if done > bar.tasks[0].total:  # the stopping rule added replications
-                bar.update(task, total=done)
-            bar.advance(task, n)
-
-        try:
-            with _interrupts_as_keyboard():
-                results = run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=advance,
-                                    overwrite=overwrite)
-        except KeyboardInterrupt:
-            _interrupted(folder)
-        except StoreError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
+    results = _run_stored(
+        sw.spec.name, len(sw.scenarios) * sw.spec.replications, folder, quiet,
+        lambda progress: run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=progress,
+                                   overwrite=overwrite))
     summary = write_sweep(folder, sw, results)
     if not quiet:
         t = Table(title=f"{escape(sw.spec.name)} — mean ± 95% CI half-width per cell", title_justify="left")

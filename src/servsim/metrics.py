@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from servsim.engine.core import ABANDONED, HANDLED, IN_SERVICE, SERVED, WAITING, Records, as_numpy
+from servsim.engine.core import Records, as_numpy
 from servsim.engine.plan import EPS, Plan
 from servsim.units import DAY
 

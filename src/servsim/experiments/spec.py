@@ -29,9 +29,9 @@ import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
@@ -46,6 +46,7 @@ RUN_METRICS = [
     "staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "satisfaction_mean", "share_satisfied",
 ]
 DEFAULT_METRICS = ["service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost"]
+M = TypeVar("M", bound=BaseModel)
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
@@ -146,28 +147,49 @@ def valid_metrics(scenario: Scenario) -> list[str]:
     return [*RUN_METRICS, "cost", "paid_hours", *(f"occupancy_{p}" for p in scenario.pools)]
 
 
+@dataclass
+class Located:
+    """Problems found in one file, each pointing at a path in it."""
+
+    doc: LocatedDoc
+    problems: list[Problem]
+
+    def add(self, where: tuple[str | int, ...], message: str, hint: str = "") -> None:
+        line, col = self.doc.where(where)
+        self.problems.append(Problem(self.doc.file, line, col, ".".join(map(str, where)), message, hint))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ScenarioError(self.problems)
+
+
+def read_file(path: Path, model: type[M]) -> tuple[M, Located]:
+    """Load ``path`` safely and validate it as ``model``; located errors on failure."""
+    doc = load_yaml(path, expected_keys=list(model.model_fields))
+    try:
+        spec = model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise located_validation_error(exc, doc, model) from None
+    return spec, Located(doc, [])
+
+
+def read_base(base: str, folder: Path, located: Located) -> tuple[Path, LocatedDoc, Scenario]:
+    """The base scenario named by an experiment or sweep file (path relative to that file)."""
+    base_path = (folder / base).resolve()
+    try:
+        base_doc = load_yaml(base_path)
+        return base_path, base_doc, scenario_from_dict(base_doc.data, base_dir=base_path.parent, file=str(base_path))
+    except ScenarioError as exc:
+        located.add(("base",), f"the base scenario {base!r} is not valid", "; ".join(str(p) for p in exc.problems[:3]))
+        raise ScenarioError(located.problems) from None
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Read, validate and expand an experiment file; raise :class:`ScenarioError` with located problems."""
     path = Path(path)
-    doc = load_yaml(path, expected_keys=list(ExperimentFile.model_fields))
-    try:
-        spec = ExperimentFile.model_validate(doc.data)
-    except ValidationError as exc:
-        raise located_validation_error(exc, doc, ExperimentFile) from None
-    problems: list[Problem] = []
-
-    def problem(where: tuple[str | int, ...], message: str, hint: str = "") -> None:
-        line, col = doc.where(where)
-        problems.append(Problem(doc.file, line, col, ".".join(map(str, where)), message, hint))
-
-    base_path = (path.parent / spec.base).resolve()
-    try:
-        base_doc = load_yaml(base_path)
-        base_scenario = scenario_from_dict(base_doc.data, base_dir=base_path.parent, file=str(base_path))
-    except ScenarioError as exc:
-        problem(("base",), f"the base scenario {spec.base!r} is not valid",
-                "; ".join(str(p) for p in exc.problems[:3]))
-        raise ScenarioError(problems) from None
+    spec, located = read_file(path, ExperimentFile)
+    problem = located.add
+    base_path, base_doc, base_scenario = read_base(spec.base, path.parent, located)
 
     metrics = valid_metrics(base_scenario)
     for i, m in enumerate(spec.metrics):
@@ -183,7 +205,6 @@ def load_experiment(path: str | Path) -> Experiment:
     if spec.baseline is not None and spec.baseline not in spec.options:
         problem(("baseline",), f"option {spec.baseline!r} does not exist", _suggest(spec.baseline, spec.options))
 
-    baseline = spec.baseline or next(iter(spec.options))
     scenarios: dict[str, Scenario] = {}
     option_data: dict[str, dict[str, Any]] = {}
     for name, changes in spec.options.items():
@@ -211,8 +232,7 @@ def load_experiment(path: str | Path) -> Experiment:
                     + "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:3]))
             continue
         option_data[name] = data
-    if problems:
-        raise ScenarioError(problems)
+    located.raise_if_any()
     return Experiment(spec=spec, file=str(path), scenarios=scenarios, option_data=option_data)
 
 

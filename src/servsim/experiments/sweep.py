@@ -34,19 +34,17 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 from scipy.stats import qmc
 
 from servsim.experiments.paths import PathError, get_path, set_path
 from servsim.experiments.runner import Task, run_tasks
-from servsim.experiments.spec import DEFAULT_METRICS, _suggest, valid_metrics
+from servsim.experiments.spec import DEFAULT_METRICS, _suggest, read_base, read_file, valid_metrics
 from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
 from servsim import __version__
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict, scenario_hash
 from servsim.scenario.base import Strict
-from servsim.scenario.errors import Problem, located_validation_error
-from servsim.scenario.yamlio import load_yaml
 from servsim.stats import precision_reached
 
 _UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
@@ -146,24 +144,10 @@ def design_cells(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
 def load_sweep(path: str | Path) -> Sweep:
     """Read, validate and expand a sweep file; problems are located like scenario problems."""
     path = Path(path)
-    doc = load_yaml(path, expected_keys=list(SweepFile.model_fields))
-    try:
-        spec = SweepFile.model_validate(doc.data)
-    except ValidationError as exc:
-        raise located_validation_error(exc, doc, SweepFile) from None
-    problems: list[Problem] = []
-
-    def problem(where: tuple[str | int, ...], message: str, hint: str = "") -> None:
-        line, col = doc.where(where)
-        problems.append(Problem(doc.file, line, col, ".".join(map(str, where)), message, hint))
-
-    base_path = (path.parent / spec.base).resolve()
-    try:
-        base_data = load_yaml(base_path).data
-        base = scenario_from_dict(base_data, base_dir=base_path.parent, file=str(base_path))
-    except ScenarioError as exc:
-        problem(("base",), f"the base scenario {spec.base!r} is not valid", "; ".join(map(str, exc.problems[:3])))
-        raise ScenarioError(problems) from None
+    spec, located = read_file(path, SweepFile)
+    problem, problems = located.add, located.problems
+    base_path, base_doc, base = read_base(spec.base, path.parent, located)
+    base_data = base_doc.data
     metrics = valid_metrics(base)
     for i, m in enumerate(spec.metrics):
         if m not in metrics:
