@@ -183,6 +183,11 @@ HOSTILE = [
     ("huge-duration", GOOD.replace("mean: 3min", "mean: 1e300s"), "channels.calls.patience.mean"),
     ("boolean-headcount", GOOD.replace("{agents: 3,", "{agents: true,"), "pools.agents.agents"),
     ("string-days", GOOD.replace("interval: 30min}", 'interval: 30min, days: "2"}'), "horizon.days"),
+    ("negative-penalty", GOOD + "economics: {penalties: {per_abandoned: -1}}\n", "economics.penalties.per_abandoned"),
+    ("satisfaction-zero-before-full", GOOD + "economics: {satisfaction: {full_until: 5min, zero_at: 1min}}\n",
+     "economics.satisfaction"),
+    ("weight-for-unknown-channel", GOOD + "economics: {satisfaction: {channel_weight: {chats: 0.9}}}\n",
+     "economics.satisfaction.channel_weight.chats"),
 ]
 
 
