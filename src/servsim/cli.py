@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import pandas as pd
 import typer
@@ -46,15 +46,26 @@ err = Console(stderr=True)
 EXIT_BAD_INPUT = 2
 EXIT_UNSTABLE = 3
 
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/<file stem>).")]
+WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")]
+SchedulerOption = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no tables (for scripts).")]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different run.")]
+
+
+def _refuse(path: Path, what: str, exc: ScenarioError) -> NoReturn:
+    """Print located problems (one per line, never a traceback) and exit with status 2."""
+    err.print(f"[bold red]error:[/] {escape(str(path))} is not a valid {what}", highlight=False)
+    for problem in exc.problems:
+        err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
 
 def _load(path: Path) -> Scenario:
     try:
         return load_scenario(path)
     except ScenarioError as exc:
-        err.print(f"[bold red]error:[/] {path} is not a valid scenario", highlight=False)
-        for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        _refuse(path, "scenario", exc)
 
 
 def _version(value: bool) -> None:
@@ -241,20 +252,17 @@ def _load_experiment(path: Path):  # noqa: ANN202 - Experiment, imported lazily
     try:
         return load_experiment(path)
     except ScenarioError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(path))} is not a valid experiment", highlight=False)
-        for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        _refuse(path, "experiment", exc)
 
 
 @app.command()
 def compare(
     file: Annotated[Path, typer.Argument(help="Experiment file (YAML).")],
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/<file stem>).")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")] = 1,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no tables (for scripts).")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different run.")] = False,
+    out_dir: OutOption = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
+    overwrite: OverwriteOption = False,
     level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")] = 0.95,
 ) -> None:
     """Compare options with common random numbers: CIs, paired differences, the choice, a report.
@@ -282,11 +290,11 @@ def compare(
 @app.command()
 def sweep(
     file: Annotated[Path, typer.Argument(help="Sweep file (YAML) with a 'sweep:' section.")],
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/<file stem>).")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")] = 1,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table (for scripts).")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different sweep.")] = False,
+    out_dir: OutOption = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Sweep a grid or Latin hypercube of scenario parameters; one row per cell × replication.
 
@@ -298,10 +306,7 @@ def sweep(
     try:
         sw = load_sweep(file)
     except ScenarioError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(file))} is not a valid sweep", highlight=False)
-        for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        _refuse(file, "sweep", exc)
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
     results = _run_stored(

@@ -113,14 +113,19 @@ class Objective(Strict):
         return out
 
 
-class ExperimentFile(Strict):
+class StudyFile(Strict):
+    """Fields every experiment or sweep file has: a base scenario, replications, seed, metrics."""
+
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     base: str
     replications: int = Field(default=10, ge=1, le=100_000)
     seed: int = Field(default=0, ge=0)
-    baseline: Name | None = None
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+
+
+class ExperimentFile(StudyFile):
+    baseline: Name | None = None
     objective: Objective | None = None
     options: dict[Name, list[Change]] = Field(min_length=1, max_length=1000)
 

@@ -39,7 +39,7 @@ from scipy.stats import qmc
 
 from servsim.experiments.paths import PathError, get_path, set_path
 from servsim.experiments.runner import Task, run_tasks
-from servsim.experiments.spec import DEFAULT_METRICS, _suggest, read_base, read_file, valid_metrics
+from servsim.experiments.spec import StudyFile, _suggest, read_base, read_file, valid_metrics
 from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
 from servsim import __version__
@@ -82,13 +82,7 @@ class SweepSpec(Strict):
         return self
 
 
-class SweepFile(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    base: str
-    replications: int = Field(default=10, ge=1, le=100_000)
-    seed: int = Field(default=0, ge=0)
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+class SweepFile(StudyFile):
     sweep: SweepSpec
 
 
