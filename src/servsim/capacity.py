@@ -7,7 +7,12 @@ i.e. v = e_c (I − P)⁻¹. The offered work of step s over the horizon is
     W_s = Σ_c Λ_c · v_{c,s} · E[handle_s] · f_s        (agent-seconds)
 
 with Λ_c the expected arrivals of channel c over the horizon and f_s the proficiency factor of the
-fastest pool serving s. Capacity is staffed agent-seconds. The ratio of all offered work to all
+fastest pool serving s. Work entering a step with bots or a vendor is split first: a share
+``level`` to the bots' variant step, a fixed ``share`` of the rest to the vendor's (the bots' own
+exceptions coming back skip the bots). Capacity is staffed agent-seconds × concurrency k /
+(1 + slowdown·(k − 1)) (a chat agent's rate when holding k chats); an ``unlimited`` pool has
+infinite capacity and its work is left out of the ratio. A vendor taking a step's overflow adds its
+capacity to that step's. The ratio of all offered work to all
 staffed time is the **load ratio** ρ; ρ ≥ 1 means arrivals exceed capacity (without abandonment the
 queue grows without bound). A step whose work exceeds the staffed time of every pool able to serve
 it is reported too. Abandonment is ignored here: it sheds load, so ρ is an upper bound.
@@ -42,6 +47,21 @@ class Load:
                 "without abandonment queues grow without bound")
 
 
+def _split(plan: Plan, t: int, came_from: int = -1) -> dict[int, float]:
+    """Where work routed to step t goes, after t's entry rules (bots, vendor share)."""
+    st = plan.steps[t]
+    out: dict[int, float] = {}
+    rest = 1.0
+    if st.bot_step >= 0 and came_from != st.bot_step:
+        out[st.bot_step] = st.bot_level
+        rest -= st.bot_level
+    if st.vendor_step >= 0:
+        out[st.vendor_step] = rest * st.vendor_share
+        rest -= rest * st.vendor_share
+    out[t] = out.get(t, 0.0) + rest
+    return out
+
+
 def expected_visits(plan: Plan) -> np.ndarray:
     """Matrix V[c, s]: expected visits to step s per contact arriving on channel c."""
     n = len(plan.steps)
@@ -50,14 +70,14 @@ def expected_visits(plan: Plan) -> np.ndarray:
         prev = 0.0
         for cum, to in zip(st.route_cum, st.route_to):
             if to >= 0:
-                P[s, to] += cum - prev
+                for u, share in _split(plan, to, s).items():
+                    P[s, u] += (cum - prev) * share
             prev = cum
     E = np.zeros((len(plan.channels), n))
     for c, ch in enumerate(plan.channels):
-        E[c, ch.entry] = 1.0
+        for u, share in _split(plan, ch.entry).items():
+            E[c, u] += share
     return E @ np.linalg.inv(np.eye(n) - P)
-
-
 def expected_arrivals(plan: Plan) -> np.ndarray:
     """Expected arrivals per channel over the whole horizon."""
     out = []
@@ -83,18 +103,37 @@ def staffed_seconds(plan: Plan) -> np.ndarray:
     return out
 
 
+def pool_capacity(plan: Plan) -> np.ndarray:
+    """Capacity per pool over the horizon (agent-seconds of work; inf for unlimited pools)."""
+    cap = staffed_seconds(plan)
+    for p, pool in enumerate(plan.pools):
+        if pool.unlimited:
+            cap[p] = np.inf
+        elif pool.concurrency > 1:
+            cap[p] *= pool.concurrency / (1.0 + pool.slowdown * (pool.concurrency - 1))
+    return cap
+
+
 def offered_load(plan: Plan) -> Load:
     """Load ratio of the plan; see the module docstring."""
     visits = expected_arrivals(plan) @ expected_visits(plan)
-    cap = staffed_seconds(plan)
+    cap = pool_capacity(plan)
     step_ratio: dict[str, float] = {}
-    total = 0.0
+    total = cap_total = 0.0
+    finite_pools: set[int] = set()
     for s, st in enumerate(plan.steps):
+        if not st.pools or st.handle is None or visits[s] <= 0:
+            continue
         fastest = min(prof for _, prof in st.pools)
         work = visits[s] * st.handle.mean_s * fastest
-        total += work
-        c = sum(cap[p] for p, _ in st.pools)
+        pools = [p for p, _ in st.pools]
+        if st.overflow is not None and st.vendor_step >= 0:
+            pools += [p for p, _ in plan.steps[st.vendor_step].pools]
+        c = sum(cap[p] for p in pools)
         step_ratio[st.name] = work / c if c > 0 else (np.inf if work > 0 else 0.0)
-    cap_total = float(cap.sum())
+        if np.isfinite(c):
+            total += work
+            finite_pools.update(pools)
+    cap_total = float(sum(cap[p] for p in finite_pools))
     ratio = total / cap_total if cap_total > 0 else (np.inf if total > 0 else 0.0)
     return Load(float(ratio), float(total), cap_total, step_ratio)

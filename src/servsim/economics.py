@@ -12,7 +12,14 @@ Cost
     *Penalty cost* = abandoned contacts × ``penalties.per_abandoned`` + channel-intervals missing
     the service-level goal × ``penalties.per_interval_missing_target``.
 
-    *Total cost* = staff cost + penalty cost; *cost per handled* = total cost / contacts handled.
+    *Vendor cost* of a vendor pool = contacts it served × ``price_per_contact`` + hours it spent
+    handling × ``price_per_hour``.
+
+    *Bot cost* of a bots pool = bots × ``licence_cost`` × (simulated days − warm-up) /
+    ``licence_period`` (one flat licence if unlimited) + items served × ``cost_per_transaction``.
+
+    *Total cost* = staff + vendor + bot + penalty cost; *cost per handled* = total cost / contacts
+    handled or contained. :func:`cost_by_channel` splits pool costs over channels by handle time.
 
 Satisfaction proxy
     A per-contact score in [0, 1] from the contact's wait, outcome and channel
@@ -44,7 +51,7 @@ _EPS = 1e-9
 
 #: Keys of :func:`economics_summary`, in display order.
 SUMMARY_KEYS = ["staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "satisfaction_mean",
-                "share_satisfied"]
+                "share_satisfied", "vendor_cost", "bot_cost"]
 
 #: Contact outcomes scored by the satisfaction proxy (others, e.g. ``in_system``, score NaN).
 _SCORED = ("handled", "abandoned", "contained")
@@ -176,9 +183,11 @@ def satisfaction_scores(
     its first step, seconds) and g = ``channel_weight`` of its channel (1 if not listed):
 
     * handled → min(1, g · s(w) · resolved); if the table has a boolean ``resolved`` column, handled
-      contacts with resolved false use the ``unresolved`` factor instead;
+      contacts with resolved false use the ``unresolved`` factor instead; if it has a ``bot_s``
+      column (time with bots), a handled contact's w includes it: time with a chatbot before
+      reaching a person counts as waiting;
     * abandoned → min(1, g · abandoned) (the wait is not used);
-    * contained (bot-contained, once the engine records it) → min(1, g · s(w) · contained);
+    * contained (served by bots only) → min(1, g · s(w) · contained);
     * in_system (still present at the end of the horizon) and any other outcome → NaN.
 
     Warm-up contacts are scored too; callers filter them (see :func:`economics_summary`). A proxy, not a
@@ -190,7 +199,11 @@ def satisfaction_scores(
     score = np.full(n, np.nan)
     if n == 0:
         return score
-    s = wait_score(contacts[wait_column].to_numpy(dtype=float), sat)
+    w = contacts[wait_column].to_numpy(dtype=float)
+    if "bot_s" in contacts.columns:
+        # handed over by a bot: the time with the bot counts as waiting for help
+        w = w + np.where(outcome == "contained", 0.0, contacts["bot_s"].to_numpy(dtype=float))
+    s = wait_score(w, sat)
     handled = outcome == "handled"
     factor = np.full(n, sat.resolved)
     if "resolved" in contacts.columns:
@@ -206,21 +219,73 @@ def satisfaction_scores(
     return np.minimum(score, 1.0)
 
 
+def pool_charges(pools: pd.DataFrame, scenario: Any, warmup_end_s: float = 0.0) -> pd.DataFrame:
+    """Cost per pool of every kind (currency), over rows starting at or after ``warmup_end_s``.
+
+    Columns: ``pool``, ``kind``, ``paid_hours``, ``busy_hours``, ``served`` (visits finished),
+    ``staff_cost`` (agents: paid_hours × cost_per_hour), ``vendor_cost`` (vendor: served ×
+    price_per_contact + busy_hours × price_per_hour), ``bot_cost`` (bots: licences pro-rated to the
+    simulated days after the warm-up, count × licence_cost × days_s / licence_period, or one flat
+    licence if unlimited; plus served × cost_per_transaction) and ``cost`` (their sum).
+    """
+    p = _after_warmup(pools, warmup_end_s)
+    key = p["pool"].astype(str).to_numpy()
+    cols = [c for c in ("paid_s", "busy_s", "served") if c in p.columns]
+    sums = p[cols].groupby(key, sort=False).sum()
+    horizon = getattr(scenario, "horizon", None)
+    days_s = getattr(horizon, "days", 0) * 86400.0 - getattr(horizon, "warmup", 0.0)
+    rows = []
+    for name, pool in scenario.pools.items():
+        got = sums.loc[name] if name in sums.index else None
+        paid_h = float(got["paid_s"]) / HOUR_S if got is not None else 0.0
+        busy_h = float(got["busy_s"]) / HOUR_S if got is not None else 0.0
+        served = float(got["served"]) if got is not None and "served" in got else 0.0
+        kind = getattr(pool, "kind", "agents")
+        staff = vendor = bot = 0.0
+        if kind == "agents":
+            staff = paid_h * float(getattr(pool, "cost_per_hour", 0.0))
+        elif kind == "vendor":
+            vendor = served * pool.price_per_contact + busy_h * pool.price_per_hour
+        else:
+            licences = 1.0 if pool.unlimited else float(pool.agents)
+            bot = licences * pool.licence_cost * days_s / pool.licence_period + served * pool.cost_per_transaction
+        rows.append({"pool": str(name), "kind": kind, "paid_hours": paid_h, "busy_hours": busy_h, "served": served,
+                     "staff_cost": staff, "vendor_cost": vendor, "bot_cost": bot, "cost": staff + vendor + bot})
+    return pd.DataFrame(rows)
+
+
+def cost_by_channel(charges: pd.DataFrame, visits: pd.DataFrame, contacts: pd.DataFrame) -> pd.Series:
+    """Pool costs split over channels: each pool's ``cost`` (from :func:`pool_charges`) in proportion
+    to the handle time its served visits spent on each channel's contacts (idle time is shared the
+    same way). Pools that served nothing are left out. Returns cost per channel (currency)."""
+    served = visits[visits["outcome"].astype(str) == "served"]
+    channel = contacts["channel"].to_numpy()[served["contact"].to_numpy()]
+    work = pd.DataFrame({"pool": served["pool"].astype(str).to_numpy(), "channel": np.asarray(channel, dtype=object),
+                         "handle": served["handle_s"].to_numpy()})
+    share = work.groupby(["pool", "channel"])["handle"].sum()
+    share = share / share.groupby(level="pool").transform("sum")
+    cost = charges.set_index("pool")["cost"]
+    out = (share * cost.reindex(share.index.get_level_values("pool")).to_numpy()).groupby(level="channel").sum()
+    return out.rename("cost")
+
+
 def economics_summary(
     contacts: pd.DataFrame, pools: pd.DataFrame, intervals: pd.DataFrame, scenario: Any
 ) -> dict[str, float]:
     """Cost and satisfaction-proxy headline numbers of one run.
 
     ``scenario`` is a :class:`~servsim.Scenario` or anything with ``.pools`` (name → object with
-    ``cost_per_hour``; 0 if it has none), ``.targets.service_level.goal``, optionally ``.horizon``
-    (``start`` and ``warmup``, seconds: warm-up end = start + warmup; none: no warm-up) and optionally
-    ``.economics`` (an :class:`~servsim.scenario.economics.Economics`; None or absent: defaults).
+    ``cost_per_hour``, and for vendors and bots their prices), ``.targets.service_level.goal``,
+    optionally ``.horizon`` (``start``, ``days`` and ``warmup``, seconds: warm-up end = start +
+    warmup; none: no warm-up) and optionally ``.economics`` (an
+    :class:`~servsim.scenario.economics.Economics`; None or absent: defaults).
 
-    * ``staff_cost`` = Σ over pools of paid agent-hours × cost_per_hour (:func:`pool_costs`);
+    * ``staff_cost``, ``vendor_cost``, ``bot_cost`` — :func:`pool_charges`, summed over pools;
     * ``penalty_cost`` — :func:`penalty_costs`;
-    * ``total_cost`` = staff_cost + penalty_cost;
-    * ``cost_per_handled`` = total_cost / contacts handled after the warm-up (NaN if none);
-    * ``satisfaction_mean`` = mean satisfaction proxy over scored contacts after the warm-up (NaN if none);
+    * ``total_cost`` = staff + vendor + bot + penalty cost;
+    * ``cost_per_handled`` = total_cost / contacts handled or contained after the warm-up (NaN if none);
+    * ``satisfaction_mean`` = mean satisfaction proxy over scored contacts after the warm-up (NaN if
+      none);
     * ``share_satisfied`` = share of those contacts with proxy score >= ``satisfied_at`` (NaN if none).
 
     Money in ``economics.currency``.
@@ -228,13 +293,14 @@ def economics_summary(
     econ = getattr(scenario, "economics", None) or Economics()
     horizon = getattr(scenario, "horizon", None)
     warmup_end = float(horizon.start + horizon.warmup) if horizon is not None and horizon.warmup > 0 else 0.0
-    rates = {str(name): float(getattr(p, "cost_per_hour", 0.0)) for name, p in scenario.pools.items()}
-    staff = float(pool_costs(pools, rates, warmup_end)["cost"].sum())
+    charges = pool_charges(pools, scenario, warmup_end)
+    staff, vendor, bot = (float(charges[c].sum()) for c in ("staff_cost", "vendor_cost", "bot_cost"))
     goal = float(scenario.targets.service_level.goal)
     penalty = penalty_costs(contacts, intervals, econ, goal, warmup_end)["penalty_cost"]
-    total = staff + penalty
+    total = staff + vendor + bot + penalty
     keep = _post_warmup_contacts(contacts)
-    handled = int(((contacts["outcome"].astype(str).to_numpy() == "handled") & keep).sum())
+    outcome = contacts["outcome"].astype(str).to_numpy()
+    handled = int((((outcome == "handled") | (outcome == "contained")) & keep).sum())
     scores = satisfaction_scores(contacts, econ.satisfaction)[keep]
     scores = scores[~np.isnan(scores)]
     return {
@@ -244,4 +310,6 @@ def economics_summary(
         "cost_per_handled": total / handled if handled else float("nan"),
         "satisfaction_mean": float(scores.mean()) if len(scores) else float("nan"),
         "share_satisfied": float((scores >= econ.satisfaction.satisfied_at).mean()) if len(scores) else float("nan"),
+        "vendor_cost": vendor,
+        "bot_cost": bot,
     }

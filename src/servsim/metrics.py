@@ -3,10 +3,14 @@
 Tables (pandas DataFrames; times in seconds, absolute = seconds after midnight of day 1):
 
 * ``contacts`` — one row per contact: ``contact, channel, segment, day, interval, arrival_s, exit_s,
-  outcome`` (handled | abandoned | in_system), ``answered`` (first step's service started),
-  ``wait_s`` (wait at the first step; see below), ``total_wait_s``, ``handle_s``, ``visits``,
-  ``pool`` (who served the first step), ``lead_time_s`` (exit − arrival), ``warmup`` (arrived
-  during the warm-up: left out of KPIs);
+  outcome`` (handled | abandoned | in_system | balked | contained), ``answered`` (service at its
+  first *people* step started: a step worked by agents or a vendor, not bots), ``wait_s`` (wait at
+  that step, or at the first step if bots did everything; see below), ``total_wait_s``,
+  ``handle_s``, ``visits``, ``pool`` (who served that step), ``lead_time_s`` (exit − arrival),
+  ``warmup`` (arrived during the warm-up: left out of KPIs), ``attempt`` (1 = first attempt; 2, 3…
+  retrials and repeat contacts), ``resolved`` (handled and resolved; false for unresolved),
+  ``outsourced`` (a vendor served one of its steps), ``bot_s`` (time with bots, queue + service);
+  *contained* = left the process having been served by bots only;
 * ``visits`` — one row per step visit: ``contact, step, pool, queued_s, start_s, end_s, outcome``
   (served | abandoned | waiting | in_service), ``wait_s``, ``handle_s``;
 * ``pools`` — one row per pool per reporting interval: ``staffed_s`` (agent-seconds on shift),
@@ -15,16 +19,22 @@ Tables (pandas DataFrames; times in seconds, absolute = seconds after midnight o
 
 KPIs (function :func:`kpis`), over contacts that arrived after the warm-up:
 
-* ``offered`` — arrivals; ``answered`` — first step's service started; ``handled`` — left the process
-  after being served; ``abandoned``; ``in_system_end`` — still present at the end of the horizon;
+* ``offered`` — arrivals (retrials and repeat contacts included; ``retrials`` counts contacts with
+  attempt > 1); ``answered`` — first people step's service started; ``handled`` — left the process
+  after being served by people (``unresolved`` of them not resolved; ``outsourced`` served by a
+  vendor); ``contained`` — by bots only; ``abandoned``; ``balked``; ``in_system_end`` — still
+  present at the end of the horizon. offered = handled + contained + abandoned + balked +
+  in_system_end;
 * ``abandon_rate`` = abandoned / offered;
 * ``wait_s`` of a contact = time from arrival to the start of service at its first step (answered),
   to abandoning (abandoned), or to the end of the horizon (still waiting: censored, left out of
   wait statistics); ``asa_s`` = mean wait of answered contacts; ``mean_wait_s``, ``p90_wait_s``,
   ``p95_wait_s`` over answered and abandoned contacts;
-* ``service_level`` = answered within T / (offered − abandoned within T − still waiting at the end
-  having waited less than T), with T = ``targets.service_level.threshold``. This is the
-  "abandoned-within-T excluded" variant; for a queue without abandonment it estimates P(W ≤ T);
+* ``service_level`` = answered within T / (offered − abandoned within T − balked − contained −
+  still waiting at the end having waited less than T), with T the channel's
+  ``service_level.threshold`` (else ``targets.service_level.threshold``; rows over several
+  channels use the latter). This is the "abandoned-within-T excluded" variant; for a queue without
+  abandonment it estimates P(W ≤ T);
 * ``p_wait`` = share of answered-or-abandoned contacts that waited more than 0 s;
 * ``mean_handle_s`` = mean handle time of completed visits; ``mean_lead_time_s`` = mean exit − arrival of
   handled contacts;
@@ -45,13 +55,13 @@ from servsim.engine.core import Records, as_numpy
 from servsim.engine.plan import EPS, Plan
 from servsim.units import DAY
 
-CONTACT_OUTCOMES = ["in_system", "handled", "abandoned"]
+CONTACT_OUTCOMES = ["in_system", "handled", "abandoned", "balked", "contained"]
 VISIT_OUTCOMES = ["waiting", "served", "abandoned", "in_service"]
 
 KPI_COLUMNS = [
     "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s",
     "mean_wait_s", "p90_wait_s", "p95_wait_s", "p_wait", "service_level", "mean_handle_s",
-    "mean_lead_time_s",
+    "mean_lead_time_s", "balked", "contained", "outsourced", "unresolved", "retrials",
 ]
 
 
@@ -83,14 +93,23 @@ def visit_table(plan: Plan, rec: Records) -> pd.DataFrame:
 
 def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per contact; see the module docstring for the columns."""
+    from servsim.engine.core import UNRESOLVED
+
     a = as_numpy(rec)
     v = visit_table(plan, rec) if visits is None else visits
     n = len(a["arrival"])
     vc = v["contact"].to_numpy()
+    v_step = v["step"].cat.codes.to_numpy()
+    by_bots = np.array([st.kind == "bots" for st in plan.steps] + [False], dtype=bool)[v_step] if len(vc) \
+        else np.zeros(0, bool)
+    # a contact's "first" visit is its first visit to a people step, or its first visit if bots did all;
+    # visits are appended in time order, so the first row of a contact is its earliest
     first = np.full(n, -1, dtype=np.int64)
-    # visits are appended in time order, so a contact's first visit is its first row
+    rows = np.arange(len(vc))
     ids, first_row = np.unique(vc, return_index=True)
     first[ids] = first_row
+    people_ids, people_row = np.unique(vc[~by_bots], return_index=True)
+    first[people_ids] = rows[~by_bots][people_row]
     has = first >= 0
     fi = np.where(has, first, 0)
     v_start = v["start_s"].to_numpy()
@@ -102,10 +121,21 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
     handle = np.bincount(vc, weights=np.nan_to_num(v["handle_s"].to_numpy()), minlength=n)[:n]
     total_wait = np.bincount(vc, weights=v_wait, minlength=n)[:n]
     n_visits = np.bincount(vc, minlength=n)[:n]
+    served = (v["outcome"] == "served").to_numpy()
+    people_served = np.bincount(vc[served & ~by_bots], minlength=n)[:n]
+    bot_time = np.bincount(vc[by_bots], weights=(np.nan_to_num(v["handle_s"].to_numpy()) + v_wait)[by_bots],
+                           minlength=n)[:n]
+    vendor_pools = np.array([p.kind == "vendor" for p in plan.pools] + [False], dtype=bool)
+    outsourced = np.bincount(vc[served & vendor_pools[v["pool"].cat.codes.to_numpy()]], minlength=n)[:n] > 0
     arrival = a["arrival"]
     day = (arrival // DAY).astype(np.int64)
     interval = _interval_of(plan, arrival)
-    outcome = a["outcome"]
+    code = a["outcome"].astype(np.int64)
+    unresolved = code == UNRESOLVED
+    done = (code == 1) | unresolved
+    contained = done & (people_served == 0)
+    outcome = np.where(unresolved, 1, code)
+    outcome = np.where(contained, 4, outcome)
     return pd.DataFrame({
         "contact": np.arange(n, dtype=np.int64),
         "channel": _cat(a["channel"], [c.name for c in plan.channels]),
@@ -115,7 +145,7 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
         "arrival_s": arrival,
         "exit_s": a["exit"],
         "outcome": _cat(outcome, CONTACT_OUTCOMES),
-        "answered": answered,
+        "answered": answered & ~contained,
         "wait_s": wait,
         "total_wait_s": total_wait,
         "handle_s": handle,
@@ -123,6 +153,10 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
         "pool": pd.Categorical.from_codes(pool_codes, categories=[p.name for p in plan.pools]),
         "lead_time_s": a["exit"] - arrival,
         "warmup": arrival < plan.warmup_end,
+        "attempt": a["attempt"].astype(np.int64),
+        "resolved": done & ~unresolved,
+        "outsourced": outsourced,
+        "bot_s": bot_time,
     })
 
 
@@ -136,9 +170,13 @@ def _interval_of(plan: Plan, t: np.ndarray) -> np.ndarray:
 def pool_table(plan: Plan, rec: Records) -> pd.DataFrame:
     """Staffed, busy and paid agent-seconds per pool per reporting interval.
 
-    busy(t) = number of the pool's visits in service at t; staffed(t) = scheduled headcount;
-    paid(t) = max(staffed(t), busy(t)) — an agent finishing after their shift is still paid.
-    Integrals are exact (piecewise-constant functions integrated between their change points).
+    busy(t) = number of the pool's visits in service at t, divided by its concurrency k (an agent
+    holding j of k chats is j/k busy); staffed(t) = on-duty headcount (after breaks and shrinkage);
+    paid(t) = max(scheduled headcount(t), busy(t)) — agents on break or absent are paid, and an
+    agent finishing after their shift is still paid. An ``unlimited`` vendor or bots pool is staffed
+    and paid exactly while busy. Integrals are exact (piecewise-constant functions integrated
+    between their change points). Columns also give ``served`` (visits the pool finished in the
+    interval, by end time).
     """
     a = as_numpy(rec)
     bounds = np.asarray(plan.boundaries)
@@ -153,28 +191,38 @@ def pool_table(plan: Plan, rec: Records) -> pd.DataFrame:
         deltas = np.concatenate([np.ones(mask.sum()), -np.ones(mask.sum())])
         st_t = np.array([t for t, q, _ in plan.staffing if q == p], dtype=float)
         st_n = np.array([n for t, q, n in plan.staffing if q == p], dtype=float)
-        grid = np.unique(np.concatenate([times, st_t, bounds, [plan.start, rec.end_time]]))
+        pd_t = np.array([t for t, q, _ in plan.paid if q == p], dtype=float)
+        pd_n = np.array([n for t, q, n in plan.paid if q == p], dtype=float)
+        grid = np.unique(np.concatenate([times, st_t, pd_t, bounds, [plan.start, rec.end_time]]))
         grid = grid[(grid >= plan.start) & (grid <= plan.end)]
         order = np.argsort(times, kind="stable")
         busy_at = np.cumsum(deltas[order])
         # value just after each grid point
         busy = busy_at[np.searchsorted(times[order], grid, side="right") - 1] if len(times) else np.zeros(len(grid))
         busy = np.where(np.searchsorted(times[order], grid, side="right") > 0, busy, 0.0)
+        busy = busy / pool.concurrency
         sidx = np.searchsorted(st_t, grid, side="right") - 1
         staffed = np.where(sidx >= 0, st_n[np.maximum(sidx, 0)], 0.0)
+        pidx = np.searchsorted(pd_t, grid, side="right") - 1
+        scheduled = np.where(pidx >= 0, pd_n[np.maximum(pidx, 0)], 0.0)
+        if pool.unlimited:
+            staffed = scheduled = busy
         dt = np.diff(grid)
         seg_t = grid[:-1]
-        busy, staffed = busy[:-1], staffed[:-1]
+        busy, staffed, scheduled = busy[:-1], staffed[:-1], scheduled[:-1]
         live = seg_t < rec.end_time
         which = np.clip(np.searchsorted(bounds, seg_t, side="right") - 1, 0, n_int - 1)
         # time between days (outside the window) still counts towards the interval it follows;
         # there is no staff then, so only overtime can fall there.
         busy_s = np.bincount(which, weights=busy * dt * live, minlength=n_int)
         staffed_s = np.bincount(which, weights=staffed * dt * live, minlength=n_int)
-        paid_s = np.bincount(which, weights=np.maximum(busy, staffed) * dt * live, minlength=n_int)
+        paid_s = np.bincount(which, weights=np.maximum(busy, scheduled) * dt * live, minlength=n_int)
+        done = a["v_end"][mask & (a["v_outcome"] == 1)]
+        served = np.bincount(np.clip(np.searchsorted(bounds, done, side="right") - 1, 0, n_int - 1),
+                             minlength=n_int)[:n_int]
         rows.append(pd.DataFrame({
             "pool": pool.name, "interval": np.arange(n_int), "start_s": bounds[:-1],
-            "staffed_s": staffed_s, "busy_s": busy_s, "paid_s": paid_s,
+            "staffed_s": staffed_s, "busy_s": busy_s, "paid_s": paid_s, "served": served,
         }))
     out = pd.concat(rows, ignore_index=True)
     out["pool"] = pd.Categorical(out["pool"], categories=[p.name for p in plan.pools])
@@ -193,6 +241,8 @@ def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float) -> dic
     abandoned = outcome == "abandoned"
     handled = outcome == "handled"
     in_system = outcome == "in_system"
+    balked = outcome == "balked"
+    contained = outcome == "contained"
     wait = contacts["wait_s"].to_numpy()
     # first-step wait is known once the contact was answered or abandoned at its first step
     known = answered | abandoned
@@ -202,7 +252,7 @@ def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float) -> dic
     within = (answered & (wait <= threshold_s)).sum()
     ab_within = (abandoned & ~answered & (wait <= threshold_s)).sum()
     young_waiting = (waiting_end & (wait < threshold_s)).sum()
-    sl_den = offered - ab_within - young_waiting
+    sl_den = offered - ab_within - young_waiting - balked.sum() - contained.sum()
     lead = contacts["lead_time_s"].to_numpy()[handled]
     return {
         "offered": float(offered),
@@ -219,6 +269,11 @@ def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float) -> dic
         "service_level": within / sl_den if sl_den > 0 else np.nan,
         "mean_handle_s": float(handles.mean()) if len(handles) else np.nan,
         "mean_lead_time_s": float(lead.mean()) if len(lead) else np.nan,
+        "balked": float(balked.sum()),
+        "contained": float(contained.sum()),
+        "outsourced": float((handled & contacts["outsourced"].to_numpy()).sum()),
+        "unresolved": float((handled & ~contacts["resolved"].to_numpy()).sum()),
+        "retrials": float((contacts["attempt"].to_numpy() > 1).sum()),
     }
 
 
@@ -272,12 +327,16 @@ def summary_rows(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame, end_s
     if len(plan.segment_names) > 1:
         groups += [("all", g, segment == i) for i, g in enumerate(plan.segment_names)]
     rows = []
+    channel_thr = {ch.name: ch.sl_threshold for ch in plan.channels}
+    if len(plan.channels) == 1:
+        thr = plan.channels[0].sl_threshold
     for ch_name, seg_name, mask in groups:
+        t = channel_thr.get(ch_name, thr)
         if mask is None:
-            rows.append({"channel": ch_name, "segment": seg_name, **kpis(c, hs, thr)})
+            rows.append({"channel": ch_name, "segment": seg_name, **kpis(c, hs, t)})
         else:
             rows.append({"channel": ch_name, "segment": seg_name,
-                         **kpis(contacts[mask & keep], hs[mask[hc]], thr)})
+                         **kpis(contacts[mask & keep], hs[mask[hc]], t)})
     out = pd.DataFrame(rows)
     ll = littles_law(contacts, visits, plan.warmup_end, end_s)
     overall = ((out["channel"] == "all") & (out["segment"] == "all")).to_numpy()
@@ -290,6 +349,7 @@ def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> 
     """KPIs per channel per reporting interval of arrival, all contacts including the warm-up; with several
     channels, rows with channel 'all' aggregate them."""
     thr = plan.scenario.targets.service_level.threshold
+    channel_thr = {ch.name: ch.sl_threshold for ch in plan.channels}
     hc, hs = _served_handles(contacts, visits)
     hs_all = hs  # aligned with hc; hs is re-sorted by group key below
     key = contacts["channel"].cat.codes.to_numpy().astype(np.int64) * (len(plan.boundaries) + 1) + contacts["interval"].to_numpy()
@@ -302,7 +362,7 @@ def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> 
         k = key[sub.index[0]]
         lo, hi = np.searchsorted(hkey, k, "left"), np.searchsorted(hkey, k, "right")
         rows.append({"channel": channel, "interval": int(interval), "start_s": bounds[int(interval)],
-                     **kpis(sub, hs[lo:hi], thr)})
+                     **kpis(sub, hs[lo:hi], channel_thr[channel])})
     if len(plan.channels) > 1:
         # all channels together, per interval
         all_int = contacts["interval"].to_numpy()

@@ -122,7 +122,7 @@ def _add_economics(summary: pd.DataFrame, plan: Plan, contacts: pd.DataFrame, po
     s = plan.scenario
     econ = economics_summary(contacts, pools, intervals, s)
     overall = ((summary["channel"] == "all") & (summary["segment"] == "all")).to_numpy()
-    for key in ("staff_cost", "penalty_cost", "total_cost", "cost_per_handled"):
+    for key in ("staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "vendor_cost", "bot_cost"):
         summary[key] = np.where(overall, econ[key], np.nan)
     scores = satisfaction_scores(contacts, s.economics.satisfaction)
     keep = ~contacts["warmup"].to_numpy()

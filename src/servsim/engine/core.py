@@ -12,6 +12,14 @@ of its lane is recorded as abandoned **at its deadline** and skipped. Because an
 contact never changes what happens to anyone else, this is exact, and it saves the two events
 (timer and condition) per contact of the idiomatic SimPy model.
 
+Where a rule looks at the length of a queue (balking, overflow to a vendor on queue length or
+predicted wait) or an abandonment has consequences (a retrial), the waiting contacts concerned get
+a live patience timer instead, so that queue lengths and retrial times are exact.
+
+Bots and vendors are pools too; a step with ``automation`` or ``outsource`` has *variant* steps
+(``claims@rpa``, ``answer@vendor``) served only by them, and its entry rules decide who gets the
+work. Chat concurrency k multiplies a pool's slots by k.
+
 Records are appended to typed columnar arrays (``array.array``), one row per contact and one per
 step visit; tables are built once, after the run (see :mod:`servsim.metrics`).
 """
@@ -31,24 +39,30 @@ from simpy.events import Timeout
 
 from servsim.engine.plan import Plan
 from servsim.random import Seed, Streams
+from servsim.units import DAY
 
 INF = math.inf
 NAN = math.nan
 
 # visit / contact outcome codes
 WAITING, SERVED, ABANDONED, IN_SERVICE = 0, 1, 2, 3
-IN_SYSTEM, HANDLED = 0, 1
+IN_SYSTEM, HANDLED, BALKED, UNRESOLVED = 0, 1, 3, 4   # ABANDONED = 2 for contacts too
+#: deadline of a contact whose patience timer already recorded its abandonment
+GONE = -1.0
+#: retrials and repeats are counted in a signed byte
+MAX_ATTEMPT = 127
 
 
 class Contact:
     """A customer (front stage) or work item (back stage) in the system."""
 
-    __slots__ = ("id", "level", "deadline", "enq", "visit", "step", "pool", "patience")
+    __slots__ = ("id", "level", "deadline", "enq", "visit", "step", "pool", "patience", "timed")
 
-    def __init__(self, cid: int, level: int, patience: Callable[[], float] | None) -> None:
+    def __init__(self, cid: int, level: int, patience: Callable[[], float] | None, timed: bool) -> None:
         self.id = cid
         self.level = level
         self.patience = patience
+        self.timed = timed
         self.deadline = INF
         self.enq = 0.0
         self.visit = -1
@@ -70,8 +84,9 @@ class Records:
     arrival: array = field(default_factory=lambda: array("d"))
     exit: array = field(default_factory=lambda: array("d"))
     outcome: array = field(default_factory=lambda: array("b"))
+    attempt: array = field(default_factory=lambda: array("b"))
     # per step visit
-    v_contact: array = field(default_factory=lambda: array("q"))
+    v_contact: array = field(default_factory=lambda: array("i"))
     v_step: array = field(default_factory=lambda: array("h"))
     v_pool: array = field(default_factory=lambda: array("h"))
     v_queued: array = field(default_factory=lambda: array("d"))
@@ -90,7 +105,8 @@ class Engine:
         self.plan = plan
         self.env = simpy.Environment(initial_time=plan.start)
         streams = Streams(seed)
-        self.handle = [streams.sampler(f"handle/{st.name}", st.handle.draw) for st in plan.steps]
+        self.handle = [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None else None
+                       for st in plan.steps]
         self.route = [streams.uniform(f"routing/{st.name}") if len(st.route_to) > 1 else None
                       for st in plan.steps]
         self.arrival_gap = [streams.exponential(f"arrivals/{ch.name}") for ch in plan.channels]
@@ -101,9 +117,22 @@ class Engine:
              for g, d in enumerate(ch.patience)]
             for ch in plan.channels
         ]
+        self.rules_u = [streams.uniform(f"entry/{st.name}") if st.rules else None for st in plan.steps]
+        self.retrial = [(streams.uniform(f"retrial/{ch.name}"), streams.sampler(f"retrial/{ch.name}/delay", ch.retrial[1].draw))
+                        if ch.retrial is not None else None for ch in plan.channels]
+        self.repeat = [(streams.uniform(f"repeat/{ch.name}"), streams.sampler(f"repeat/{ch.name}/delay", ch.repeats[1].draw))
+                       if ch.repeats is not None else None for ch in plan.channels]
+        self.balk_u = [streams.uniform(f"balking/{ch.name}") if ch.balking is not None else None
+                       for ch in plan.channels]
+        self.resolve = [(streams.uniform(f"resolution/{pl.name}"), pl.resolution) if pl.resolution < 1 else None
+                        for pl in plan.pools]
         n_pools = len(plan.pools)
-        self.staffed = [0] * n_pools
-        self.busy = [0] * n_pools
+        self.staffed = [0] * n_pools      # slots on duty: headcount × concurrency
+        self.heads = [0] * n_pools        # agents on duty
+        self.busy = [0] * n_pools         # slots in use
+        self.concurrency = [pl.concurrency for pl in plan.pools]
+        self.slowdown = [pl.slowdown for pl in plan.pools]
+        self.waiting = [0] * len(plan.steps)
         self.proficiency = [dict() for _ in range(n_pools)]
         for s, st in enumerate(plan.steps):
             for p, prof in st.pools:
@@ -163,6 +192,10 @@ class Engine:
         ch = self.plan.channels[c]
         u = self.segment_u[c]
         g = ch.segment_idx[bisect_right(ch.segment_cum, u()) if u is not None else 0]
+        if ch.balking is not None or ch.retrial is not None or self.in_system >= self.limit:
+            self._new_contact(c, g, 1, now)
+            return
+        # the common case, inlined: no balking, no retrials, within limits
         rec = self.rec
         cid = len(rec.arrival)
         if cid >= self.max_contacts:
@@ -172,14 +205,59 @@ class Engine:
         rec.arrival.append(now)
         rec.exit.append(NAN)
         rec.outcome.append(IN_SYSTEM)
-        contact = Contact(cid, self.plan.segment_level[g], self.patience[c][g])
+        rec.attempt.append(1)
+        self.in_system += 1
+        self._enter(Contact(cid, self.plan.segment_level[g], self.patience[c][g], False), ch.entry, now)
+
+    def _on_return(self, ev: Timeout) -> None:
+        """A retrial or repeat contact: same channel and segment, one more attempt."""
+        c, g, attempt = ev._value
+        self._new_contact(c, g, attempt, self.env._now)
+
+    def _new_contact(self, c: int, g: int, attempt: int, now: float) -> None:
+        ch = self.plan.channels[c]
+        rec = self.rec
+        cid = len(rec.arrival)
+        if cid >= self.max_contacts:
+            raise _Overflow(f"more than {self.max_contacts} contacts arrived (limits.max_contacts)")
+        rec.channel.append(c)
+        rec.segment.append(g)
+        rec.arrival.append(now)
+        rec.exit.append(NAN)
+        rec.outcome.append(IN_SYSTEM)
+        rec.attempt.append(attempt)
+        contact = Contact(cid, self.plan.segment_level[g], self.patience[c][g], ch.retrial is not None)
         self.in_system += 1
         if self.in_system > self.limit:
             self._check_limit(now)
+        if ch.balking is not None and self._balks(c, ch, ch.entry, now):
+            rec.exit[cid] = now
+            rec.outcome[cid] = BALKED
+            self.in_system -= 1
+            self._retry(cid, c, now)
+            return
         self._enter(contact, ch.entry, now)
+
+    def _balks(self, c: int, ch, s: int, now: float) -> bool:  # noqa: ANN001 - a ChannelPlan
+        """Whether an arriving customer of channel c balks at the queue of its entry step s."""
+        queue, probability = ch.balking
+        if self.waiting[s] < queue or self._idle_pool(s) >= 0:
+            return False
+        return self.balk_u[c]() < probability
+
+    def _idle_pool(self, s: int) -> int:
+        busy, staffed = self.busy, self.staffed
+        for p, _ in self.plan.steps[s].pools:
+            if busy[p] < staffed[p]:
+                return p
+        return -1
 
     # ----------------------------------------------------------------- steps
     def _enter(self, contact: Contact, s: int, now: float) -> None:
+        st = self.plan.steps[s]
+        if st.rules:
+            s = self._entry_rules(contact, s, st, now)
+            st = self.plan.steps[s]
         rec = self.rec
         contact.visit = len(rec.v_step)
         contact.step = s
@@ -190,7 +268,6 @@ class Engine:
         rec.v_start.append(NAN)
         rec.v_end.append(NAN)
         rec.v_outcome.append(WAITING)
-        st = self.plan.steps[s]
         # Patience is drawn on every front-stage entry, served at once or not, so that the stream
         # stays aligned between variants of a scenario (common random numbers).
         patience = contact.patience
@@ -203,6 +280,44 @@ class Engine:
                 return
         contact.enq = now
         self.queues[s][contact.level].append(contact)
+        self.waiting[s] += 1
+        if contact.timed or st.timed:
+            if contact.deadline < INF:
+                self._at(contact.deadline - now, self._on_patience, (contact, contact.visit))
+
+    def _entry_rules(self, contact: Contact, s: int, st, now: float) -> int:  # noqa: ANN001 - a StepPlan
+        """Who gets work entering blueprint step s: its bots (a share ``bot_level``; not for the bots'
+        own exceptions coming back), its vendor (a fixed share, or overflow), or its people."""
+        u = self.rules_u[s]
+        if st.bot_step >= 0:
+            x = u()
+            if contact.step != st.bot_step and x < st.bot_level:
+                return st.bot_step
+        if st.vendor_step >= 0:
+            x = u()
+            if x < st.vendor_share:
+                return st.vendor_step
+            o = st.overflow
+            if o is not None and self._idle_pool(s) < 0 and self._overflows(contact, s, o, now):
+                return st.vendor_step
+        return s
+
+    def _overflows(self, contact: Contact, s: int, o, now: float) -> bool:  # noqa: ANN001 - an Overflow
+        if o.segments is not None and self.rec.segment[contact.id] not in o.segments:
+            return False
+        if o.between is not None and not o.between[0] <= now % DAY < o.between[1]:
+            return False
+        if o.queue_over is not None and self.waiting[s] >= o.queue_over:
+            return True
+        if o.expected_wait_over is not None:
+            slots = sum(self.staffed[p] for p, _ in self.plan.steps[s].pools)
+            if slots == 0 or (self.waiting[s] + 1) * o.mean_handle / slots > o.expected_wait_over:
+                return True
+        if o.wait_over is not None:
+            heads = [h for lane in self.queues[s] if (h := self._head(lane, now, s)) is not None]
+            if heads and now - min(h.enq for h in heads) > o.wait_over:
+                return True
+        return False
 
     def _start(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
         """Begin service; the caller has already counted the agent as busy."""
@@ -212,6 +327,9 @@ class Engine:
         rec.v_start[v] = now
         rec.v_outcome[v] = IN_SERVICE
         contact.pool = p
+        if self.slowdown[p]:
+            # chats spread evenly: the agent taking this one holds (busy − 1) // heads others
+            prof *= 1.0 + self.slowdown[p] * ((self.busy[p] - 1) // max(self.heads[p], 1))
         Timeout(self.env, self.handle[s]() * prof, contact).callbacks.append(self._on_done)
 
     def _on_done(self, ev: Timeout) -> None:
@@ -228,10 +346,37 @@ class Engine:
         nxt = st.route_to[bisect_right(st.route_cum, u()) if u is not None else 0]
         if nxt < 0:
             rec.exit[contact.id] = now
-            rec.outcome[contact.id] = HANDLED
             self.in_system -= 1
+            r = self.resolve[contact.pool]
+            if r is None or r[0]() < r[1]:
+                rec.outcome[contact.id] = HANDLED
+            else:
+                rec.outcome[contact.id] = UNRESOLVED
+                self._repeat(contact.id, now)
         else:
             self._enter(contact, nxt, now)
+
+    # ----------------------------------------------------------------- returns
+    def _retry(self, cid: int, c: int, now: float) -> None:
+        """After abandoning or balking at ``now``: maybe try again later."""
+        r = self.retrial[c]
+        if r is None:
+            return
+        prob, _, most = self.plan.channels[c].retrial
+        attempt = self.rec.attempt[cid]
+        if r[0]() < prob and attempt < min(most, MAX_ATTEMPT):
+            self._at(now + r[1]() - self.env._now, self._on_return, (c, self.rec.segment[cid], attempt + 1))
+
+    def _repeat(self, cid: int, now: float) -> None:
+        """An unresolved contact: maybe contact again later."""
+        c = self.rec.channel[cid]
+        r = self.repeat[c]
+        if r is None:
+            return
+        prob, _, most = self.plan.channels[c].repeats
+        attempt = self.rec.attempt[cid]
+        if r[0]() < prob and attempt < min(most, MAX_ATTEMPT):
+            self._at(r[1](), self._on_return, (c, self.rec.segment[cid], attempt + 1))
 
     # ----------------------------------------------------------------- agents
     def _release(self, p: int, now: float) -> None:
@@ -256,37 +401,51 @@ class Engine:
             best_step = -1
             for s in group:
                 for lane in queues[s]:
-                    head = self._head(lane, now)
+                    head = self._head(lane, now, s)
                     if head is not None:
                         if best is None or (head.level, head.enq) < (best.level, best.enq):
                             best, best_lane, best_step = head, lane, s
                         break
             if best is not None:
                 best_lane.popleft()
+                self.waiting[best_step] -= 1
                 return best, best_step
         return None
 
-    def _head(self, lane: deque, now: float) -> Contact | None:
+    def _head(self, lane: deque, now: float, s: int) -> Contact | None:
         """First contact of a lane still waiting at ``now``; contacts past their deadline abandon."""
         while lane:
             c = lane[0]
             if c.deadline >= now:
                 return c
             lane.popleft()
-            self._abandon(c)
+            if c.deadline != GONE:
+                self._abandon(c, s)
         return None
 
-    def _abandon(self, c: Contact) -> None:
+    def _abandon(self, c: Contact, s: int) -> None:
         rec = self.rec
         rec.v_end[c.visit] = c.deadline
         rec.v_outcome[c.visit] = ABANDONED
         rec.exit[c.id] = c.deadline
         rec.outcome[c.id] = ABANDONED
         self.in_system -= 1
+        self.waiting[s] -= 1
+        if c.timed:
+            self._retry(c.id, rec.channel[c.id], c.deadline)
+
+    def _on_patience(self, ev: Timeout) -> None:
+        """A timed contact's patience ran out: abandon now if it is still waiting in that visit."""
+        c, v = ev._value
+        if c.visit == v and c.deadline != GONE and self.rec.v_outcome[v] == WAITING:
+            self._abandon(c, c.step)
+            c.deadline = GONE
 
     def _on_staffing(self, ev: Timeout) -> None:
         p, n = ev._value
         now = self.env._now
+        self.heads[p] = n
+        n *= self.concurrency[p]
         self.staffed[p] = n
         while self.busy[p] < n:
             picked = self._pick(p, now)
@@ -299,15 +458,15 @@ class Engine:
     # ----------------------------------------------------------------- limits and end of run
     def _purge(self, now: float) -> None:
         """Record every contact whose deadline has passed as abandoned, wherever it is in its lane."""
-        for lanes in self.queues:
+        for s, lanes in enumerate(self.queues):
             for i, lane in enumerate(lanes):
                 if any(c.deadline < now for c in lane):
                     keep = deque()
                     for c in lane:
-                        if c.deadline < now:
-                            self._abandon(c)
-                        else:
+                        if c.deadline >= now:
                             keep.append(c)
+                        elif c.deadline != GONE:
+                            self._abandon(c, s)
                     lanes[i] = keep
 
     def _check_limit(self, now: float) -> None:
@@ -330,5 +489,5 @@ def as_numpy(rec: Records) -> dict[str, np.ndarray]:
     """Zero-copy numpy views of the record columns."""
     return {name: np.frombuffer(getattr(rec, name), dtype=getattr(rec, name).typecode)
             if len(getattr(rec, name)) else np.array([], dtype=getattr(rec, name).typecode)
-            for name in ("channel", "segment", "arrival", "exit", "outcome", "v_contact", "v_step",
+            for name in ("channel", "segment", "arrival", "exit", "outcome", "attempt", "v_contact", "v_step",
                          "v_pool", "v_queued", "v_start", "v_end", "v_outcome")}

@@ -20,16 +20,49 @@ from servsim.units import DAY
 EPS = 1e-9
 
 
+#: Capacity of an ``unlimited`` vendor or bots pool (a count no run can exhaust).
+UNLIMITED = 10**9
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """When work entering a step goes to its vendor instead of waiting (see schema ``Outsource``)."""
+
+    queue_over: int | None
+    wait_over: float | None
+    expected_wait_over: float | None
+    #: segment indices the rule applies to (None: all)
+    segments: frozenset[int] | None
+    #: (start, end) seconds after midnight (None: all day)
+    between: tuple[float, float] | None
+    #: mean handle time of the step's people (s), for the predicted wait
+    mean_handle: float
+
+
 @dataclass(frozen=True)
 class StepPlan:
     name: str
     front: bool
-    handle: _Dist
+    handle: _Dist | None
     #: (pool index, proficiency) in routing order: highest pool priority first, then file order.
     pools: tuple[tuple[int, float], ...]
     #: cumulative routing probabilities and their targets (step index, -1 = exit).
     route_cum: tuple[float, ...]
     route_to: tuple[int, ...]
+    #: who works the step: "agents" (people), or a "bots" / "vendor" variant of a blueprint step
+    kind: str = "agents"
+    #: the blueprint step this one belongs to (itself for people steps)
+    origin: int = -1
+    #: entry rules (None: plain step): bots variant and share, vendor variant, its share and overflow
+    bot_step: int = -1
+    bot_level: float = 0.0
+    vendor_step: int = -1
+    vendor_share: float = 0.0
+    overflow: Overflow | None = None
+    #: waiting contacts of this step must abandon on time (queue-length rules look at the queue)
+    timed: bool = False
+    #: whether entry rules apply (bots or vendor variants exist)
+    rules: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,6 +71,13 @@ class PoolPlan:
     #: step indices this pool serves, grouped by skill priority (highest first).
     queue_groups: tuple[tuple[int, ...], ...]
     cost_per_hour: float
+    kind: str = "agents"
+    #: contacts an agent holds at once, and the handle-time slowdown per extra contact held
+    concurrency: int = 1
+    slowdown: float = 0.0
+    #: first-contact resolution share
+    resolution: float = 1.0
+    unlimited: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +94,15 @@ class ChannelPlan:
     segment_idx: tuple[int, ...]
     #: patience distribution per segment index (None: never abandons).
     patience: tuple[_Dist | None, ...]
+    #: service-level threshold (s) and goal of this channel
+    sl_threshold: float = 20.0
+    sl_goal: float = 0.8
+    #: retrial after abandoning or balking: (probability, delay, max attempts) or None
+    retrial: tuple[float, _Dist, int] | None = None
+    #: balking: (queue length, probability) or None
+    balking: tuple[int, float] | None = None
+    #: repeat contacts when unresolved: (probability, delay, max attempts) or None
+    repeats: tuple[float, _Dist, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +120,10 @@ class Plan:
     #: queue level of each segment: 0 = highest priority.
     segment_level: tuple[int, ...]
     n_levels: int
-    #: staffing timeline: sorted (time, pool index, headcount).
+    #: staffing timeline: sorted (time, pool index, on-duty headcount).
     staffing: tuple[tuple[float, int, int], ...]
+    #: paid headcount timeline (before breaks and shrinkage): sorted (time, pool index, headcount).
+    paid: tuple[tuple[float, int, int], ...]
     #: reporting interval boundaries (absolute), each interval's start; last entry is the horizon end.
     boundaries: tuple[float, ...] = field(repr=False)
     max_in_system: int = 100_000
@@ -100,24 +151,63 @@ def compile_plan(s: Scenario) -> Plan:
     seg_level = tuple(prios.index(s.segments[n].priority) for n in seg_names)
 
     pool_order = sorted(range(len(pool_names)), key=lambda i: -s.pools[pool_names[i]].priority)
-    steps = []
+    pool_ix = {n: i for i, n in enumerate(pool_names)}
+    steps: list[StepPlan] = []
+    variants: list[StepPlan] = []
+    entry_balks = {ch.entry for ch in s.channels.values() if ch.balking is not None}
+    n_steps = len(step_names)
     for name, st in s.steps.items():
-        pools = tuple(
+        me = step_ix[name]
+        people = tuple(
             (i, s.pools[pool_names[i]].skill(name).proficiency)
             for i in pool_order if name in s.pools[pool_names[i]].skills
         )
         routing = st.routing()
-        cum = _cumulative(list(routing.values()))
+        cum = tuple(_cumulative(list(routing.values())))
         to = tuple(-1 if t == EXIT else step_ix[t] for t in routing)
-        steps.append(StepPlan(name, st.stage == "front", st.handle_time, pools, tuple(cum), to))
+        front = st.stage == "front"
+        rules: dict = {}
+        a = st.automation
+        if a is not None:
+            exc = a.exceptions
+            exc_to = step_ix[a.exceptions_to] if a.exceptions_to is not None else me
+            probs = ([exc] if exc > 0 else []) + [(1 - exc) * p for p in routing.values()]
+            targets = ([exc_to] if exc > 0 else []) + list(to)
+            keep = [(p, t) for p, t in zip(probs, targets) if p > 0] or [(1.0, exc_to)]
+            rules.update(bot_step=n_steps + len(variants), bot_level=a.level, rules=True)
+            variants.append(StepPlan(
+                f"{name}@{a.bots}", front, a.handle_time, ((pool_ix[a.bots], 1.0),),
+                tuple(_cumulative([p for p, _ in keep])), tuple(t for _, t in keep), "bots", me))
+        o = st.outsource
+        overflow = None
+        if o is not None:
+            vendor = s.pools[o.to]
+            rules.update(vendor_step=n_steps + len(variants), vendor_share=o.share, rules=True)
+            variants.append(StepPlan(
+                f"{name}@{o.to}", front, st.handle_time, ((pool_ix[o.to], vendor.handle_time_factor),),
+                cum, to, "vendor", me))
+            if o.overflow:
+                mean_prof = min((prof for _, prof in people), default=1.0)
+                overflow = Overflow(
+                    o.queue_over, o.wait_over, o.expected_wait_over,
+                    frozenset(seg_ix[g] for g in o.segments) if o.segments else None,
+                    o.between, st.handle_time.mean_s * mean_prof if st.handle_time is not None else 0.0)
+        timed = (overflow is not None and (overflow.queue_over is not None or overflow.expected_wait_over is not None)) \
+            or name in entry_balks
+        steps.append(StepPlan(name, front, st.handle_time, people if st.people else (), cum, to,
+                              origin=me, overflow=overflow, timed=timed, **rules))
+    steps.extend(variants)
 
     pools = []
     for name, pool in s.pools.items():
         by_prio: dict[int, list[int]] = {}
         for step in pool.skills:
             by_prio.setdefault(pool.skill(step).priority, []).append(step_ix[step])
+        if pool.kind != "agents":
+            by_prio = {0: [i for i, v in enumerate(steps) if v.kind != "agents" and v.pools[0][0] == pool_ix[name]]}
         groups = tuple(tuple(by_prio[p]) for p in sorted(by_prio, reverse=True))
-        pools.append(PoolPlan(name, groups, pool.cost_per_hour))
+        pools.append(PoolPlan(name, groups, pool.cost_per_hour, pool.kind, pool.concurrency,
+                              pool.concurrency_slowdown, pool.resolution, pool.unlimited))
 
     channels = []
     for name, ch in s.channels.items():
@@ -125,15 +215,21 @@ def compile_plan(s: Scenario) -> Plan:
         mix = {n: p for n, p in mix.items() if p > 0}
         cum = _cumulative(list(mix.values()))
         patience = tuple(
+            None if ch.kind == "email" else
             s.segments[n].patience if s.segments[n].patience is not None else ch.patience for n in seg_names
         )
+        sl = ch.service_level or s.targets.service_level
+        r, b, rep = ch.retrial, ch.balking, ch.repeats
         trace = None
         if ch.arrivals.trace is not None:
             lo, hi = h.start, (h.days - 1) * DAY + h.end
             trace = tuple(t for t in ch.arrivals.trace.times if lo <= t < hi and h.start <= t % DAY < h.end)
         channels.append(ChannelPlan(
             name, ch.kind, step_ix[ch.entry], _rate_segments(s, name), trace,
-            tuple(cum), tuple(seg_ix[n] for n in mix), patience,
+            tuple(cum), tuple(seg_ix[n] for n in mix), patience, sl.threshold, sl.goal,
+            (r.probability, r.delay, r.max_attempts) if r is not None else None,
+            (b.queue, b.probability) if b is not None else None,
+            (rep.probability, rep.delay, rep.max_attempts) if rep is not None else None,
         ))
 
     boundaries = tuple(
@@ -144,7 +240,7 @@ def compile_plan(s: Scenario) -> Plan:
         scenario=s, start=h.start, end=(h.days - 1) * DAY + h.end, warmup_end=h.start + h.warmup,
         interval=h.interval, intervals_per_day=k, steps=tuple(steps), pools=tuple(pools),
         channels=tuple(channels), segment_names=tuple(seg_names), segment_level=seg_level,
-        n_levels=len(prios), staffing=_staffing(s), boundaries=boundaries,
+        n_levels=len(prios), staffing=_staffing(s), paid=_staffing(s, paid=True), boundaries=boundaries,
         max_in_system=s.limits.max_in_system, max_contacts=s.limits.max_contacts,
     )
 
@@ -189,17 +285,44 @@ def _rate_segments(s: Scenario, channel: str) -> tuple[tuple[float, float, float
     return tuple(out)
 
 
-def _staffing(s: Scenario) -> tuple[tuple[float, int, int], ...]:
-    """Headcount changes of every pool: (absolute time, pool index, new headcount), sorted by time."""
+def _break_slots(shift) -> list[tuple[float, float, int]]:  # noqa: ANN001 - a schema Shift
+    """Agents of ``shift`` away on break: (start, end, count) pieces, seconds after midnight.
+
+    Each break window is cut into m = floor(window / length) slots; the shift's n agents are spread
+    evenly, the first n mod m slots taking one more (ceil(n/m) at most away at once)."""
+    out = []
+    for b in shift.breaks:
+        m = max(1, math.floor((b.end - b.start) / b.length + EPS))
+        q, extra = divmod(shift.agents, m)
+        for j in range(m):
+            away = q + (1 if j < extra else 0)
+            if away:
+                out.append((b.start + j * b.length, b.start + (j + 1) * b.length, away))
+    return out
+
+
+def _staffing(s: Scenario, paid: bool = False) -> tuple[tuple[float, int, int], ...]:
+    """Headcount changes of every pool: (absolute time, pool index, new headcount), sorted by time.
+
+    On duty (``paid`` false): scheduled headcount less agents on break, times (1 − shrinkage),
+    rounded half up. Paid: scheduled headcount. Vendor and bots pools are available from the start
+    of the horizon to its end, day and night, at their capacity (``UNLIMITED`` if unlimited)."""
     h = s.horizon
     k = h.intervals_per_day
     events: list[tuple[float, int, int]] = []
     for p, pool in enumerate(s.pools.values()):
+        if pool.kind != "agents":
+            events.append((h.start, p, UNLIMITED if pool.unlimited else int(pool.agents or 0)))
+            continue
+        breaks = [] if paid else [piece for sh in pool.shifts or () for piece in _break_slots(sh)]
         # change points within one day (seconds after midnight)
         points = {h.start, h.end} | {h.start + i * h.interval for i in range(k)}
         for sh in pool.shifts or ():
             points |= {sh.start, sh.end}
+        for b0, b1, _ in breaks:
+            points |= {b0, b1}
         points = {t for t in points if h.start <= t <= h.end}
+        present = 1.0 if paid else 1.0 - pool.shrinkage
 
         def headcount(tod: float) -> int:
             if not h.start <= tod < h.end:
@@ -208,7 +331,8 @@ def _staffing(s: Scenario) -> tuple[tuple[float, int, int], ...]:
             if pool.schedule is not None:
                 n += pool.schedule[min(math.floor((tod - h.start) / h.interval + EPS), k - 1)]
             n += sum(sh.agents for sh in pool.shifts or () if sh.start <= tod < sh.end)
-            return n
+            n -= sum(away for b0, b1, away in breaks if b0 <= tod < b1)
+            return math.floor(n * present + 0.5) if present < 1.0 else n
 
         last = -1
         for d in range(h.days):

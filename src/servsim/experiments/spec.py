@@ -44,6 +44,7 @@ RUN_METRICS = [
     "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s", "mean_wait_s",
     "p90_wait_s", "p95_wait_s", "p_wait", "service_level", "mean_handle_s", "mean_lead_time_s",
     "staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "satisfaction_mean", "share_satisfied",
+    "balked", "contained", "outsourced", "unresolved", "retrials", "vendor_cost", "bot_cost",
 ]
 DEFAULT_METRICS = ["service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost"]
 M = TypeVar("M", bound=BaseModel)

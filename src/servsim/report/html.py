@@ -43,6 +43,8 @@ EXTRA_LABELS: dict[str, tuple[str, str]] = {
     "cost": ("cost", "money"),
     "total_cost": ("total cost", "money"),
     "staff_cost": ("staff cost", "money"),
+    "vendor_cost": ("vendor cost", "money"),
+    "bot_cost": ("bot cost", "money"),
     "paid_hours": ("paid agent-hours", "hours"),
     "busy_hours": ("busy agent-hours", "hours"),
 }
@@ -53,7 +55,8 @@ DIRECTION: dict[str, Literal["lower", "higher"]] = {
     "abandon_rate": "lower", "abandoned": "lower", "asa_s": "lower", "mean_wait_s": "lower",
     "p90_wait_s": "lower", "p95_wait_s": "lower", "mean_lead_time_s": "lower", "p_wait": "lower",
     "in_system_end": "lower", "cost": "lower", "total_cost": "lower", "staff_cost": "lower",
-    "paid_hours": "lower",
+    "paid_hours": "lower", "vendor_cost": "lower", "bot_cost": "lower", "balked": "lower",
+    "unresolved": "lower", "share_satisfied": "higher", "satisfaction_mean": "higher",
 }
 
 _KNOWN = {**LABELS, **EXTRA_LABELS}

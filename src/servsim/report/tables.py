@@ -17,7 +17,11 @@ LABELS = {
     "p_wait": ("P(wait > 0)", "share"),
     "satisfaction_mean": ("satisfaction proxy (mean score, 0–100%)", "share"),
     "share_satisfied": ("satisfied (proxy)", "share"),
-    "total_cost": ("total cost (staff + penalties)", "count"),
+    "total_cost": ("total cost (staff + vendor + bots + penalties)", "count"),
+    "vendor_cost": ("vendor cost", "count"), "bot_cost": ("bot cost", "count"),
+    "balked": ("balked", "count"), "contained": ("contained by bots", "count"),
+    "outsourced": ("handled by a vendor", "count"), "unresolved": ("handled, unresolved", "count"),
+    "retrials": ("retrials and repeats", "count"),
     "staff_cost": ("staff cost", "count"), "penalty_cost": ("penalty cost", "count"),
     "cost_per_handled": ("cost per handled contact", "count"),
 }

@@ -58,6 +58,12 @@ def _distributions(s: Scenario) -> Iterator[Issue]:
     found: list[tuple[Path, object]] = [(("channels", n, "patience"), ch.patience) for n, ch in s.channels.items()]
     found += [(("segments", n, "patience"), seg.patience) for n, seg in s.segments.items()]
     found += [(("steps", n, "handle_time"), st.handle_time) for n, st in s.steps.items()]
+    found += [(("steps", n, "automation", "handle_time"), st.automation.handle_time)
+              for n, st in s.steps.items() if st.automation is not None]
+    for n, ch in s.channels.items():
+        for part in ("retrial", "repeats"):
+            if getattr(ch, part) is not None:
+                found.append((("channels", n, part, "delay"), getattr(ch, part).delay))
     for path, dist in found:
         problem = dist.moments_problem() if dist is not None else ""  # type: ignore[attr-defined]
         if problem:
@@ -159,6 +165,38 @@ def _pools(s: Scenario) -> Iterator[Issue]:
                             f"shifts must fit in {_clock(s.horizon.start)}–{_clock(s.horizon.end)}")
 
 
+def _pool_of_kind(s: Scenario, path: Path, name: str, kind: str) -> Iterator[Issue]:
+    """The pool ``name`` (referred to at ``path``) must exist and be of ``kind``."""
+    of_kind = [n for n, p in s.pools.items() if p.kind == kind]
+    if name not in s.pools:
+        yield Issue(path, f"pool {name!r} does not exist",
+                    _did_you_mean(name, of_kind) if of_kind else f"add a pool with kind: {kind}")
+    elif s.pools[name].kind != kind:
+        yield Issue(path, f"pool {name!r} is of kind {s.pools[name].kind!r}, not {kind!r}",
+                    f"{kind} pools: {', '.join(of_kind)}" if of_kind else f"add a pool with kind: {kind}")
+
+
+def _rules(s: Scenario, name: str, step) -> Iterator[Issue]:  # noqa: ANN001 - a schema Step
+    """A step's automation and outsourcing refer to bots, vendors, steps and segments that exist."""
+    base: Path = ("steps", name)
+    a = step.automation
+    if a is not None:
+        yield from _pool_of_kind(s, (*base, "automation", "bots"), a.bots, "bots")
+        if a.exceptions_to is not None and a.exceptions_to not in s.steps:
+            yield Issue((*base, "automation", "exceptions_to"), f"step {a.exceptions_to!r} does not exist",
+                        _did_you_mean(a.exceptions_to, s.steps))
+    o = step.outsource
+    if o is not None:
+        yield from _pool_of_kind(s, (*base, "outsource", "to"), o.to, "vendor")
+        if step.handle_time is None:
+            yield Issue((*base, "outsource"), "a vendor works with the step's 'handle_time', which is not given",
+                        "give the step a handle_time (the vendor's handle_time_factor scales it)")
+        for i, g in enumerate(o.segments or ()):
+            if g not in s.segments:
+                yield Issue((*base, "outsource", "segments", i), f"segment {g!r} does not exist",
+                            _did_you_mean(g, s.segments))
+
+
 def _steps(s: Scenario) -> Iterator[Issue]:
     served = {step for pool in s.pools.values() for step in pool.skills}
     valid_next = [*s.steps, EXIT]
@@ -166,7 +204,8 @@ def _steps(s: Scenario) -> Iterator[Issue]:
         base: Path = ("steps", name)
         if name == EXIT:
             yield Issue(base, f"{EXIT!r} is reserved for leaving the process", "rename the step")
-        if name not in served:
+        yield from _rules(s, name, step)
+        if step.people and name not in served:
             yield Issue(base, f"no pool serves step {name!r}",
                         f"add '{name}' to the skills of a pool ({', '.join(s.pools)})")
         routing = step.routing()

@@ -13,6 +13,12 @@ A scenario names its parts and refers to them by name:
   waits and may abandon; back: a work item waits) and ``next`` (routing, rework, exit);
 * ``targets`` and ``limits``.
 
+Service-delivery mechanisms (all optional): chat ``concurrency`` on pools; ``vendor`` and ``bots``
+pools (outsourcing, RPA, chatbots) reached through a step's ``outsource`` and ``automation``;
+``retrial``, ``balking`` and ``repeats`` on channels; ``resolution`` (first-contact resolution),
+``shrinkage`` and shift ``breaks`` on pools; per-channel ``service_level`` targets (e.g. email
+answered within 24 h).
+
 Field-level rules live here; rules that relate parts to each other (a step no pool serves, routing
 that does not sum to 1, a schedule of the wrong length) live in :mod:`servsim.scenario.checks`, so
 that each message can point at the exact line. Internally every time is in seconds.
@@ -141,16 +147,64 @@ class Arrivals(Strict):
         return self
 
 
+class Retrial(Strict):
+    """Customers who abandon (or balk) try again: each with ``probability``, after ``delay``; at most
+    ``max_attempts`` attempts in all (the first included). A retrial is a new contact of the same
+    channel and segment with ``attempt`` + 1; it is not a fresh arrival of the arrival process."""
+
+    probability: Share
+    delay: Distribution
+    max_attempts: Count = Field(default=3, ge=2, le=100)
+
+
+class Balking(Strict):
+    """Arriving customers who find ``queue`` or more contacts waiting at the entry step (and no idle
+    agent) leave at once with ``probability`` (outcome ``balked``)."""
+
+    queue: Count = Field(ge=0, le=50_000_000)
+    probability: Share = 1.0
+
+
+class Repeats(Strict):
+    """A handled contact left unresolved (see ``pools.<name>.resolution``) contacts again with
+    ``probability``, after ``delay``, as a new contact of the same channel and segment (``attempt``
+    + 1, at most ``max_attempts`` in all)."""
+
+    probability: Share = 1.0
+    delay: Distribution
+    max_attempts: Count = Field(default=3, ge=2, le=100)
+
+
+class ServiceLevelTarget(Strict):
+    """Service level: share of contacts answered within ``threshold``; ``goal`` is the target share."""
+
+    threshold: Duration = 20.0
+    goal: Share = 0.8
+
+
 class Channel(Strict):
     """A way contacts arrive. ``entry`` is the first step; ``patience`` the time a customer waits in
-    a front-stage queue before abandoning (none: never abandons). ``segments`` overrides the
-    segment mix of this channel (shares summing to 1)."""
+    a front-stage queue before abandoning (none: never abandons; an ``email`` channel never
+    abandons). ``segments`` overrides the segment mix of this channel (shares summing to 1).
+    ``service_level`` overrides ``targets.service_level`` for this channel (e.g. email: 90% within
+    24h). ``retrial``, ``balking`` and ``repeats``: see their classes."""
 
     kind: Literal["voice", "chat", "email", "walk_in", "self_service"] = "voice"
     arrivals: Arrivals
     entry: Name
     patience: Distribution | None = None
     segments: dict[Name, Share] | None = None
+    service_level: ServiceLevelTarget | None = None
+    retrial: Retrial | None = None
+    balking: Balking | None = None
+    repeats: Repeats | None = None
+
+    @model_validator(mode="after")
+    def _asynchronous(self) -> Channel:
+        if self.kind == "email" and (self.patience is not None or self.retrial is not None
+                                     or self.balking is not None):
+            raise ValueError("an email channel is asynchronous: it has no 'patience', 'retrial' or 'balking'")
+        return self
 
 
 class Segment(Strict):
@@ -162,17 +216,39 @@ class Segment(Strict):
     patience: Distribution | None = None
 
 
+class Break(Strict):
+    """Every agent of the shift takes one break of ``length`` starting between ``start`` and ``end``
+    (clock times). Breaks are staggered: the window is cut into slots of ``length`` and the agents
+    are spread evenly over the slots, so ceil(agents / slots) at most are away at once. Break time
+    is paid; it is not on-duty time."""
+
+    start: Clock
+    end: Clock
+    length: Duration = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _fits(self) -> Break:
+        if self.end - self.start < self.length - 1e-9:
+            raise ValueError("the break window must be at least as long as the break")
+        return self
+
+
 class Shift(Strict):
-    """``agents`` people working from ``start`` to ``end`` (clock times) every day."""
+    """``agents`` people working from ``start`` to ``end`` (clock times) every day, with optional
+    ``breaks``."""
 
     start: Clock
     end: Clock
     agents: Count = Field(ge=0, le=MAX_AGENTS)
+    breaks: list[Break] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _ordered(self) -> Shift:
         if self.end <= self.start:
             raise ValueError("a shift must end after it starts (same day)")
+        for b in self.breaks:
+            if b.start < self.start or b.end > self.end:
+                raise ValueError("a break window must lie inside its shift")
         return self
 
 
@@ -184,31 +260,146 @@ class Skill(Strict):
     priority: Count = Field(default=0, ge=-1000, le=1000)
 
 
-class Pool(Strict):
-    """A group of interchangeable agents.
+#: Fields that only a pool of the given kind may set.
+_KIND_FIELDS = {
+    "agents": ("schedule", "shifts", "skills", "shrinkage", "concurrency", "concurrency_slowdown"),
+    "vendor": ("price_per_contact", "price_per_hour", "handle_time_factor"),
+    "bots": ("licence_cost", "licence_period", "cost_per_transaction"),
+}
 
-    Headcount at time t = ``agents`` + ``schedule[interval of t]`` + agents of ``shifts`` covering t
-    (give at least one). When headcount drops, an agent going off finishes the contact in hand.
-    ``skills`` maps each step the pool serves to a proficiency factor (or a :class:`Skill`).
-    Contacts go to the idle pool with the highest ``priority`` first.
+
+class Pool(Strict):
+    """Who does the work: people (``kind: agents``, default), an outsourcing ``vendor``, or ``bots``.
+
+    **agents** — headcount at time t = ``agents`` + ``schedule[interval of t]`` + agents of
+    ``shifts`` covering t (give at least one), less shift ``breaks``, times (1 − ``shrinkage``)
+    rounded to the nearest whole agent (absence: paid, not on duty). When headcount drops, an agent
+    going off finishes the contact in hand. ``skills`` maps each step the pool serves to a
+    proficiency factor (or a :class:`Skill`). Contacts go to the idle pool with the highest
+    ``priority`` first. ``concurrency`` k: an agent holds up to k contacts at once (chat); a contact
+    started while its agent holds j others takes handle time × (1 + ``concurrency_slowdown`` × j)
+    (contacts are spread evenly over the agents). ``cost_per_hour`` per paid agent-hour.
+
+    **vendor** — serves only the work a step's ``outsource`` rule sends it; ``agents`` is its
+    capacity (a number, or ``unlimited``), available 24/7; ``handle_time_factor`` multiplies the
+    step's handle time; charged ``price_per_contact`` per contact it handles plus ``price_per_hour``
+    per hour of handling.
+
+    **bots** — serves only the work a step's ``automation`` sends it; ``agents`` is the number of
+    bots (or ``unlimited``), available 24/7; ``licence_cost`` per bot (a flat fee if unlimited) per
+    ``licence_period``, pro-rated to the simulated days, plus ``cost_per_transaction``.
+
+    ``resolution`` (any kind): share of contacts this pool finishes that are resolved (first-contact
+    resolution); the rest are *unresolved* and may contact again (``channels.<name>.repeats``).
     """
 
-    agents: Count | None = Field(default=None, ge=0, le=MAX_AGENTS)
+    kind: Literal["agents", "vendor", "bots"] = "agents"
+    agents: Annotated[Count, Field(ge=0, le=MAX_AGENTS)] | Literal["unlimited"] | None = None
     schedule: list[Annotated[Count, Field(ge=0, le=MAX_AGENTS)]] | None = Field(default=None, min_length=1)
     shifts: list[Shift] | None = Field(default=None, min_length=1)
-    skills: dict[Name, Factor | Skill] = Field(min_length=1)
+    skills: dict[Name, Factor | Skill] = Field(default_factory=dict)
     priority: Count = Field(default=0, ge=-1000, le=1000)
     cost_per_hour: float = Field(default=0.0, ge=0)
+    shrinkage: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    concurrency: Count = Field(default=1, ge=1, le=50)
+    concurrency_slowdown: float = Field(default=0.0, ge=0.0, le=10.0)
+    resolution: Share = 1.0
+    handle_time_factor: Factor = 1.0
+    price_per_contact: float = Field(default=0.0, ge=0)
+    price_per_hour: float = Field(default=0.0, ge=0)
+    licence_cost: float = Field(default=0.0, ge=0)
+    licence_period: Duration = Field(default=30 * DAY, gt=0)
+    cost_per_transaction: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
     def _some_headcount(self) -> Pool:
-        if self.agents is None and self.schedule is None and self.shifts is None:
-            raise ValueError("give the headcount: 'agents', a per-interval 'schedule' and/or 'shifts'")
+        for kind, names in _KIND_FIELDS.items():
+            wrong = [n for n in names if n in self.model_fields_set and kind != self.kind]
+            if wrong:
+                raise ValueError(f"{', '.join(repr(n) for n in wrong)} only apply to pools of kind {kind!r} "
+                                 f"(this pool is {self.kind!r})")
+        if self.kind == "agents":
+            if self.agents == "unlimited":
+                raise ValueError("'unlimited' is for vendor and bots pools; give agents a number")
+            if self.agents is None and self.schedule is None and self.shifts is None:
+                raise ValueError("give the headcount: 'agents', a per-interval 'schedule' and/or 'shifts'")
+            if not self.skills:
+                raise ValueError("give the pool's 'skills': the steps it serves")
+        elif self.agents is None:
+            raise ValueError(f"give the {self.kind} pool's capacity: 'agents' (a number or 'unlimited')")
         return self
+
+    @property
+    def unlimited(self) -> bool:
+        return self.agents == "unlimited"
 
     def skill(self, step: str) -> Skill:
         s = self.skills[step]
         return s if isinstance(s, Skill) else Skill(proficiency=s)
+
+
+class Automation(Strict):
+    """Bots (RPA, chatbot, self-service) take a share ``level`` of the work entering the step.
+
+    A bot of pool ``bots`` works an item for ``handle_time``; a share ``exception_rate`` of its
+    items (or 1 − ``containment``: give one of the two) it cannot finish and passes to step
+    ``exceptions_to`` (default: this step, worked by people); the rest follow the step's ``next``.
+    A contact that leaves the process having been served by bots only is *contained*.
+    """
+
+    bots: Name
+    level: Share = 1.0
+    handle_time: Distribution
+    exception_rate: Share | None = None
+    containment: Share | None = None
+    exceptions_to: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Automation:
+        if self.exception_rate is not None and self.containment is not None:
+            raise ValueError("give 'exception_rate' or 'containment' (= 1 - exception_rate), not both")
+        return self
+
+    @property
+    def exceptions(self) -> float:
+        """Share of bot items passed to people."""
+        if self.containment is not None:
+            return 1.0 - self.containment
+        return self.exception_rate or 0.0
+
+
+class Outsource(Strict):
+    """Send work entering this step to the vendor pool ``to``.
+
+    * ``share`` — this share of all work entering the step, always;
+    * overflow, when no agent of the step is idle and any condition given holds at entry:
+      ``queue_over`` — at least this many contacts wait at the step; ``wait_over`` — the
+      longest-waiting contact there has waited longer than this; ``expected_wait_over`` — the
+      predicted wait (waiting + 1) × mean handle time / staffed agents exceeds this;
+    * ``segments`` and ``between`` (two clock times) restrict the rule to some segments and to a
+      time of day.
+    """
+
+    to: Name
+    share: Share = 0.0
+    queue_over: Count | None = Field(default=None, ge=0, le=50_000_000)
+    wait_over: Duration | None = None
+    expected_wait_over: Duration | None = None
+    segments: list[Name] | None = Field(default=None, min_length=1)
+    between: tuple[Clock, Clock] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Outsource:
+        if self.share == 0 and self.queue_over is None and self.wait_over is None and self.expected_wait_over is None:
+            raise ValueError("give a 'share' or an overflow condition: 'queue_over', 'wait_over' or "
+                             "'expected_wait_over'")
+        if self.between is not None and self.between[1] <= self.between[0]:
+            raise ValueError("'between' must be [start, end] with end after start")
+        return self
+
+    @property
+    def overflow(self) -> bool:
+        return self.queue_over is not None or self.wait_over is not None or self.expected_wait_over is not None
 
 
 class Step(Strict):
@@ -217,21 +408,31 @@ class Step(Strict):
     ``stage: front`` — the customer is present and waits (may abandon); ``back`` — the customer is
     gone and a work item waits. ``next`` is the routing: a step name, ``exit``, or a mapping of
     step names (or ``exit``) to probabilities summing to 1 (loops allowed: rework).
+    ``automation`` sends a share of the step's work to bots, ``outsource`` to a vendor. The
+    ``handle_time`` is the people's (needed unless bots take all of the work).
     """
 
     stage: Literal["front", "back"] = "front"
-    handle_time: Distribution
+    handle_time: Distribution | None = None
     next: Name | dict[Name, Share] = EXIT
+    automation: Automation | None = None
+    outsource: Outsource | None = None
+
+    @model_validator(mode="after")
+    def _handled(self) -> Step:
+        if self.handle_time is None and self.people:
+            raise ValueError("give the 'handle_time' of people at this step")
+        return self
+
+    @property
+    def people(self) -> bool:
+        """Whether people work (part of) this step: not all of it goes to bots, or bot exceptions
+        come back to it."""
+        a = self.automation
+        return a is None or a.level < 1 or (a.exceptions > 0 and a.exceptions_to is None)
 
     def routing(self) -> dict[str, float]:
         return {self.next: 1.0} if isinstance(self.next, str) else dict(self.next)
-
-
-class ServiceLevelTarget(Strict):
-    """Service level: share of contacts answered within ``threshold``; ``goal`` is the target share."""
-
-    threshold: Duration = 20.0
-    goal: Share = 0.8
 
 
 class Targets(Strict):
