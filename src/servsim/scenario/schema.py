@@ -373,7 +373,8 @@ class Outsource(Strict):
 
     * ``share`` — this share of all work entering the step, always;
     * overflow, when no agent of the step is idle and any condition given holds at entry:
-      ``queue_over`` — at least this many contacts wait at the step; ``wait_over`` — the
+      ``queue_over`` — at least this many contacts wait at the step already (so the queue is never
+      longer than queue_over); ``wait_over`` — the
       longest-waiting contact there has waited longer than this; ``expected_wait_over`` — the
       predicted wait (waiting + 1) × mean handle time / staffed agents exceeds this;
     * ``segments`` and ``between`` (two clock times) restrict the rule to some segments and to a
