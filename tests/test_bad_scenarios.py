@@ -215,3 +215,106 @@ def test_unwritable_out_folder_is_refused_before_running(tmp_path):
     res = CliRunner().invoke(app, ["run", str(f), "-n", "1", "--out", str(blocker / "sub")])
     assert res.exit_code == EXIT_BAD_INPUT
     assert "cannot write to --out" in res.output
+
+
+# The service-delivery fields: bad values name file, line and field. (id, replace old, new, field,
+# text on the expected line, words the message must contain)
+RICH = """\
+name: rich
+horizon: {start: "08:00", end: "18:00", interval: 30min}
+channels:
+  calls:
+    arrivals: {rate: 2/min}
+    entry: answer
+    patience: {dist: exponential, mean: 3min}
+    retrial: {probability: 0.5, delay: {dist: exponential, mean: 10min}}
+    balking: {queue: 10, probability: 0.5}
+  mail:
+    kind: email
+    arrivals: {rate: 1/min}
+    entry: claims
+pools:
+  agents:
+    agents: 6
+    concurrency: 2
+    shrinkage: 0.2
+    resolution: 0.9
+    skills: {answer: 1.0, claims: 1.0}
+  partner: {kind: vendor, agents: unlimited, price_per_contact: 3.5}
+  robots: {kind: bots, agents: 2, licence_cost: 900, cost_per_transaction: 0.1}
+steps:
+  answer:
+    handle_time: {dist: lognormal, mean: 1min, cv: 1.2}
+    outsource: {to: partner, queue_over: 5}
+  claims:
+    stage: back
+    handle_time: {dist: exponential, mean: 10min}
+    automation: {bots: robots, level: 0.6, handle_time: {dist: exponential, mean: 2min}, exception_rate: 0.2}
+"""
+
+REALISM_CASES = [
+    ("automation-level-above-1", "level: 0.6", "level: 1.5", "steps.claims.automation.level", "level: 1.5",
+     ["less than or equal to 1"]),
+    ("exception-rate-negative", "exception_rate: 0.2", "exception_rate: -0.2",
+     "steps.claims.automation.exception_rate", "exception_rate", ["greater than or equal to 0"]),
+    ("containment-and-exception-rate", "exception_rate: 0.2", "exception_rate: 0.2, containment: 0.7",
+     "steps.claims.automation", "containment", ["not both"]),
+    ("outsource-share-above-1", "queue_over: 5", "share: 1.2", "steps.answer.outsource.share", "share: 1.2",
+     ["less than or equal to 1"]),
+    ("retrial-probability-above-1", "probability: 0.5, delay", "probability: 2, delay",
+     "channels.calls.retrial.probability", "retrial:", ["less than or equal to 1"]),
+    ("balking-share-negative", "queue: 10, probability: 0.5", "queue: 10, probability: -0.5",
+     "channels.calls.balking.probability", "balking:", ["greater than or equal to 0"]),
+    ("shrinkage-of-1", "shrinkage: 0.2", "shrinkage: 1.0", "pools.agents.shrinkage", "shrinkage", ["less than 1"]),
+    ("resolution-above-1", "resolution: 0.9", "resolution: 1.1", "pools.agents.resolution", "resolution",
+     ["less than or equal to 1"]),
+    ("concurrency-0", "concurrency: 2", "concurrency: 0", "pools.agents.concurrency", "concurrency",
+     ["greater than or equal to 1"]),
+    ("overflow-to-missing-pool", "to: partner", "to: partnr", "steps.answer.outsource.to", "to: partnr",
+     ["does not exist", "did you mean 'partner'"]),
+    ("overflow-to-agents-pool", "to: partner", "to: agents", "steps.answer.outsource.to", "to: agents",
+     ["kind 'agents'", "vendor"]),
+    ("bots-missing", "bots: robots", "bots: robot", "steps.claims.automation.bots", "bots: robot",
+     ["does not exist", "did you mean 'robots'"]),
+    ("exceptions-to-missing-step", "exception_rate: 0.2}", "exception_rate: 0.2, exceptions_to: review}",
+     "steps.claims.automation.exceptions_to", "exceptions_to", ["step 'review' does not exist"]),
+    ("negative-vendor-price", "price_per_contact: 3.5", "price_per_contact: -3.5", "pools.partner.price_per_contact",
+     "price_per_contact", ["greater than or equal to 0"]),
+    ("negative-licence", "licence_cost: 900", "licence_cost: -900", "pools.robots.licence_cost", "licence_cost",
+     ["greater than or equal to 0"]),
+    ("price-on-agents-pool", "resolution: 0.9", "resolution: 0.9\n    price_per_contact: 2",
+     "pools.agents.price_per_contact", "price_per_contact: 2", ["only applies to pools of kind 'vendor'"]),
+    ("unlimited-agents", "agents: 6", "agents: unlimited", "pools.agents.agents", "agents: unlimited",
+     ["'unlimited' is for vendor"]),
+    ("email-with-patience", "entry: claims", "entry: claims\n    patience: {dist: exponential, mean: 1h}",
+     "channels.mail.patience", "mean: 1h", ["asynchronous"]),
+    ("overflow-without-condition", "queue_over: 5", "segments: [all]", "steps.answer.outsource", "outsource:",
+     ["give a 'share' or an overflow condition"]),
+    ("break-longer-than-window", "agents: 6", 'shifts: [{start: "08:00", end: "18:00", agents: 6, '
+     'breaks: [{start: "12:00", end: "12:15", length: 30min}]}]', "pools.agents.shifts[0].breaks[0]", "breaks",
+     ["at least as long as the break"]),
+]
+
+
+@pytest.mark.parametrize("case", REALISM_CASES, ids=[c[0] for c in REALISM_CASES])
+def test_bad_service_delivery_values_are_located(tmp_path, case):
+    _, old, new, field, on_line, words = case
+    assert old in RICH
+    text = RICH.replace(old, new, 1)
+    line = next(i for i, row in enumerate(text.splitlines(keepends=True), start=1) if on_line in row)
+    f, res = _run(tmp_path, text)
+    out = res.output
+    assert res.exit_code == EXIT_BAD_INPUT, out
+    assert "Traceback" not in out
+    assert re.search(rf"{re.escape(str(f))}:{line}(:\d+)?: ", out), (line, out)
+    assert f" {field}: " in out or f" {field} " in out, out
+    assert all(w.lower() in out.lower() for w in words), out
+
+
+def test_rich_scenario_is_valid_and_runs(tmp_path):
+    import servsim
+
+    f, res = _run(tmp_path, RICH)
+    assert res.exit_code == 0, res.output
+    r = servsim.simulate(servsim.load_scenario(f), seed=1)
+    assert r.summary["offered"].iloc[0] > 0

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from servsim.scenario.errors import closest
-from servsim.scenario.schema import EXIT, Scenario
+from servsim.scenario.schema import EXIT, KIND_FIELDS, Scenario
 from servsim.units import format_clock as _clock, format_duration
 
 SUM_TOLERANCE = 1e-6
@@ -100,6 +100,11 @@ def _channels(s: Scenario) -> Iterator[Issue]:
     k = _intervals(s)
     for name, ch in s.channels.items():
         base: Path = ("channels", name)
+        if ch.kind == "email":
+            for f in ("patience", "retrial", "balking"):
+                if getattr(ch, f) is not None:
+                    yield Issue((*base, f), f"an email channel is asynchronous: it has no {f!r}",
+                                "remove it, or use kind: chat or voice")
         if ch.entry not in s.steps:
             yield Issue((*base, "entry"), f"step {ch.entry!r} does not exist", _did_you_mean(ch.entry, s.steps))
         a = ch.arrivals
@@ -153,6 +158,14 @@ def _pools(s: Scenario) -> Iterator[Issue]:
     k = _intervals(s)
     for name, pool in s.pools.items():
         base: Path = ("pools", name)
+        for kind, fields in KIND_FIELDS.items():
+            for f in fields:
+                if kind != pool.kind and f in pool.model_fields_set:
+                    yield Issue((*base, f), f"{f!r} only applies to pools of kind {kind!r}; this pool is {pool.kind!r}",
+                                f"remove it, or set kind: {kind}")
+        if pool.kind == "agents" and pool.agents == "unlimited":
+            yield Issue((*base, "agents"), "'unlimited' is for vendor and bots pools",
+                        "give the number of agents, or set kind: vendor")
         for step in pool.skills:
             if step not in s.steps:
                 yield Issue((*base, "skills", step), f"step {step!r} does not exist", _did_you_mean(step, s.steps))

@@ -199,12 +199,6 @@ class Channel(Strict):
     balking: Balking | None = None
     repeats: Repeats | None = None
 
-    @model_validator(mode="after")
-    def _asynchronous(self) -> Channel:
-        if self.kind == "email" and (self.patience is not None or self.retrial is not None
-                                     or self.balking is not None):
-            raise ValueError("an email channel is asynchronous: it has no 'patience', 'retrial' or 'balking'")
-        return self
 
 
 class Segment(Strict):
@@ -260,8 +254,8 @@ class Skill(Strict):
     priority: Count = Field(default=0, ge=-1000, le=1000)
 
 
-#: Fields that only a pool of the given kind may set.
-_KIND_FIELDS = {
+#: Fields that only a pool of the given kind may set (checked in :mod:`servsim.scenario.checks`).
+KIND_FIELDS = {
     "agents": ("schedule", "shifts", "skills", "shrinkage", "concurrency", "concurrency_slowdown"),
     "vendor": ("price_per_contact", "price_per_hour", "handle_time_factor"),
     "bots": ("licence_cost", "licence_period", "cost_per_transaction"),
@@ -313,17 +307,10 @@ class Pool(Strict):
 
     @model_validator(mode="after")
     def _some_headcount(self) -> Pool:
-        for kind, names in _KIND_FIELDS.items():
-            wrong = [n for n in names if n in self.model_fields_set and kind != self.kind]
-            if wrong:
-                raise ValueError(f"{', '.join(repr(n) for n in wrong)} only apply to pools of kind {kind!r} "
-                                 f"(this pool is {self.kind!r})")
         if self.kind == "agents":
-            if self.agents == "unlimited":
-                raise ValueError("'unlimited' is for vendor and bots pools; give agents a number")
             if self.agents is None and self.schedule is None and self.shifts is None:
                 raise ValueError("give the headcount: 'agents', a per-interval 'schedule' and/or 'shifts'")
-            if not self.skills:
+            if not self.skills and "skills" not in self.model_fields_set:
                 raise ValueError("give the pool's 'skills': the steps it serves")
         elif self.agents is None:
             raise ValueError(f"give the {self.kind} pool's capacity: 'agents' (a number or 'unlimited')")
