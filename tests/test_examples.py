@@ -20,8 +20,27 @@ def test_example_scenario_runs_and_is_stable(path):
     assert not r.stopped and not r.load.unstable
     overall = r.summary.iloc[0]
     assert overall["offered"] > 0
-    assert overall["offered"] == overall["handled"] + overall["abandoned"] + overall["in_system_end"]
+    assert overall["offered"] == (overall["handled"] + overall["contained"] + overall["abandoned"]
+                                  + overall["balked"] + overall["in_system_end"])
     assert overall["littles_gap"] < 0.01
+
+
+def test_the_service_delivery_examples_use_what_they_claim():
+    """Each realism example exercises its mechanisms (a typo would silently switch one off)."""
+    multi = servsim.simulate(servsim.load_scenario(ROOT / "scenarios" / "multichannel_contact_centre.yaml"), seed=1)
+    by = multi.summary.set_index("channel")
+    assert by.loc["web", "contained"] > 0 and by.loc["phone", "retrials"] > 0
+    assert by.loc["phone", "unresolved"] > 0 and by.loc["all", "bot_cost"] > 0
+    email = multi.visits[multi.visits["step"] == "reply"]
+    assert (email["pool"] == "phone_agents").any() and (email["pool"] == "email_team").any()   # blended
+    claims = servsim.simulate(servsim.load_scenario(ROOT / "scenarios" / "claims_rpa.yaml"), seed=1)
+    steps = set(claims.visits["step"].astype(str))
+    assert {"register@rpa", "approve@rpa", "register", "request_info"} <= steps
+    vendor = servsim.simulate(servsim.load_scenario(ROOT / "scenarios" / "vendor_overflow.yaml"), seed=1)
+    s = vendor.summary.iloc[0]
+    v = vendor.visits
+    served_by_vendor = int((v["step"].eq("call@partner") & v["outcome"].eq("served")).sum())
+    assert s["outsourced"] > 0 and s["vendor_cost"] == 6.5 * served_by_vendor
 
 
 def test_readme_python_blocks_run(monkeypatch):

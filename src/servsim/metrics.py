@@ -227,8 +227,9 @@ def pool_table(plan: Plan, rec: Records) -> pd.DataFrame:
     out = pd.concat(rows, ignore_index=True)
     out["pool"] = pd.Categorical(out["pool"], categories=[p.name for p in plan.pools])
     out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
+    unlimited = out["pool"].isin([p.name for p in plan.pools if p.unlimited]).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["occupancy"] = np.where(out["paid_s"] > 0, out["busy_s"] / out["paid_s"], np.nan)
+        out["occupancy"] = np.where((out["paid_s"] > 0) & ~unlimited, out["busy_s"] / out["paid_s"], np.nan)
     return out
 
 
@@ -377,9 +378,10 @@ def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> 
 
 def occupancy(pools: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """Occupancy per pool after the warm-up: busy / paid agent-time (intervals starting at or after the
-    warm-up end)."""
+    warm-up end); NaN for unlimited pools (they have no capacity to occupy)."""
     p = pools[pools["start_s"] >= plan.warmup_end - 1e-9]
     g = p.groupby("pool", observed=False)[["staffed_s", "busy_s", "paid_s"]].sum().reset_index()
+    unlimited = g["pool"].isin([p.name for p in plan.pools if p.unlimited]).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        g["occupancy"] = np.where(g["paid_s"] > 0, g["busy_s"] / g["paid_s"], np.nan)
+        g["occupancy"] = np.where((g["paid_s"] > 0) & ~unlimited, g["busy_s"] / g["paid_s"], np.nan)
     return g

@@ -21,6 +21,8 @@ from servsim.stats import summarise
 HEADLINE = ["offered", "answered", "abandoned", "abandon_rate", "p_wait", "asa_s", "mean_wait_s", "p90_wait_s",
             "p95_wait_s", "service_level", "mean_handle_s", "mean_lead_time_s", "in_system_end",
             "littles_gap", "satisfaction_mean", "share_satisfied", "total_cost", "cost_per_handled"]
+#: Shown as well when the scenario uses the mechanism (any replication has a non-zero value).
+OPTIONAL = ["balked", "contained", "outsourced", "unresolved", "retrials", "staff_cost", "vendor_cost", "bot_cost"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,14 @@ class Replications:
     def kpi_table(self, level: float = 0.95, metrics_: list[str] | None = None) -> pd.DataFrame:
         """Mean and CI half-width across replications of each KPI, per channel/segment row, plus
         occupancy per pool (channel = 'pool:NAME')."""
-        wanted = metrics_ or HEADLINE
+        if metrics_ is None:
+            used = [m for m in OPTIONAL if m in self.summary and (self.summary[m].fillna(0) != 0).any()]
+            costs = [m for m in used if m.endswith("_cost")]
+            wanted = HEADLINE + [m for m in used if m not in costs]
+            if len(costs) > 1:  # the split of the total is worth showing only when there is one
+                wanted += costs
+        else:
+            wanted = metrics_
         main = summarise(self.summary, ["channel", "segment"], wanted, level)
         occ = self.pool_summary.rename(columns={"pool": "channel"})
         occ["channel"] = "pool:" + occ["channel"].astype(str)
