@@ -13,7 +13,7 @@ from servsim import theory
 from servsim.engine import compile_plan
 from servsim.economics import pool_charges
 from servsim.stats import paired_difference, t_interval
-from tests.conftest import scenario
+from conftest import scenario
 
 LEVEL = 0.99
 

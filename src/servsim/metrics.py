@@ -9,7 +9,8 @@ Tables (pandas DataFrames; times in seconds, absolute = seconds after midnight o
   ``handle_s``, ``visits``, ``pool`` (who served that step), ``lead_time_s`` (exit − arrival),
   ``warmup`` (arrived during the warm-up: left out of KPIs), ``attempt`` (1 = first attempt; 2, 3…
   retrials and repeat contacts), ``resolved`` (handled and resolved; false for unresolved),
-  ``outsourced`` (a vendor served one of its steps), ``bot_s`` (time with bots, queue + service);
+  ``outsourced`` (a vendor served one of its steps), ``bot_s`` (time with bots at front-stage
+  steps before reaching a person, queue + service);
   *contained* = left the process having been served by bots only;
 * ``visits`` — one row per step visit: ``contact, step, pool, queued_s, start_s, end_s, outcome``
   (served | abandoned | waiting | in_service), ``wait_s``, ``handle_s``;
@@ -123,7 +124,12 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
     n_visits = np.bincount(vc, minlength=n)[:n]
     served = (v["outcome"] == "served").to_numpy()
     people_served = np.bincount(vc[served & ~by_bots], minlength=n)[:n]
-    bot_time = np.bincount(vc[by_bots], weights=(np.nan_to_num(v["handle_s"].to_numpy()) + v_wait)[by_bots],
+    # time with bots the customer spent *before* reaching a person (front stage only)
+    front = np.array([st.front for st in plan.steps] + [False], dtype=bool)[v_step] if len(vc) else by_bots
+    first_person = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    first_person[people_ids] = rows[~by_bots][people_row]
+    before = by_bots & front & (rows < first_person[vc]) if len(vc) else by_bots
+    bot_time = np.bincount(vc[before], weights=(np.nan_to_num(v["handle_s"].to_numpy()) + v_wait)[before],
                            minlength=n)[:n]
     vendor_pools = np.array([p.kind == "vendor" for p in plan.pools] + [False], dtype=bool)
     outsourced = np.bincount(vc[served & vendor_pools[v["pool"].cat.codes.to_numpy()]], minlength=n)[:n] > 0

@@ -183,9 +183,14 @@ def compile_plan(s: Scenario) -> Plan:
         if o is not None:
             vendor = s.pools[o.to]
             rules.update(vendor_step=n_steps + len(variants), vendor_share=o.share, rules=True)
+            v_cum, v_to = cum, to
+            if o.next is not None:
+                v_routing = {o.next: 1.0} if isinstance(o.next, str) else dict(o.next)
+                v_cum = tuple(_cumulative(list(v_routing.values())))
+                v_to = tuple(-1 if t == EXIT else step_ix[t] for t in v_routing)
             variants.append(StepPlan(
-                f"{name}@{o.to}", front, st.handle_time, ((pool_ix[o.to], vendor.handle_time_factor),),
-                cum, to, "vendor", me))
+                f"{name}@{o.to}", front, o.handle_time or st.handle_time,
+                ((pool_ix[o.to], vendor.handle_time_factor),), v_cum, v_to, "vendor", me))
             if o.overflow:
                 mean_prof = min((prof for _, prof in people), default=1.0)
                 overflow = Overflow(

@@ -68,19 +68,52 @@ class AddAgentsChange(Strict):
     end: str | None = None
 
 
+class AddVendorChange(Strict):
+    """Add a vendor pool ``name`` (``pool``: its scenario fields, ``kind: vendor`` implied) and send
+    work entering ``step`` to it by the outsourcing ``rule`` (a step's ``outsource`` fields,
+    ``to`` implied), e.g. ``rule: {expected_wait_over: 45s}`` or ``rule: {share: 0.2}``."""
+
+    name: Name
+    step: Name
+    pool: dict[str, Any] = Field(default_factory=lambda: {"agents": "unlimited"})
+    rule: dict[str, Any]
+
+
+class AutomateChange(Strict):
+    """Let bots take a share ``level`` of ``step``. ``bots`` names the bots pool; ``pool`` (its
+    scenario fields, ``kind: bots`` implied) creates or changes it; the other keys are the step's
+    ``automation`` fields (``handle_time``, ``exception_rate`` or ``containment``,
+    ``exceptions_to``), needed unless the step already has an automation to change."""
+
+    step: Name
+    level: float = Field(ge=0, le=1)
+    bots: Name | None = None
+    pool: dict[str, Any] | None = None
+    handle_time: Any = None
+    exception_rate: float | None = None
+    containment: float | None = None
+    exceptions_to: Name | None = None
+
+
+CHANGE_KINDS = ("set", "scale", "add_agents", "add_vendor", "automate", "patch")
+
+
 class Change(Strict):
-    """Exactly one of ``set``, ``scale``, ``add_agents``, ``patch`` (a mapping or a YAML file path)."""
+    """Exactly one of ``set``, ``scale``, ``add_agents``, ``add_vendor``, ``automate``, ``patch``
+    (a mapping or a YAML file path)."""
 
     set: SetChange | None = None
     scale: ScaleChange | None = None
     add_agents: AddAgentsChange | None = None
+    add_vendor: AddVendorChange | None = None
+    automate: AutomateChange | None = None
     patch: dict[str, Any] | str | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Change:
-        given = [k for k in ("set", "scale", "add_agents", "patch") if getattr(self, k) is not None]
+        given = [k for k in CHANGE_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("each change is exactly one of: set, scale, add_agents, patch")
+            raise ValueError("each change is exactly one of: " + ", ".join(CHANGE_KINDS))
         return self
 
 
@@ -242,6 +275,32 @@ def load_experiment(path: str | Path) -> Experiment:
     return Experiment(spec=spec, file=str(path), scenarios=scenarios, option_data=option_data)
 
 
+def _existing_step(data: dict[str, Any], step: str) -> dict[str, Any]:
+    steps = data.get("steps") if isinstance(data.get("steps"), dict) else {}
+    if step not in steps:
+        raise PathError(f"steps.{step}", f"step {step!r} does not exist; {_suggest(step, list(steps))}")
+    return steps[step] if isinstance(steps[step], dict) else {}
+
+
+def _automation_patch(a: AutomateChange, data: dict[str, Any]) -> dict[str, Any]:
+    """The merge patch of an ``automate`` change (see :class:`AutomateChange`)."""
+    current = _existing_step(data, a.step).get("automation") or {}
+    fields = {k: getattr(a, k) for k in ("bots", "handle_time", "exception_rate", "containment", "exceptions_to")
+              if getattr(a, k) is not None}
+    bots = a.bots or current.get("bots")
+    if bots is None:
+        raise PathError(f"steps.{a.step}.automation", f"step {a.step!r} has no automation yet: name the bots "
+                        "pool ('bots', with 'pool' to create it) and give 'handle_time' and 'exception_rate'")
+    if "exception_rate" in fields:
+        fields["containment"] = None      # the two are alternatives: the new one replaces the old
+    if "containment" in fields and fields["containment"] is not None:
+        fields["exception_rate"] = None
+    patch: dict[str, Any] = {"steps": {a.step: {"automation": {**fields, "bots": bots, "level": a.level}}}}
+    if a.pool is not None:
+        patch["pools"] = {bots: {**a.pool, "kind": "bots"}}
+    return patch
+
+
 def _suggest(name: str, valid: list[str]) -> str:
     guess = closest(name, valid)
     return (f"did you mean {guess!r}? " if guess else "") + "valid: " + ", ".join(valid)
@@ -255,6 +314,13 @@ def _apply(change: Change, data: dict[str, Any], folder: Path) -> dict[str, Any]
     if change.add_agents is not None:
         a = change.add_agents
         return add_agents(data, a.pool, a.count, a.start, a.end)
+    if change.add_vendor is not None:
+        v = change.add_vendor
+        _existing_step(data, v.step)
+        return merge_patch(data, {"pools": {v.name: {**v.pool, "kind": "vendor"}},
+                                  "steps": {v.step: {"outsource": {**v.rule, "to": v.name}}}})
+    if change.automate is not None:
+        return merge_patch(data, _automation_patch(change.automate, data))
     patch = change.patch
     if isinstance(patch, str):
         patch_doc: LocatedDoc = load_yaml(folder / patch)

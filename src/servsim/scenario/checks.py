@@ -60,6 +60,8 @@ def _distributions(s: Scenario) -> Iterator[Issue]:
     found += [(("steps", n, "handle_time"), st.handle_time) for n, st in s.steps.items()]
     found += [(("steps", n, "automation", "handle_time"), st.automation.handle_time)
               for n, st in s.steps.items() if st.automation is not None]
+    found += [(("steps", n, "outsource", "handle_time"), st.outsource.handle_time)
+              for n, st in s.steps.items() if st.outsource is not None]
     for n, ch in s.channels.items():
         for part in ("retrial", "repeats"):
             if getattr(ch, part) is not None:
@@ -201,9 +203,19 @@ def _rules(s: Scenario, name: str, step) -> Iterator[Issue]:  # noqa: ANN001 - a
     o = step.outsource
     if o is not None:
         yield from _pool_of_kind(s, (*base, "outsource", "to"), o.to, "vendor")
-        if step.handle_time is None:
+        if step.handle_time is None and o.handle_time is None:
             yield Issue((*base, "outsource"), "a vendor works with the step's 'handle_time', which is not given",
-                        "give the step a handle_time (the vendor's handle_time_factor scales it)")
+                        "give the step a handle_time (the vendor's handle_time_factor scales it), or the "
+                        "rule its own handle_time")
+        if o.next is not None:
+            targets = {o.next: 1.0} if isinstance(o.next, str) else o.next
+            for t in targets:
+                if t not in s.steps and t != EXIT:
+                    yield Issue((*base, "outsource", "next"), f"{t!r} is neither a step nor 'exit'",
+                                _did_you_mean(t, [*s.steps, EXIT]))
+            if not _sums_to_one(targets.values()):
+                yield Issue((*base, "outsource", "next"),
+                            f"routing probabilities sum to {math.fsum(targets.values()):.6g}, not 1")
         for i, g in enumerate(o.segments or ()):
             if g not in s.segments:
                 yield Issue((*base, "outsource", "segments", i), f"segment {g!r} does not exist",

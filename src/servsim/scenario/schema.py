@@ -365,7 +365,11 @@ class Outsource(Strict):
       longest-waiting contact there has waited longer than this; ``expected_wait_over`` — the
       predicted wait (waiting + 1) × mean handle time / staffed agents exceeds this;
     * ``segments`` and ``between`` (two clock times) restrict the rule to some segments and to a
-      time of day.
+      time of day;
+    * ``handle_time`` and ``next`` — the vendor's own handle time and routing for this work when
+      it differs from the step's (e.g. the vendor takes the whole call at the first step:
+      ``next: exit``); default the step's handle time × the vendor's ``handle_time_factor``, and
+      the step's ``next``.
     """
 
     to: Name
@@ -375,6 +379,8 @@ class Outsource(Strict):
     expected_wait_over: Duration | None = None
     segments: list[Name] | None = Field(default=None, min_length=1)
     between: tuple[Clock, Clock] | None = None
+    handle_time: Distribution | None = None
+    next: Name | dict[Name, Share] | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Outsource:
