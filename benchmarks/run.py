@@ -1,17 +1,29 @@
 """Throughput and memory of servsim against idiomatic raw SimPy (and Ciw when installed), in one run.
 
-    python benchmarks/run.py [--customers 200000] [--rounds 3]
+    python benchmarks/run.py [--customers 200000] [--rounds 3] [--memory-contacts 1000000]
 
 Models (λ = 9.5/min, μ = 1/min, c = 10, ρ = 0.95):
 * ``mmc``      — M/M/10: servsim (records on) vs raw SimPy (``Resource``, one process per customer);
 * ``mmc_ab2``  — M/M/10+M (patience mean 5 min) with two priority classes (30% high): servsim vs raw
   SimPy (``PriorityResource`` and ``req | timeout(patience)``);
-* ``bank``     — the full example contact centre (servsim only; replications until ``customers``).
+* ``bank``     — the example bank contact centre (servsim only, one day);
+* ``multichannel`` — the full-featured example (phone, chat with concurrency behind a chatbot,
+  blended email, breaks, shrinkage, retrials and repeats; servsim only, two days).
 
 Each configuration runs ``rounds`` times, interleaved, and the median is reported: customers per
-second, the ratio to raw SimPy, the mean wait beside Erlang C / Erlang A, and peak traced memory
-per customer. Results are appended to ``benchmarks/results/run.csv``. Timings depend on the machine:
-compare ratios measured in the same run, not absolute numbers across machines.
+second (engine + result tables, records on), the ratio to raw SimPy, the mean wait beside Erlang C
+/ Erlang A, and peak traced memory per customer of the whole call (tables included).
+
+Then, in fresh subprocesses so that nothing else is on the heap:
+
+* **memory** — the engine alone on M/M/10 with ``--memory-contacts`` arrivals: peak traced memory
+  above the baseline after import and plan compilation, per contact, with records on (and with the
+  per-contact log off, when the installed servsim has it);
+* **replications** — 8 replications of the M/M/10 model on 1 and on 2 local workers
+  (``servsim.replicate``), wall time and speed-up (median of ``rounds``).
+
+Results are appended to ``benchmarks/results/run.csv``. Timings depend on the machine: compare
+ratios measured in the same run, not absolute numbers across machines.
 """
 
 from __future__ import annotations
@@ -27,6 +39,9 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+
+import subprocess
+import sys
 
 import simpy
 
@@ -129,6 +144,52 @@ def ciw_mmc(customers: int) -> tuple[int, float] | None:
     return len(recs), statistics.fmean(r.waiting_time for r in recs)
 
 
+MEMORY_PROBE = """
+import sys, gc, tracemalloc, json
+sys.path[:0] = {path!r}
+import servsim
+from servsim.engine import compile_plan, run
+from run import servsim_scenario
+plan = compile_plan(servsim_scenario({n}, abandonment=False))
+kwargs = {{}} if {log!r} else {{"log": False}}
+if kwargs:
+    import inspect
+    if "log" not in inspect.signature(run).parameters:
+        print(json.dumps(None)); raise SystemExit
+gc.collect()
+tracemalloc.start()
+base, _ = tracemalloc.get_traced_memory()
+rec = run(plan, 1, **kwargs)
+_, peak = tracemalloc.get_traced_memory()
+count = len(rec.arrival) if {log!r} else rec.count
+print(json.dumps({{"contacts": count, "peak_above_base": peak - base}}))
+"""
+
+
+def memory_probe(contacts: int, log: bool) -> dict | None:
+    """Peak traced memory of one engine run in a fresh interpreter (see the module docstring)."""
+    import json
+
+    code = MEMORY_PROBE.format(path=[str(ROOT / "src"), str(ROOT / "benchmarks")], n=contacts, log=log)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def replication_speedup(customers: int, rounds: int) -> tuple[float, float]:
+    """Median wall time of 8 replications on 1 and on 2 workers (interleaved rounds)."""
+    scenario = servsim_scenario(customers, abandonment=False)
+    times: dict[int, list[float]] = {1: [], 2: []}
+    tables = {}
+    for _ in range(rounds):
+        for workers in (1, 2):
+            t0 = time.perf_counter()
+            r = servsim.replicate(scenario, replications=8, seed=1, workers=workers)
+            times[workers].append(time.perf_counter() - t0)
+            tables[workers] = r.summary
+    assert tables[1].equals(tables[2]), "1 and 2 workers must give identical numbers"
+    return statistics.median(times[1]), statistics.median(times[2])
+
+
 def measure(fn: Callable[[], tuple[int, float]]) -> tuple[float, int, float, int]:
     gc.collect()
     t0 = time.perf_counter()
@@ -146,11 +207,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=200_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--memory-contacts", type=int, default=1_000_000)
+    ap.add_argument("--replication-customers", type=int, default=100_000,
+                    help="customers per replication in the 8-replication speed-up run")
     args = ap.parse_args()
     n = args.customers
     mmc = servsim_scenario(n, abandonment=False)
     ab2 = servsim_scenario(n, abandonment=True)
     bank = servsim.load_scenario(ROOT / "scenarios" / "bank_contact_centre.yaml")
+    multi = servsim.load_scenario(ROOT / "scenarios" / "multichannel_contact_centre.yaml")
     configs: dict[str, Callable[[], tuple[int, float]] | None] = {
         "mmc/servsim": lambda: run_servsim(mmc, n),
         "mmc/raw_simpy": lambda: raw_simpy_mmc(n),
@@ -158,6 +223,7 @@ def main() -> None:
         "mmc_ab2/servsim": lambda: run_servsim(ab2, n),
         "mmc_ab2/raw_simpy": lambda: raw_simpy_abandon(n),
         "bank/servsim": lambda: run_servsim(bank, n),
+        "multichannel/servsim": lambda: run_servsim(multi, n),
     }
     samples: dict[str, list[tuple[float, int, float, int]]] = {k: [] for k, v in configs.items() if v}
     for _ in range(args.rounds):
@@ -184,6 +250,27 @@ def main() -> None:
     for r in rows:
         print(f"{r['config']:<{width}}  {r['customers']:>9}  {r['customers_per_s']:>8,}  {r['ratio_to_raw_simpy']:>5}"
               f"  {r['mean_wait_min']:>9}  {r['theory_wait_min']:>7}  {r['peak_bytes_per_customer']:>10}")
+    print()
+    for log in (True, False):
+        m = memory_probe(args.memory_contacts, log)
+        label = "records on " if log else "log off    "
+        if m is None:
+            print(f"memory, engine only, {label}: not available in this version")
+            continue
+        per = m["peak_above_base"] / m["contacts"]
+        print(f"memory, engine only, {label}: {m['contacts']:,} contacts, peak +{m['peak_above_base'] / 1e6:,.1f} MB "
+              f"= {per:,.1f} B/contact")
+        rows.append({"config": f"memory/{'records' if log else 'log_off'}", "customers": m["contacts"],
+                     "seconds": float("nan"), "customers_per_s": float("nan"), "ratio_to_raw_simpy": float("nan"),
+                     "mean_wait_min": float("nan"), "theory_wait_min": float("nan"),
+                     "peak_bytes_per_customer": round(per, 1)})
+    t1, t2 = replication_speedup(args.replication_customers, args.rounds)
+    print(f"8 replications of {args.replication_customers:,} customers: 1 worker {t1:.2f} s, 2 workers {t2:.2f} s, "
+          f"speed-up {t1 / t2:.2f}x (identical numbers checked)")
+    rows.append({"config": "replications_8/speedup_2_workers", "customers": 8 * args.replication_customers,
+                 "seconds": round(t2, 3), "customers_per_s": round(8 * args.replication_customers / t2),
+                 "ratio_to_raw_simpy": round(t1 / t2, 2), "mean_wait_min": float("nan"),
+                 "theory_wait_min": float("nan"), "peak_bytes_per_customer": float("nan")})
     out = ROOT / "benchmarks" / "results" / "run.csv"
     out.parent.mkdir(exist_ok=True)
     new = not out.exists()

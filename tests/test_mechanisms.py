@@ -13,7 +13,7 @@ from servsim import theory
 from servsim.engine import compile_plan
 from servsim.economics import pool_charges
 from servsim.stats import paired_difference, t_interval
-from conftest import scenario
+from conftest import ROOT, scenario
 
 LEVEL = 0.99
 
@@ -424,3 +424,27 @@ def test_conservation_with_every_outcome():
     r = servsim.simulate(scenario(CHATBOT.replace("agents: 6", "agents: 2")), seed=1)
     s = r.summary.iloc[0]
     assert s["offered"] == s["handled"] + s["contained"] + s["abandoned"] + s["balked"] + s["in_system_end"]
+
+
+def test_costs_by_pool_and_channel_add_up():
+    from servsim.economics import cost_by_channel
+
+    s = servsim.load_scenario(ROOT / "scenarios" / "multichannel_contact_centre.yaml")
+    r = servsim.simulate(s, seed=2)
+    charges = pool_charges(r.pools, s).set_index("pool")
+    assert charges.loc["phone_agents", "staff_cost"] == pytest.approx(
+        r.pools[r.pools["pool"] == "phone_agents"]["paid_s"].sum() / 3600 * 32)
+    by_channel = cost_by_channel(charges.reset_index(), r.visits, r.contacts)
+    # every pool served something, so the split loses nothing
+    assert by_channel.sum() == pytest.approx(charges["cost"].sum())
+    assert by_channel["email"] > charges.loc["email_team", "cost"]      # phone agents helped with email
+    assert r.summary.iloc[0]["total_cost"] == pytest.approx(charges["cost"].sum() + r.summary.iloc[0]["penalty_cost"])
+
+
+def test_vendor_hourly_price_uses_handling_hours():
+    text = VENDOR.format(outsource="    outsource: {to: partner, share: 0.3}").replace(
+        "price_per_contact: 4.0, price_per_hour: 0", "price_per_contact: 0, price_per_hour: 60")
+    r = servsim.simulate(scenario(text), seed=4)
+    v = r.visits[(r.visits["step"] == "call@partner") & r.visits["handle_s"].notna()]
+    busy_h = np.minimum(v["end_s"].fillna(18 * 3600), 18 * 3600).sub(v["start_s"]).sum() / 3600
+    assert r.summary["vendor_cost"].iloc[0] == pytest.approx(60 * busy_h, rel=1e-9)
