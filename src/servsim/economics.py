@@ -57,6 +57,15 @@ SUMMARY_KEYS = ["staff_cost", "penalty_cost", "total_cost", "cost_per_handled", 
 _SCORED = ("handled", "abandoned", "contained")
 
 
+def labels(column: pd.Series) -> np.ndarray:
+    """The values of a column as a numpy array of Python strings; fast for categoricals (the
+    result tables' label columns), where ``astype(str)`` would build a new string array."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = np.asarray([str(c) for c in column.cat.categories] + [""], dtype=object)
+        return names[column.cat.codes.to_numpy()]
+    return np.asarray(column.astype(str).to_numpy(), dtype=object)
+
+
 def _after_warmup(df: pd.DataFrame, warmup_end_s: float) -> pd.DataFrame:
     """Rows of a per-interval table (``start_s``) that start at or after the warm-up end."""
     if warmup_end_s <= 0 or "start_s" not in df.columns:
@@ -113,7 +122,7 @@ def pool_costs(pools: pd.DataFrame, cost_per_hour: Mapping[str, float], warmup_e
 def _channel_rows(intervals: pd.DataFrame) -> pd.DataFrame:
     """Per-channel rows of the intervals table: rows with channel 'all' are aggregates over channels
     when other channels are present (a lone channel named 'all' is kept)."""
-    ch = intervals["channel"].astype(str).to_numpy()
+    ch = labels(intervals["channel"])
     if (ch != "all").any():
         return intervals[ch != "all"]
     return intervals
@@ -141,7 +150,7 @@ def penalty_costs(
     """
     pen = (economics or Economics()).penalties
     keep = _post_warmup_contacts(contacts)
-    abandoned = float(((contacts["outcome"].astype(str).to_numpy() == "abandoned") & keep).sum())
+    abandoned = float(((labels(contacts["outcome"]) == "abandoned") & keep).sum())
     rows = _after_warmup(_channel_rows(intervals), warmup_end_s)
     offered = rows["offered"].to_numpy(dtype=float)
     sl = rows["service_level"].to_numpy(dtype=float)
@@ -195,7 +204,7 @@ def satisfaction_scores(
     """
     sat = satisfaction or Satisfaction()
     n = len(contacts)
-    outcome = contacts["outcome"].astype(str).to_numpy()
+    outcome = labels(contacts["outcome"])
     score = np.full(n, np.nan)
     if n == 0:
         return score
@@ -214,7 +223,12 @@ def satisfaction_scores(
     contained = outcome == "contained"
     score[contained] = s[contained] * sat.contained
     if sat.channel_weight:
-        weight = contacts["channel"].astype(str).map(sat.channel_weight).fillna(1.0).to_numpy(dtype=float)
+        ch = contacts["channel"]
+        if isinstance(ch.dtype, pd.CategoricalDtype):
+            per = np.array([sat.channel_weight.get(str(n), 1.0) for n in ch.cat.categories] + [1.0])
+            weight = per[ch.cat.codes.to_numpy()]
+        else:
+            weight = np.array([sat.channel_weight.get(n, 1.0) for n in labels(ch)], dtype=float)
         score = score * weight
     return np.minimum(score, 1.0)
 
@@ -229,7 +243,7 @@ def pool_charges(pools: pd.DataFrame, scenario: Any, warmup_end_s: float = 0.0) 
     licence if unlimited; plus served × cost_per_transaction) and ``cost`` (their sum).
     """
     p = _after_warmup(pools, warmup_end_s)
-    key = p["pool"].astype(str).to_numpy()
+    key = labels(p["pool"])
     cols = [c for c in ("paid_s", "busy_s", "served") if c in p.columns]
     sums = p[cols].groupby(key, sort=False).sum()
     horizon = getattr(scenario, "horizon", None)
@@ -299,7 +313,7 @@ def economics_summary(
     penalty = penalty_costs(contacts, intervals, econ, goal, warmup_end)["penalty_cost"]
     total = staff + vendor + bot + penalty
     keep = _post_warmup_contacts(contacts)
-    outcome = contacts["outcome"].astype(str).to_numpy()
+    outcome = labels(contacts["outcome"])
     handled = int((((outcome == "handled") | (outcome == "contained")) & keep).sum())
     scores = satisfaction_scores(contacts, econ.satisfaction)[keep]
     scores = scores[~np.isnan(scores)]

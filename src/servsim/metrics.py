@@ -57,6 +57,7 @@ from servsim.engine.plan import EPS, Plan
 from servsim.units import DAY
 
 CONTACT_OUTCOMES = ["in_system", "handled", "abandoned", "balked", "contained"]
+_IN_SYSTEM, _HANDLED, _ABANDONED, _BALKED, _CONTAINED = range(len(CONTACT_OUTCOMES))
 VISIT_OUTCOMES = ["waiting", "served", "abandoned", "in_service"]
 
 KPI_COLUMNS = [
@@ -239,18 +240,43 @@ def pool_table(plan: Plan, rec: Records) -> pd.DataFrame:
     return out
 
 
+_KPI_INPUTS = ("answered", "wait_s", "lead_time_s", "outsourced", "resolved", "attempt")
+
+
+def _kpi_columns(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The contact columns KPIs need, as numpy arrays; ``outcome`` as codes of CONTACT_OUTCOMES."""
+    col = contacts["outcome"]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        names = [str(c) for c in col.cat.categories]
+        remap = np.array([CONTACT_OUTCOMES.index(n) if n in CONTACT_OUTCOMES else -1 for n in names] + [-1])
+        codes = remap[col.cat.codes.to_numpy()]
+    else:
+        lookup = {n: i for i, n in enumerate(CONTACT_OUTCOMES)}
+        codes = np.array([lookup.get(str(x), -1) for x in col.to_numpy()], dtype=np.int64)
+    out = {"outcome": codes}
+    for name in _KPI_INPUTS:
+        if name in contacts.columns:
+            out[name] = contacts[name].to_numpy()
+    return out
+
+
 def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float) -> dict[str, float]:
     """KPIs of a set of contacts (already filtered: no warm-up rows) and the handle times of their
     served visits. Definitions: module docstring."""
-    offered = len(contacts)
-    outcome = contacts["outcome"].to_numpy()
-    answered = contacts["answered"].to_numpy()
-    abandoned = outcome == "abandoned"
-    handled = outcome == "handled"
-    in_system = outcome == "in_system"
-    balked = outcome == "balked"
-    contained = outcome == "contained"
-    wait = contacts["wait_s"].to_numpy()
+    return _kpi_values(_kpi_columns(contacts), handles, threshold_s)
+
+
+def _kpi_values(c: dict[str, np.ndarray], handles: np.ndarray, threshold_s: float) -> dict[str, float]:
+    """:func:`kpis` on columns already extracted by :func:`_kpi_columns` (cheap to slice per group)."""
+    outcome = c["outcome"]
+    offered = len(outcome)
+    answered = c["answered"]
+    abandoned = outcome == _ABANDONED
+    handled = outcome == _HANDLED
+    in_system = outcome == _IN_SYSTEM
+    balked = outcome == _BALKED
+    contained = outcome == _CONTAINED
+    wait = c["wait_s"]
     # first-step wait is known once the contact was answered or abandoned at its first step
     known = answered | abandoned
     waiting_end = in_system & ~answered
@@ -260,7 +286,9 @@ def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float) -> dic
     ab_within = (abandoned & ~answered & (wait <= threshold_s)).sum()
     young_waiting = (waiting_end & (wait < threshold_s)).sum()
     sl_den = offered - ab_within - young_waiting - balked.sum() - contained.sum()
-    lead = contacts["lead_time_s"].to_numpy()[handled]
+    lead = c["lead_time_s"][handled]
+    p90, p95 = np.percentile(w, [90, 95]) if len(w) else (np.nan, np.nan)
+    zeros = np.zeros(offered, dtype=bool)
     return {
         "offered": float(offered),
         "answered": float(answered.sum()),
@@ -270,17 +298,17 @@ def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float) -> dic
         "abandon_rate": abandoned.sum() / offered if offered else np.nan,
         "asa_s": float(aw.mean()) if len(aw) else np.nan,
         "mean_wait_s": float(w.mean()) if len(w) else np.nan,
-        "p90_wait_s": float(np.percentile(w, 90)) if len(w) else np.nan,
-        "p95_wait_s": float(np.percentile(w, 95)) if len(w) else np.nan,
+        "p90_wait_s": float(p90),
+        "p95_wait_s": float(p95),
         "p_wait": float((w > 0).mean()) if len(w) else np.nan,
         "service_level": within / sl_den if sl_den > 0 else np.nan,
         "mean_handle_s": float(handles.mean()) if len(handles) else np.nan,
         "mean_lead_time_s": float(lead.mean()) if len(lead) else np.nan,
         "balked": float(balked.sum()),
         "contained": float(contained.sum()),
-        "outsourced": float((handled & contacts["outsourced"].to_numpy()).sum()),
-        "unresolved": float((handled & ~contacts["resolved"].to_numpy()).sum()),
-        "retrials": float((contacts["attempt"].to_numpy() > 1).sum()),
+        "outsourced": float((handled & c.get("outsourced", zeros)).sum()),
+        "unresolved": float((handled & ~c.get("resolved", ~zeros)).sum()),
+        "retrials": float((c["attempt"] > 1).sum()) if "attempt" in c else 0.0,
     }
 
 
@@ -365,18 +393,34 @@ def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> 
     hkey, hs = hkey[order], hs[order]
     rows = []
     bounds = plan.boundaries
-    for (channel, interval), sub in contacts.groupby(["channel", "interval"], observed=True, sort=True):
-        k = key[sub.index[0]]
+    cols = _kpi_columns(contacts)
+    names = [ch.name for ch in plan.channels]
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(key) else np.array([], int)
+    stops = np.r_[starts[1:], len(key)]
+    for a, b in zip(starts, stops):
+        idx = order[a:b]
+        k = sorted_key[a]
+        channel, interval = names[k // (len(bounds) + 1)], int(k % (len(bounds) + 1))
         lo, hi = np.searchsorted(hkey, k, "left"), np.searchsorted(hkey, k, "right")
-        rows.append({"channel": channel, "interval": int(interval), "start_s": bounds[int(interval)],
-                     **kpis(sub, hs[lo:hi], channel_thr[channel])})
+        rows.append({"channel": channel, "interval": interval, "start_s": bounds[interval],
+                     **_kpi_values({n: v[idx] for n, v in cols.items()}, hs[lo:hi], channel_thr[channel])})
     if len(plan.channels) > 1:
         # all channels together, per interval
         all_int = contacts["interval"].to_numpy()
-        h_int = all_int[hc]
-        for interval, sub in contacts.groupby("interval", sort=True):
-            rows.append({"channel": "all", "interval": int(interval), "start_s": bounds[int(interval)],
-                         **kpis(sub, hs_all[h_int == interval], thr)})
+        h_int = np.sort(all_int[hc], kind="stable")
+        hs_by_int = hs_all[np.argsort(all_int[hc], kind="stable")]
+        order = np.argsort(all_int, kind="stable")
+        sorted_int = all_int[order]
+        starts = np.flatnonzero(np.r_[True, sorted_int[1:] != sorted_int[:-1]]) if len(all_int) else np.array([], int)
+        stops = np.r_[starts[1:], len(all_int)]
+        for a, b in zip(starts, stops):
+            idx = order[a:b]
+            interval = int(sorted_int[a])
+            lo, hi = np.searchsorted(h_int, interval, "left"), np.searchsorted(h_int, interval, "right")
+            rows.append({"channel": "all", "interval": interval, "start_s": bounds[interval],
+                         **_kpi_values({n: v[idx] for n, v in cols.items()}, hs_by_int[lo:hi], thr)})
     out = pd.DataFrame(rows, columns=["channel", "interval", "start_s", *KPI_COLUMNS])
     out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
     return out
