@@ -380,6 +380,15 @@ def summary_rows(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame, end_s
     return out
 
 
+def _groups(key: np.ndarray):
+    """(key value, row indices) of each distinct value of ``key``, in increasing key order."""
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(key) else np.array([], int)
+    for a, b in zip(starts, np.r_[starts[1:], len(key)]):
+        yield sorted_key[a], order[a:b]
+
+
 def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     """KPIs per channel per reporting interval of arrival, all contacts including the warm-up; with several
     channels, rows with channel 'all' aggregate them."""
@@ -395,13 +404,7 @@ def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> 
     bounds = plan.boundaries
     cols = _kpi_columns(contacts)
     names = [ch.name for ch in plan.channels]
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(key) else np.array([], int)
-    stops = np.r_[starts[1:], len(key)]
-    for a, b in zip(starts, stops):
-        idx = order[a:b]
-        k = sorted_key[a]
+    for k, idx in _groups(key):
         channel, interval = names[k // (len(bounds) + 1)], int(k % (len(bounds) + 1))
         lo, hi = np.searchsorted(hkey, k, "left"), np.searchsorted(hkey, k, "right")
         rows.append({"channel": channel, "interval": interval, "start_s": bounds[interval],
@@ -409,17 +412,11 @@ def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> 
     if len(plan.channels) > 1:
         # all channels together, per interval
         all_int = contacts["interval"].to_numpy()
-        h_int = np.sort(all_int[hc], kind="stable")
-        hs_by_int = hs_all[np.argsort(all_int[hc], kind="stable")]
-        order = np.argsort(all_int, kind="stable")
-        sorted_int = all_int[order]
-        starts = np.flatnonzero(np.r_[True, sorted_int[1:] != sorted_int[:-1]]) if len(all_int) else np.array([], int)
-        stops = np.r_[starts[1:], len(all_int)]
-        for a, b in zip(starts, stops):
-            idx = order[a:b]
-            interval = int(sorted_int[a])
+        h_order = np.argsort(all_int[hc], kind="stable")
+        h_int, hs_by_int = all_int[hc][h_order], hs_all[h_order]
+        for interval, idx in _groups(all_int):
             lo, hi = np.searchsorted(h_int, interval, "left"), np.searchsorted(h_int, interval, "right")
-            rows.append({"channel": "all", "interval": interval, "start_s": bounds[interval],
+            rows.append({"channel": "all", "interval": int(interval), "start_s": bounds[int(interval)],
                          **_kpi_values({n: v[idx] for n, v in cols.items()}, hs_by_int[lo:hi], thr)})
     out = pd.DataFrame(rows, columns=["channel", "interval", "start_s", *KPI_COLUMNS])
     out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
