@@ -302,6 +302,7 @@ def sweep(
     """
     from servsim.experiments.sweep import load_sweep, run_sweep
     from servsim.report.sweep import write_outputs as write_sweep
+    from servsim.report.tables import fmt, metric_kind, parameter_text
 
     try:
         sw = load_sweep(file)
@@ -322,8 +323,8 @@ def sweep(
         for m in sw.spec.metrics:
             t.add_column(escape(m), justify="right")
         for _, row in summary.iterrows():
-            t.add_row(*[escape(str(row[p])) for p in sw.parameters], str(row["replications"]),
-                      *[f"{row[m]:.4g} ± {row[m + '_half_width']:.2g}" for m in sw.spec.metrics])
+            t.add_row(*[escape(parameter_text(row[p])) for p in sw.parameters], str(int(row["replications"])),
+                      *[fmt(row[m], row[m + "_half_width"], metric_kind(m)) for m in sw.spec.metrics])
         out.print(t)
         out.print(f"results, cells.csv and figures written to {escape(str(folder))}/")
 

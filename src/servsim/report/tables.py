@@ -39,6 +39,20 @@ def fmt(value: float, half_width: float, kind: str) -> str:
     return f"{value:,.1f}" + (f" ± {hw:,.1f}" if hw != "" else "")
 
 
+def metric_kind(metric: str) -> str:
+    """The unit kind of a metric for :func:`fmt`: share, seconds or count (occupancy_<pool> is a share)."""
+    if metric.startswith("occupancy"):
+        return "share"
+    return LABELS.get(metric, (metric, "count"))[1]
+
+
+def parameter_text(value: object) -> str:
+    """A sweep parameter value as a person would write it: 12, not 12.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _group_label(channel: str, segment: str) -> str:
     if channel == "all" and segment == "all":
         return "overall"
