@@ -3,8 +3,10 @@
     servsim run scenarios/mmc.yaml --replications 10 --seed 1 --out results/mmc
     servsim validate scenarios/bank_contact_centre.yaml
 
-Exit status: 0 success; 2 bad input (a located message, never a traceback); 3 the run was stopped
-because the system was unstable (contacts in system reached ``limits.max_in_system``).
+Exit status: 0 success; 1 a task kept killing its worker process (finished tasks stay stored);
+2 bad input (a located message, never a traceback; also a bad or unreachable ``--scheduler``);
+3 the run was stopped because the system was unstable (contacts in system reached
+``limits.max_in_system``); 130 interrupted (finished tasks stay stored).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import pandas as pd
 import typer
@@ -33,6 +35,9 @@ from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
+if TYPE_CHECKING:
+    from servsim.experiments.store import TaskKey
+
 app = typer.Typer(
     name="servsim",
     help="Discrete-event simulation of service delivery systems (contact centres, back offices).",
@@ -43,12 +48,16 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
+EXIT_TASK_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_UNSTABLE = 3
 
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/<file stem>).")]
-WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")]
-SchedulerOption = Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")]
+WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1,
+                                            help="Local worker processes (not with --scheduler).")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786: run the tasks on all of that cluster's "
+                        "workers. Gives up if it does not answer within 10 s (SERVSIM_CONNECT_TIMEOUT=seconds).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no tables (for scripts).")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different run.")]
 
@@ -212,10 +221,24 @@ def _interrupts_as_keyboard() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _check_executor(workers: int, scheduler: str | None) -> None:
+    """Refuse a malformed --scheduler, or --workers with --scheduler, before anything runs."""
+    from servsim.experiments.runner import ExecutorError, check_executor
+
+    try:
+        check_executor(workers, scheduler)
+    except ExecutorError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
 def _run_stored(name: str, total: int, folder: Path, quiet: bool,
-                run_all: Callable[[Callable[[int], None]], pd.DataFrame]) -> pd.DataFrame:
-    """Run an experiment's or sweep's tasks with a progress bar; interrupts and store conflicts end
-    with a message, never a traceback."""
+                run_all: Callable[[Callable[[int], None]], pd.DataFrame],
+                describe: Callable[[TaskKey], str] | None = None) -> pd.DataFrame:
+    """Run an experiment's or sweep's tasks with a progress bar; interrupts, store conflicts, an
+    unusable executor and a task that keeps killing its worker end with a message, never a traceback.
+    ``describe`` names a task in that message."""
+    from servsim.experiments.runner import ExecutorError, WorkerLostError, describe_task
     from servsim.experiments.store import StoreError
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -234,9 +257,14 @@ def _run_stored(name: str, total: int, folder: Path, quiet: bool,
                 return run_all(advance)
         except KeyboardInterrupt:
             _interrupted(folder)
-        except StoreError as exc:
+        except (StoreError, ExecutorError) as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        except WorkerLostError as exc:
+            err.print(f"[bold red]error:[/] {escape(exc.explain((describe or describe_task)(exc.key)))}; finished "
+                      f"tasks are stored in {escape(str(folder))}/store, and running the same command again "
+                      "resumes", highlight=False)
+            raise typer.Exit(EXIT_TASK_FAILED) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -273,6 +301,7 @@ def compare(
     from servsim.experiments.runner import run_experiment, stored_table
     from servsim.report.experiment import render_comparison, write_outputs
 
+    _check_executor(workers, scheduler)
     exp = _load_experiment(file)
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
@@ -304,6 +333,7 @@ def sweep(
     from servsim.report.sweep import write_outputs as write_sweep
     from servsim.report.tables import fmt, metric_kind, parameter_text
 
+    _check_executor(workers, scheduler)
     try:
         sw = load_sweep(file)
     except ScenarioError as exc:
@@ -313,7 +343,8 @@ def sweep(
     results = _run_stored(
         sw.spec.name, len(sw.scenarios) * sw.spec.replications, folder, quiet,
         lambda progress: run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=progress,
-                                   overwrite=overwrite))
+                                   overwrite=overwrite),
+        describe=lambda key: _describe_cell(sw.cells, key))
     summary = write_sweep(folder, sw, results)
     if not quiet:
         t = Table(title=f"{escape(sw.spec.name)} — mean ± 95% CI half-width per cell", title_justify="left")
@@ -327,6 +358,13 @@ def sweep(
                       *[fmt(row[m], row[m + "_half_width"], metric_kind(m)) for m in sw.spec.metrics])
         out.print(t)
         out.print(f"results, cells.csv and figures written to {escape(str(folder))}/")
+
+
+def _describe_cell(cells: pd.DataFrame, key: TaskKey) -> str:
+    """``cell 3 (pools.agents.agents=7, ...), replication 2``: a sweep task by its parameter values."""
+    row = cells[cells["cell"] == key.cell]
+    values = ", ".join(f"{p}={v}" for p, v in row.iloc[0].items() if p != "cell") if len(row) else ""
+    return f"cell {key.cell}" + (f" ({values})" if values else "") + f", replication {key.replication}"
 
 
 if __name__ == "__main__":  # pragma: no cover

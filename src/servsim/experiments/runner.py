@@ -6,16 +6,27 @@ each task completes, so an interrupted run keeps every finished task and a rerun
 rest. Every option uses the same replication seeds: common random numbers.
 
 Executors: ``workers=1`` runs in this process; ``workers=N`` a local process pool;
-``scheduler="tcp://host:port"`` the same task function on a Dask distributed cluster. The numbers
-are identical whichever runs them.
+``scheduler="tcp://host:port"`` the same task function on a Dask distributed cluster (using all of
+the cluster's workers, so ``workers`` must stay 1). The numbers are identical whichever runs them.
+
+A worker that dies costs only its task. Locally, when a worker process dies (the out-of-memory
+killer, SIGKILL, a crash in native code), the pool is rebuilt; the tasks that were in flight are run
+again one at a time, so the one that kills its worker is known, and it is given ``WORKER_RETRIES``
+more attempts before the run stops with :class:`WorkerLostError` naming it. On Dask the scheduler
+reschedules a dead worker's tasks itself, up to its ``distributed.scheduler.allowed-failures``.
+Tasks are pure functions of their data and seed, so a retried task gives the same numbers.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +39,79 @@ from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
 from servsim import __version__
 from servsim.scenario import Scenario, scenario_hash
+
+log = logging.getLogger(__name__)
+
+#: More attempts a task gets after it alone was running in a local worker process that died.
+WORKER_RETRIES = 2
+#: Seconds to wait for a Dask scheduler to answer; the environment variable overrides it.
+CONNECT_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_ENV = "SERVSIM_CONNECT_TIMEOUT"
+#: Fault injection, for tests only (see :func:`_inject_fault`).
+KILL_WORKER_ENV = "SERVSIM_TEST_KILL_WORKER"
+KILL_TIMES_ENV = "SERVSIM_TEST_KILL_TIMES"
+
+_PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss")
+_ADDRESS = re.compile(r"(?:(?P<protocol>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_][A-Za-z0-9_.-]*)"
+                      r":(?P<port>[0-9]{1,5})")
+_START_A_SCHEDULER = ("start one with `dask scheduler` (it prints its address, e.g. tcp://10.0.0.5:8786) and "
+                      "workers with `dask worker tcp://10.0.0.5:8786`, then pass that address to --scheduler")
+
+
+class ExecutorError(ValueError):
+    """The tasks cannot be run as asked: a bad scheduler address, an unreachable scheduler, local
+    workers asked for on a cluster, Dask not installed. The message says what would work."""
+
+
+class WorkerLostError(RuntimeError):
+    """A task kept killing the worker process running it; finished tasks are stored."""
+
+    def __init__(self, key: TaskKey, attempts: int, cause: str) -> None:
+        super().__init__(key, attempts, cause)
+        self.key, self.attempts, self.cause = key, attempts, cause
+
+    def explain(self, task: str) -> str:
+        """The message, with the task described as ``task`` (e.g. a sweep cell's parameter values)."""
+        return (f"task {task} killed its worker process {self.attempts} times{self.cause}, so the run "
+                "stopped (if it runs out of memory: use fewer workers, or give the workers more memory)")
+
+    def __str__(self) -> str:
+        return self.explain(describe_task(self.key))
+
+
+def describe_task(key: TaskKey) -> str:
+    """``option 'x', replication 3`` (with ``cell n`` when the task is a sweep cell)."""
+    cell = f", cell {key.cell}" if key.cell or key.option == "sweep" else ""
+    return f"option {key.option!r}{cell}, replication {key.replication}"
+
+
+def check_executor(workers: int, scheduler: str | None) -> None:
+    """Refuse what cannot work before any task runs: raise :class:`ExecutorError` for a malformed
+    scheduler address, or ``workers > 1`` with a scheduler (the cluster uses all its workers)."""
+    if scheduler is None:
+        return
+    m = _ADDRESS.fullmatch(scheduler.strip())
+    if m is None or (m["protocol"] is not None and m["protocol"] not in _PROTOCOLS) or not 0 < int(m["port"]) < 65536:
+        raise ExecutorError(f"--scheduler {scheduler!r} is not a Dask scheduler address: expected "
+                            f"PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786 or tcp://scheduler:8786 "
+                            f"(protocols: {', '.join(_PROTOCOLS)})")
+    if workers > 1:
+        raise ExecutorError(f"--workers {workers} cannot be combined with --scheduler: --workers sets local "
+                            "processes, while a cluster runs the tasks on all of its workers (start more "
+                            "`dask worker` processes to use more); drop --workers")
+
+
+def _connect_timeout() -> float:
+    text = os.environ.get(CONNECT_TIMEOUT_ENV)
+    if not text:
+        return CONNECT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1e6:
+        raise ExecutorError(f"{CONNECT_TIMEOUT_ENV}={text!r} is not a number of seconds > 0")
+    return value
 
 
 @dataclass(frozen=True)
@@ -66,6 +150,28 @@ def run_task(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
     return task.key, {"results": pd.DataFrame([row]), "summary": summary, "intervals": intervals}
 
 
+def _run_in_worker(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
+    """:func:`run_task` as run in a worker process (local pool or Dask), never in the driver."""
+    log_file = os.environ.get(KILL_WORKER_ENV)
+    if log_file:
+        _inject_fault(task, log_file)
+    return run_task(task)
+
+
+def _inject_fault(task: Task, log_file: str) -> None:
+    """Fault injection for tests, off unless ``SERVSIM_TEST_KILL_WORKER`` names a file.
+
+    Every attempt of every task appends its id to that file, one line each; the task whose id is on
+    the first line (the first to start) kills its own worker process with SIGKILL — as the
+    out-of-memory killer would — on its first ``SERVSIM_TEST_KILL_TIMES`` attempts (default 1).
+    """
+    with open(log_file, "a", encoding="utf-8") as f:
+        f.write(task.key.id + "\n")
+    attempts = Path(log_file).read_text(encoding="utf-8").split()
+    if task.key.id == attempts[0] and attempts.count(task.key.id) <= int(os.environ.get(KILL_TIMES_ENV, "1")):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def tasks_for(exp: Experiment, replications: int | None = None) -> list[Task]:
     """Every option × replication, options in file order, sharing replication seeds (CRN)."""
     n = replications or exp.spec.replications
@@ -89,7 +195,12 @@ def run_tasks(
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Run the tasks not yet in ``store``; store each result as it arrives."""
+    """Run the tasks not yet in ``store``; store each result as it arrives.
+
+    Raises :class:`ExecutorError` when the executor cannot be used as asked and
+    :class:`WorkerLostError` when a task keeps killing its worker (finished tasks stay stored).
+    """
+    check_executor(workers, scheduler)
     done = store.done()
     todo = [t for t in tasks if t.key not in done]
     if progress and len(tasks) > len(todo):
@@ -104,25 +215,110 @@ def _execute(tasks: list[Task], workers: int, scheduler: str | None) -> Iterator
     if not tasks:
         return
     if scheduler:
-        yield from _on_dask(tasks, scheduler)
+        yield from _on_dask(tasks, scheduler.strip())
     elif workers <= 1:
         for t in tasks:
             yield run_task(t)
     else:
-        n = min(workers, len(tasks), os.cpu_count() or 1)
-        pool = ProcessPoolExecutor(max_workers=n, initializer=_ignore_interrupts)
+        yield from _on_local_pool(tasks, min(workers, len(tasks), os.cpu_count() or 1))
+
+
+def _on_local_pool(tasks: list[Task], workers: int) -> Iterator[tuple[TaskKey, dict[str, pd.DataFrame]]]:
+    """Run ``tasks`` in a process pool of ``workers``, surviving workers that die.
+
+    At most one task per worker is in flight, so the tasks lost with a broken pool are the ones that
+    were running. The pool is rebuilt, and lost tasks are run again one at a time in a one-worker
+    pool before the rest: an innocent one then finishes, and one that kills its worker alone is known
+    to be the cause. It goes to the back of that queue, and after ``WORKER_RETRIES`` retries
+    :class:`WorkerLostError` names it.
+    """
+    waiting = deque(range(len(tasks)))   # not yet run, in order
+    suspects: deque[int] = deque()       # lost with a broken pool: run again one at a time
+    deaths: Counter[int] = Counter()     # attempts lost with a dead worker, per task
+    while waiting or suspects:
+        source = suspects or waiting
+        size = 1 if suspects else min(workers, len(waiting))
+        pool = ProcessPoolExecutor(max_workers=size, initializer=_ignore_interrupts)
+        in_flight: dict[Future[tuple[TaskKey, dict[str, pd.DataFrame]]], int] = {}
+        lost: list[int] = []
+        processes: list[object] = []
         try:
-            futures = [pool.submit(run_task, t) for t in tasks]
-            for fut in as_completed(futures):
-                yield fut.result()
+            broken = False
+            while not broken and (source or in_flight):
+                broken = not _submit(pool, tasks, source, in_flight, size)
+                processes = list((getattr(pool, "_processes", None) or {}).values())
+                finished = set() if broken else wait(in_flight, return_when=FIRST_COMPLETED).done
+                results = []
+                for fut in finished:
+                    i = in_flight.pop(fut)
+                    if isinstance(fut.exception(), BrokenProcessPool):
+                        lost.append(i)
+                        broken = True
+                    else:
+                        results.append(fut)
+                if not broken:  # refill first, so the workers keep busy while the driver stores results
+                    broken = not _submit(pool, tasks, source, in_flight, size)
+                for fut in results:
+                    yield fut.result()
+            # the pool broke: each task still in flight ends now, finished or lost with it
+            for fut in wait(in_flight).done:
+                i = in_flight.pop(fut)
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    lost.append(i)
+                else:
+                    yield fut.result()
         except BaseException:
             # interrupted (Ctrl-C, SIGTERM) or failed: drop queued tasks and stop the workers now;
             # everything finished so far is already in the store
             pool.shutdown(wait=False, cancel_futures=True)
-            for proc in list(getattr(pool, "_processes", {}).values()):
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 proc.terminate()
             raise
         pool.shutdown(wait=True)
+        if not lost:
+            continue  # done, or a worker died between tasks: rebuild the pool for the rest
+        lost.sort()
+        for i in lost:
+            deaths[i] += 1
+        cause = _exit_cause(processes)
+        if len(lost) == 1 and deaths[lost[0]] > WORKER_RETRIES:
+            raise WorkerLostError(tasks[lost[0]].key, deaths[lost[0]], cause)
+        log.warning("a worker process died%s; running again: %s", cause,
+                    "; ".join(describe_task(tasks[i].key) for i in lost))
+        if len(lost) == 1:
+            suspects.append(lost[0])  # it was alone in its worker: the other suspects go first
+        else:
+            suspects.extendleft(reversed(lost))
+
+
+def _submit(pool: ProcessPoolExecutor, tasks: list[Task], source: deque[int],
+            in_flight: dict[Future[tuple[TaskKey, dict[str, pd.DataFrame]]], int], size: int) -> bool:
+    """Submit tasks from ``source`` until ``size`` are in flight; False if the pool is broken."""
+    while source and len(in_flight) < size:
+        i = source.popleft()
+        try:
+            in_flight[pool.submit(_run_in_worker, tasks[i])] = i
+        except BrokenProcessPool:
+            source.appendleft(i)
+            return False
+    return True
+
+
+def _exit_cause(processes: list[object]) -> str:
+    """`` (killed by SIGKILL ...)``: how a dead worker ended, as far as the pool's processes tell."""
+    for proc in processes:
+        code = getattr(proc, "exitcode", None)
+        if code is None or code == -signal.SIGTERM:  # alive, or stopped by the pool after the death
+            continue
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = ", as the out-of-memory killer does" if -code == signal.SIGKILL else ""
+            return f" (killed by {name}{hint})"
+        return f" (exit status {code})"
+    return ""
 
 
 def _ignore_interrupts() -> None:
@@ -132,14 +328,28 @@ def _ignore_interrupts() -> None:
 
 def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[TaskKey, dict[str, pd.DataFrame]]]:
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client, KilledWorker, as_completed as dask_completed
     except ImportError:  # pragma: no cover - depends on the environment
-        raise RuntimeError("running on a cluster needs Dask: pip install 'servsim[cluster]'") from None
-    with Client(scheduler) as client:
-        # pure=False: each task runs once per submission; retries=2: a dead worker costs only its task
-        futures = client.map(run_task, tasks, pure=False, retries=2)
+        raise ExecutorError("running on a cluster needs Dask: pip install 'servsim[cluster]'") from None
+    timeout = _connect_timeout()
+    try:
+        client = Client(scheduler, timeout=timeout)
+    except OSError as exc:  # includes TimeoutError and Dask's CommClosedError
+        raise ExecutorError(f"could not reach a Dask scheduler at {scheduler} within {timeout:g} s: is it "
+                            f"running, and is the address right? To run on a cluster, {_START_A_SCHEDULER}. "
+                            f"Set {CONNECT_TIMEOUT_ENV}=SECONDS to wait longer.") from exc
+    with client:
+        # pure=False: each task runs once per submission. A dead worker's tasks are rescheduled by the
+        # scheduler (up to its allowed-failures); retries=2 also retries a task that raised on a worker
+        futures = client.map(_run_in_worker, tasks, pure=False, retries=2)
+        task_of = dict(zip(futures, tasks))
         for fut in dask_completed(futures):
-            yield fut.result()
+            try:
+                result = fut.result()
+            except KilledWorker as exc:  # the scheduler gave up: this task's workers kept dying
+                tries = getattr(exc, "allowed_failures", 3) + 1
+                raise WorkerLostError(task_of[fut].key, tries, " on different Dask workers") from None
+            yield result
 
 
 def stored_table(exp: Experiment, out: Path, name: str) -> pd.DataFrame:
