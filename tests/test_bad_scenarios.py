@@ -188,6 +188,10 @@ HOSTILE = [
      "economics.satisfaction"),
     ("weight-for-unknown-channel", GOOD + "economics: {satisfaction: {channel_weight: {chats: 0.9}}}\n",
      "economics.satisfaction.channel_weight.chats"),
+    ("curve-for-unknown-channel", GOOD + "economics: {satisfaction: {curves: {mail: {zero_at: 1h}}}}\n",
+     "economics.satisfaction.curves.mail"),
+    ("curve-inverted", GOOD + "economics: {satisfaction: {curves: {calls: {full_until: 2h, zero_at: 1h}}}}\n",
+     "economics.satisfaction.curves.calls"),
 ]
 
 

@@ -288,3 +288,29 @@ def test_models_are_frozen():
     e = Economics()
     with pytest.raises(ValidationError):
         e.currency = "USD"  # type: ignore[misc]
+
+
+def test_a_channel_can_have_its_own_wait_curve():
+    import servsim
+    from conftest import scenario
+
+    text = """
+    name: mail
+    horizon: {start: "08:00", end: "18:00", interval: 60min}
+    channels:
+      mail: {kind: email, arrivals: {rate: 20/h}, entry: reply}
+    pools:
+      team: {agents: 1, skills: {reply: 1.0}}
+    steps:
+      reply: {stage: back, handle_time: {dist: exponential, mean: 4min}}
+    economics:
+      satisfaction: {curves: {mail: {full_until: 1h, zero_at: 10h}}}
+    """
+    s = scenario(text)
+    r = servsim.simulate(s, seed=1)
+    scores = satisfaction_scores(r.contacts, s.economics.satisfaction)
+    handled = (r.contacts["outcome"] == "handled").to_numpy()
+    w = r.contacts["wait_s"].to_numpy()[handled]
+    expected = np.clip((36000 - w) / (36000 - 3600), 0, 1)
+    assert np.allclose(scores[handled], expected)
+    assert (w > 300).any()            # the default 5-minute curve would have scored these 0

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from servsim.scenario.economics import Economics, Satisfaction
+from servsim.scenario.economics import Economics, Satisfaction, WaitCurve
 
 HOUR_S = 3600.0
 #: Slack when comparing interval start times with the warm-up end (seconds).
@@ -167,7 +167,7 @@ def penalty_costs(
     }
 
 
-def wait_score(wait_s: np.ndarray | pd.Series | float, satisfaction: Satisfaction | None = None) -> np.ndarray:
+def wait_score(wait_s: np.ndarray | pd.Series | float, satisfaction: WaitCurve | None = None) -> np.ndarray:
     """The wait part of the satisfaction proxy, s(w) in [0, 1], for waits w in seconds.
 
     * linear: s = clip((zero_at − w) / (zero_at − full_until), 0, 1) — 1 up to ``full_until``,
@@ -197,6 +197,7 @@ def satisfaction_scores(
       reaching a person counts as waiting;
     * abandoned → min(1, g · abandoned) (the wait is not used);
     * contained (served by bots only) → min(1, g · s(w) · contained);
+    * a channel listed in ``curves`` uses its own wait curve for s(w);
     * in_system (still present at the end of the horizon) and any other outcome → NaN.
 
     Warm-up contacts are scored too; callers filter them (see :func:`economics_summary`). A proxy, not a
@@ -213,6 +214,11 @@ def satisfaction_scores(
         # handed over by a bot: the time with the bot counts as waiting for help
         w = w + np.where(outcome == "contained", 0.0, contacts["bot_s"].to_numpy(dtype=float))
     s = wait_score(w, sat)
+    if sat.curves:
+        channel = labels(contacts["channel"])
+        for name, curve in sat.curves.items():
+            mine = channel == name
+            s[mine] = wait_score(w[mine], curve)
     handled = outcome == "handled"
     factor = np.full(n, sat.resolved)
     if "resolved" in contacts.columns:

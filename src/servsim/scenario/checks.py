@@ -47,10 +47,11 @@ def check_scenario(s: Scenario) -> list[Issue]:
 
 
 def _economics(s: Scenario) -> Iterator[Issue]:
-    for ch in s.economics.satisfaction.channel_weight:
-        if ch not in s.channels:
-            yield Issue(("economics", "satisfaction", "channel_weight", ch), f"channel {ch!r} does not exist",
-                        _did_you_mean(ch, s.channels))
+    for field in ("channel_weight", "curves"):
+        for ch in getattr(s.economics.satisfaction, field):
+            if ch not in s.channels:
+                yield Issue(("economics", "satisfaction", field, ch), f"channel {ch!r} does not exist",
+                            _did_you_mean(ch, s.channels))
 
 
 def _distributions(s: Scenario) -> Iterator[Issue]:

@@ -54,7 +54,34 @@ class Penalties(Strict):
     per_interval_missing_target: Price = 0.0
 
 
-class Satisfaction(Strict):
+class WaitCurve(Strict):
+    """How the wait part of the satisfaction proxy falls with the wait (see :class:`Satisfaction`)."""
+
+    shape: Literal["linear", "logistic"] = "linear"
+    full_until: Duration = 20.0
+    zero_at: Duration = 300.0
+    midpoint: Duration = 120.0
+    steepness_per_min: Factor = 1.5
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WaitCurve:
+        other = ("midpoint", "steepness_per_min") if self.shape == "linear" else ("full_until", "zero_at")
+        given = [f for f in other if f in self.model_fields_set]
+        if given:
+            raise ValueError(
+                f"{' and '.join(repr(f) for f in given)} {'does' if len(given) == 1 else 'do'} not apply to "
+                f"shape {self.shape!r}; "
+                "linear uses 'full_until' and 'zero_at', logistic uses 'midpoint' and 'steepness_per_min'"
+            )
+        if self.zero_at <= self.full_until:
+            raise ValueError(
+                f"'zero_at' ({self.zero_at:g}s) must be longer than 'full_until' ({self.full_until:g}s): "
+                "the score falls from 1 at full_until to 0 at zero_at"
+            )
+        return self
+
+
+class Satisfaction(WaitCurve):
     """The satisfaction **proxy**: one score in [0, 1] per contact, from wait, outcome and channel.
 
     Wait score s(w), with w the contact's wait at its first step in seconds:
@@ -80,38 +107,19 @@ class Satisfaction(Strict):
     Contacts still in the system at the end of the horizon have no score.
 
     ``channel_weight`` maps a channel name to a multiplier (> 0, default 1 for channels not listed);
-    the score is multiplied by it and capped at 1. ``satisfied_at`` (a share, default 0.7) is the
+    the score is multiplied by it and capped at 1. ``curves`` maps a channel name to its own wait
+    curve (``shape`` and its parameters, as above) — e.g. email judged in hours:
+    ``curves: {email: {full_until: 4h, zero_at: 48h}}``; channels not listed use the curve above. ``satisfied_at`` (a share, default 0.7) is the
     score from which a contact counts as satisfied (score >= satisfied_at).
     """
 
-    shape: Literal["linear", "logistic"] = "linear"
-    full_until: Duration = 20.0
-    zero_at: Duration = 300.0
-    midpoint: Duration = 120.0
-    steepness_per_min: Factor = 1.5
     abandoned: Share = 0.0
     unresolved: Share = 0.3
     contained: Share = 0.8
     resolved: Share = 1.0
     channel_weight: dict[Name, Factor] = Field(default_factory=dict)
+    curves: dict[Name, WaitCurve] = Field(default_factory=dict)
     satisfied_at: Share = 0.7
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Satisfaction:
-        other = ("midpoint", "steepness_per_min") if self.shape == "linear" else ("full_until", "zero_at")
-        given = [f for f in other if f in self.model_fields_set]
-        if given:
-            raise ValueError(
-                f"{' and '.join(repr(f) for f in given)} {'does' if len(given) == 1 else 'do'} not apply to "
-                f"shape {self.shape!r}; "
-                "linear uses 'full_until' and 'zero_at', logistic uses 'midpoint' and 'steepness_per_min'"
-            )
-        if self.zero_at <= self.full_until:
-            raise ValueError(
-                f"'zero_at' ({self.zero_at:g}s) must be longer than 'full_until' ({self.full_until:g}s): "
-                "the score falls from 1 at full_until to 0 at zero_at"
-            )
-        return self
 
 
 class Economics(Strict):
