@@ -268,10 +268,12 @@ def _on_local_pool(tasks: list[Task], workers: int) -> Iterator[tuple[TaskKey, d
                 else:
                     yield fut.result()
         except BaseException:
-            # interrupted (Ctrl-C, SIGTERM) or failed: drop queued tasks and stop the workers now;
-            # everything finished so far is already in the store
+            # interrupted (Ctrl-C, SIGTERM) or failed: drop queued tasks and stop the workers now
+            # (shutdown forgets the pool's processes, so take them first); everything finished so
+            # far is already in the store
+            running = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            for proc in running:
                 proc.terminate()
             raise
         pool.shutdown(wait=True)
