@@ -76,7 +76,22 @@ class _Overflow(Exception):
 
 @dataclass
 class Records:
-    """Raw, columnar output of one run (plain arrays: they pickle across processes)."""
+    """Raw, columnar output of one run (plain arrays: they pickle across processes).
+
+    Without a per-contact log the engine writes to :class:`servsim.engine.stream.StreamRecords`
+    instead, which keeps live rows only. That relies on how the engine uses these columns; keep it so
+    (``tests/test_streaming.py`` compares both ways on every example):
+
+    * a contact's id is ``len(arrival)`` and a visit's ``len(v_step)``, taken just before its row is
+      appended, ``channel`` first and ``v_contact`` first; columns are only appended to, written by
+      index (``col[i] = x``) and read by index, and only ``channel``, ``segment``, ``attempt`` and
+      ``v_outcome`` are read;
+    * ``outcome[cid] = code`` is written once per contact, when it leaves (after its ``exit`` and its
+      visits' last writes); after that write only that contact's ``channel``, ``segment`` and
+      ``attempt`` are read, before any new contact is appended;
+    * ``v_start[v] = now`` follows ``v_pool[v] = p``; ``v_end[v]`` of a started visit is written when
+      its service ends, at the current time.
+    """
 
     # per contact
     channel: array = field(default_factory=lambda: array("h"))
