@@ -8,6 +8,11 @@
 
 ``simulate(scenario, seed)`` is a pure function: the same scenario and seed give the same tables in
 any process, on any machine.
+
+``log=False`` keeps no per-contact log: contacts are folded into per-interval sums as they leave, so
+memory follows the number of intervals (and of contacts present at once), not the number of contacts.
+The summary, intervals and pools tables and the costs are the same (percentiles: see
+:mod:`servsim.streaming`); ``contacts`` and ``visits`` are empty.
 """
 
 from __future__ import annotations
@@ -19,24 +24,30 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from servsim.capacity import offered_load
-from servsim.engine import compile_plan, run
+from servsim.engine import compile_plan, run, stream
 from servsim.random import Seed, replication_seeds, seed_sequence
-from servsim.results import Replications, RunResult, build
+from servsim.results import Replications, RunResult, build, build_streaming
 from servsim.scenario import Scenario
+from servsim.streaming import Accumulator
 
 
-def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0) -> RunResult:
-    """Run one replication of ``scenario`` with ``seed`` (an int or a ``numpy.random.SeedSequence``)."""
+def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0, log: bool = True) -> RunResult:
+    """Run one replication of ``scenario`` with ``seed`` (an int or a ``numpy.random.SeedSequence``).
+    ``log=False``: keep no per-contact log (module docstring)."""
     ss = seed_sequence(seed)
     plan = compile_plan(scenario)
-    rec = run(plan, ss)
     key = (int(ss.entropy), *ss.spawn_key) if isinstance(ss.entropy, int) else tuple(ss.spawn_key)
+    if not log:
+        acc = Accumulator(plan)
+        rec = stream.run(plan, ss, acc)
+        return build_streaming(plan, acc, rec.end_time, rec.stopped, replication, key, offered_load(plan))
+    rec = run(plan, ss)
     return build(plan, rec, replication, key, offered_load(plan))
 
 
-def _one(args: tuple[Scenario, np.random.SeedSequence, int]) -> RunResult:
-    scenario, ss, r = args
-    return simulate(scenario, ss, replication=r)
+def _one(args: tuple[Scenario, np.random.SeedSequence, int, bool]) -> RunResult:
+    scenario, ss, r, log = args
+    return simulate(scenario, ss, replication=r, log=log)
 
 
 def replicate(
@@ -45,12 +56,14 @@ def replicate(
     seed: int = 0,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    log: bool = True,
 ) -> Replications:
     """Run ``replications`` independent replications; replication r uses seed ``SeedSequence(seed)``
-    spawned child r. ``workers > 1`` runs them in a process pool (same numbers either way)."""
+    spawned child r. ``workers > 1`` runs them in a process pool (same numbers either way).
+    ``log=False``: keep no per-contact log (see :func:`simulate`)."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    tasks = [(scenario, ss, r) for r, ss in enumerate(replication_seeds(seed, replications))]
+    tasks = [(scenario, ss, r, log) for r, ss in enumerate(replication_seeds(seed, replications))]
     runs: list[RunResult] = []
     if workers <= 1:
         for t in tasks:

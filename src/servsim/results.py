@@ -12,10 +12,12 @@ import pandas as pd
 import numpy as np
 
 from servsim import metrics
-from servsim.economics import economics_summary, satisfaction_scores
+from servsim.economics import economics_summary, penalty_costs, pool_charges, satisfaction_scores
 from servsim.capacity import Load
 from servsim.engine import Plan, Records
+from servsim.scenario.economics import Economics
 from servsim.stats import summarise
+from servsim.streaming import Accumulator
 
 #: KPIs shown by default, in this order.
 HEADLINE = ["offered", "answered", "abandoned", "abandon_rate", "p_wait", "asa_s", "mean_wait_s", "p90_wait_s",
@@ -32,6 +34,9 @@ class RunResult:
     ``summary``: KPIs overall/per channel/per segment (one row each); ``pool_summary``: occupancy per
     pool; ``contacts``, ``visits``, ``intervals``, ``pools``: see :mod:`servsim.metrics`.
     ``stopped`` is empty unless the run hit a limit; ``load`` compares offered load with capacity.
+    ``log`` is false for a run kept without a per-contact log (``simulate(..., log=False)``): then
+    ``contacts`` and ``visits`` are empty and the other tables come from per-interval sums (see
+    :mod:`servsim.streaming`; interval percentiles are NaN, summary percentiles within 0.5 %).
     """
 
     scenario: str
@@ -45,6 +50,7 @@ class RunResult:
     pools: pd.DataFrame
     contacts: pd.DataFrame = field(repr=False)
     visits: pd.DataFrame = field(repr=False)
+    log: bool = True
 
     @property
     def status(self) -> str:
@@ -126,13 +132,20 @@ class Replications:
 
 
 def _add_economics(summary: pd.DataFrame, plan: Plan, contacts: pd.DataFrame, pools: pd.DataFrame,
-                   intervals: pd.DataFrame) -> None:
-    """Costs on the overall row; the satisfaction proxy on every row (its own contacts)."""
+                   intervals: pd.DataFrame, acc: Accumulator | None = None) -> None:
+    """Costs on the overall row; the satisfaction proxy on every row (its own contacts). Without a
+    per-contact log (``acc`` given), contact counts and scores come from the run's sums."""
     s = plan.scenario
-    econ = economics_summary(contacts, pools, intervals, s)
     overall = ((summary["channel"] == "all") & (summary["segment"] == "all")).to_numpy()
+    if acc is None:
+        econ = economics_summary(contacts, pools, intervals, s)
+    else:
+        econ = _streamed_costs(plan, pools, intervals, contacts, summary[overall].iloc[0])
     for key in ("staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "vendor_cost", "bot_cost"):
         summary[key] = np.where(overall, econ[key], np.nan)
+    if acc is not None:
+        summary["satisfaction_mean"], summary["share_satisfied"] = acc.satisfaction_rows(summary)
+        return
     scores = satisfaction_scores(contacts, s.economics.satisfaction)
     keep = ~contacts["warmup"].to_numpy()
     channel = contacts["channel"].astype(str).to_numpy()
@@ -149,6 +162,46 @@ def _add_economics(summary: pd.DataFrame, plan: Plan, contacts: pd.DataFrame, po
         shares.append(float((x >= s.economics.satisfaction.satisfied_at).mean()) if len(x) else np.nan)
     summary["satisfaction_mean"] = means
     summary["share_satisfied"] = shares
+
+
+def _streamed_costs(plan: Plan, pools: pd.DataFrame, intervals: pd.DataFrame, empty: pd.DataFrame,
+                    overall: pd.Series) -> dict[str, float]:
+    """The cost keys of :func:`servsim.economics.economics_summary`, with the contacts it counts
+    (abandoned; handled or contained; after the warm-up) taken from the summary's overall row."""
+    s = plan.scenario
+    econ = s.economics or Economics()
+    h = s.horizon
+    warmup_end = float(h.start + h.warmup) if h.warmup > 0 else 0.0
+    charges = pool_charges(pools, s, warmup_end)
+    staff, vendor, bot = (float(charges[c].sum()) for c in ("staff_cost", "vendor_cost", "bot_cost"))
+    missed = penalty_costs(empty, intervals, econ, float(s.targets.service_level.goal), warmup_end)
+    penalty = float(overall["abandoned"]) * econ.penalties.per_abandoned + missed["intervals_missed_cost"]
+    total = staff + vendor + bot + penalty
+    handled = int(overall["handled"] + overall["contained"])
+    return {"staff_cost": staff, "penalty_cost": float(penalty), "total_cost": total,
+            "cost_per_handled": total / handled if handled else float("nan"), "vendor_cost": vendor, "bot_cost": bot}
+
+
+def build_streaming(plan: Plan, acc: Accumulator, end_time: float, stopped: str, replication: int,
+                    seed: tuple[int, ...], load: Load) -> RunResult:
+    """A :class:`RunResult` from the sums of a run kept without a per-contact log (see
+    :mod:`servsim.streaming`); ``contacts`` and ``visits`` are empty."""
+    empty = Records()
+    visits = metrics.visit_table(plan, empty)
+    contacts = metrics.contact_table(plan, empty, visits)
+    pools = acc.pools()
+    summary = acc.summary(end_time)
+    intervals = acc.intervals()
+    pool_summary = metrics.occupancy(pools, plan)
+    summary["load_ratio"] = load.ratio
+    summary["stopped"] = bool(stopped)
+    _add_economics(summary, plan, contacts, pools, intervals, acc)
+    return RunResult(
+        scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=stopped,
+        summary=_tag(summary, replication), pool_summary=_tag(pool_summary, replication),
+        intervals=_tag(intervals, replication), pools=_tag(pools, replication),
+        contacts=_tag(contacts, replication), visits=_tag(visits, replication), log=False,
+    )
 
 
 def build(plan: Plan, rec: Records, replication: int, seed: tuple[int, ...], load: Load) -> RunResult:
