@@ -44,10 +44,22 @@ RATE_HINT = "a number per time unit, e.g. '9.5/min', '120/h' or '2000/d'"
 CLOCK_HINT = "a clock time 'HH:MM' or 'HH:MM:SS' between 00:00 and 24:00, e.g. '08:30'"
 
 
+#: Longest input quoted back in a message; longer inputs are shortened with "...".
+_SHOWN = 40
+
+
+def _show(text: object) -> str:
+    """``repr(text)``, shortened: a 5000-digit number is not worth repeating in a message."""
+    if isinstance(text, int) and not isinstance(text, bool) and text.bit_length() > 128:
+        return "a number of more than 38 digits"  # repr() refuses ints beyond 4300 digits
+    shown = repr(text)
+    return shown if len(shown) <= _SHOWN else shown[: _SHOWN - 3] + "..."
+
+
 def _no_unit(text: object, what: str, hint: str) -> ValueError:
     if isinstance(text, float) and not math.isfinite(text):
         return ValueError(f"{text!r} is not a finite number; expected {hint}")
-    return ValueError(f"{text!r} has no {what}; expected {hint}")
+    return ValueError(f"{_show(text)} has no {what}; expected {hint}")
 
 
 def _unit(name: str, hint: str) -> float:
@@ -63,12 +75,12 @@ def parse_duration(text: str | int | float) -> float:
         raise _no_unit(text, "unit", DURATION_HINT)
     m = _DURATION_RE.match(text)
     if not m:
-        raise ValueError(f"{text!r} is not a duration; expected {DURATION_HINT}")
+        raise ValueError(f"{_show(text)} is not a duration; expected {DURATION_HINT}")
     value = float(m.group(1)) * _unit(m.group(2), DURATION_HINT)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{text!r} must be a finite, non-negative duration")
+        raise ValueError(f"{_show(text)} must be a finite, non-negative duration")
     if value > MAX_DURATION:
-        raise ValueError(f"{text!r} is longer than the largest duration servsim accepts (10000d)")
+        raise ValueError(f"{_show(text)} is longer than the largest duration servsim accepts (10000d)")
     return value
 
 
@@ -78,29 +90,29 @@ def parse_rate(text: str | int | float) -> float:
         raise _no_unit(text, "time unit", RATE_HINT)
     m = _RATE_RE.match(text)
     if not m:
-        raise ValueError(f"{text!r} is not a rate; expected {RATE_HINT}")
+        raise ValueError(f"{_show(text)} is not a rate; expected {RATE_HINT}")
     value = float(m.group(1)) / _unit(m.group(2), RATE_HINT)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{text!r} must be a finite, non-negative rate")
+        raise ValueError(f"{_show(text)} must be a finite, non-negative rate")
     if value > MAX_RATE:
-        raise ValueError(f"{text!r} is above the largest rate servsim accepts (1000/s)")
+        raise ValueError(f"{_show(text)} is above the largest rate servsim accepts (1000/s)")
     return value
 
 
 def parse_clock(text: str | int | float) -> float:
     """Parse a clock time such as ``"08:30"`` and return seconds after midnight (0..86400)."""
     if isinstance(text, bool) or not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a clock time; expected {CLOCK_HINT} (quote it in YAML)")
+        raise ValueError(f"{_show(text)} is not a clock time; expected {CLOCK_HINT} (quote it in YAML)")
     m = _CLOCK_RE.match(text)
     if not m:
-        raise ValueError(f"{text!r} is not a clock time; expected {CLOCK_HINT}")
+        raise ValueError(f"{_show(text)} is not a clock time; expected {CLOCK_HINT}")
     hours, minutes = int(m.group(1)), int(m.group(2))
     seconds = float(m.group(3) or 0.0)
     if minutes >= 60 or seconds >= 60:
-        raise ValueError(f"{text!r} is not a clock time; expected {CLOCK_HINT}")
+        raise ValueError(f"{_show(text)} is not a clock time; expected {CLOCK_HINT}")
     value = hours * HOUR + minutes * MINUTE + seconds
     if value > DAY:
-        raise ValueError(f"{text!r} is after 24:00; expected {CLOCK_HINT}")
+        raise ValueError(f"{_show(text)} is after 24:00; expected {CLOCK_HINT}")
     return value
 
 

@@ -23,7 +23,9 @@ Clock = Annotated[float, BeforeValidator(parse_clock)]
 Rate = Annotated[float, BeforeValidator(parse_rate)]
 #: A probability or share in [0, 1].
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
-#: A strictly positive, finite factor (multiplier).
-Factor = Annotated[float, Field(gt=0.0)]
+#: Largest factor (multiplier) accepted: a factor times the longest duration must stay finite.
+MAX_FACTOR = 1e6
+#: A strictly positive, finite factor (multiplier), at most ``MAX_FACTOR``.
+Factor = Annotated[float, Field(gt=0.0, le=MAX_FACTOR)]
 #: A name used as a key (channel, segment, pool, step): letters, digits, '_', '-', '.'.
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$")]

@@ -21,6 +21,7 @@ from typing import Annotated, Literal, Union
 
 import numpy as np
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
+from pydantic import Strict as StrictMode
 from scipy.optimize import brentq
 from scipy.special import gammaln
 
@@ -57,8 +58,22 @@ class _Dist(Strict):
 
     @property
     def scv(self) -> float:
-        """Squared coefficient of variation, Var/mean²."""
-        return self.variance_s2 / self.mean_s**2 if self.mean_s > 0 else 0.0
+        """Squared coefficient of variation, Var/mean² (0 when the mean is 0).
+
+        Computed so that it does not depend on the scale: a mean of 1e-200 s squares to 0 in
+        floating point, but its scv is as well defined as that of a mean of 1 s.
+        """
+        mean = self.mean_s
+        if not mean > 0:
+            return 0.0
+        if mean > 1e-100:  # mean² is a normal float
+            return self.variance_s2 / (mean * mean)
+        return self._scaled_scv()
+
+    def _scaled_scv(self) -> float:
+        """scv for means so small that mean² underflows; subclasses without a scale-free
+        formula rescale their parameters."""
+        return 0.0
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
@@ -86,6 +101,9 @@ class Exponential(_Dist):
     @property
     def variance_s2(self) -> float:
         return self.mean**2
+
+    def _scaled_scv(self) -> float:
+        return 1.0
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.exponential(self.mean, n)
@@ -130,6 +148,10 @@ class Uniform(_Dist):
     def variance_s2(self) -> float:
         return (self.high - self.low) ** 2 / 12
 
+    def _scaled_scv(self) -> float:
+        a = self.low / self.high
+        return (1 - a) ** 2 / 3 / (1 + a) ** 2
+
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, n)
 
@@ -156,6 +178,11 @@ class Triangular(_Dist):
     def variance_s2(self) -> float:
         a, c, b = self.low, self.mode, self.high
         return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+
+    def _scaled_scv(self) -> float:
+        a, c = self.low / self.high, self.mode / self.high
+        mean = (a + c + 1) / 3
+        return (a * a + 1 + c * c - a - a * c - c) / 18 / mean**2
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.triangular(self.low, self.mode, self.high, n)
@@ -195,6 +222,9 @@ class Lognormal(_Dist):
         mu, s = self._mu_sigma()
         return math.expm1(s * s) * math.exp(2 * mu + s * s)
 
+    def _scaled_scv(self) -> float:
+        return math.expm1(self._mu_sigma()[1] ** 2)
+
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         mu, s = self._mu_sigma()
         return rng.lognormal(mu, s, n)
@@ -229,6 +259,9 @@ class Gamma(_Dist):
     def variance_s2(self) -> float:
         k, theta = self._shape_scale()
         return k * theta * theta
+
+    def _scaled_scv(self) -> float:
+        return 1 / self._shape_scale()[0]
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         k, theta = self._shape_scale()
@@ -282,6 +315,9 @@ class Weibull(_Dist):
             2 * gammaln(1 + 1 / k)
         )
 
+    def _scaled_scv(self) -> float:
+        return _weibull_cv(self._shape_scale()[0]) ** 2
+
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         k, lam = self._shape_scale()
         return lam * rng.weibull(k, n)
@@ -291,7 +327,8 @@ class Erlang(_Dist):
     """Erlang-k with the given mean: sum of k exponentials of mean/k; cv = 1/sqrt(k)."""
 
     dist: Literal["erlang"]
-    k: int = Field(ge=1, le=10_000)
+    #: strict: ``true`` or ``2.0`` is not a number of phases
+    k: Annotated[int, StrictMode()] = Field(ge=1, le=10_000)
     mean: Duration = Field(gt=0)
 
     @property
@@ -301,6 +338,9 @@ class Erlang(_Dist):
     @property
     def variance_s2(self) -> float:
         return self.mean**2 / self.k
+
+    def _scaled_scv(self) -> float:
+        return 1 / self.k
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.gamma(self.k, self.mean / self.k, n)
@@ -347,6 +387,10 @@ class Empirical(_Dist):
     def variance_s2(self) -> float:
         return float(np.var(self._data))
 
+    def _scaled_scv(self) -> float:
+        data = np.asarray(self._data) / max(self._data)
+        return float(np.var(data) / np.mean(data) ** 2)
+
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.choice(np.asarray(self._data), n)
 
@@ -355,25 +399,37 @@ def read_csv_column(path: Path, column: str | None, limit: int = 5_000_000) -> l
     """Read one numeric column of a CSV file (the first column when ``column`` is None)."""
     if not path.is_file():
         raise ValueError(f"file {str(path)!r} does not exist (paths are relative to the scenario file)")
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"file {str(path)!r} is empty")
-        header = [h.strip() for h in header]
-        idx = 0 if column is None else (header.index(column) if column in header else -1)
-        if idx < 0:
-            raise ValueError(f"column {column!r} not in {str(path)!r}; columns are {', '.join(header)}")
-        out: list[float] = []
-        for lineno, row in enumerate(reader, start=2):
-            if not row or not "".join(row).strip():
-                continue
-            try:
-                out.append(float(row[idx]))
-            except (ValueError, IndexError):
-                raise ValueError(f"{path.name} line {lineno}: {row[idx:idx+1]} is not a number") from None
-            if len(out) > limit:
-                raise ValueError(f"{path.name} has more than {limit} rows")
+    out: list[float] = []
+    lineno = 0  # the last line read in full
+    try:
+        # utf-8-sig: a byte-order mark (as spreadsheets write it) is not part of the first column's name
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise ValueError(f"file {str(path)!r} is empty")
+            lineno = 1
+            header = [h.strip() for h in header]
+            idx = 0 if column is None else (header.index(column) if column in header else -1)
+            if idx < 0:
+                raise ValueError(f"column {column!r} not in {str(path)!r}; columns are {', '.join(header)[:200]}")
+            for lineno, row in enumerate(reader, start=2):
+                if not row or not "".join(row).strip():
+                    continue
+                try:
+                    out.append(float(row[idx]))
+                except (ValueError, IndexError):
+                    shown = repr(row[idx])[:40] if idx < len(row) else "no value"
+                    raise ValueError(f"{path.name} line {lineno}: {shown} is not a number") from None
+                if len(out) > limit:
+                    raise ValueError(f"{path.name} has more than {limit} rows")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                         "save it as UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path.name} line {lineno + 1}: not readable as CSV ({exc})") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {path.name}: {exc.strerror or exc}") from None
     if not out:
         raise ValueError(f"file {str(path)!r} has no values")
     return out

@@ -176,11 +176,15 @@ def _message(err: Mapping[str, Any]) -> str:
 def _short_repr(value: object) -> str:
     if value is None or not isinstance(value, (str, int, float, bool)):
         return ""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return ""  # too long to show (and repr() refuses ints beyond 4300 digits)
     text = repr(value)
     return text if len(text) <= _MAX_INPUT_REPR else ""
 
 
 def _ctx_hint(kind: str, ctx: Mapping[str, Any], value: object) -> str:
+    if isinstance(value, int) and value.bit_length() > 128:
+        value = "a huge number"  # str() refuses ints beyond 4300 digits
     if kind == "union_tag_invalid":
         return _choice_hint(str(ctx.get("tag", value)), str(ctx.get("expected_tags", "")))
     if kind in {"literal_error", "enum"}:

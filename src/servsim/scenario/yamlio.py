@@ -11,8 +11,10 @@ What is different from ``yaml.safe_load``:
 * tags (``!!python/...``, ``!foo``) are refused; only the core ``!!str``, ``!!int``, ``!!float``,
   ``!!bool``, ``!!null``, ``!!seq`` and ``!!map`` are accepted;
 * duplicate keys and keys that are not text or integers are refused;
-* anchors and aliases (and ``<<`` merge keys) work, but the expanded document is capped in size and
-  nesting depth, and recursive aliases are refused;
+* anchors and aliases (and ``<<`` merge keys) work, but the document is capped in size (values read,
+  checked while reading, and values once aliases are expanded) and nesting depth, and recursive
+  aliases are refused;
+* integers of more than 1000 digits are refused with a plain message;
 * every failure — missing file, bad UTF-8, syntax error, limits — is a
   :class:`~servsim.scenario.errors.ScenarioError`, never a YAML traceback.
 """
@@ -106,9 +108,20 @@ _INF_RE = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN_RE = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 
+#: Most digits of a decimal integer (Python refuses to convert more than 4300).
+MAX_INT_DIGITS = 1000
+
+
+class NumberTooLong(ValueError):
+    """An integer with more digits than any scenario value can use."""
+
+
 def _to_int(text: str) -> int:
     if text.startswith(("0x", "0o")):
         return int(text[2:], 16 if text[1] == "x" else 8)
+    if len(text) > MAX_INT_DIGITS:
+        raise NumberTooLong(f"a whole number of {len(text.lstrip('+-'))} digits is too large "
+                            f"(at most {MAX_INT_DIGITS} digits)")
     return int(text, 10)
 
 
@@ -155,19 +168,29 @@ class CoreSafeLoader(yaml.SafeLoader):
 
     yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}
     max_depth: int = DEFAULT_LIMITS.max_depth
+    max_nodes: int = DEFAULT_LIMITS.max_nodes
 
-    def __init__(self, stream: str, max_depth: int | None = None) -> None:
+    def __init__(self, stream: str, max_depth: int | None = None, max_nodes: int | None = None) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
         if max_depth is not None:
             self.max_depth = max_depth
+        if max_nodes is not None:
+            self.max_nodes = max_nodes
 
     def compose_node(self, parent: Node | None, index: object) -> Node:
-        """Compose as usual, but refuse nesting deeper than ``max_depth`` before recursing."""
+        """Compose as usual, but refuse nesting deeper than ``max_depth`` before recursing, and
+        more than ``max_nodes`` values as soon as they are read (not after parsing a huge file)."""
         self._depth += 1
         try:
             if self._depth > self.max_depth:
                 raise _Refusal(NESTING, _depth_message(self.max_depth), _DEPTH_HINT, self.peek_event().start_mark)
+            if not self.check_event(yaml.AliasEvent):
+                self._nodes += 1
+                if self._nodes > self.max_nodes:
+                    raise _Refusal(FILE, f"the document has too many values (limit {self.max_nodes})",
+                                   "split it up; scenario files never need this many", self.peek_event().start_mark)
             return super().compose_node(parent, index)  # type: ignore[no-any-return]
         finally:
             self._depth -= 1
@@ -236,7 +259,7 @@ def load_yaml_text(
     size = len(text.encode("utf-8", "replace"))
     if size > limits.max_bytes:
         raise ScenarioError(Problem(file, None, None, FILE, _too_large(size, limits.max_bytes), "split it up"))
-    node = _compose(text, file, limits.max_depth)
+    node = _compose(text, file, limits)
     if node is None or (isinstance(node, ScalarNode) and node.tag == NULL):
         raise ScenarioError(_empty_problem(file, node, expected_keys))
     _check_size(node, file, limits)
@@ -285,11 +308,12 @@ def _decode(raw: bytes, name: str) -> str:
 # --------------------------------------------------------------------------- composing
 
 
-def _compose(text: str, file: str, max_depth: int) -> Node | None:
+def _compose(text: str, file: str, limits: YamlLimits) -> Node | None:
     """Parse ``text`` into a node graph (aliases shared), turning every YAML error into a Problem."""
     loader: CoreSafeLoader | None = None
+    max_depth = limits.max_depth
     try:
-        loader = CoreSafeLoader(text, max_depth=max_depth)
+        loader = CoreSafeLoader(text, max_depth=max_depth, max_nodes=limits.max_nodes)
         return loader.get_single_node()  # type: ignore[no-any-return]
     except _Refusal as exc:
         raise ScenarioError(_problem(file, exc.field_name, exc.mark, exc.message, exc.hint)) from None
@@ -424,6 +448,9 @@ class _Builder:
     def _scalar(self, node: ScalarNode, path: DocPath) -> Any:
         try:
             return scalar_value(node.tag, node.value)
+        except NumberTooLong as exc:
+            self.refuse(path, node.start_mark, str(exc), "use a smaller number")
+            return None
         except ValueError as exc:
             self.refuse(path, node.start_mark, str(exc), "remove the tag or fix the value")
             return None
