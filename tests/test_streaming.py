@@ -1,0 +1,221 @@
+"""Runs without a per-contact log (``log=False``): the same summary, interval and pool tables and
+costs as with the log on, from per-interval sums, in memory that does not grow with the contacts.
+
+Exact bookkeeping, not statistics: both runs share scenario and seed, so the engine makes the same
+moves; counts must be equal and sums and means equal up to the order of floating-point additions.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import servsim
+from servsim.engine import compile_plan, stream
+from servsim.streaming import N_BINS, Accumulator, hist_percentiles, wait_bins
+from conftest import ROOT, scenario
+
+PERCENTILES = ["p90_wait_s", "p95_wait_s"]
+
+MMC_WARMUP = """
+name: short M/M/c with warm-up
+horizon: {start: "08:00", end: "14:00", interval: 30min, warmup: 75min}
+channels:
+  calls:
+    arrivals: {rate: 9/min}
+    entry: answer
+    patience: {dist: exponential, mean: 3min}
+segments:
+  vip: {share: 0.2, priority: 2}
+  regular: {share: 0.8}
+pools:
+  agents: {agents: 10, skills: {answer: 1.0}}
+steps:
+  answer: {handle_time: {dist: exponential, mean: 1min}}
+targets:
+  service_level: {threshold: 15s, goal: 0.8}
+"""
+
+#: balking with retrials: contacts leave at arrival, come back, and their patience is timed
+REDIAL = """
+name: redial
+horizon: {start: "08:00", end: "12:00", interval: 60min}
+channels:
+  phone:
+    arrivals: {rate: 10/min}
+    entry: call
+    patience: {dist: exponential, mean: 1min}
+    balking: {queue: 5, probability: 0.5}
+    retrial: {probability: 0.6, delay: {dist: exponential, mean: 3min}}
+pools:
+  team: {agents: 9, cost_per_hour: 20, skills: {call: 1.0}}
+steps:
+  call: {handle_time: {dist: exponential, mean: 1min}}
+economics:
+  penalties: {per_abandoned: 2.0, per_interval_missing_target: 50}
+"""
+
+#: stops at max_in_system: contacts still present at the end, in service and waiting
+STOPPED = """
+name: overloaded
+horizon: {days: 2, interval: 60min}
+channels:
+  calls: {arrivals: {rate: 12/min}, entry: answer}
+pools:
+  agents: {agents: 10, skills: {answer: 1.0}}
+steps:
+  answer: {handle_time: {dist: exponential, mean: 1min}}
+limits: {max_in_system: 300}
+"""
+
+
+def _file(name: str) -> servsim.Scenario:
+    return servsim.load_scenario(ROOT / "scenarios" / name)
+
+
+CASES = {
+    "mmc": lambda: _file("mmc.yaml"),
+    "bank": lambda: _file("bank_contact_centre.yaml"),
+    "multichannel": lambda: _file("multichannel_contact_centre.yaml"),
+    "claims_rpa": lambda: _file("claims_rpa.yaml"),
+    "vendor_overflow": lambda: _file("vendor_overflow.yaml"),
+    "mmc_warmup": lambda: scenario(MMC_WARMUP),
+    "redial": lambda: scenario(REDIAL),
+    "stopped": lambda: scenario(STOPPED),
+}
+
+
+def assert_same_table(on: pd.DataFrame, off: pd.DataFrame, nan_percentiles: bool = False) -> None:
+    """Column by column: same names, order, dtypes and rows; floats within 1e-9 relative; percentile
+    columns within the histogram's resolution (0.5 % or 0.01 s), or NaN where documented."""
+    assert list(off.columns) == list(on.columns)
+    assert len(off) == len(on)
+    for col in on.columns:
+        a, b = on[col], off[col]
+        assert a.dtype == b.dtype, col
+        if col in PERCENTILES:
+            if nan_percentiles:
+                assert b.isna().all(), col
+            else:
+                np.testing.assert_allclose(b.to_numpy(float), a.to_numpy(float), rtol=5e-3, atol=0.01, err_msg=col)
+        elif a.dtype.kind in "fc":
+            np.testing.assert_allclose(b.to_numpy(float), a.to_numpy(float), rtol=1e-9, atol=1e-9, err_msg=col)
+        else:
+            assert (a.astype(str).to_numpy() == b.astype(str).to_numpy()).all(), col
+
+
+def _compare(s: servsim.Scenario, seed: int) -> tuple[servsim.RunResult, servsim.RunResult]:
+    on = servsim.simulate(s, seed=seed)
+    off = servsim.simulate(s, seed=seed, log=False)
+    assert_same_table(on.summary, off.summary)
+    assert_same_table(on.intervals, off.intervals, nan_percentiles=True)
+    assert_same_table(on.pools, off.pools)
+    assert_same_table(on.pool_summary, off.pool_summary)
+    assert off.stopped == on.stopped
+    return on, off
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_log_off_tables_equal_log_on(case: str):
+    on, off = _compare(CASES[case](), seed=11)
+    assert on.log and not off.log
+    assert on.summary["offered"].iloc[0] > 0
+
+
+@pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped"])
+def test_tiny_chunks_change_nothing(case: str, monkeypatch: pytest.MonkeyPatch):
+    """Contacts folded 10 at a time, pool events 7 at a time: chunk edges cut through busy periods,
+    visits and intervals, and the tables are still the same."""
+    monkeypatch.setattr(stream, "CHUNK", 10)
+    monkeypatch.setattr(stream, "BATCH", 3)
+    monkeypatch.setattr(stream, "EVENTS", 7)
+    _compare(CASES[case](), seed=5)
+
+
+def test_mechanisms_are_exercised():
+    """The cases above cover what the recorder must get right: retrials and balking, abandonment,
+    contacts still present at the end, warm-up, several channels and segments, bots and vendors."""
+    s = servsim.simulate(CASES["redial"](), seed=11, log=False).summary.iloc[0]
+    assert s["balked"] > 0 and s["retrials"] > 0 and s["abandoned"] > 0 and s["penalty_cost"] > 0
+    stopped = servsim.simulate(CASES["stopped"](), seed=11, log=False)
+    assert stopped.stopped and stopped.summary["in_system_end"].iloc[0] > 0
+    multi = servsim.simulate(CASES["multichannel"](), seed=11, log=False).summary.iloc[0]
+    assert multi["contained"] > 0 and multi["unresolved"] > 0
+    assert servsim.simulate(CASES["vendor_overflow"](), seed=11, log=False).summary["outsourced"].iloc[0] > 0
+
+
+def test_contacts_and_visits_are_empty_with_the_columns_of_the_log():
+    s = CASES["mmc_warmup"]()
+    on, off = servsim.simulate(s, seed=1), servsim.simulate(s, seed=1, log=False)
+    for name in ("contacts", "visits"):
+        assert list(getattr(off, name).columns) == list(getattr(on, name).columns)
+        assert len(getattr(off, name)) == 0 < len(getattr(on, name))
+
+
+def test_replicate_without_log():
+    s = CASES["mmc_warmup"]()
+    on = servsim.replicate(s, replications=2, seed=4)
+    off = servsim.replicate(s, replications=2, seed=4, log=False)
+    assert_same_table(on.summary, off.summary)
+    kpi_on, kpi_off = on.kpi_table(), off.kpi_table()
+    exact = ~kpi_on["metric"].isin(PERCENTILES).to_numpy()
+    assert_same_table(kpi_on[exact], kpi_off[exact])
+    np.testing.assert_allclose(kpi_off["mean"][~exact], kpi_on["mean"][~exact], rtol=5e-3)
+
+
+def test_histogram_percentiles_within_half_a_percent():
+    rng = np.random.default_rng(3)
+    for w in (np.r_[np.zeros(500), rng.exponential(40.0, 2000)],          # waits of a call centre
+              rng.lognormal(np.log(3 * 3600), 1.5, 5000),                  # back-office waits, hours
+              np.r_[np.zeros(10), rng.uniform(0, 0.02, 7)],                # tiny waits: 0.01 s absolute
+              np.array([12.0])):
+        counts = np.bincount(wait_bins(w), minlength=N_BINS)
+        assert len(counts) == N_BINS
+        got = hist_percentiles(counts, (50, 90, 95))
+        want = np.percentile(w, [50, 90, 95])
+        np.testing.assert_allclose(got, want, rtol=5e-3, atol=0.01)
+    assert all(np.isnan(hist_percentiles(np.zeros(10, dtype=np.int64), (90,))))
+
+
+MM10 = """
+name: M/M/10 long
+horizon: {{start: "00:00", end: "24:00", days: {days}, interval: 60min}}
+channels:
+  calls: {{arrivals: {{rate: 9.5/min}}, entry: answer}}
+pools:
+  agents: {{agents: 10, skills: {{answer: 1.0}}}}
+steps:
+  answer: {{handle_time: {{dist: exponential, mean: 1min}}}}
+"""
+
+
+def _peak_growth(days: int) -> tuple[int, int]:
+    """(contacts, peak traced memory above the start) of an engine run without a log."""
+    plan = compile_plan(scenario(MM10.format(days=days)))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        acc = Accumulator(plan)
+        rec = stream.run(plan, 1, acc)
+        acc.summary(rec.end_time), acc.intervals(), acc.pools()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return rec.contacts, peak - base
+
+
+def test_memory_does_not_grow_with_the_contacts():
+    """10× the contacts, and the peak does not move: rows of the contacts in the system plus one
+    chunk are all that is held (with the log, ~55 bytes per contact: ~9 MB for 160k)."""
+    plan = compile_plan(scenario(MM10.format(days=1)))
+    stream.run(plan, 0, Accumulator(plan))  # imports and caches first used by a run
+    n_small, small = _peak_growth(1)
+    n_big, big = _peak_growth(12)
+    assert n_big > 10 * n_small > 100_000
+    assert big - small < 2e6, (small, big)
+    assert big < 55 * n_big / 2, big
