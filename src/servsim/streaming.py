@@ -135,13 +135,8 @@ class Accumulator:
         self.served = np.zeros((n_pools, self.n_int), dtype=np.int64)
         self.carry = np.zeros(n_pools)
         self.t_from = plan.start
-        self.levels = []
-        for p in range(n_pools):
-            st = [(t, n) for t, q, n in plan.staffing if q == p]
-            pd_ = [(t, n) for t, q, n in plan.paid if q == p]
-            self.levels.append((np.array([t for t, _ in st], dtype=float), np.array([n for _, n in st], dtype=float),
-                                np.array([t for t, _ in pd_], dtype=float), np.array([n for _, n in pd_], dtype=float)))
-        self.end_time = math.nan
+        #: per pool: on-duty and paid headcount timelines, (change times, headcounts) each
+        self.levels = [(*_timeline(plan.staffing, p), *_timeline(plan.paid, p)) for p in range(n_pools)]
 
     # ------------------------------------------------------------------ folding contacts
     def contacts(self, rec: Records) -> None:
@@ -402,6 +397,12 @@ class Accumulator:
         with np.errstate(invalid="ignore", divide="ignore"):
             out["occupancy"] = np.where((out["paid_s"] > 0) & ~unlimited, out["busy_s"] / out["paid_s"], np.nan)
         return out
+
+
+def _timeline(changes: tuple[tuple[float, int, int], ...], pool: int) -> tuple[np.ndarray, np.ndarray]:
+    """(times, headcounts) of one pool's changes in a plan's (time, pool, headcount) timeline."""
+    mine = [(t, n) for t, q, n in changes if q == pool]
+    return np.array([t for t, _ in mine], dtype=float), np.array([n for _, n in mine], dtype=float)
 
 
 def _add(table: np.ndarray, key: np.ndarray, x: np.ndarray) -> None:
