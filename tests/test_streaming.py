@@ -219,3 +219,23 @@ def test_memory_does_not_grow_with_the_contacts():
     assert n_big > 10 * n_small > 100_000
     assert big - small < 2e6, (small, big)
     assert big < 55 * n_big / 2, big
+
+
+def test_run_stopped_by_simultaneous_arrivals(write):
+    """A burst at 08:10 overflows the system: the run ends at 08:10, and the contacts that arrived at
+    that very instant are outside Little's law's window [warm-up end, 08:10)."""
+    write("calls.csv", "time\n" + "08:00:00\n" * 5 + "08:10:00\n" * 40)
+    path = write("burst.yaml", """
+        name: burst
+        horizon: {start: "08:00", end: "09:00", interval: 15min}
+        channels:
+          calls: {arrivals: {trace: {file: calls.csv}}, entry: answer}
+        pools:
+          agents: {agents: 2, skills: {answer: 1.0}}
+        steps:
+          answer: {handle_time: {dist: exponential, mean: 2min}}
+        limits: {max_in_system: 20}
+    """)
+    on, off = _compare(servsim.load_scenario(path), seed=2)
+    assert on.stopped and (on.contacts["arrival_s"] == 8 * 3600 + 600).sum() > 1
+    assert off.summary["littles_L"].iloc[0] > 0
