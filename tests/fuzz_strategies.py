@@ -263,13 +263,6 @@ def scenario_dicts(draw: st.DrawFn, mechanisms: bool = True) -> dict[str, Any]:
         if at + 1 < n_steps and draw(st.booleans()):
             auto["exceptions_to"] = draw(st.sampled_from(steps[at + 1:]))
         step_defs[steps[at]]["automation"] = auto
-        people = auto.get("level", 1.0) < 1 or (auto.get("exception_rate", 0) > 0 or auto.get("containment", 1) < 1) \
-            and "exceptions_to" not in auto
-        nxt = step_defs[steps[at]].get("next")
-        if not people and isinstance(nxt, dict) and steps[at] in nxt:
-            # Known engine bug (see test_fuzz_scenarios.test_rework_of_a_fully_automated_step): work
-            # looping back from the bots waits for people who never serve it. Not generated here.
-            nxt["exit"] += nxt.pop(steps[at])
         bots: dict[str, Any] = {"kind": "bots", "agents": draw(st.one_of(st.integers(1, 3), st.just("unlimited")))}
         if draw(st.booleans()):
             bots["licence_cost"] = draw(st.floats(0, 500))

@@ -358,7 +358,8 @@ class Engine:
         s = contact.step
         st = self.plan.steps[s]
         u = self.route[s]
-        nxt = st.route_to[bisect_right(st.route_cum, u()) if u is not None else 0]
+        i = bisect_right(st.route_cum, u()) if u is not None else 0
+        nxt = st.route_to[i]
         if nxt < 0:
             rec.exit[contact.id] = now
             self.in_system -= 1
@@ -369,6 +370,8 @@ class Engine:
                 rec.outcome[contact.id] = UNRESOLVED
                 self._repeat(contact.id, now)
         else:
+            if i >= st.rework_from:
+                contact.step = -1    # new work for the next step's entry rules, not a bot exception
             self._enter(contact, nxt, now)
 
     # ----------------------------------------------------------------- returns

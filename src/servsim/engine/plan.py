@@ -63,6 +63,9 @@ class StepPlan:
     timed: bool = False
     #: whether entry rules apply (bots or vendor variants exist)
     rules: bool = False
+    #: bots variants: route branches from this index on are finished bot work going on (possibly
+    #: back to the same blueprint step as new work); a lower index is the exception route to people
+    rework_from: int = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,8 @@ def compile_plan(s: Scenario) -> Plan:
             rules.update(bot_step=n_steps + len(variants), bot_level=a.level, rules=True)
             variants.append(StepPlan(
                 f"{name}@{a.bots}", front, a.handle_time, ((pool_ix[a.bots], 1.0),),
-                tuple(_cumulative([p for p, _ in keep])), tuple(t for _, t in keep), "bots", me))
+                tuple(_cumulative([p for p, _ in keep])), tuple(t for _, t in keep), "bots", me,
+                rework_from=1 if exc > 0 else 0))
         o = st.outsource
         overflow = None
         if o is not None:
@@ -207,7 +211,8 @@ def compile_plan(s: Scenario) -> Plan:
     for name, pool in s.pools.items():
         by_prio: dict[int, list[int]] = {}
         for step in pool.skills:
-            by_prio.setdefault(pool.skill(step).priority, []).append(step_ix[step])
+            if s.steps[step].people:     # a fully automated step never queues for people
+                by_prio.setdefault(pool.skill(step).priority, []).append(step_ix[step])
         if pool.kind != "agents":
             by_prio = {0: [i for i, v in enumerate(steps) if v.kind != "agents" and v.pools[0][0] == pool_ix[name]]}
         groups = tuple(tuple(by_prio[p]) for p in sorted(by_prio, reverse=True))
