@@ -205,48 +205,7 @@ def check_run(s: servsim.Scenario, r: Any) -> None:
     assert (q >= arrival[vc] - EPS).all()
     # exactly the contacts still in the system hold an open visit (waiting or in service)
     open_visits = np.bincount(vc[~done], minlength=n)
-    unqueued = np.flatnonzero(present & (open_visits == 0))
-    if r.stopped and "max_in_system" in r.stopped:
-        # the arrival that passed the limit is recorded, in the system, but never queued
-        assert len(unqueued) <= 1 and (not len(unqueued) or unqueued[0] == n - 1), unqueued
-        present_queued = present.copy()
-        present_queued[unqueued] = False
-    else:
-        present_queued = present
-    assert (open_visits[present_queued] == 1).all(), "a contact in the system without exactly one open visit"
-    assert (open_visits[~present] == 0).all(), "a contact that left still holds an open visit"
-
-    # --- a contact's visits follow each other without gaps, from arrival to exit
-    _check_visit_chains(c, v, end)
-
-    # --- pools: busy <= paid, staffed <= paid, occupancy in [0, 1]; busy time = handle time
-    for column in ("staffed_s", "busy_s", "paid_s"):
-        assert (pools[column] >= -EPS).all(), column
-    assert (pools["busy_s"] <= pools["paid_s"] + EPS).all(), "busy longer than paid"
-    assert (pools["staffed_s"] <= pools["paid_s"] + EPS).all(), "staffed longer than paid"
-    occ = pools["occupancy"].to_numpy(dtype=float)
-    assert ((occ[~np.isnan(occ)] >= -EPS) & (occ[~np.isnan(occ)] <= 1 + EPS)).all(), "occupancy outside [0, 1]"
-    occ = r.pool_summary["occupancy"].to_numpy(dtype=float)
-    assert ((occ[~np.isnan(occ)] >= -EPS) & (occ[~np.isnan(occ)] <= 1 + EPS)).all()
-    handles = np.nan_to_num(h)
-    for name, pool in s.pools.items():
-        mine = (v["pool"].astype(str) == name).to_numpy() & started
-        busy = pools.loc[pools["pool"] == name, "busy_s"].sum() * pool.concurrency
-        assert math.isclose(busy, handles[mine].sum(), rel_tol=1e-6, abs_tol=1e-3), (name, busy, handles[mine].sum())
-        if pool.agents != "unlimited":
-            _check_capacity(name, pool, st_[mine], st_[mine] + handles[mine])
-
-    # --- summary KPIs in range
-    for column in ("abandon_rate", "service_level", "p_wait", "share_satisfied", "satisfaction_mean"):
-        if column in summary.columns:
-            x = summary[column].to_numpy(dtype=float)
-            assert ((x[~np.isnan(x)] >= -EPS) & (x[~np.isnan(x)] <= 1 + EPS)).all(), column
-    for column in ("asa_s", "mean_wait_s", "p90_wait_s", "p95_wait_s", "mean_handle_s", "mean_lead_time_s",
-                   "total_cost", "staff_cost"):
-        if column in summary.columns:
-            x = summary[column].to_numpy(dtype=float)
-            assert (x[~np.isnan(x)] >= -EPS).all(), column
-    # the interval table covers every contact, warm-up included
+    assert not (present & (open_visits == 0)).any(), np.flatnonzero(present & (open_visits == 0))
     per_channel = r.intervals[r.intervals["channel"] != "all"] if len(s.channels) > 1 else r.intervals
     assert per_channel["offered"].sum() == n
 
@@ -257,8 +216,8 @@ def check_run(s: servsim.Scenario, r: Any) -> None:
     if r.stopped:
         assert "limits.max_in_system" in r.stopped or "limits.max_contacts" in r.stopped, r.stopped
         assert r.unstable
-    assert present.sum() <= s.limits.max_in_system + 1
-    assert n <= s.limits.max_contacts + 1
+    assert present.sum() <= s.limits.max_in_system
+    assert n <= s.limits.max_contacts
 
 
 def _end_time(s: servsim.Scenario, r: Any) -> float:
@@ -554,7 +513,7 @@ HOSTILE: list[tuple[str, str | bytes, str, str]] = [
      "runs", ""),
     ("huge-day-factor", _replace("{rate: 2/min}", "{rate: 2/min, day_factors: [1e300]}"), "refused", "max_contacts"),
     ("huge-daily-volume", _replace("{rate: 2/min}", "{daily_volume: 1e300, shares: [1, 0, 0, 0]}"),
-     "refused", "max_contacts"),
+     "refused", "about 1e+300 arrivals expected"),
     ("longest-horizon", _replace('{start: "08:00", end: "10:00", interval: 30min}',
                                  '{start: "08:00", end: "10:00", interval: 2h, days: 3660}').replace(
         "2/min", "1/d"), "runs", ""),

@@ -230,6 +230,8 @@ class Engine:
         self._new_contact(c, g, attempt, self.env._now)
 
     def _new_contact(self, c: int, g: int, attempt: int, now: float) -> None:
+        if self.in_system >= self.limit:
+            self._check_limit(now)
         ch = self.plan.channels[c]
         rec = self.rec
         cid = len(rec.arrival)
@@ -243,8 +245,6 @@ class Engine:
         rec.attempt.append(attempt)
         contact = Contact(cid, self.plan.segment_level[g], self.patience[c][g], ch.retrial is not None)
         self.in_system += 1
-        if self.in_system > self.limit:
-            self._check_limit(now)
         if ch.balking is not None and self._balks(c, ch, ch.entry, now):
             rec.exit[cid] = now
             rec.outcome[cid] = BALKED
@@ -488,9 +488,11 @@ class Engine:
                     lanes[i] = keep
 
     def _check_limit(self, now: float) -> None:
+        """Before admitting an arrival to a full system: stop the run unless abandonments due by now
+        make room (the arrival is then not recorded, so at most ``limit`` contacts remain)."""
         self._purge(now)
-        if self.in_system > self.limit:
-            raise _Overflow(f"more than {self.limit} contacts in the system (limits.max_in_system); "
+        if self.in_system >= self.limit:
+            raise _Overflow(f"more than {self.limit} contacts would be in the system (limits.max_in_system); "
                             "arrivals exceed capacity")
 
     def _finish(self) -> None:
