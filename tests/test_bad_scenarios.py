@@ -322,3 +322,46 @@ def test_rich_scenario_is_valid_and_runs(tmp_path):
     assert res.exit_code == 0, res.output
     r = servsim.simulate(servsim.load_scenario(f), seed=1)
     assert r.summary["offered"].iloc[0] > 0
+
+
+# Arrival traces: each bad file is refused naming the scenario field, the CSV file and its line.
+# (id, CSV bytes, day column or None, words the message must contain)
+TRACE_FILES = [
+    ("bad-clock", b"time\n08:00:00\n8h01\n", None, ["calls.csv line 3", "not a clock time"]),
+    ("blank-time", b"time,day\n08:00:00,1\n,2\n", "day", ["calls.csv line 3", "no time"]),
+    ("missing-day", b"time,day\n08:00:00,1\n08:01:00\n", "day", ["calls.csv line 3", "day no value"]),
+    ("day-zero", b"time,day\n08:00:00,0\n", "day", ["line 2", "day '0'", "from 1 to 3660"]),
+    ("day-with-many-digits", b"time,day\n08:00:00," + b"9" * 5000 + b"\n", "day", ["line 2", "from 1 to 3660"]),
+    ("day-not-whole", b"time,day\n08:00:00,1.5\n", "day", ["line 2", "day '1.5'"]),
+    ("no-day-column", b"time\n08:00:00\n", "day", ["column 'day' not in calls.csv", "columns are time"]),
+    ("no-time-column", b"when\n08:00:00\n", None, ["column 'time' not in calls.csv", "columns are when"]),
+    ("empty", b"", None, ["is empty"]),
+    ("header-only", b"time\n\n", None, ["has no values"]),
+    ("not-utf8", b"time\n08:00:00\n\xff\xfe\n", None, ["not UTF-8", "0xff"]),
+    ("field-too-long", b"time\n\"" + b"x" * 200_000 + b"\"\n", None, ["calls.csv line 2", "not readable as CSV"]),
+]
+
+
+@pytest.mark.parametrize("case", TRACE_FILES, ids=[c[0] for c in TRACE_FILES])
+def test_bad_trace_files_are_refused_naming_file_and_line(tmp_path, case):
+    _, data, day, words = case
+    (tmp_path / "calls.csv").write_bytes(data)
+    trace = "{file: calls.csv" + (f", day_column: {day}" if day else "") + "}"
+    f, res = _run(tmp_path, GOOD.replace("{rate: 2/min}", "{trace: " + trace + "}"))
+    out = " ".join(res.output.split())
+    assert res.exit_code == EXIT_BAD_INPUT, res.output
+    assert "Traceback" not in out
+    assert "channels.calls.arrivals.trace" in out and ":5" in out, out
+    for w in words:
+        assert w in out, (w, out)
+
+
+def test_a_trace_with_a_byte_order_mark_and_a_day_column_replays_every_day(tmp_path):
+    import servsim
+
+    (tmp_path / "calls.csv").write_bytes("\ufefftime,day\n08:00:00,1\n09:30:00,2\n10:00:00,3\n".encode())
+    f = tmp_path / "s.yaml"
+    f.write_text(GOOD.replace("{rate: 2/min}", "{trace: {file: calls.csv, day_column: day}}")
+                 .replace("interval: 30min}", "interval: 30min, days: 2}"))
+    arrivals = servsim.simulate(servsim.load_scenario(f), seed=1).contacts["arrival_s"].tolist()
+    assert arrivals == [8 * 3600, 86400 + 9.5 * 3600]  # day 3 is beyond the horizon

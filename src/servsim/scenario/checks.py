@@ -124,7 +124,7 @@ def _channels(s: Scenario) -> Iterator[Issue]:
                         f"{len(a.day_factors)} factors for {s.horizon.days} days", "give one factor per day")
         volume = _expected_volume(s, a)
         if volume > s.limits.max_contacts:
-            yield Issue((*base, "arrivals"), f"about {volume:,.0f} arrivals expected over the horizon, more than "
+            yield Issue((*base, "arrivals"), f"about {_count(volume)} arrivals expected over the horizon, more than "
                         f"limits.max_contacts = {s.limits.max_contacts:,}",
                         "shorten the horizon, lower the volume, or raise limits.max_contacts if memory allows "
                         "(about 100 bytes a contact)")
@@ -260,3 +260,8 @@ def _exit_reachable(s: Scenario) -> Iterator[Issue]:
             yield Issue(("steps", name, "next"), f"contacts at step {name!r} can never leave the process",
                         "give some path from this step a probability to 'exit'")
 
+
+
+def _count(x: float) -> str:
+    """A large count for people: 12,345,678 up to a billion, 1.2e+15 beyond."""
+    return f"{x:,.0f}" if x < 1e9 else f"{x:.3g}"

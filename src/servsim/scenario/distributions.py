@@ -14,7 +14,6 @@ theory comparisons and load checks); ``draw(rng, n)`` returns ``n`` samples as a
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Annotated, Literal, Union
@@ -26,6 +25,7 @@ from scipy.optimize import brentq
 from scipy.special import gammaln
 
 from servsim.scenario.base import Duration, Strict
+from servsim.scenario.csvfiles import read_rows, shown
 from servsim.units import TIME_UNITS
 
 #: Largest mean duration a distribution may have (seconds): 1000 days.
@@ -395,44 +395,16 @@ class Empirical(_Dist):
         return rng.choice(np.asarray(self._data), n)
 
 
-def read_csv_column(path: Path, column: str | None, limit: int = 5_000_000) -> list[float]:
+def read_csv_column(path: Path, column: str | None) -> list[float]:
     """Read one numeric column of a CSV file (the first column when ``column`` is None)."""
-    if not path.is_file():
-        raise ValueError(f"file {str(path)!r} does not exist (paths are relative to the scenario file)")
-    out: list[float] = []
-    lineno = 0  # the last line read in full
+    return read_rows(path, [column], _number)
+
+
+def _number(cells: list[str | None]) -> float:
     try:
-        # utf-8-sig: a byte-order mark (as spreadsheets write it) is not part of the first column's name
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None:
-                raise ValueError(f"file {str(path)!r} is empty")
-            lineno = 1
-            header = [h.strip() for h in header]
-            idx = 0 if column is None else (header.index(column) if column in header else -1)
-            if idx < 0:
-                raise ValueError(f"column {column!r} not in {str(path)!r}; columns are {', '.join(header)[:200]}")
-            for lineno, row in enumerate(reader, start=2):
-                if not row or not "".join(row).strip():
-                    continue
-                try:
-                    out.append(float(row[idx]))
-                except (ValueError, IndexError):
-                    shown = repr(row[idx])[:40] if idx < len(row) else "no value"
-                    raise ValueError(f"{path.name} line {lineno}: {shown} is not a number") from None
-                if len(out) > limit:
-                    raise ValueError(f"{path.name} has more than {limit} rows")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
-                         "save it as UTF-8 CSV") from None
-    except csv.Error as exc:
-        raise ValueError(f"{path.name} line {lineno + 1}: not readable as CSV ({exc})") from None
-    except OSError as exc:
-        raise ValueError(f"cannot read {path.name}: {exc.strerror or exc}") from None
-    if not out:
-        raise ValueError(f"file {str(path)!r} has no values")
-    return out
+        return float(cells[0])  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{shown(cells[0])} is not a number") from None
 
 
 Distribution = Annotated[

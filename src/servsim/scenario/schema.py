@@ -33,9 +33,13 @@ from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 from pydantic import Strict as StrictMode
 
 from servsim.scenario.base import Clock, Duration, Factor, Name, Rate, Share, Strict
+from servsim.scenario.csvfiles import read_rows, shown
 from servsim.scenario.distributions import Distribution
 from servsim.scenario.economics import Economics
 from servsim.units import DAY, parse_clock
+
+#: Longest horizon, in days (ten years).
+MAX_DAYS = 3660
 
 EXIT = "exit"
 MAX_AGENTS = 100_000
@@ -56,7 +60,7 @@ class Horizon(Strict):
 
     start: Clock = 0.0
     end: Clock = DAY
-    days: Count = Field(default=1, ge=1, le=3660)
+    days: Count = Field(default=1, ge=1, le=MAX_DAYS)
     interval: Duration = Field(default=1800.0, ge=60.0)
     warmup: Duration = 0.0
 
@@ -88,31 +92,31 @@ class Trace(Strict):
 
     @model_validator(mode="after")
     def _load(self, info: ValidationInfo) -> Trace:
-        import csv
-
         path = Path((info.context or {}).get("base_dir", ".")) / self.file
-        if not path.is_file():
-            raise ValueError(f"trace file {str(path)!r} does not exist (paths are relative to the scenario file)")
-        times: list[float] = []
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            fields = reader.fieldnames or []
-            for col in (self.column, self.day_column):
-                if col is not None and col not in fields:
-                    raise ValueError(f"column {col!r} not in {path.name}; columns are {', '.join(fields)}")
-            for lineno, row in enumerate(reader, start=2):
-                try:
-                    day = int(row[self.day_column]) - 1 if self.day_column else 0
-                    times.append(day * DAY + parse_clock(row[self.column]))
-                except (ValueError, TypeError) as exc:
-                    raise ValueError(f"{path.name} line {lineno}: {exc}") from None
-        self._times = tuple(sorted(times))
+        columns = [self.column] if self.day_column is None else [self.column, self.day_column]
+        self._times = tuple(sorted(read_rows(path, columns, _arrival_time)))
         return self
 
     @property
     def times(self) -> tuple[float, ...]:
         """Arrival times in seconds after midnight of day 1, sorted."""
         return self._times
+
+
+def _arrival_time(cells: list[str | None]) -> float:
+    """Seconds after midnight of day 1 of a trace row (time, and day if the trace has a day column):
+    (day − 1) × 86400 + clock time."""
+    clock = cells[0]
+    if clock is None or not clock.strip():
+        raise ValueError("no time")
+    t = parse_clock(clock.strip())
+    if len(cells) == 1:
+        return t
+    day = cells[1]
+    text = (day or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 6 and 1 <= int(text) <= MAX_DAYS):
+        raise ValueError(f"day {shown(day)} is not a whole number from 1 to {MAX_DAYS}")
+    return (int(text) - 1) * DAY + t
 
 
 class Arrivals(Strict):
