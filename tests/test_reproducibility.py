@@ -65,3 +65,25 @@ def test_common_random_numbers_keep_arrivals_when_staffing_changes():
     b = servsim.simulate(data, seed=3).contacts
     # arrivals come from their own stream, untouched by the staffing change
     assert a["arrival_s"].equals(b["arrival_s"])
+
+
+def test_a_pickled_run_rebuilds_identical_per_contact_tables_from_a_smaller_payload():
+    """Workers send a run back as its records; the tables built again after unpickling are the same."""
+    import pickle
+
+    r = servsim.simulate(servsim.load_scenario(ROOT / "scenarios" / "multichannel_contact_centre.yaml"), seed=4,
+                         replication=3)
+    copy = pickle.loads(pickle.dumps(r))
+    for name in ("contacts", "visits", "summary", "intervals", "pools"):
+        pd.testing.assert_frame_equal(getattr(copy, name), getattr(r, name))
+    assert (copy.contacts["replication"] == 3).all()
+    tables = len(pickle.dumps((r.contacts, r.visits), protocol=pickle.HIGHEST_PROTOCOL))
+    assert len(pickle.dumps(r.per_contact)) < 0.6 * tables
+
+
+def test_replications_on_two_workers_equal_one_worker_table_by_table():
+    s = servsim.load_scenario(ROOT / "scenarios" / "back_office_rework.yaml")
+    one = servsim.replicate(s, replications=3, seed=11)
+    two = servsim.replicate(s, replications=3, seed=11, workers=2)
+    for name in ("contacts", "visits", "summary", "intervals", "pools", "pool_summary"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name))

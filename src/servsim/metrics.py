@@ -120,8 +120,8 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
     wait = np.where(has, v_wait[fi], np.nan) if len(vc) else np.full(n, np.nan)
     pool_codes = v["pool"].cat.codes.to_numpy()[fi] if len(vc) else np.full(n, -1)
     pool_codes = np.where(has, pool_codes, -1)
-    handle = np.bincount(vc, weights=np.nan_to_num(v["handle_s"].to_numpy()), minlength=n)[:n]
-    total_wait = np.bincount(vc, weights=v_wait, minlength=n)[:n]
+    handle = _sums(vc, np.nan_to_num(v["handle_s"].to_numpy()), n)
+    total_wait = _sums(vc, v_wait, n)
     n_visits = np.bincount(vc, minlength=n)[:n]
     served = (v["outcome"] == "served").to_numpy()
     people_served = np.bincount(vc[served & ~by_bots], minlength=n)[:n]
@@ -130,8 +130,7 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
     first_person = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     first_person[people_ids] = rows[~by_bots][people_row]
     before = by_bots & front & (rows < first_person[vc]) if len(vc) else by_bots
-    bot_time = np.bincount(vc[before], weights=(np.nan_to_num(v["handle_s"].to_numpy()) + v_wait)[before],
-                           minlength=n)[:n]
+    bot_time = _sums(vc[before], (np.nan_to_num(v["handle_s"].to_numpy()) + v_wait)[before], n)
     vendor_pools = np.array([p.kind == "vendor" for p in plan.pools] + [False], dtype=bool)
     outsourced = np.bincount(vc[served & vendor_pools[v["pool"].cat.codes.to_numpy()]], minlength=n)[:n] > 0
     arrival = a["arrival"]
@@ -165,6 +164,11 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
         "outsourced": outsourced,
         "bot_s": bot_time,
     })
+
+
+def _sums(ids: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Per-contact sums of ``weights`` (float even with no rows, unlike a bare ``np.bincount``)."""
+    return np.bincount(ids, weights=weights, minlength=n)[:n].astype(np.float64, copy=False)
 
 
 def _interval_of(plan: Plan, t: np.ndarray) -> np.ndarray:

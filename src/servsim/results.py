@@ -48,9 +48,16 @@ class RunResult:
     pool_summary: pd.DataFrame
     intervals: pd.DataFrame
     pools: pd.DataFrame
-    contacts: pd.DataFrame = field(repr=False)
-    visits: pd.DataFrame = field(repr=False)
+    per_contact: ContactLog = field(repr=False)
     log: bool = True
+
+    @property
+    def contacts(self) -> pd.DataFrame:
+        return self.per_contact.tables()[0]
+
+    @property
+    def visits(self) -> pd.DataFrame:
+        return self.per_contact.tables()[1]
 
     @property
     def status(self) -> str:
@@ -64,6 +71,36 @@ class RunResult:
 def _tag(df: pd.DataFrame, replication: int) -> pd.DataFrame:
     df.insert(0, "replication", replication)
     return df
+
+
+class ContactLog:
+    """A run's per-contact records and the ``contacts`` and ``visits`` tables built from them.
+
+    It pickles as the records and the plan (about 60 bytes per contact, a third of the two tables) and
+    builds the tables again, identically, on first use: replications run in worker processes send
+    their results back through a pipe, and most callers only read the summaries.
+    """
+
+    __slots__ = ("plan", "rec", "replication", "_tables")
+
+    def __init__(self, plan: Plan, rec: Records, replication: int,
+                 tables: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> None:
+        self.plan, self.rec, self.replication, self._tables = plan, rec, replication, tables
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(contacts, visits), each with its ``replication`` column."""
+        if self._tables is None:
+            visits = metrics.visit_table(self.plan, self.rec)
+            contacts = metrics.contact_table(self.plan, self.rec, visits)
+            self._tables = (_tag(contacts, self.replication), _tag(visits, self.replication))
+        return self._tables
+
+    def __getstate__(self) -> tuple[Plan, Records, int]:
+        return self.plan, self.rec, self.replication
+
+    def __setstate__(self, state: tuple[Plan, Records, int]) -> None:
+        self.plan, self.rec, self.replication = state
+        self._tables = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +237,7 @@ def build_streaming(plan: Plan, acc: Accumulator, end_time: float, stopped: str,
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=stopped,
         summary=_tag(summary, replication), pool_summary=_tag(pool_summary, replication),
         intervals=_tag(intervals, replication), pools=_tag(pools, replication),
-        contacts=_tag(contacts, replication), visits=_tag(visits, replication), log=False,
+        per_contact=ContactLog(plan, Records(), replication), log=False,
     )
 
 
@@ -219,5 +256,5 @@ def build(plan: Plan, rec: Records, replication: int, seed: tuple[int, ...], loa
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=rec.stopped,
         summary=_tag(summary, replication), pool_summary=_tag(pool_summary, replication),
         intervals=_tag(intervals, replication), pools=_tag(pools, replication),
-        contacts=_tag(contacts, replication), visits=_tag(visits, replication),
+        per_contact=ContactLog(plan, rec, replication, (_tag(contacts, replication), _tag(visits, replication))),
     )
