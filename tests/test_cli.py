@@ -59,6 +59,19 @@ def test_out_writes_parquet_tables_and_run_json(tmp_path):
     pd.testing.assert_frame_equal(summary, api.summary, check_categorical=False, check_dtype=False)
 
 
+def test_no_log_writes_the_same_summary_without_per_contact_tables(tmp_path):
+    out = tmp_path / "res"
+    res = CliRunner().invoke(app, ["run", MMC, "-n", "2", "--seed", "11", "--no-log", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "run.json").read_text())["per_contact_log"] is False
+    assert not (out / "contacts.parquet").exists() and not (out / "visits.parquet").exists()
+    summary = pd.read_parquet(out / "summary.parquet")
+    api = servsim.replicate(servsim.load_scenario(MMC), replications=2, seed=11)
+    same = [c for c in api.summary.columns if not c.startswith(("p90", "p95"))]
+    pd.testing.assert_frame_equal(summary[same], api.summary[same], check_categorical=False, check_dtype=False)
+    assert "ASA" in res.output
+
+
 def test_validate_describes_the_scenario():
     res = CliRunner().invoke(app, ["validate", str(ROOT / "scenarios" / "back_office_rework.yaml")])
     assert res.exit_code == 0, res.output
