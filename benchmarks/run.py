@@ -148,20 +148,21 @@ MEMORY_PROBE = """
 import sys, gc, tracemalloc, json
 sys.path[:0] = {path!r}
 import servsim
-from servsim.engine import compile_plan, run
+from servsim.engine import compile_plan, run, stream
+from servsim.streaming import Accumulator
 from run import servsim_scenario
 plan = compile_plan(servsim_scenario({n}, abandonment=False))
-kwargs = {{}} if {log!r} else {{"log": False}}
-if kwargs:
-    import inspect
-    if "log" not in inspect.signature(run).parameters:
-        print(json.dumps(None)); raise SystemExit
 gc.collect()
 tracemalloc.start()
 base, _ = tracemalloc.get_traced_memory()
-rec = run(plan, 1, **kwargs)
+if {log!r}:
+    rec = run(plan, 1)
+    count = len(rec.arrival)
+else:
+    acc = Accumulator(plan)     # per-interval sums: part of what log-off keeps, so it is measured
+    rec = stream.run(plan, 1, acc)
+    count = rec.contacts
 _, peak = tracemalloc.get_traced_memory()
-count = len(rec.arrival) if {log!r} else rec.count
 print(json.dumps({{"contacts": count, "peak_above_base": peak - base}}))
 """
 
@@ -175,18 +176,36 @@ def memory_probe(contacts: int, log: bool) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+REPLICATION_PROBE = """
+import sys, time, json
+sys.path[:0] = {path!r}
+import pandas as pd
+import servsim
+from run import servsim_scenario
+scenario = servsim_scenario({n}, abandonment=False)
+t0 = time.perf_counter()
+r = servsim.replicate(scenario, replications=8, seed=1, workers={workers})
+dt = time.perf_counter() - t0
+print(json.dumps({{"seconds": dt, "digest": int(pd.util.hash_pandas_object(r.summary, index=False).sum())}}))
+"""
+
+
 def replication_speedup(customers: int, rounds: int) -> tuple[float, float]:
-    """Median wall time of 8 replications on 1 and on 2 workers (interleaved rounds)."""
-    scenario = servsim_scenario(customers, abandonment=False)
+    """Median wall time of 8 replications on 1 and on 2 workers (interleaved rounds), each in a fresh
+    interpreter: a forked worker of a long-lived parent copies the parent's heap as it touches it."""
+    import json
+
     times: dict[int, list[float]] = {1: [], 2: []}
-    tables = {}
+    digests: set[int] = set()
     for _ in range(rounds):
         for workers in (1, 2):
-            t0 = time.perf_counter()
-            r = servsim.replicate(scenario, replications=8, seed=1, workers=workers)
-            times[workers].append(time.perf_counter() - t0)
-            tables[workers] = r.summary
-    assert tables[1].equals(tables[2]), "1 and 2 workers must give identical numbers"
+            code = REPLICATION_PROBE.format(path=[str(ROOT / "src"), str(ROOT / "benchmarks")], n=customers,
+                                            workers=workers)
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            res = json.loads(out.stdout.strip().splitlines()[-1])
+            times[workers].append(res["seconds"])
+            digests.add(res["digest"])
+    assert len(digests) == 1, "1 and 2 workers must give identical numbers"
     return statistics.median(times[1]), statistics.median(times[2])
 
 
