@@ -137,3 +137,18 @@ def test_littles_law_check_detects_records_that_disagree():
     broken = r.visits.copy()
     broken["end_s"] = broken["end_s"] + 30.0  # visits that last 30 s longer than the contacts say
     assert littles_law(r.contacts, broken, t0, t1)["littles_gap"] > 0.1
+
+
+def test_a_replication_that_keeps_killing_its_worker_ends_with_a_message(monkeypatch):
+    from servsim import cli
+    from servsim.workers import WorkerDied
+
+    def dies(*args, **kwargs):
+        raise WorkerDied(4, 3, " (killed by SIGKILL, as the out-of-memory killer does)")
+
+    monkeypatch.setattr(cli, "replicate", dies)
+    res = CliRunner().invoke(app, ["run", MMC, "-n", "8", "-w", "2"])
+    out = " ".join(res.output.split())
+    assert res.exit_code == cli.EXIT_TASK_FAILED, res.output
+    assert "replication 4 killed its worker process 3 times (killed by SIGKILL" in out and "--no-log" in out
+    assert "Traceback" not in out

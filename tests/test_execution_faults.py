@@ -22,10 +22,11 @@ from typer.testing import CliRunner
 
 from servsim.cli import EXIT_BAD_INPUT, EXIT_TASK_FAILED, app
 from servsim.experiments.runner import (
-    CONNECT_TIMEOUT_ENV, KILL_TIMES_ENV, KILL_WORKER_ENV, WORKER_RETRIES, ExecutorError, check_executor,
+    CONNECT_TIMEOUT_ENV, KILL_TIMES_ENV, KILL_WORKER_ENV, ExecutorError, check_executor,
     experiment_hash, run_experiment, run_tasks, tasks_for,
 )
 from servsim.experiments.spec import load_experiment
+from servsim.workers import WORKER_RETRIES
 from servsim.experiments.store import ResultStore
 from conftest import ROOT
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -29,6 +28,7 @@ from servsim.random import Seed, replication_seeds, seed_sequence
 from servsim.results import Replications, RunResult, build, build_streaming
 from servsim.scenario import Scenario
 from servsim.streaming import Accumulator
+from servsim.workers import resilient_map
 
 
 def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0, log: bool = True) -> RunResult:
@@ -59,7 +59,9 @@ def replicate(
     log: bool = True,
 ) -> Replications:
     """Run ``replications`` independent replications; replication r uses seed ``SeedSequence(seed)``
-    spawned child r. ``workers > 1`` runs them in a process pool (same numbers either way).
+    spawned child r. ``workers > 1`` runs them in a process pool (same numbers either way) that
+    survives a dead worker (:mod:`servsim.workers`; raises :class:`servsim.workers.WorkerDied` when
+    one replication keeps killing its worker).
     ``log=False``: keep no per-contact log (see :func:`simulate`)."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
@@ -71,9 +73,12 @@ def replicate(
             if progress:
                 progress(1)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, replications, os.cpu_count() or 1)) as pool:
-            for res in pool.map(_one, tasks):
-                runs.append(res)
-                if progress:
-                    progress(1)
+        # a worker that dies (out of memory, killed) costs only its replication, run again
+        done: dict[int, RunResult] = {}
+        for r, res in resilient_map(_one, tasks, min(workers, replications, os.cpu_count() or 1),
+                                    lambda r: f"replication {r}"):
+            done[r] = res
+            if progress:
+                progress(1)
+        runs = [done[r] for r in range(replications)]
     return Replications(scenario.name, tuple(runs))

@@ -34,6 +34,7 @@ from servsim.report.tables import kpi_rows
 from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+from servsim.workers import WorkerDied
 
 if TYPE_CHECKING:
     from servsim.experiments.store import TaskKey
@@ -124,8 +125,14 @@ def run(
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, disable=quiet, transient=True) as bar:
         task = bar.add_task(escape(scenario.name), total=replications)
-        result = replicate(scenario, replications=replications, seed=seed, workers=workers,
-                           progress=lambda n: bar.advance(task, n), log=not no_log)
+        try:
+            result = replicate(scenario, replications=replications, seed=seed, workers=workers,
+                               progress=lambda n: bar.advance(task, n), log=not no_log)
+        except WorkerDied as exc:
+            err.print(f"[bold red]error:[/] replication {exc.index} killed its worker process {exc.attempts} "
+                      f"times{escape(exc.cause)}, so the run stopped (if it runs out of memory: use fewer "
+                      "workers, or --no-log)", highlight=False)
+            raise typer.Exit(EXIT_TASK_FAILED) from None
     table = result.kpi_table(level)
     if out_dir is not None:
         _write(out_dir, file, scenario, result, seed, level)

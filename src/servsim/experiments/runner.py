@@ -11,8 +11,9 @@ the cluster's workers, so ``workers`` must stay 1). The numbers are identical wh
 
 A worker that dies costs only its task. Locally, when a worker process dies (the out-of-memory
 killer, SIGKILL, a crash in native code), the pool is rebuilt; the tasks that were in flight are run
-again one at a time, so the one that kills its worker is known, and it is given ``WORKER_RETRIES``
-more attempts before the run stops with :class:`WorkerLostError` naming it. On Dask the scheduler
+again one at a time, so the one that kills its worker is known, and it is given
+``servsim.workers.WORKER_RETRIES`` more attempts before the run stops with :class:`WorkerLostError`
+naming it (:mod:`servsim.workers`). On Dask the scheduler
 reschedules a dead worker's tasks itself, up to its ``distributed.scheduler.allowed-failures``.
 Tasks are pure functions of their data and seed, so a retried task gives the same numbers.
 """
@@ -23,10 +24,7 @@ import logging
 import os
 import re
 import signal
-from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +37,10 @@ from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
 from servsim import __version__
 from servsim.scenario import Scenario, scenario_hash
+from servsim.workers import WorkerDied, resilient_map
 
 log = logging.getLogger(__name__)
 
-#: More attempts a task gets after it alone was running in a local worker process that died.
-WORKER_RETRIES = 2
 #: Seconds to wait for a Dask scheduler to answer; the environment variable overrides it.
 CONNECT_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_ENV = "SERVSIM_CONNECT_TIMEOUT"
@@ -224,108 +221,14 @@ def _execute(tasks: list[Task], workers: int, scheduler: str | None) -> Iterator
 
 
 def _on_local_pool(tasks: list[Task], workers: int) -> Iterator[tuple[TaskKey, dict[str, pd.DataFrame]]]:
-    """Run ``tasks`` in a process pool of ``workers``, surviving workers that die.
-
-    At most one task per worker is in flight, so the tasks lost with a broken pool are the ones that
-    were running. The pool is rebuilt, and lost tasks are run again one at a time in a one-worker
-    pool before the rest: an innocent one then finishes, and one that kills its worker alone is known
-    to be the cause. It goes to the back of that queue, and after ``WORKER_RETRIES`` retries
-    :class:`WorkerLostError` names it.
-    """
-    waiting = deque(range(len(tasks)))   # not yet run, in order
-    suspects: deque[int] = deque()       # lost with a broken pool: run again one at a time
-    deaths: Counter[int] = Counter()     # attempts lost with a dead worker, per task
-    while waiting or suspects:
-        source = suspects or waiting
-        size = 1 if suspects else min(workers, len(waiting))
-        pool = ProcessPoolExecutor(max_workers=size, initializer=_ignore_interrupts)
-        in_flight: dict[Future[tuple[TaskKey, dict[str, pd.DataFrame]]], int] = {}
-        lost: list[int] = []
-        processes: list[object] = []
-        try:
-            broken = False
-            while not broken and (source or in_flight):
-                broken = not _submit(pool, tasks, source, in_flight, size)
-                processes = list((getattr(pool, "_processes", None) or {}).values())
-                finished = set() if broken else wait(in_flight, return_when=FIRST_COMPLETED).done
-                results = []
-                for fut in finished:
-                    i = in_flight.pop(fut)
-                    if isinstance(fut.exception(), BrokenProcessPool):
-                        lost.append(i)
-                        broken = True
-                    else:
-                        results.append(fut)
-                if not broken:  # refill first, so the workers keep busy while the driver stores results
-                    broken = not _submit(pool, tasks, source, in_flight, size)
-                for fut in results:
-                    yield fut.result()
-            # the pool broke: each task still in flight ends now, finished or lost with it
-            for fut in wait(in_flight).done:
-                i = in_flight.pop(fut)
-                if isinstance(fut.exception(), BrokenProcessPool):
-                    lost.append(i)
-                else:
-                    yield fut.result()
-        except BaseException:
-            # interrupted (Ctrl-C, SIGTERM) or failed: drop queued tasks and stop the workers now
-            # (shutdown forgets the pool's processes, so take them first); everything finished so
-            # far is already in the store
-            running = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for proc in running:
-                proc.terminate()
-            raise
-        pool.shutdown(wait=True)
-        if not lost:
-            continue  # done, or a worker died between tasks: rebuild the pool for the rest
-        lost.sort()
-        for i in lost:
-            deaths[i] += 1
-        cause = _exit_cause(processes)
-        if len(lost) == 1 and deaths[lost[0]] > WORKER_RETRIES:
-            raise WorkerLostError(tasks[lost[0]].key, deaths[lost[0]], cause)
-        log.warning("a worker process died%s; running again: %s", cause,
-                    "; ".join(describe_task(tasks[i].key) for i in lost))
-        if len(lost) == 1:
-            suspects.append(lost[0])  # it was alone in its worker: the other suspects go first
-        else:
-            suspects.extendleft(reversed(lost))
-
-
-def _submit(pool: ProcessPoolExecutor, tasks: list[Task], source: deque[int],
-            in_flight: dict[Future[tuple[TaskKey, dict[str, pd.DataFrame]]], int], size: int) -> bool:
-    """Submit tasks from ``source`` until ``size`` are in flight; False if the pool is broken."""
-    while source and len(in_flight) < size:
-        i = source.popleft()
-        try:
-            in_flight[pool.submit(_run_in_worker, tasks[i])] = i
-        except BrokenProcessPool:
-            source.appendleft(i)
-            return False
-    return True
-
-
-def _exit_cause(processes: list[object]) -> str:
-    """`` (killed by SIGKILL ...)``: how a dead worker ended, as far as the pool's processes tell."""
-    for proc in processes:
-        code = getattr(proc, "exitcode", None)
-        if code is None or code == -signal.SIGTERM:  # alive, or stopped by the pool after the death
-            continue
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            hint = ", as the out-of-memory killer does" if -code == signal.SIGKILL else ""
-            return f" (killed by {name}{hint})"
-        return f" (exit status {code})"
-    return ""
-
-
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the driver, which stops them (they would otherwise fail their task)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Run ``tasks`` in a process pool of ``workers`` that survives dead workers
+    (:func:`servsim.workers.resilient_map`); a task that keeps killing its worker raises
+    :class:`WorkerLostError`."""
+    try:
+        for _, result in resilient_map(_run_in_worker, tasks, workers, lambda i: describe_task(tasks[i].key)):
+            yield result
+    except WorkerDied as exc:
+        raise WorkerLostError(tasks[exc.index].key, exc.attempts, exc.cause) from None
 
 
 def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[TaskKey, dict[str, pd.DataFrame]]]:
