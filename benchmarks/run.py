@@ -12,7 +12,8 @@ Models (λ = 9.5/min, μ = 1/min, c = 10, ρ = 0.95):
 
 Each configuration runs ``rounds`` times, interleaved, and the median is reported: customers per
 second (engine + result tables, records on), the ratio to raw SimPy, the mean wait beside Erlang C
-/ Erlang A, and peak traced memory per customer of the whole call (tables included).
+/ Erlang A, and peak traced memory per customer of the whole call (tables included). For M/M/10+M,
+servsim's P(abandon) with its 95% confidence interval over daily batches, beside Erlang A's.
 
 Then, in fresh subprocesses so that nothing else is on the heap:
 
@@ -20,7 +21,7 @@ Then, in fresh subprocesses so that nothing else is on the heap:
   above the baseline after import and plan compilation, per contact, with records on (and with the
   per-contact log off, when the installed servsim has it);
 * **replications** — 8 replications of the M/M/10 model on 1 and on 2 local workers
-  (``servsim.replicate``), wall time and speed-up (median of ``rounds``).
+  (``servsim.replicate``, records on), wall time and speed-up (median of ``rounds``).
 
 Results are appended to ``benchmarks/results/run.csv``. Timings depend on the machine: compare
 ratios measured in the same run, not absolute numbers across machines.
@@ -80,6 +81,20 @@ def run_servsim(scenario: servsim.Scenario, customers: int) -> tuple[int, float]
     r = servsim.simulate(scenario, seed=1)
     s = r.summary.iloc[0]
     return int(s["offered"]), float(s["mean_wait_s"]) / 60
+
+
+def erlang_a_check(customers: int) -> tuple[float, float, float, int]:
+    """servsim's P(abandon) on M/M/10+M with two priority classes, with its 95% CI over days (batch
+    means: one batch per simulated day), and Erlang A's. With equal exponential patience and service
+    for both classes, the total in system evolves as in single-class Erlang A, so the overall P(abandon)
+    is Erlang A's whatever the priorities."""
+    from servsim.stats import t_interval
+
+    r = servsim.simulate(servsim_scenario(customers, abandonment=True), seed=1)
+    c = r.contacts
+    daily = c.groupby("day")["outcome"].apply(lambda o: float((o == "abandoned").mean()))
+    ci = t_interval(daily.to_numpy())
+    return ci.mean, ci.half_width, theory.erlang_a(LAM, MU, C, 1 / PATIENCE_MIN).p_abandon, len(daily)
 
 
 def raw_simpy_mmc(customers: int) -> tuple[int, float]:
@@ -269,6 +284,14 @@ def main() -> None:
     for r in rows:
         print(f"{r['config']:<{width}}  {r['customers']:>9}  {r['customers_per_s']:>8,}  {r['ratio_to_raw_simpy']:>5}"
               f"  {r['mean_wait_min']:>9}  {r['theory_wait_min']:>7}  {r['peak_bytes_per_customer']:>10}")
+    p, half, pa, days = erlang_a_check(n)
+    inside = "inside" if abs(p - pa) <= half else "OUTSIDE"
+    print(f"\nmmc_ab2 P(abandon): servsim {p:.4f} ± {half:.4f} (95% CI over {days} daily batches), "
+          f"Erlang A {pa:.4f}: {inside} the interval")
+    for r in rows:
+        r.update(p_abandon=float("nan"), p_abandon_half_width=float("nan"), theory_p_abandon=float("nan"))
+        if r["config"] == "mmc_ab2/servsim":
+            r.update(p_abandon=round(p, 5), p_abandon_half_width=round(half, 5), theory_p_abandon=round(pa, 5))
     print()
     for log in (True, False):
         m = memory_probe(args.memory_contacts, log)
@@ -292,14 +315,19 @@ def main() -> None:
                  "theory_wait_min": float("nan"), "peak_bytes_per_customer": float("nan")})
     out = ROOT / "benchmarks" / "results" / "run.csv"
     out.parent.mkdir(exist_ok=True)
+    fields = ["when", "machine", "cpus", "python", "simpy", *rows[0].keys()]
+    if out.exists() and out.read_text().split("\n", 1)[0] != ",".join(fields):
+        out.rename(out.with_name(f"run.{time.strftime('%Y%m%d%H%M%S')}.csv"))  # older columns: keep apart
     new = not out.exists()
+    when = time.strftime("%Y-%m-%dT%H:%M:%S")
     with out.open("a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["machine", "cpus", "python", "simpy", *rows[0].keys()])
+        w = csv.DictWriter(fh, fieldnames=fields)
         if new:
             w.writeheader()
         for r in rows:
-            w.writerow({"machine": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
-                        "simpy": simpy.__version__, **r})
+            w.writerow({"when": when, "machine": platform.node(), "cpus": os.cpu_count(),
+                        "python": platform.python_version(), "simpy": simpy.__version__, **r})
+    print(f"\nrows appended to {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
