@@ -151,11 +151,7 @@ def penalty_costs(
     pen = (economics or Economics()).penalties
     keep = _post_warmup_contacts(contacts)
     abandoned = float(((labels(contacts["outcome"]) == "abandoned") & keep).sum())
-    rows = _after_warmup(_channel_rows(intervals), warmup_end_s)
-    offered = rows["offered"].to_numpy(dtype=float)
-    sl = rows["service_level"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        missed = float(((offered > 0) & (sl < goal)).sum())
+    missed = float(_intervals_missed(intervals, goal, warmup_end_s))
     a_cost = abandoned * pen.per_abandoned
     i_cost = missed * pen.per_interval_missing_target
     return {
@@ -165,6 +161,16 @@ def penalty_costs(
         "intervals_missed_cost": i_cost,
         "penalty_cost": a_cost + i_cost,
     }
+
+
+def _intervals_missed(intervals: pd.DataFrame, goal: float, warmup_end_s: float) -> int:
+    """Per-channel interval rows after the warm-up with offered > 0 and service level < ``goal``
+    (see :func:`penalty_costs`)."""
+    rows = _after_warmup(_channel_rows(intervals), warmup_end_s)
+    offered = rows["offered"].to_numpy(dtype=float)
+    sl = rows["service_level"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return int(((offered > 0) & (sl < goal)).sum())
 
 
 def wait_score(wait_s: np.ndarray | pd.Series | float, satisfaction: WaitCurve | None = None) -> np.ndarray:
@@ -311,25 +317,42 @@ def economics_summary(
     Money in ``economics.currency``.
     """
     econ = getattr(scenario, "economics", None) or Economics()
+    keep = _post_warmup_contacts(contacts)
+    outcome = labels(contacts["outcome"])
+    handled = int((((outcome == "handled") | (outcome == "contained")) & keep).sum())
+    abandoned = int(((outcome == "abandoned") & keep).sum())
+    scores = satisfaction_scores(contacts, econ.satisfaction)[keep]
+    scores = scores[~np.isnan(scores)]
+    out = cost_summary(pools, intervals, scenario, abandoned, handled) | {
+        "satisfaction_mean": float(scores.mean()) if len(scores) else float("nan"),
+        "share_satisfied": float((scores >= econ.satisfaction.satisfied_at).mean()) if len(scores) else float("nan"),
+    }
+    return {key: out[key] for key in SUMMARY_KEYS}
+
+
+def cost_summary(pools: pd.DataFrame, intervals: pd.DataFrame, scenario: Any, abandoned: int,
+                 handled: int) -> dict[str, float]:
+    """The cost keys of :func:`economics_summary` from the pools and intervals tables and two counts
+    of contacts that arrived after the warm-up: ``abandoned``, and ``handled`` (handled or contained).
+    A run kept without a per-contact log has the counts but not the contacts.
+
+    penalty_cost = abandoned × per_abandoned + intervals missed × per_interval_missing_target
+    (:func:`penalty_costs`); total_cost = staff + vendor + bot + penalty cost; cost_per_handled =
+    total_cost / handled (NaN if none).
+    """
+    econ = getattr(scenario, "economics", None) or Economics()
     horizon = getattr(scenario, "horizon", None)
     warmup_end = float(horizon.start + horizon.warmup) if horizon is not None and horizon.warmup > 0 else 0.0
     charges = pool_charges(pools, scenario, warmup_end)
     staff, vendor, bot = (float(charges[c].sum()) for c in ("staff_cost", "vendor_cost", "bot_cost"))
-    goal = float(scenario.targets.service_level.goal)
-    penalty = penalty_costs(contacts, intervals, econ, goal, warmup_end)["penalty_cost"]
+    missed = _intervals_missed(intervals, float(scenario.targets.service_level.goal), warmup_end)
+    penalty = abandoned * econ.penalties.per_abandoned + missed * econ.penalties.per_interval_missing_target
     total = staff + vendor + bot + penalty
-    keep = _post_warmup_contacts(contacts)
-    outcome = labels(contacts["outcome"])
-    handled = int((((outcome == "handled") | (outcome == "contained")) & keep).sum())
-    scores = satisfaction_scores(contacts, econ.satisfaction)[keep]
-    scores = scores[~np.isnan(scores)]
     return {
         "staff_cost": staff,
         "penalty_cost": float(penalty),
         "total_cost": total,
         "cost_per_handled": total / handled if handled else float("nan"),
-        "satisfaction_mean": float(scores.mean()) if len(scores) else float("nan"),
-        "share_satisfied": float((scores >= econ.satisfaction.satisfied_at).mean()) if len(scores) else float("nan"),
         "vendor_cost": vendor,
         "bot_cost": bot,
     }

@@ -12,10 +12,9 @@ import pandas as pd
 import numpy as np
 
 from servsim import metrics
-from servsim.economics import economics_summary, penalty_costs, pool_charges, satisfaction_scores
+from servsim.economics import cost_summary, economics_summary, satisfaction_scores
 from servsim.capacity import Load
 from servsim.engine import Plan, Records
-from servsim.scenario.economics import Economics
 from servsim.stats import summarise
 from servsim.streaming import Accumulator
 
@@ -177,7 +176,8 @@ def _add_economics(summary: pd.DataFrame, plan: Plan, contacts: pd.DataFrame, po
     if acc is None:
         econ = economics_summary(contacts, pools, intervals, s)
     else:
-        econ = _streamed_costs(plan, pools, intervals, contacts, summary[overall].iloc[0])
+        row = summary[overall].iloc[0]
+        econ = cost_summary(pools, intervals, s, int(row["abandoned"]), int(row["handled"] + row["contained"]))
     for key in ("staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "vendor_cost", "bot_cost"):
         summary[key] = np.where(overall, econ[key], np.nan)
     if acc is not None:
@@ -199,24 +199,6 @@ def _add_economics(summary: pd.DataFrame, plan: Plan, contacts: pd.DataFrame, po
         shares.append(float((x >= s.economics.satisfaction.satisfied_at).mean()) if len(x) else np.nan)
     summary["satisfaction_mean"] = means
     summary["share_satisfied"] = shares
-
-
-def _streamed_costs(plan: Plan, pools: pd.DataFrame, intervals: pd.DataFrame, empty: pd.DataFrame,
-                    overall: pd.Series) -> dict[str, float]:
-    """The cost keys of :func:`servsim.economics.economics_summary`, with the contacts it counts
-    (abandoned; handled or contained; after the warm-up) taken from the summary's overall row."""
-    s = plan.scenario
-    econ = s.economics or Economics()
-    h = s.horizon
-    warmup_end = float(h.start + h.warmup) if h.warmup > 0 else 0.0
-    charges = pool_charges(pools, s, warmup_end)
-    staff, vendor, bot = (float(charges[c].sum()) for c in ("staff_cost", "vendor_cost", "bot_cost"))
-    missed = penalty_costs(empty, intervals, econ, float(s.targets.service_level.goal), warmup_end)
-    penalty = float(overall["abandoned"]) * econ.penalties.per_abandoned + missed["intervals_missed_cost"]
-    total = staff + vendor + bot + penalty
-    handled = int(overall["handled"] + overall["contained"])
-    return {"staff_cost": staff, "penalty_cost": float(penalty), "total_cost": total,
-            "cost_per_handled": total / handled if handled else float("nan"), "vendor_cost": vendor, "bot_cost": bot}
 
 
 def build_streaming(plan: Plan, acc: Accumulator, end_time: float, stopped: str, replication: int,
