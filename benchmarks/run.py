@@ -5,7 +5,7 @@
 Models (λ = 9.5/min, μ = 1/min, c = 10, ρ = 0.95):
 * ``mmc``      — M/M/10: servsim (records on) vs raw SimPy (``Resource``, one process per customer);
 * ``mmc_ab2``  — M/M/10+M (patience mean 5 min) with two priority classes (30% high): servsim vs raw
-  SimPy (``PriorityResource`` and ``req | timeout(patience)``);
+  SimPy (``PriorityResource`` and ``req | timeout(patience)``), and Ciw (reneging) when installed;
 * ``bank``     — the example bank contact centre (servsim only, one day);
 * ``multichannel`` — the full-featured example (phone, chat with concurrency behind a chatbot,
   blended email, breaks, shrinkage, retrials and repeats; servsim only, two days).
@@ -159,6 +159,25 @@ def ciw_mmc(customers: int) -> tuple[int, float] | None:
     return len(recs), statistics.fmean(r.waiting_time for r in recs)
 
 
+def ciw_abandon(customers: int) -> tuple[int, float] | None:
+    """M/M/10+M with two priority classes in Ciw (reneging; mean wait over all arrivals)."""
+    try:
+        import ciw
+    except ImportError:
+        return None
+    classes = {"high": HIGH_SHARE, "low": 1 - HIGH_SHARE}
+    network = ciw.create_network(
+        arrival_distributions={k: [ciw.dists.Exponential(LAM * p)] for k, p in classes.items()},
+        service_distributions={k: [ciw.dists.Exponential(MU)] for k in classes},
+        number_of_servers=[C], priority_classes={"high": 0, "low": 1},
+        reneging_time_distributions={k: [ciw.dists.Exponential(1 / PATIENCE_MIN)] for k in classes})
+    ciw.seed(1)
+    sim = ciw.Simulation(network)
+    sim.simulate_until_max_customers(customers, method="Finish")
+    recs = sim.get_all_records()
+    return len(recs), statistics.fmean(r.waiting_time for r in recs)
+
+
 MEMORY_PROBE = """
 import sys, gc, tracemalloc, json
 sys.path[:0] = {path!r}
@@ -256,6 +275,7 @@ def main() -> None:
         "mmc/ciw": (lambda: ciw_mmc(n)) if ciw_mmc(10) is not None else None,  # type: ignore[dict-item]
         "mmc_ab2/servsim": lambda: run_servsim(ab2, n),
         "mmc_ab2/raw_simpy": lambda: raw_simpy_abandon(n),
+        "mmc_ab2/ciw": (lambda: ciw_abandon(n)) if ciw_abandon(10) is not None else None,  # type: ignore[dict-item]
         "bank/servsim": lambda: run_servsim(bank, n),
         "multichannel/servsim": lambda: run_servsim(multi, n),
     }
