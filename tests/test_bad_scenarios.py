@@ -365,3 +365,13 @@ def test_a_trace_with_a_byte_order_mark_and_a_day_column_replays_every_day(tmp_p
                  .replace("interval: 30min}", "interval: 30min, days: 2}"))
     arrivals = servsim.simulate(servsim.load_scenario(f), seed=1).contacts["arrival_s"].tolist()
     assert arrivals == [8 * 3600, 86400 + 9.5 * 3600]  # day 3 is beyond the horizon
+
+
+def test_a_long_path_stays_on_one_line_so_it_can_be_copied(tmp_path):
+    folder = tmp_path / ("a-rather-long-folder-name-" * 4) / "scenarios"
+    folder.mkdir(parents=True)
+    f, res = _run(folder, GOOD.replace("2/min", "-2/min"))
+    assert res.exit_code == EXIT_BAD_INPUT
+    lines = res.output.splitlines()
+    assert any(str(f) in line and "is not a valid scenario" in line for line in lines), res.output
+    assert any(line.strip().startswith(f"{f}:5:") for line in lines), res.output

@@ -65,7 +65,7 @@ OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Discard stor
 
 def _refuse(path: Path, what: str, exc: ScenarioError) -> NoReturn:
     """Print located problems (one per line, never a traceback) and exit with status 2."""
-    err.print(f"[bold red]error:[/] {escape(str(path))} is not a valid {what}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(str(path))} is not a valid {what}", highlight=False, soft_wrap=True)
     for problem in exc.problems:
         err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
