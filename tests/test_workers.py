@@ -42,3 +42,13 @@ def test_a_task_that_always_kills_its_worker_is_named_after_its_retries(tmp_path
     assert info.value.index == 3 and info.value.attempts == 1 + WORKER_RETRIES
     assert "SIGKILL" in info.value.cause
     assert 3 not in finished and {0, 1, 2} <= set(finished)   # the tasks before it finished
+
+
+def test_the_cause_of_death_ignores_workers_that_ended_with_the_pool():
+    from types import SimpleNamespace as P
+
+    from servsim.workers import _exit_cause
+
+    assert _exit_cause([P(exitcode=0), P(exitcode=-signal.SIGKILL)]).startswith(" (killed by SIGKILL")
+    assert _exit_cause([P(exitcode=-signal.SIGTERM), P(exitcode=None), P(exitcode=3)]) == " (exit status 3)"
+    assert _exit_cause([P(exitcode=0), P(exitcode=-signal.SIGTERM)]) == ""

@@ -118,11 +118,13 @@ def _submit(pool: ProcessPoolExecutor, fn: Callable[[A], R], args: Sequence[A], 
 
 
 def _exit_cause(processes: list[object]) -> str:
-    """`` (killed by SIGKILL ...)``: how a dead worker ended, as far as the pool's processes tell."""
-    for proc in processes:
-        code = getattr(proc, "exitcode", None)
-        if code is None or code == -signal.SIGTERM:  # alive, or stopped by the pool after the death
-            continue
+    """`` (killed by SIGKILL ...)``: how a dead worker ended, as far as the pool's processes tell.
+
+    The other workers of a broken pool end too — stopped by the pool (SIGTERM) or exiting cleanly
+    (status 0) — so those codes say nothing about the death; a signal is preferred over a status."""
+    codes = [code for proc in processes
+             if (code := getattr(proc, "exitcode", None)) is not None and code not in (0, -signal.SIGTERM)]
+    for code in sorted(codes):  # signals (negative) first
         if code < 0:
             try:
                 name = signal.Signals(-code).name
