@@ -104,13 +104,19 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Ctrl-C reaches a command run in a terminal; but a test suite started in the background by a
+    non-interactive shell ignores SIGINT, its children inherit that, and Python then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig,workers", [(signal.SIGINT, 1), (signal.SIGINT, 2), (signal.SIGTERM, 2)])
 def test_killed_sweep_keeps_finished_tasks_and_resumes_to_the_same_table(files, sig, workers):
     (files / "grid.yaml").write_text(GRID.replace("replications: 4", "replications: 30"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     cmd = [sys.executable, "-m", "servsim.cli", "sweep", str(files / "grid.yaml"), "--quiet", "-w", str(workers)]
     proc = subprocess.Popen([*cmd, "--out", str(files / "run")], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, preexec_fn=_ctrl_c_as_in_a_terminal)
     tasks = files / "run" / "store" / "tasks"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
