@@ -231,11 +231,19 @@ def pool_table(plan: Plan, rec: Records) -> pd.DataFrame:
         done = a["v_end"][mask & (a["v_outcome"] == 1)]
         served = np.bincount(np.clip(np.searchsorted(bounds, done, side="right") - 1, 0, n_int - 1),
                              minlength=n_int)[:n_int]
-        rows.append(pd.DataFrame({
-            "pool": pool.name, "interval": np.arange(n_int), "start_s": bounds[:-1],
-            "staffed_s": staffed_s, "busy_s": busy_s, "paid_s": paid_s, "served": served,
-        }))
-    out = pd.concat(rows, ignore_index=True)
+        rows.append((staffed_s, busy_s, paid_s, served))
+    return pool_frame(plan, rows)
+
+
+def pool_frame(plan: Plan, per_pool: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """The ``pools`` table from each pool's (staffed_s, busy_s, paid_s, served) per reporting interval;
+    occupancy = busy_s / paid_s (NaN when nothing is paid, or for an unlimited pool)."""
+    bounds = np.asarray(plan.boundaries)
+    n_int = len(bounds) - 1
+    out = pd.concat([pd.DataFrame({
+        "pool": pool.name, "interval": np.arange(n_int), "start_s": bounds[:-1],
+        "staffed_s": staffed_s, "busy_s": busy_s, "paid_s": paid_s, "served": served,
+    }) for pool, (staffed_s, busy_s, paid_s, served) in zip(plan.pools, per_pool)], ignore_index=True)
     out["pool"] = pd.Categorical(out["pool"], categories=[p.name for p in plan.pools])
     out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
     unlimited = out["pool"].isin([p.name for p in plan.pools if p.unlimited]).to_numpy()

@@ -384,19 +384,8 @@ class Accumulator:
     def pools(self) -> pd.DataFrame:
         """Staffed, busy and paid agent-seconds and visits served per pool per reporting interval: the
         ``pools`` table of :func:`servsim.metrics.pool_table`."""
-        plan = self.plan
-        rows = [pd.DataFrame({
-            "pool": pool.name, "interval": np.arange(self.n_int), "start_s": self.bounds[:-1],
-            "staffed_s": self.staffed_s[p], "busy_s": self.busy_s[p], "paid_s": self.paid_s[p],
-            "served": self.served[p],
-        }) for p, pool in enumerate(plan.pools)]
-        out = pd.concat(rows, ignore_index=True)
-        out["pool"] = pd.Categorical(out["pool"], categories=[p.name for p in plan.pools])
-        out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
-        unlimited = out["pool"].isin([p.name for p in plan.pools if p.unlimited]).to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["occupancy"] = np.where((out["paid_s"] > 0) & ~unlimited, out["busy_s"] / out["paid_s"], np.nan)
-        return out
+        return metrics.pool_frame(self.plan, [(self.staffed_s[p], self.busy_s[p], self.paid_s[p], self.served[p])
+                                              for p in range(len(self.plan.pools))])
 
 
 def _timeline(changes: tuple[tuple[float, int, int], ...], pool: int) -> tuple[np.ndarray, np.ndarray]:
