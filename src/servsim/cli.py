@@ -3,18 +3,24 @@
     servsim run scenarios/mmc.yaml --replications 10 --seed 1 --out results/mmc
     servsim validate scenarios/bank_contact_centre.yaml
 
-Exit status: 0 success; 1 a task kept killing its worker process (finished tasks stay stored);
-2 bad input (a located message, never a traceback; also a bad or unreachable ``--scheduler``);
-3 the run was stopped because the system was unstable (contacts in system reached
-``limits.max_in_system``); 130 interrupted (finished tasks stay stored).
+Exit statuses are listed once, in :mod:`servsim.status`: 0 success, 1 a task kept killing its
+worker, 2 bad input, 3 stopped by a run limit, 4 output not writable, 5 output folder in use,
+70 internal error, 130 interrupted, 141 output pipe closed. Every command runs inside
+:func:`_guarded`, so no outcome but a bug ends in a traceback, and a bug ends in one line and a
+saved report rather than a screenful.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import math
+import os
 import signal
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 from rich.table import Table
 
-from servsim import __version__
+from servsim import __version__, status
 from servsim.api import replicate
 from servsim.report.describe import describe_scenario
 from servsim.report.tables import kpi_rows
@@ -46,12 +52,123 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
 
-EXIT_TASK_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_UNSTABLE = 3
+
+class _Console(Console):
+    """A console whose closed output pipe ends the command with :data:`servsim.status.BROKEN_PIPE`
+    (rich's own handling exits with status 1, which means a task fault here)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _quiet_stdout()
+        raise typer.Exit(status.BROKEN_PIPE)
+
+
+out = _Console()
+err = _Console(stderr=True)
+
+EXIT_TASK_FAILED = status.TASK_FAILED
+EXIT_BAD_INPUT = status.BAD_INPUT
+EXIT_UNSTABLE = status.STOPPED
+EXIT_INTERRUPTED = status.INTERRUPTED
+
+#: errno values that mean "the output cannot be written here", which is not a bug in servsim.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.ENOTDIR,
+                            errno.EISDIR, errno.ELOOP})
+#: How much of an unexpected error's text the one-line crash message quotes.
+_CRASH_TEXT = 200
+
+
+def _printable(value: object, limit: int | None = None) -> str:
+    """``value`` on one line: control characters (a newline in a file name would forge message lines)
+    written as escapes, at most ``limit`` characters."""
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(value))
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + f"… ({len(text) - limit:,} more characters)"
+    return text
+
+
+def _shown(value: object, limit: int | None = None) -> str:
+    """``value`` as it may appear in a rich-markup message: :func:`_printable`, markup escaped."""
+    return escape(_printable(value, limit))
+
+
+def _error(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def _quiet_stdout() -> None:
+    """The reader of stdout went away: send what is still buffered nowhere, so that the interpreter's
+    final flush does not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+
+
+def _save_crash(exc: BaseException) -> str:
+    """Write the traceback of a bug to a new file in the temporary folder; its path, or '' if even that fails."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="servsim-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"servsim {__version__}, Python {sys.version.split()[0]}\nargv: {sys.argv!r}\n\n")
+            fh.write("".join(traceback.format_exception(exc)))
+        return path
+    except OSError:
+        return ""
+
+
+def _guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with every outcome mapped to its exit status in :mod:`servsim.status` and a message:
+    output errors (disk full, read-only, links), a busy output folder, a closed output pipe and an
+    interrupt each say what happened; anything else is a bug, reported in one line with the path of a
+    saved traceback (``SERVSIM_DEBUG=1`` shows it instead)."""
+
+    @functools.wraps(command)
+    def guarded(*args: object, **kwargs: object) -> None:
+        try:
+            command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(status.BROKEN_PIPE) from None
+        except status.OutputError as exc:
+            _error(_shown(exc))
+            raise typer.Exit(status.OUTPUT_FAILED) from None
+        except status.BusyError as exc:
+            _error(_shown(exc))
+            raise typer.Exit(status.BUSY) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]", highlight=False)
+            raise typer.Exit(status.INTERRUPTED) from None
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRNOS:
+                _crash(exc)
+            where = exc.filename if exc.filename is not None else "the output"
+            _error(f"cannot write {_shown(where)}: {_shown(exc.strerror or exc)}")
+            raise typer.Exit(status.OUTPUT_FAILED) from None
+        except Exception as exc:
+            _crash(exc)
+
+    return guarded
+
+
+def _crash(exc: BaseException) -> NoReturn:
+    if os.environ.get("SERVSIM_DEBUG"):
+        raise exc
+    report = _save_crash(exc)
+    where = f"the details are in {_shown(report)}" if report else "no details could be saved"
+    _error(f"internal error, a bug in servsim: {_shown(type(exc).__name__)}: {_shown(exc, _CRASH_TEXT)}; "
+           f"{where} (please include that file when you report it)")
+    raise typer.Exit(status.INTERNAL_ERROR) from None
+
+
+def command(fn: Callable[..., None]) -> Callable[..., None]:
+    """Register ``fn`` as a ``servsim`` sub-command that runs :func:`_guarded`."""
+    return app.command()(_guarded(fn))
+
 
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/<file stem>).")]
 WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1,
@@ -65,9 +182,9 @@ OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Discard stor
 
 def _refuse(path: Path, what: str, exc: ScenarioError) -> NoReturn:
     """Print located problems (one per line, never a traceback) and exit with status 2."""
-    err.print(f"[bold red]error:[/] {escape(str(path))} is not a valid {what}", highlight=False, soft_wrap=True)
+    _error(f"{_shown(path)} is not a valid {what}")
     for problem in exc.problems:
-        err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+        err.print(f"  {_printable(problem)}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -92,7 +209,7 @@ def main(
     """servsim: scenario files in, KPIs with confidence intervals out."""
 
 
-@app.command()
+@command
 def validate(
     file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
 ) -> None:
@@ -102,7 +219,7 @@ def validate(
     out.print(f"[green]✓[/] {file} is valid")
 
 
-@app.command()
+@command
 def run(
     file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
     replications: Annotated[int, typer.Option("--replications", "-n", min=1, max=100_000,
@@ -141,9 +258,9 @@ def run(
     else:
         _render(scenario, result, table, level)
         if out_dir is not None:
-            out.print(f"tables written to {out_dir}/")
+            out.print(f"tables written to {_shown(out_dir)}/", highlight=False)
     if result.stopped:
-        err.print("[bold red]unstable:[/] " + "; ".join(result.stopped), highlight=False)
+        err.print("[bold red]stopped:[/] " + _shown("; ".join(result.stopped)), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_UNSTABLE)
 
 
@@ -166,7 +283,7 @@ def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level
                   "against the queue's relaxation time[/]")
     load = result.load
     style = "red" if load.unstable else "dim"
-    out.print(f"[{style}]{load.describe()}[/]", highlight=False)
+    out.print(f"[{style}]{_shown(load.describe())}[/]", highlight=False)
 
 
 def _nan_none(value: object) -> object:
@@ -215,9 +332,6 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
         "status": result.load.describe(), "stopped": result.stopped, "per_contact_log": log,
     }
     (out_dir / "run.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-
-
-EXIT_INTERRUPTED = 130
 
 
 @contextmanager
@@ -296,7 +410,7 @@ def _load_experiment(path: Path):  # noqa: ANN202 - Experiment, imported lazily
         _refuse(path, "experiment", exc)
 
 
-@app.command()
+@command
 def compare(
     file: Annotated[Path, typer.Argument(help="Experiment file (YAML).")],
     out_dir: OutOption = None,
@@ -326,10 +440,10 @@ def compare(
     write_outputs(folder, exp, comparison, level)
     if not quiet:
         render_comparison(out, exp, comparison, level)
-        out.print(f"results, figures and report.html written to {escape(str(folder))}/")
+        out.print(f"results, figures and report.html written to {_shown(folder)}/", highlight=False)
 
 
-@app.command()
+@command
 def sweep(
     file: Annotated[Path, typer.Argument(help="Sweep file (YAML) with a 'sweep:' section.")],
     out_dir: OutOption = None,
@@ -370,7 +484,7 @@ def sweep(
             t.add_row(*[escape(parameter_text(row[p])) for p in sw.parameters], str(int(row["replications"])),
                       *[fmt(row[m], row[m + "_half_width"], metric_kind(m)) for m in sw.spec.metrics])
         out.print(t)
-        out.print(f"results, cells.csv and figures written to {escape(str(folder))}/")
+        out.print(f"results, cells.csv and figures written to {_shown(folder)}/", highlight=False)
 
 
 def _describe_cell(cells: pd.DataFrame, key: TaskKey) -> str:

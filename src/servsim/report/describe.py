@@ -10,6 +10,16 @@ from servsim.scenario import Scenario
 from servsim.units import format_clock, format_duration
 
 
+#: Characters of a scenario's description that ``validate`` shows: rich wraps a long unbroken word in
+#: time that grows with the square of its length, and a screenful is all a reader wants anyway.
+DESCRIPTION_SHOWN = 400
+
+
+def _clipped(text: str, limit: int = DESCRIPTION_SHOWN) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit:,} more characters)"
+
+
 def _dist(d: object) -> str:
     if d is None:
         return "never abandons"
@@ -22,7 +32,7 @@ def describe_scenario(s: Scenario) -> str:
     h = s.horizon
     lines = [f"[bold]{escape(s.name)}[/]"]
     if s.description:
-        lines.append(escape(s.description.strip()))
+        lines.append(escape(_clipped(s.description)))
     lines.append(
         f"horizon: {h.days} day(s), {format_clock(h.start)}–{format_clock(h.end)}, "
         f"{h.intervals_per_day} intervals of {format_duration(h.interval)}, warm-up {format_duration(h.warmup)}"
