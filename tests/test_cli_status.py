@@ -156,3 +156,12 @@ def test_a_long_description_is_folded_not_echoed(tmp_path: Path):
     res = CliRunner().invoke(app, ["validate", str(f)], terminal_width=80)
     assert res.exit_code == 0, res.output
     assert res.output.count("x") < 1_000 and "99,600 more characters" in res.output
+
+
+def test_emoji_codes_in_input_are_shown_as_written(tmp_path: Path):
+    """rich turns ``:x:`` into an emoji; a quoted line of /etc/passwd must read as it is written."""
+    f = tmp_path / "passwd.yaml"
+    f.write_text(TINY + "root:x:0:0: 1\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(f)])
+    assert res.exit_code == status.BAD_INPUT
+    assert "root:x:0:0" in res.output and "❌" not in res.output

@@ -64,8 +64,8 @@ class _Console(Console):
         raise typer.Exit(status.BROKEN_PIPE)
 
 
-out = _Console()
-err = _Console(stderr=True)
+out = _Console(emoji=False)
+err = _Console(stderr=True, emoji=False)
 
 EXIT_TASK_FAILED = status.TASK_FAILED
 EXIT_BAD_INPUT = status.BAD_INPUT
