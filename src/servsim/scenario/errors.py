@@ -37,10 +37,12 @@ TOP_LEVEL = "(top level)"
 MORE = "(more)"
 #: Most characters of input (file content, a key, a value) quoted in one place of a message.
 QUOTE_LIMIT = 40
+#: Longest key shown in a field path (a name is at most 64 characters).
+_KEY_LIMIT = 64
 #: Most problems listed for one error; the rest are counted in one last line.
 MAX_PROBLEMS = 20
 #: Longest message or hint of a problem (a backstop: every quoted piece is already short).
-MAX_TEXT = 400
+MAX_TEXT = 1000
 _MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
 _QUOTED = re.compile(r"'([^']*)'")
 
@@ -178,7 +180,8 @@ def format_path(path: Sequence[object]) -> str:
         if isinstance(item, int) and not isinstance(item, bool):
             text += f"[{item}]"
         else:
-            text += f".{item}" if text else str(item)
+            key = excerpt(item, _KEY_LIMIT)  # a key is input too: a hostile one is shortened
+            text += f".{key}" if text else key
     return text or TOP_LEVEL
 
 

@@ -65,21 +65,24 @@ class FilePolicy:
         return cls(tuple(dict.fromkeys(_real(Path(r)) for r in roots)))
 
     def describe(self) -> str:
-        """``/a/b, /c`` — the roots as a message lists them."""
-        return ", ".join(plain(r) for r in self.roots) or "(none)"
+        """``/a/b, /c`` — the roots as a message lists them (a root inside another is not listed)."""
+        outer = [r for r in self.roots if not any(o != r and r.is_relative_to(o) for o in self.roots)]
+        return ", ".join(plain(r) for r in outer) or "(none)"
 
     def inside(self, real: Path) -> bool:
         return any(real == root or real.is_relative_to(root) for root in self.roots)
 
-    def check(self, path: Path, what: str = "file") -> Path:
-        """The real path of ``path`` if the policy lets servsim read it; :class:`FileRefused` if not."""
+    def check(self, path: Path, what: str = "file", written: str | None = None) -> Path:
+        """The real path of ``path`` if the policy lets servsim read it; :class:`FileRefused` if not.
+        ``written``: the path as the referring file wrote it (for the message)."""
         real = _real(path)
+        shown = plain(written if written is not None else path)
         if not self.inside(real):
-            shown = f"{plain(path)!s}" + (f" (really {plain(real)})" if str(real) != str(path) else "")
+            really = f" (really {plain(real)})" if str(real) != shown else ""
             raise FileRefused(
-                f"the {what} {shown} is outside the folders servsim may read: paths must stay inside "
-                f"{self.describe()}; set {ALLOW_ENV} to allow another folder")
-        refuse_pseudo(path, real, what)
+                f"the {what} {shown}{really} is outside the folders servsim may read; set {ALLOW_ENV} "
+                f"to allow another folder (paths must stay inside {self.describe()})")
+        refuse_pseudo(path, real, what, shown)
         return real
 
 
@@ -114,14 +117,15 @@ def referenced_file(context: Mapping[str, Any] | None, name: str, what: str = "f
     policy = context.get(CONTEXT_KEY)
     if not isinstance(policy, FilePolicy):
         policy = default_policy(extra=[base])
-    return policy.check(base / name, what)
+    return policy.check(base / name, what, written=name)
 
 
-def refuse_pseudo(path: Path, real: Path, what: str = "file") -> None:
+def refuse_pseudo(path: Path, real: Path, what: str = "file", shown: str | None = None) -> None:
+    """:class:`FileRefused` if ``path`` (as named, or its real target) is under /proc, /sys or /dev."""
     for root in PSEUDO:
         for candidate in (real, Path(os.path.abspath(path))):
             if candidate == root or candidate.is_relative_to(root):
-                raise FileRefused(f"the {what} {plain(path)} is in {root}, which servsim never reads; "
+                raise FileRefused(f"the {what} {shown or plain(path)} is in {root}, which servsim never reads; "
                                   "give a regular file")
 
 
