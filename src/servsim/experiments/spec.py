@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 from pydantic import Strict as StrictMode
 
 from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
@@ -141,24 +141,28 @@ class Change(Strict):
         return self
 
 
+def _constraint(text: str) -> str:
+    """A constraint is "metric <= number" or "metric >= number", with a finite number."""
+    m = _CONSTRAINT.match(text)
+    if not m:
+        raise ValueError(f"constraint {quoted(text)} is not 'metric <= number' or 'metric >= number'")
+    if not math.isfinite(float(m.group(3))):
+        raise ValueError(f"constraint {quoted(text)}: the bound must be a finite number")
+    return text
+
+
 class Objective(Strict):
     """Lowest (``minimize``) or highest (``maximize``) mean of a metric among options meeting every
     constraint ("metric <= bound" or "metric >= bound", on the mean)."""
 
     minimize: str | None = None
     maximize: str | None = None
-    constraints: list[str] = []
+    constraints: list[Annotated[str, AfterValidator(_constraint)]] = []
 
     @model_validator(mode="after")
     def _one_goal(self) -> Objective:
         if (self.minimize is None) == (self.maximize is None):
             raise ValueError("give exactly one of 'minimize' or 'maximize'")
-        for c in self.constraints:
-            m = _CONSTRAINT.match(c)
-            if not m:
-                raise ValueError(f"constraint {quoted(c)} is not 'metric <= number' or 'metric >= number'")
-            if not math.isfinite(float(m.group(3))):
-                raise ValueError(f"constraint {quoted(c)}: the bound must be a finite number")
         return self
 
     @property

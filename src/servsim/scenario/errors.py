@@ -41,7 +41,7 @@ QUOTE_LIMIT = 40
 _KEY_LIMIT = 64
 #: Most problems listed for one error; the rest are counted in one last line.
 MAX_PROBLEMS = 20
-#: Longest message or hint of a problem (a backstop: every quoted piece is already short).
+#: Longest message or hint of a problem.
 MAX_TEXT = 1000
 _MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
 _QUOTED = re.compile(r"'([^']*)'")
@@ -55,7 +55,6 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # What rich would read as a markup tag: '[' then a letter, '#', '/' or '@' ... ']'.
 _MARKUP_TAG = re.compile(r"(\\*)(\[[a-zA-Z#/@][^\[\]]*\])")
-_LONG_QUOTE = re.compile(r"'[^'\n]{%d,}'|\"[^\"\n]{%d,}\"" % (2 * QUOTE_LIMIT, 2 * QUOTE_LIMIT))
 
 
 def plain(text: object) -> str:
@@ -94,9 +93,8 @@ def _plain_repr(value: object) -> str:
 
 
 def _bounded(text: str) -> str:
-    """A message part on one line and not too long; a long quoted piece that slipped through
-    without :func:`quoted` is shortened (a backstop, not the rule)."""
-    text = _LONG_QUOTE.sub(lambda m: m.group()[: QUOTE_LIMIT + 1] + "..." + m.group()[0], plain(text))
+    """A message part on one line and at most ``MAX_TEXT`` characters."""
+    text = plain(text)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
 
 
