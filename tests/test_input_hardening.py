@@ -82,7 +82,8 @@ def test_replications_and_seed_are_whole_numbers_written_as_such(folder, kind, f
     assert exc.problems[0].line == (3 if field == "replications" else 4)
 
 
-@pytest.mark.parametrize("change", ["{scale: {path: pools.agents.agents, factor: true}}", "{scale: {path: pools.agents.agents, factor: '2'}}",
+@pytest.mark.parametrize("change", ["{scale: {path: pools.agents.agents, factor: true}}",
+                                    "{scale: {path: pools.agents.agents, factor: '2'}}",
                                     "{add_agents: {pool: agents, count: true}}",
                                     "{add_agents: {pool: agents, count: '1'}}"])
 def test_change_numbers_are_not_booleans_or_text(folder, change) -> None:
@@ -92,7 +93,8 @@ def test_change_numbers_are_not_booleans_or_text(folder, change) -> None:
 
 
 def test_sweep_counts_are_strict(folder) -> None:
-    for extra in ("  design: lhs\n  samples: '3'\n", "  stop: {metric: asa_s, rel_precision: 0.1, max_replications: true}\n"):
+    for extra in ("  design: lhs\n  samples: '3'\n",
+                  "  stop: {metric: asa_s, rel_precision: 0.1, max_replications: true}\n"):
         text = SWEEP.replace("sweep:\n", "sweep:\n" + extra)
         if "lhs" in extra:
             text = text.replace("[2, 3]", "{low: 2, high: 3}")

@@ -63,8 +63,8 @@ RUN_METRICS = [
 ]
 DEFAULT_METRICS = ["service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost"]
 M = TypeVar("M", bound=BaseModel)
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*$",
-                         re.ASCII)
+_CONSTRAINT = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*$", re.ASCII)
 #: Whole numbers are strict: ``true`` or ``"2"`` is not a count of replications.
 Count = Annotated[int, StrictMode()]
 #: Numbers are strict too: ``true`` or ``"1.1"`` is not a factor (a whole number is).

@@ -22,14 +22,14 @@ one unit); ``samples`` cells stratify every range (McKay, Beckman & Conover 1979
 Each cell × replication is one task with the replication's common seed; results have one row per
 cell × replication with the parameter values as columns. Two parameters that name the same field
 (``pools.a.schedule[3]`` and ``pools.a.schedule.3``, ``pools["a"].agents`` and ``pools.a.agents``)
-are refused: the results would credit one value to the other.
+are refused: the results would credit one value to the other. With ``stop``, replications are
+added in batches until the chosen metric's CI half-width is within ``rel_precision`` of its mean in
+every cell (Law's sequential procedure), or ``max_replications`` is reached.
 
 **Size**, checked before any cell's scenario is built: at most ``limits.max_cells`` cells (default
 10,000) and ``limits.max_tasks`` tasks (default 100,000), counting cells × ``replications`` — or
 cells × ``stop.max_replications`` with a stopping rule, the most it may run. Raise them in the file
-(``limits: {max_cells: 20000, max_tasks: 400000}``) when a study really needs more. With ``stop``, replications are added in
-batches until the chosen metric's CI half-width is within ``rel_precision`` of its mean in every
-cell (Law's sequential procedure), or ``max_replications`` is reached.
+(``limits: {max_cells: 20000, max_tasks: 400000}``) when a study really needs more.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ What is different from ``yaml.safe_load``:
   checked while reading, and values once aliases are expanded) and nesting depth, and recursive
   aliases are refused;
 * integers of more than 1000 digits are refused with a plain message;
+* only a regular file of at most ``max_bytes`` is read, never under ``/proc``, ``/sys`` or ``/dev``
+  (a directory or FIFO is refused by what it is, and a FIFO never blocks); a file named by another
+  file is read only under a file policy (:mod:`servsim.scenario.files`);
+* messages quote at most a short, sanitised piece of the text (:func:`~servsim.scenario.errors.quoted`);
 * every failure — missing file, bad UTF-8, syntax error, limits — is a
   :class:`~servsim.scenario.errors.ScenarioError`, never a YAML traceback.
 """
@@ -289,7 +293,8 @@ def _read_bytes(path: Path, name: str, limits: YamlLimits, policy: FilePolicy | 
             real = Path(os.path.realpath(path))
             refuse_pseudo(path, real)
         if not os.path.lexists(path):
-            raise ScenarioError(Problem(name, None, None, FILE, "file not found", f"looked for {plain(path.absolute())}"))
+            looked = f"looked for {plain(path.absolute())}"
+            raise ScenarioError(Problem(name, None, None, FILE, "file not found", looked))
         return read_bytes(real, limits.max_bytes)
     except FileRefused as exc:
         hint = "split it up" if "too large" in str(exc) else ""
