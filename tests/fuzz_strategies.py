@@ -436,7 +436,9 @@ class Mutation:
 WRONG_TYPE = [True, False, [1, 2], {"x": 1}, "☃ junk", -7, 2.5, None, "", [], {}]
 #: Values with a wrong or missing unit, or out of range.
 BAD_UNITS = ["5 parsecs", "5", "5/fortnight", "-5min", "-1/h", "25:61", "1e999s", "10001d", "5min5s", "1,5min",
-             "∞", "0x10min", "5 min ago", "NaN s", "inf/h", "-0s", "1e-400s"]
+             "∞", "0x10min", "5 min ago", "NaN s", "inf/h", "-0s", "1e-400s",
+             # digits other than 0-9 (Python's int() and float() read them)
+             "٣min", "３s", "١٠/min", "०८:३०", "0８:30", "1_000s"]
 NONFINITE = [math.nan, math.inf, -math.inf, 1e308, -1e308, 10**30, -(10**30), 1e-320]
 
 
@@ -540,3 +542,40 @@ yaml_documents = st.recursive(
     ),
     max_leaves=40,
 )
+
+
+# --------------------------------------------------------------------------- hostile file contents and paths
+
+
+#: Pieces of what a path may point at instead of the file servsim expects: someone's password file,
+#: rich markup, terminal escapes, NULs, line ends of every kind, quotes, YAML and CSV syntax.
+HOSTILE_PIECES = ["root:x:0:0:root:/root:/bin/bash", "daemon:*:20228:0:99999:7:::", "[bold]", "[/]", "[red]x[/red]",
+                  "[link=file:///etc/passwd]x[/link]", "\x00", "\n", "\r\n", "\r", "\x1b[2J", "\x1b]0;title\x07",
+                  "\u2028", "\x85", "'", '"', ",", ", ", ":", ": ", "- ", "{", "}", "#", "\t", "time", "h", "30",
+                  "08:00", "name: x", "%", "&a ", "*a", "!!python/object ", "\ufeff", "٣", "３"]
+_LONG_RUN = st.text(st.sampled_from("abcxyz0123456789:/._-[]"), min_size=81, max_size=300)
+
+
+@st.composite
+def file_contents(draw: st.DrawFn) -> str:
+    """Text as a hostile or unlucky file holds it: hostile pieces, long runs without a break (longer
+    than any message may quote) and arbitrary text, in any order."""
+    parts = draw(st.lists(st.one_of(st.sampled_from(HOSTILE_PIECES), _LONG_RUN, st.text(max_size=40)),
+                          min_size=1, max_size=25))
+    return "".join(parts)
+
+
+#: Path parts for names of files a scenario refers to, relative to a folder ``scen`` laid out by the
+#: test: ``sub/`` (inside), ``link-in`` (a link to ``sub``), ``link-out`` (a link to the outside folder),
+#: ``pipe.csv`` (a FIFO), ``dir.csv`` (a folder), ``good.csv`` (a valid trace, inside and outside).
+PATH_PARTS = ["..", ".", "sub", "link-in", "link-out", "outside", "scen", "dir.csv", ""]
+PATH_ENDS = ["good.csv", "pipe.csv", "dir.csv", "link-file.csv", "missing.csv", "environ", "null", "zero", "passwd"]
+PATH_PREFIXES = ["", "", "", "/proc/self/", "/dev/", "/etc/", "/sys/", "SCEN/", "OUTSIDE/", "/dev/fd/"]
+
+
+@st.composite
+def hostile_paths(draw: st.DrawFn) -> str:
+    """A path as a scenario may write it: ``..`` climbs, links in and out, absolute paths into
+    ``/proc``, ``/dev``, ``/sys`` and ``/etc`` (``SCEN``/``OUTSIDE`` are replaced by the test)."""
+    parts = draw(st.lists(st.sampled_from(PATH_PARTS), max_size=4))
+    return draw(st.sampled_from(PATH_PREFIXES)) + "/".join([*parts, draw(st.sampled_from(PATH_ENDS))])

@@ -39,7 +39,7 @@ from servsim.cli import EXIT_BAD_INPUT, EXIT_UNSTABLE, app
 from servsim.scenario import ScenarioError
 from servsim.scenario.errors import format_path
 from fuzz_strategies import (
-    Mutation, dump, get, mutations, scenario_dicts, text_edits, yaml_documents,
+    Mutation, dump, file_contents, get, hostile_paths, mutations, scenario_dicts, text_edits, yaml_documents,
 )
 
 def _import_all_of_servsim() -> None:
@@ -530,6 +530,10 @@ HOSTILE: list[tuple[str, str | bytes, str, str]] = [
     ("unicode-step-name", GOOD.replace("answer", "ånswer☎"), "refused", "pattern"),
     ("reserved-step-name", GOOD.replace("answer", "exit"), "refused", "reserved"),
     ("markup-name", _replace("name: ok", 'name: "[bold]x[/] [link=file:///etc/passwd]y[/link]"'), "runs", ""),
+    ("markup-step-name", GOOD.replace("answer", "'[bold]answer[/]'"), "refused", "\\[bold]answer\\[/]"),
+    ("markup-key", _replace("calls:", "'[red]x[/red]':\n    kind: voice\n  calls:"), "refused", "\\[red]"),
+    ("non-ascii-digits", _replace("2/min", "٢/min"), "refused", "0-9"),
+    ("fullwidth-clock", _replace('"08:00"', '"０８:00"'), "refused", "0-9"),
     ("python-tag", _replace("name: ok", 'name: !!python/object/apply:os.system ["true"]'), "refused", "tag"),
     ("custom-tag", _replace("name: ok", "name: !secret ok"), "refused", "tag"),
     # YAML structure
@@ -671,6 +675,111 @@ def test_empirical_csv_files_are_read_or_refused_with_the_line(folder: Path,
     else:
         assert not isinstance(result, ScenarioError), str(result)
         run_and_check(result)
+
+
+# --------------------------------------------------------------------------- hostile contents and paths
+
+
+def _leaks(content: str, text: str, run: int = 81) -> str | None:
+    """The first run of ``run`` characters of ``content`` that ``text`` repeats, if any."""
+    for i in range(len(content) - run + 1):
+        if content[i:i + run] in text:
+            return content[i:i + run]
+    return None
+
+
+def _check_quotes_little(content: str, exc: ScenarioError) -> None:
+    """No problem repeats more than 80 characters of ``content`` in a row, or breaks its line."""
+    for p in exc.problems:
+        text = str(p)
+        assert not any(c in text for c in "\n\r\x00\x1b\x85\u2028"), repr(text)
+        leaked = _leaks(content, text)
+        assert leaked is None, f"{text!r} repeats {leaked!r}"
+
+
+SIDE_FILES = {
+    "trace": GOOD.replace("{rate: 2/min}", "{trace: {file: side.csv}}"),
+    "empirical": GOOD.replace("{dist: lognormal, mean: 1min, cv: 1.2}", "{dist: empirical, file: side.csv}"),
+}
+EXPERIMENT_WITH_PATCH = "name: e\nbase: base.yaml\nreplications: 2\noptions:\n  a: []\n  b: [{patch: side.yaml}]\n"
+
+
+@fuzz(40)
+@given(content=file_contents())
+def test_messages_quote_little_of_what_a_file_holds(folder: Path, content: str) -> None:
+    """Whatever a file holds — someone's password file, markup, escapes, NULs, long lines — written
+    as a scenario, an experiment's patch, a trace or an empirical CSV: every problem is one line and
+    repeats no more than 80 characters of it in a row."""
+    from servsim.experiments.spec import load_experiment
+
+    WRITTEN["contents"] += 1
+    sub = folder / f"contents-{WRITTEN['contents']:04d}"
+    sub.mkdir()
+    for name in ("side.csv", "side.yaml", "s.yaml"):
+        (sub / name).write_text(content, encoding="utf-8", newline="")
+    (sub / "base.yaml").write_text(GOOD, encoding="utf-8")
+    (sub / "e.yaml").write_text(EXPERIMENT_WITH_PATCH, encoding="utf-8")
+    loads = [lambda: servsim.load_scenario(sub / "s.yaml"), lambda: load_experiment(sub / "e.yaml")]
+    for kind, text in SIDE_FILES.items():
+        (sub / f"{kind}.yaml").write_text(text, encoding="utf-8")
+        loads.append(lambda kind=kind: servsim.load_scenario(sub / f"{kind}.yaml"))
+    for call in loads:
+        try:
+            call()
+        except ScenarioError as exc:
+            _check_quotes_little(content, exc)
+            OUTCOMES["refused:contents"] += 1
+
+
+@pytest.fixture(scope="module")
+def tree(folder: Path) -> dict[str, Path]:
+    """``scen/`` (where the scenario is) with ``sub/``, links in and out, a FIFO, a folder; and
+    ``outside/`` beside it, with a valid trace that must never be read."""
+    base = folder / "tree"
+    scen, outside = base / "scen", base / "outside"
+    (scen / "sub").mkdir(parents=True)
+    outside.mkdir()
+    for where in (scen, scen / "sub", outside):
+        (where / "good.csv").write_text("time\n08:10\n08:20\n")
+        (where / "dir.csv").mkdir()
+    (outside / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (scen / "link-in").symlink_to(scen / "sub", target_is_directory=True)
+    (scen / "link-out").symlink_to(outside, target_is_directory=True)
+    (scen / "outside").symlink_to(outside, target_is_directory=True)
+    (scen / "link-file.csv").symlink_to(outside / "good.csv")
+    (scen / "sub" / "link-file.csv").symlink_to(scen / "good.csv")
+    os.mkfifo(scen / "pipe.csv")
+    os.mkfifo(outside / "pipe.csv")
+    return {"scen": scen, "outside": outside}
+
+
+@fuzz(60)
+@given(name=hostile_paths())
+def test_hostile_paths_read_only_regular_files_inside_the_roots(tree: dict[str, Path], name: str) -> None:
+    """A trace path of ``..`` climbs, links and absolute paths into /proc, /dev, /sys and /etc: loads
+    exactly when its real target is a regular file inside the scenario's folder (the working
+    directory is elsewhere); otherwise it is refused at the field, without blocking on a FIFO."""
+    scen = tree["scen"]
+    name = name.replace("SCEN/", f"{scen}/").replace("OUTSIDE/", f"{tree['outside']}/")
+    WRITTEN["paths"] += 1
+    path = scen / f"paths-{WRITTEN['paths']:04d}.yaml"
+    path.write_text(GOOD.replace("{rate: 2/min}", "{trace: {file: '%s'}}" % name.replace("'", "''")),
+                    encoding="utf-8")
+    real = Path(os.path.realpath(scen / name))
+    readable = real.is_relative_to(scen) and real.is_file() and not real.is_fifo() and real.name == "good.csv"
+    try:
+        s = servsim.load_scenario(path)
+    except ScenarioError as exc:
+        assert not readable, f"{name} ({real}) was refused: {exc}"
+        (problem,) = exc.problems
+        assert problem.field == "channels.calls.arrivals.trace" and problem.line == 5, str(exc)
+        assert "\n" not in str(problem) and "root:x" not in str(problem)
+        if not real.is_relative_to(scen) and not any(real.is_relative_to(p) for p in ("/proc", "/dev", "/sys")):
+            assert "SERVSIM_ALLOW_DIRS" in problem.message, str(exc)
+        OUTCOMES["refused:paths"] += 1
+        return
+    assert readable, f"{name} ({real}) was read"
+    assert len(s.channels["calls"].arrivals.trace.times) == 2
 
 
 # --------------------------------------------------------------------------- totals

@@ -8,6 +8,10 @@ scenario file carries its unit explicitly and is converted here, once, at load t
 * clock times: ``"08:30"``, ``"8:30"``, ``"23:59:30"``, ``"24:00"`` -> seconds after midnight;
 * rates: ``"9.5/min"``, ``"120/h"``, ``"1200/d"``, ``"2 per hour"`` -> events per second.
 
+Numbers are written with ASCII digits only: Python's ``\\d``, ``int()`` and ``float()`` also accept
+Arabic-Indic, Devanagari or fullwidth digits, which look alike on screen and differ in meaning, so
+the patterns here are ASCII and such a value is refused with a message that says so.
+
 The parsers raise :class:`ValueError` with a message that says what would be valid; the scenario
 schema turns that into a located error.
 """
@@ -30,10 +34,10 @@ TIME_UNITS: dict[str, float] = {
     "d": DAY, "day": DAY, "days": DAY,
 }
 
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zA-Z]+)\s*$")
-_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/|per\s+)\s*(?:1\s*)?([a-zA-Z]+)\s*$")
-_CLOCK_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*$")
+_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+_DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*([a-zA-Z]+)\s*$", re.ASCII)
+_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/|per\s+)\s*(?:1\s*)?([a-zA-Z]+)\s*$", re.ASCII)
+_CLOCK_RE = re.compile(r"^\s*([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}(?:\.[0-9]+)?))?\s*$", re.ASCII)
 
 #: Largest duration (seconds) and rate (per second) accepted in files.
 MAX_DURATION = 10_000 * DAY
@@ -49,11 +53,18 @@ _SHOWN = 40
 
 
 def _show(text: object) -> str:
-    """``repr(text)``, shortened: a 5000-digit number is not worth repeating in a message."""
-    if isinstance(text, int) and not isinstance(text, bool) and text.bit_length() > 128:
-        return "a number of more than 38 digits"  # repr() refuses ints beyond 4300 digits
-    shown = repr(text)
-    return shown if len(shown) <= _SHOWN else shown[: _SHOWN - 3] + "..."
+    """The input as a message quotes it: shortened and sanitised (a 5000-digit number or a line of
+    someone's file is not worth repeating)."""
+    from servsim.scenario.errors import quoted  # here, not at the top: servsim.scenario imports this module
+
+    return quoted(text, _SHOWN - 3)
+
+
+def _not_a(text: str, what: str, hint: str) -> ValueError:
+    """``'x' is not a <what>``, saying so when the only trouble is digits other than 0-9."""
+    if any(ch.isdigit() and not ch.isascii() for ch in text):
+        return ValueError(f"{_show(text)} is not a {what}: write the digits as 0-9; expected {hint}")
+    return ValueError(f"{_show(text)} is not a {what}; expected {hint}")
 
 
 def _no_unit(text: object, what: str, hint: str) -> ValueError:
@@ -66,7 +77,7 @@ def _unit(name: str, hint: str) -> float:
     try:
         return TIME_UNITS[name.lower()]
     except KeyError:
-        raise ValueError(f"unknown time unit {name!r}; expected {hint}") from None
+        raise ValueError(f"unknown time unit {_show(name)}; expected {hint}") from None
 
 
 def parse_duration(text: str | int | float) -> float:
@@ -75,7 +86,7 @@ def parse_duration(text: str | int | float) -> float:
         raise _no_unit(text, "unit", DURATION_HINT)
     m = _DURATION_RE.match(text)
     if not m:
-        raise ValueError(f"{_show(text)} is not a duration; expected {DURATION_HINT}")
+        raise _not_a(text, "duration", DURATION_HINT)
     value = float(m.group(1)) * _unit(m.group(2), DURATION_HINT)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{_show(text)} must be a finite, non-negative duration")
@@ -90,7 +101,7 @@ def parse_rate(text: str | int | float) -> float:
         raise _no_unit(text, "time unit", RATE_HINT)
     m = _RATE_RE.match(text)
     if not m:
-        raise ValueError(f"{_show(text)} is not a rate; expected {RATE_HINT}")
+        raise _not_a(text, "rate", RATE_HINT)
     value = float(m.group(1)) / _unit(m.group(2), RATE_HINT)
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{_show(text)} must be a finite, non-negative rate")
@@ -105,7 +116,7 @@ def parse_clock(text: str | int | float) -> float:
         raise ValueError(f"{_show(text)} is not a clock time; expected {CLOCK_HINT} (quote it in YAML)")
     m = _CLOCK_RE.match(text)
     if not m:
-        raise ValueError(f"{_show(text)} is not a clock time; expected {CLOCK_HINT}")
+        raise _not_a(text, "clock time", CLOCK_HINT)
     hours, minutes = int(m.group(1)), int(m.group(2))
     seconds = float(m.group(3) or 0.0)
     if minutes >= 60 or seconds >= 60:

@@ -47,7 +47,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from servsim.scenario.errors import closest
+from servsim.scenario.errors import closest, excerpt
 from servsim.units import format_clock, parse_clock, parse_duration, parse_rate
 
 #: One resolved step of a path: a mapping key (text, or an integer key) or a list index.
@@ -60,11 +60,12 @@ _MAX_LISTED = 12
 _EPS = 1e-9
 
 _PART = re.compile(
-    r"""\[\s*(?:(?P<index>\d+)|"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')\s*\]|(?P<name>[^.\[\]"']+)"""
+    r"""\[\s*(?:(?P<index>[0-9]+)|"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')\s*\]|(?P<name>[^.\[\]"']+)""", re.ASCII
 )
 _PLAIN_KEY = re.compile(r"[^.\[\]\"'\s](?:[^.\[\]\"']*[^.\[\]\"'\s])?")
 _DIGITS = re.compile(r"\d+", re.ASCII)
-_LEADING_NUMBER = re.compile(r"^(\s*)([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(.*)$", re.DOTALL)
+_LEADING_NUMBER = re.compile(r"^(\s*)([-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)(.*)$",
+                             re.DOTALL | re.ASCII)
 
 
 class PathError(ValueError):
@@ -227,7 +228,7 @@ def _suggest(data: Any, tokens: Sequence[Key], keys: list[Key], node: dict[Any, 
 
 
 def _listing(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:_MAX_LISTED])
+    shown = ", ".join(excerpt(n) for n in names[:_MAX_LISTED])
     return shown + (f", ... ({len(names) - _MAX_LISTED} more)" if len(names) > _MAX_LISTED else "")
 
 
@@ -315,6 +316,13 @@ def get_path(data: Mapping[str, Any], path: str) -> Any:
     """The value at ``path`` (a deep copy, so changing it cannot change ``data``)."""
     keys = _resolve(data, path, parse_path(path))
     return copy.deepcopy(_value_at(data, keys))
+
+
+def canonical_path(data: Mapping[str, Any], path: str) -> str:
+    """The one spelling of the field ``path`` names in ``data`` (``pools["a"].schedule.3`` ->
+    ``pools.a.schedule[3]``), so that two spellings of one field can be told apart from two fields;
+    a :class:`PathError` if there is no such field."""
+    return join_path(_resolve(data, path, parse_path(path)))
 
 
 def has_path(data: Mapping[str, Any], path: str) -> bool:

@@ -21,22 +21,37 @@ options:
 Each option's changes apply, in order, to the base scenario *as data*; the result goes through the
 same validation as a hand-written scenario. Every option shares the replication seeds (common random
 numbers). Problems are reported as ``file:line:col: field: message (hint)``.
+
+``replications`` and ``seed`` are whole numbers written as such (``true`` or ``"2"`` is refused).
+
+**Size.** An experiment runs options × replications tasks; more than ``limits.max_tasks``
+(default :data:`MAX_TASKS`, 100,000) is refused when the file is read, before any option's scenario
+is built. Raise it in the file (``limits: {max_tasks: 200000}``) when a study really needs more.
+
+**Files.** The base scenario and ``patch:`` files are read under the file policy of
+:mod:`servsim.scenario.files` (by default: inside the working directory, the experiment file's
+folder or a folder in ``SERVSIM_ALLOW_DIRS``; regular files only); so are the files the base
+scenario names.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import Strict as StrictMode
 
 from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
 from servsim.scenario.base import Name, Strict
-from servsim.scenario.errors import Problem, closest, located_validation_error
+from servsim.scenario.errors import Problem, closest, located_validation_error, quoted
+from servsim.scenario.files import FilePolicy, FileRefused, policy_for
+from servsim.scenario.loader import Roots
 from servsim.scenario.yamlio import LocatedDoc, load_yaml
 
 #: Metrics an experiment can use: the overall KPI columns of a run, plus cost and occupancy.
@@ -48,7 +63,16 @@ RUN_METRICS = [
 ]
 DEFAULT_METRICS = ["service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost"]
 M = TypeVar("M", bound=BaseModel)
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_CONSTRAINT = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*$", re.ASCII)
+#: Whole numbers are strict: ``true`` or ``"2"`` is not a count of replications.
+Count = Annotated[int, StrictMode()]
+#: Numbers are strict too: ``true`` or ``"1.1"`` is not a factor (a whole number is).
+Number = Annotated[float, StrictMode()]
+#: Most tasks (option or sweep cell × replication) a file may ask for unless ``limits.max_tasks`` says more.
+MAX_TASKS = 100_000
+#: Most sweep cells unless ``limits.max_cells`` says more (each is a scenario validated at load).
+MAX_CELLS = 10_000
 
 
 class SetChange(Strict):
@@ -58,12 +82,12 @@ class SetChange(Strict):
 
 class ScaleChange(Strict):
     path: str
-    factor: float = Field(ge=0)
+    factor: Number = Field(ge=0)
 
 
 class AddAgentsChange(Strict):
     pool: Name
-    count: int
+    count: Count
     start: str | None = None
     end: str | None = None
 
@@ -86,12 +110,12 @@ class AutomateChange(Strict):
     ``exceptions_to``), needed unless the step already has an automation to change."""
 
     step: Name
-    level: float = Field(ge=0, le=1)
+    level: Number = Field(ge=0, le=1)
     bots: Name | None = None
     pool: dict[str, Any] | None = None
     handle_time: Any = None
-    exception_rate: float | None = None
-    containment: float | None = None
+    exception_rate: Number | None = None
+    containment: Number | None = None
     exceptions_to: Name | None = None
 
 
@@ -117,21 +141,28 @@ class Change(Strict):
         return self
 
 
+def _constraint(text: str) -> str:
+    """A constraint is "metric <= number" or "metric >= number", with a finite number."""
+    m = _CONSTRAINT.match(text)
+    if not m:
+        raise ValueError(f"constraint {quoted(text)} is not 'metric <= number' or 'metric >= number'")
+    if not math.isfinite(float(m.group(3))):
+        raise ValueError(f"constraint {quoted(text)}: the bound must be a finite number")
+    return text
+
+
 class Objective(Strict):
     """Lowest (``minimize``) or highest (``maximize``) mean of a metric among options meeting every
     constraint ("metric <= bound" or "metric >= bound", on the mean)."""
 
     minimize: str | None = None
     maximize: str | None = None
-    constraints: list[str] = []
+    constraints: list[Annotated[str, AfterValidator(_constraint)]] = []
 
     @model_validator(mode="after")
     def _one_goal(self) -> Objective:
         if (self.minimize is None) == (self.maximize is None):
             raise ValueError("give exactly one of 'minimize' or 'maximize'")
-        for c in self.constraints:
-            if not _CONSTRAINT.match(c):
-                raise ValueError(f"constraint {c!r} is not 'metric <= number' or 'metric >= number'")
         return self
 
     @property
@@ -147,15 +178,23 @@ class Objective(Strict):
         return out
 
 
+class StudyLimits(Strict):
+    """Bounds on the size of a study, checked when the file is read (raise them here if needed)."""
+
+    max_tasks: Count = Field(default=MAX_TASKS, ge=1, le=10**9)
+    max_cells: Count = Field(default=MAX_CELLS, ge=1, le=10**7)
+
+
 class StudyFile(Strict):
     """Fields every experiment or sweep file has: a base scenario, replications, seed, metrics."""
 
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     base: str
-    replications: int = Field(default=10, ge=1, le=100_000)
-    seed: int = Field(default=0, ge=0)
+    replications: Count = Field(default=10, ge=1, le=100_000)
+    seed: Count = Field(default=0, ge=0, lt=2**128)
     metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+    limits: StudyLimits = StudyLimits()
 
 
 class ExperimentFile(StudyFile):
@@ -202,9 +241,10 @@ class Located:
             raise ScenarioError(self.problems)
 
 
-def read_file(path: Path, model: type[M]) -> tuple[M, Located]:
-    """Load ``path`` safely and validate it as ``model``; located errors on failure."""
-    doc = load_yaml(path, expected_keys=list(model.model_fields))
+def read_file(path: Path, model: type[M], policy: FilePolicy | None = None) -> tuple[M, Located]:
+    """Load ``path`` safely and validate it as ``model``; located errors on failure. With a
+    ``policy`` (explicit roots), the file itself must be inside them."""
+    doc = load_yaml(path, expected_keys=list(model.model_fields), policy=policy)
     try:
         spec = model.model_validate(doc.data)
     except ValidationError as exc:
@@ -212,35 +252,60 @@ def read_file(path: Path, model: type[M]) -> tuple[M, Located]:
     return spec, Located(doc, [])
 
 
-def read_base(base: str, folder: Path, located: Located) -> tuple[Path, LocatedDoc, Scenario]:
-    """The base scenario named by an experiment or sweep file (path relative to that file)."""
-    base_path = (folder / base).resolve()
+def read_base(base: str, folder: Path, located: Located,
+              policy: FilePolicy) -> tuple[Path, LocatedDoc, Scenario]:
+    """The base scenario named by an experiment or sweep file (path relative to that file), read
+    under ``policy``."""
     try:
-        base_doc = load_yaml(base_path)
-        return base_path, base_doc, scenario_from_dict(base_doc.data, base_dir=base_path.parent, file=str(base_path))
+        base_path = policy.check(folder / base, "base scenario", written=base)
+    except FileRefused as exc:
+        located.add(("base",), str(exc))
+        raise ScenarioError(located.problems) from None
+    try:
+        base_doc = load_yaml(base_path, policy=policy)
+        scenario = scenario_from_dict(base_doc.data, base_dir=base_path.parent, file=str(base_path), roots=policy)
+        return base_path, base_doc, scenario
     except ScenarioError as exc:
-        located.add(("base",), f"the base scenario {base!r} is not valid", "; ".join(str(p) for p in exc.problems[:3]))
+        located.add(("base",), f"the base scenario {quoted(base)} is not valid",
+                    "; ".join(str(p) for p in exc.problems[:3]))
         raise ScenarioError(located.problems) from None
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    """Read, validate and expand an experiment file; raise :class:`ScenarioError` with located problems."""
+def check_size(located: Located, tasks: int, what: str, spec: StudyFile) -> None:
+    """Refuse a study of more than ``limits.max_tasks`` tasks, naming the limit and how to raise it."""
+    limit = spec.limits.max_tasks
+    if tasks > limit:
+        located.add(("replications",), f"{what} make {tasks:,} tasks, more than limits.max_tasks ({limit:,})",
+                    f"use fewer, or raise it in this file: 'limits: {{max_tasks: {tasks}}}'")
+        located.raise_if_any()
+
+
+def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
+    """Read, validate and expand an experiment file; raise :class:`ScenarioError` with located problems.
+
+    ``roots``: the folders the files it names may be read from (see :mod:`servsim.scenario.files`;
+    None: the working directory, this file's folder and ``SERVSIM_ALLOW_DIRS``)."""
     path = Path(path)
-    spec, located = read_file(path, ExperimentFile)
+    policy = policy_for(roots, top_file=path)
+    spec, located = read_file(path, ExperimentFile, None if roots is None else policy)
     problem = located.add
-    base_path, base_doc, base_scenario = read_base(spec.base, path.parent, located)
+    check_size(located, len(spec.options) * spec.replications,
+               f"{len(spec.options)} options × {spec.replications} replications", spec)
+    base_path, base_doc, base_scenario = read_base(spec.base, path.parent, located, policy)
 
     metrics = valid_metrics(base_scenario)
     for i, m in enumerate(spec.metrics):
         if m not in metrics:
-            problem(("metrics", i), f"unknown metric {m!r}", _suggest(m, metrics))
+            problem(("metrics", i), f"unknown metric {quoted(m)}", _suggest(m, metrics))
     if spec.objective is not None:
         if spec.objective.metric not in metrics:
             key = "minimize" if spec.objective.minimize else "maximize"
-            problem(("objective", key), f"unknown metric {spec.objective.metric!r}", _suggest(spec.objective.metric, metrics))
+            problem(("objective", key), f"unknown metric {quoted(spec.objective.metric)}",
+                    _suggest(spec.objective.metric, metrics))
         for i, (m, _, _) in enumerate(spec.objective.parsed_constraints()):
             if m not in metrics:
-                problem(("objective", "constraints", i), f"constraint on unknown metric {m!r}", _suggest(m, metrics))
+                problem(("objective", "constraints", i), f"constraint on unknown metric {quoted(m)}",
+                        _suggest(m, metrics))
     if spec.baseline is not None and spec.baseline not in spec.options:
         problem(("baseline",), f"option {spec.baseline!r} does not exist", _suggest(spec.baseline, spec.options))
 
@@ -251,8 +316,8 @@ def load_experiment(path: str | Path) -> Experiment:
         ok = True
         for i, change in enumerate(changes):
             try:
-                data = _apply(change, data, path.parent)
-            except (PathError, ScenarioError, OSError) as exc:
+                data = _apply(change, data, path.parent, policy)
+            except (PathError, ScenarioError, FileRefused) as exc:
                 problem(("options", name, i), str(exc) if not isinstance(exc, ScenarioError)
                         else "; ".join(str(p) for p in exc.problems[:3]))
                 ok = False
@@ -265,7 +330,8 @@ def load_experiment(path: str | Path) -> Experiment:
                     "give it at least one change, or remove it")
             continue
         try:
-            scenarios[name] = scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [{name}]")
+            scenarios[name] = scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [{name}]",
+                                                 roots=policy)
         except ScenarioError as exc:
             problem(("options", name), "the changed scenario is not valid: "
                     + "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:3]))
@@ -306,7 +372,7 @@ def _suggest(name: str, valid: list[str]) -> str:
     return (f"did you mean {guess!r}? " if guess else "") + "valid: " + ", ".join(valid)
 
 
-def _apply(change: Change, data: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _apply(change: Change, data: dict[str, Any], folder: Path, policy: FilePolicy) -> dict[str, Any]:
     if change.set is not None:
         return set_path(data, change.set.path, change.set.value)
     if change.scale is not None:
@@ -323,7 +389,8 @@ def _apply(change: Change, data: dict[str, Any], folder: Path) -> dict[str, Any]
         return merge_patch(data, _automation_patch(change.automate, data))
     patch = change.patch
     if isinstance(patch, str):
-        patch_doc: LocatedDoc = load_yaml(folder / patch)
+        patch_doc: LocatedDoc = load_yaml(policy.check(folder / patch, "patch file", written=patch), policy=policy,
+                                          name=str(folder / patch))
         patch = patch_doc.data
     assert isinstance(patch, dict)
     return merge_patch(data, patch)

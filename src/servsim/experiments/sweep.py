@@ -20,14 +20,22 @@ one unit); ``samples`` cells stratify every range (McKay, Beckman & Conover 1979
 :class:`scipy.stats.qmc.LatinHypercube` from the experiment's seed, so the design is reproducible.
 
 Each cell × replication is one task with the replication's common seed; results have one row per
-cell × replication with the parameter values as columns. With ``stop``, replications are added in
-batches until the chosen metric's CI half-width is within ``rel_precision`` of its mean in every
-cell (Law's sequential procedure), or ``max_replications`` is reached.
+cell × replication with the parameter values as columns. Two parameters that name the same field
+(``pools.a.schedule[3]`` and ``pools.a.schedule.3``, ``pools["a"].agents`` and ``pools.a.agents``)
+are refused: the results would credit one value to the other. With ``stop``, replications are
+added in batches until the chosen metric's CI half-width is within ``rel_precision`` of its mean in
+every cell (Law's sequential procedure), or ``max_replications`` is reached.
+
+**Size**, checked before any cell's scenario is built: at most ``limits.max_cells`` cells (default
+10,000) and ``limits.max_tasks`` tasks (default 100,000), counting cells × ``replications`` — or
+cells × ``stop.max_replications`` with a stopping rule, the most it may run. Raise them in the file
+(``limits: {max_cells: 20000, max_tasks: 400000}``) when a study really needs more.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,17 +45,22 @@ import pandas as pd
 from pydantic import Field, model_validator
 from scipy.stats import qmc
 
-from servsim.experiments.paths import PathError, get_path, set_path
+from servsim.experiments.paths import PathError, canonical_path, set_path
 from servsim.experiments.runner import Task, run_tasks
-from servsim.experiments.spec import StudyFile, _suggest, read_base, read_file, valid_metrics
+from servsim.experiments.spec import (
+    Count, Located, Number, StudyFile, _suggest, check_size, read_base, read_file, valid_metrics,
+)
 from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
 from servsim import __version__
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict, scenario_hash
 from servsim.scenario.base import Strict
+from servsim.scenario.errors import quoted
+from servsim.scenario.files import policy_for
+from servsim.scenario.loader import Roots
 from servsim.stats import precision_reached
 
-_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+_UNIT = re.compile(r"^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*(.*?)\s*$", re.ASCII)
 
 
 class Range(Strict):
@@ -57,14 +70,14 @@ class Range(Strict):
 
 class StopRule(Strict):
     metric: str
-    rel_precision: float = Field(gt=0, lt=1)
-    max_replications: int = Field(default=100, ge=2, le=100_000)
-    level: float = Field(default=0.95, gt=0.5, lt=1)
+    rel_precision: Number = Field(gt=0, lt=1)
+    max_replications: Count = Field(default=100, ge=2, le=100_000)
+    level: Number = Field(default=0.95, gt=0.5, lt=1)
 
 
 class SweepSpec(Strict):
     design: Literal["grid", "lhs"] = "grid"
-    samples: int | None = Field(default=None, ge=1, le=100_000)
+    samples: Count | None = Field(default=None, ge=1, le=100_000)
     parameters: dict[str, list[Any] | Range] = Field(min_length=1, max_length=20)
     stop: StopRule | None = None
 
@@ -104,7 +117,7 @@ def _split_unit(value: Any) -> tuple[float, str]:
         return float(value), ""
     m = _UNIT.match(str(value))
     if not m:
-        raise ValueError(f"{value!r} is neither a number nor a number with a unit")
+        raise ValueError(f"{quoted(value)} is neither a number nor a number with a unit")
     return float(m.group(1)), m.group(2)
 
 
@@ -135,25 +148,62 @@ def design_cells(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
     return cells
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read, validate and expand a sweep file; problems are located like scenario problems."""
+def cell_count(spec: SweepSpec) -> int:
+    """How many cells the design has, without listing them."""
+    if spec.design == "lhs":
+        return spec.samples or 0
+    return math.prod(len(p) for p in spec.parameters.values() if isinstance(p, list))
+
+
+def _check_cells(located: Located, spec: SweepFile) -> None:
+    """Refuse a design with more cells or tasks than the file's limits (see the module docstring)."""
+    cells = cell_count(spec.sweep)
+    if cells > spec.limits.max_cells:
+        located.add(("sweep", "parameters"), f"the design has {cells:,} cells, more than limits.max_cells "
+                    f"({spec.limits.max_cells:,})", f"use fewer values, or raise it in this file: "
+                    f"'limits: {{max_cells: {cells}}}'")
+        located.raise_if_any()
+    stop = spec.sweep.stop
+    most = max(spec.replications, stop.max_replications) if stop is not None else spec.replications
+    check_size(located, cells * most, f"{cells:,} cells × {most} replications"
+               + (" (stop.max_replications)" if stop is not None and most > spec.replications else ""), spec)
+
+
+def _check_parameters(located: Located, spec: SweepFile, base_data: dict[str, Any]) -> None:
+    """Each parameter names an existing field, and no two name the same one."""
+    seen: dict[str, str] = {}
+    for p in spec.sweep.parameters:
+        try:
+            canonical = canonical_path(base_data, p)
+        except PathError as exc:
+            located.add(("sweep", "parameters", p), str(exc))
+            continue
+        if canonical in seen:
+            located.add(("sweep", "parameters", p), f"{quoted(p)} names the same field as {quoted(seen[canonical])} "
+                        f"({canonical})", "give each field once, with all its values")
+        else:
+            seen[canonical] = p
+
+
+def load_sweep(path: str | Path, *, roots: Roots = None) -> Sweep:
+    """Read, validate and expand a sweep file; problems are located like scenario problems.
+
+    ``roots``: the folders the files it names may be read from (see :mod:`servsim.scenario.files`)."""
     path = Path(path)
-    spec, located = read_file(path, SweepFile)
+    policy = policy_for(roots, top_file=path)
+    spec, located = read_file(path, SweepFile, None if roots is None else policy)
     problem, problems = located.add, located.problems
-    base_path, base_doc, base = read_base(spec.base, path.parent, located)
+    _check_cells(located, spec)
+    base_path, base_doc, base = read_base(spec.base, path.parent, located, policy)
     base_data = base_doc.data
     metrics = valid_metrics(base)
     for i, m in enumerate(spec.metrics):
         if m not in metrics:
-            problem(("metrics", i), f"unknown metric {m!r}", _suggest(m, metrics))
+            problem(("metrics", i), f"unknown metric {quoted(m)}", _suggest(m, metrics))
     if spec.sweep.stop is not None and spec.sweep.stop.metric not in metrics:
-        problem(("sweep", "stop", "metric"), f"unknown metric {spec.sweep.stop.metric!r}",
+        problem(("sweep", "stop", "metric"), f"unknown metric {quoted(spec.sweep.stop.metric)}",
                 _suggest(spec.sweep.stop.metric, metrics))
-    for p in spec.sweep.parameters:
-        try:
-            get_path(base_data, p)
-        except PathError as exc:
-            problem(("sweep", "parameters", p), str(exc))
+    _check_parameters(located, spec, base_data)
     if problems:
         raise ScenarioError(problems)
     try:
@@ -167,7 +217,8 @@ def load_sweep(path: str | Path) -> Sweep:
         try:
             for p, v in cell.items():
                 data = set_path(data, p, v)
-            scenarios.append(scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [cell {i}]"))
+            scenarios.append(scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [cell {i}]",
+                                                roots=policy))
         except (PathError, ScenarioError) as exc:
             msg = str(exc) if isinstance(exc, PathError) else "; ".join(f"{q.field}: {q.message}" for q in exc.problems[:3])
             problem(("sweep", "parameters"), f"cell {i} ({cell}) is not a valid scenario: {msg}")

@@ -25,7 +25,9 @@ from scipy.optimize import brentq
 from scipy.special import gammaln
 
 from servsim.scenario.base import Duration, Strict
-from servsim.scenario.csvfiles import read_rows, shown
+from servsim.scenario.csvfiles import number, read_rows
+from servsim.scenario.errors import quoted
+from servsim.scenario.files import referenced_file
 from servsim.units import TIME_UNITS
 
 #: Largest mean duration a distribution may have (seconds): 1000 days.
@@ -365,12 +367,12 @@ class Empirical(_Dist):
         if (self.values is None) == (self.file is None):
             raise ValueError("give exactly one of 'values' (a list of durations) or 'file' (a CSV path)")
         if self.unit not in TIME_UNITS:
-            raise ValueError(f"unknown unit {self.unit!r}; use one of s, min, h")
+            raise ValueError(f"unknown unit {quoted(self.unit)}; use one of s, min, h")
         if self.values is not None:
             self._data = tuple(self.values)
         else:
-            base = Path((info.context or {}).get("base_dir", "."))
-            self._data = tuple(v * TIME_UNITS[self.unit] for v in read_csv_column(base / str(self.file), self.column))
+            path = referenced_file(info.context, str(self.file), "CSV file")
+            self._data = tuple(v * TIME_UNITS[self.unit] for v in read_csv_column(path, self.column))
         if any(v < 0 or not math.isfinite(v) for v in self._data):
             raise ValueError("empirical values must be finite and non-negative")
         return self
@@ -401,10 +403,7 @@ def read_csv_column(path: Path, column: str | None) -> list[float]:
 
 
 def _number(cells: list[str | None]) -> float:
-    try:
-        return float(cells[0])  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{shown(cells[0])} is not a number") from None
+    return number(cells[0])
 
 
 Distribution = Annotated[

@@ -9,6 +9,13 @@ the data of a :class:`~servsim.scenario.yamlio.LocatedDoc` into a :class:`Scenar
 locations (``loc``) mix keys that are in the document with names that are not (discriminator tags,
 union member names, validator names); only the keys present in the document make up the field
 path and the line/column.
+
+Input files may be anything a path points at, so nothing of their content reaches a message
+unchecked: :func:`quoted` is the one way a message shows a piece of input (a key, a value, a column
+name, a line) — at most ``QUOTE_LIMIT`` characters, control characters escaped, rich-markup tags
+defused — and every :class:`Problem` escapes control characters in all its parts, so a newline in a
+file name or a key can never forge another problem line. A :class:`ScenarioError` lists at most
+``MAX_PROBLEMS`` problems, then one line saying how many more there are.
 """
 
 from __future__ import annotations
@@ -27,12 +34,68 @@ if TYPE_CHECKING:
     from servsim.scenario.yamlio import LocatedDoc
 
 TOP_LEVEL = "(top level)"
-_MAX_INPUT_REPR = 40
+MORE = "(more)"
+#: Most characters of input (file content, a key, a value) quoted in one place of a message.
+QUOTE_LIMIT = 40
+#: Longest key shown in a field path (a name is at most 64 characters).
+_KEY_LIMIT = 64
+#: Most problems listed for one error; the rest are counted in one last line.
+MAX_PROBLEMS = 20
+#: Longest message or hint of a problem.
+MAX_TEXT = 1000
 _MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
 _QUOTED = re.compile(r"'([^']*)'")
 
 Loc = tuple[str | int, ...]
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+
+# Characters that move the cursor, end a line or change how a terminal draws what follows: C0 and
+# C1 controls, DEL, Unicode line/paragraph separators and the bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# What rich would read as a markup tag: '[' then a letter, '#', '/' or '@' ... ']'.
+_MARKUP_TAG = re.compile(r"(\\*)(\[[a-zA-Z#/@][^\[\]]*\])")
+
+
+def plain(text: object) -> str:
+    """``text`` on one line: every control character written as an escape (``\\n``, ``\\x1b``,
+    ``\\u2028``), so that it shows what was there and can neither end the line nor drive a terminal."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), repr(m.group())[1:-1]), str(text))
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A piece of input as a message quotes it: in quotes, on one line, at most ``limit`` characters
+    of it (then ``...``), rich-markup tags defused (``[bold]`` -> ``\\[bold]``).
+
+    The one helper for every key, value, column name or line of a file that a message repeats."""
+    if not isinstance(value, str):
+        return excerpt(_plain_repr(value), limit)
+    return _defused(plain(repr(value[:limit]))) + ("..." if len(value) > limit else "")
+
+
+def excerpt(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """Like :func:`quoted`, without the quotes: for text shown as a list (``columns are a, b``)."""
+    text = str(text)
+    return _defused(plain(text[:limit])) + ("..." if len(text) > limit else "")
+
+
+def _defused(text: str) -> str:
+    return _MARKUP_TAG.sub(lambda m: m.group(1) * 2 + "\\" + m.group(2), text)
+
+
+def _plain_repr(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return "a number of more than 38 digits"  # repr() refuses ints beyond 4300 digits
+    try:
+        return repr(value)
+    except Exception:  # pragma: no cover - defensive: a value whose repr fails
+        return f"a {type(value).__name__}"
+
+
+def _bounded(text: str) -> str:
+    """A message part on one line and at most ``MAX_TEXT`` characters."""
+    text = plain(text)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -46,6 +109,13 @@ class Problem:
     message: str
     hint: str = ""
 
+    def __post_init__(self) -> None:
+        # every part on one line, so a newline in a file name or a key cannot forge a problem line
+        object.__setattr__(self, "file", plain(self.file))
+        object.__setattr__(self, "field", plain(self.field)[:MAX_TEXT])
+        object.__setattr__(self, "message", _bounded(self.message))
+        object.__setattr__(self, "hint", _bounded(self.hint))
+
     def __str__(self) -> str:
         place = self.file
         if self.line is not None:
@@ -58,16 +128,37 @@ class Problem:
 
 
 class ScenarioError(Exception):
-    """A scenario or experiment file cannot be used; ``problems`` says where and why."""
+    """A scenario or experiment file cannot be used; ``problems`` says where and why.
+
+    At most ``MAX_PROBLEMS`` problems are kept, and then one more that counts the rest and points
+    at the first of them: a broken file of thousands of lines gives a readable list.
+    """
 
     def __init__(self, problems: Problem | Iterable[Problem]) -> None:
-        self.problems: list[Problem] = (
-            [problems] if isinstance(problems, Problem) else list(problems)
-        )
+        listed = [problems] if isinstance(problems, Problem) else list(problems)
+        self.problems: list[Problem] = _capped(listed)
         super().__init__(self.problems)
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+
+def _capped(problems: list[Problem]) -> list[Problem]:
+    """The first ``MAX_PROBLEMS`` problems and one line counting the rest (kept when re-wrapped)."""
+    counted = [p for p in problems if p.field != MORE]
+    markers = [p for p in problems if p.field == MORE]
+    extra = max(0, len(counted) - MAX_PROBLEMS) + sum(_more_count(p) for p in markers)
+    if not extra:
+        return counted
+    first = counted[MAX_PROBLEMS] if len(counted) > MAX_PROBLEMS else markers[0]
+    more = Problem(first.file, first.line, None, MORE, f"... and {extra} more problem{'s' if extra != 1 else ''}",
+                   "fix the ones above first")
+    return [*counted[:MAX_PROBLEMS], more]
+
+
+def _more_count(problem: Problem) -> int:
+    match = re.search(r"and (\d+) more", problem.message, re.ASCII)
+    return int(match.group(1)) if match else 0
 
 
 #: The same error, for code that reads experiment files rather than scenarios.
@@ -87,7 +178,8 @@ def format_path(path: Sequence[object]) -> str:
         if isinstance(item, int) and not isinstance(item, bool):
             text += f"[{item}]"
         else:
-            text += f".{item}" if text else str(item)
+            key = excerpt(item, _KEY_LIMIT)  # a key is input too: a hostile one is shortened
+            text += f".{key}" if text else key
     return text or TOP_LEVEL
 
 
@@ -149,7 +241,7 @@ def _extra_problem(doc: LocatedDoc, model: type[pydantic.BaseModel], loc: Loc, p
     guess = closest(key, valid)
     listing = f"valid fields: {', '.join(valid)}" if valid else "remove it"
     hint = (f"did you mean {guess!r}? " if guess else "") + listing
-    return Problem(doc.file, line, column, format_path(path), f"unknown field {key!r}", hint)
+    return Problem(doc.file, line, column, format_path(path), f"unknown field {quoted(key)}", hint)
 
 
 def _missing_problem(doc: LocatedDoc, key: object, parent: Loc, path: Loc) -> Problem:
@@ -157,11 +249,14 @@ def _missing_problem(doc: LocatedDoc, key: object, parent: Loc, path: Loc) -> Pr
     line, column = doc.where(parent)
     return Problem(
         doc.file, line, column, format_path(path),
-        f"required field {str(key)!r} is missing", f"add '{key}: ...' to this section",
+        f"required field {quoted(str(key))} is missing", f"add '{plain(key)}: ...' to this section",
     )
 
 
 def _message(err: Mapping[str, Any]) -> str:
+    if err.get("type") == "union_tag_invalid":  # pydantic's text repeats the tag in full
+        ctx = err.get("ctx") or {}
+        return f"unknown {ctx.get('discriminator', 'kind')} {quoted(ctx.get('tag', err.get('input')))}"
     msg = str(err.get("msg", "invalid value"))
     for prefix in _MSG_PREFIXES:
         if msg.startswith(prefix):
@@ -178,8 +273,8 @@ def _short_repr(value: object) -> str:
         return ""
     if isinstance(value, int) and value.bit_length() > 128:
         return ""  # too long to show (and repr() refuses ints beyond 4300 digits)
-    text = repr(value)
-    return text if len(text) <= _MAX_INPUT_REPR else ""
+    shown = quoted(value)
+    return "" if shown.endswith("...") else shown  # a long value is not worth repeating
 
 
 def _ctx_hint(kind: str, ctx: Mapping[str, Any], value: object) -> str:

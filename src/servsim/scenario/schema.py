@@ -26,7 +26,6 @@ that each message can point at the exact line. Internally every time is in secon
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
@@ -36,6 +35,7 @@ from servsim.scenario.base import Clock, Duration, Factor, Name, Rate, Share, St
 from servsim.scenario.csvfiles import read_rows, shown
 from servsim.scenario.distributions import Distribution
 from servsim.scenario.economics import Economics
+from servsim.scenario.files import referenced_file
 from servsim.units import DAY, parse_clock
 
 #: Longest horizon, in days (ten years).
@@ -92,7 +92,7 @@ class Trace(Strict):
 
     @model_validator(mode="after")
     def _load(self, info: ValidationInfo) -> Trace:
-        path = Path((info.context or {}).get("base_dir", ".")) / self.file
+        path = referenced_file(info.context, self.file, "trace file")
         columns = [self.column] if self.day_column is None else [self.column, self.day_column]
         self._times = tuple(sorted(read_rows(path, columns, _arrival_time)))
         return self

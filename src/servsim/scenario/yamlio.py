@@ -15,6 +15,10 @@ What is different from ``yaml.safe_load``:
   checked while reading, and values once aliases are expanded) and nesting depth, and recursive
   aliases are refused;
 * integers of more than 1000 digits are refused with a plain message;
+* only a regular file of at most ``max_bytes`` is read, never under ``/proc``, ``/sys`` or ``/dev``
+  (a directory or FIFO is refused by what it is, and a FIFO never blocks); a file named by another
+  file is read only under a file policy (:mod:`servsim.scenario.files`);
+* messages quote at most a short, sanitised piece of the text (:func:`~servsim.scenario.errors.quoted`);
 * every failure — missing file, bad UTF-8, syntax error, limits — is a
   :class:`~servsim.scenario.errors.ScenarioError`, never a YAML traceback.
 """
@@ -22,6 +26,7 @@ What is different from ``yaml.safe_load``:
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +36,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from servsim.scenario.errors import Problem, ScenarioError, format_path
+from servsim.scenario.errors import Problem, ScenarioError, format_path, plain, quoted
+from servsim.scenario.files import FilePolicy, FileRefused, read_bytes, refuse_pseudo
 
 DocPath = tuple[str | int, ...]
 Mark = tuple[int, int]
@@ -145,11 +151,12 @@ def scalar_value(tag: str, text: str) -> Any:
         return _to_int(text)
     if tag == FLOAT and (_FLOAT_RE.match(text) or _INF_RE.match(text) or _NAN_RE.match(text)):
         return _to_float(text)
-    raise ValueError(f"{text!r} is not a valid {_short_tag(tag)} value")
+    raise ValueError(f"{quoted(text)} is not a valid {_short_tag(tag)} value")
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+    """A tag as messages show it: ``!!int`` for the core ones, any other shortened and defused."""
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else quoted(tag, 30)
 
 
 def _construct_core_scalar(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
@@ -241,10 +248,16 @@ def load_yaml(
     *,
     expected_keys: Iterable[str] | None = None,
     limits: YamlLimits = DEFAULT_LIMITS,
+    policy: FilePolicy | None = None,
+    name: str | None = None,
 ) -> LocatedDoc:
-    """Load a YAML file whose top level must be a mapping; see the module docstring."""
-    name = str(path)
-    raw = _read_bytes(Path(path), name, limits)
+    """Load a YAML file whose top level must be a mapping; see the module docstring.
+
+    Only a regular file is read (a directory, FIFO or device is refused by what it is, and a FIFO
+    never blocks); with a ``policy`` (files named by other files), only one inside its roots.
+    ``name`` is how messages name the file (default: ``path`` as given)."""
+    name = str(path) if name is None else name
+    raw = _read_bytes(Path(path), name, limits, policy)
     return load_yaml_text(_decode(raw, name), name, expected_keys=expected_keys, limits=limits)
 
 
@@ -272,20 +285,20 @@ def load_yaml_text(
 # --------------------------------------------------------------------------- reading and decoding
 
 
-def _read_bytes(path: Path, name: str, limits: YamlLimits) -> bytes:
+def _read_bytes(path: Path, name: str, limits: YamlLimits, policy: FilePolicy | None) -> bytes:
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(limits.max_bytes + 1)
-    except FileNotFoundError:
-        raise ScenarioError(Problem(name, None, None, FILE, "file not found", f"looked for {path.resolve()}")) from None
-    except IsADirectoryError:
-        raise ScenarioError(Problem(name, None, None, FILE, "this is a directory, not a file")) from None
-    except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        raise ScenarioError(Problem(name, None, None, FILE, f"cannot read the file: {reason}")) from None
-    if len(raw) > limits.max_bytes:
-        raise ScenarioError(Problem(name, None, None, FILE, _too_large(None, limits.max_bytes), "split it up"))
-    return raw
+        if policy is not None:
+            real = policy.check(path)
+        else:
+            real = Path(os.path.realpath(path))
+            refuse_pseudo(path, real)
+        if not os.path.lexists(path):
+            looked = f"looked for {plain(path.absolute())}"
+            raise ScenarioError(Problem(name, None, None, FILE, "file not found", looked))
+        return read_bytes(real, limits.max_bytes)
+    except FileRefused as exc:
+        hint = "split it up" if "too large" in str(exc) else ""
+        raise ScenarioError(Problem(name, None, None, FILE, str(exc), hint)) from None
 
 
 def _too_large(size: int | None, limit: int) -> str:
@@ -483,7 +496,7 @@ class _Builder:
         line = key_node.start_mark.line + 1
         self.refuse(
             (*path, key), key_node.start_mark,
-            f"duplicate key {key!r} (first at line {first_line}, again at line {line})",
+            f"duplicate key {quoted(key)} (first at line {first_line}, again at line {line})",
             "each key may appear only once in a mapping; remove or rename one",
         )
 
@@ -542,7 +555,7 @@ def _describe_node(node: Node) -> str:
     try:
         return _describe_value(scalar_value(node.tag, node.value))
     except ValueError:
-        return f"{node.value!r}"
+        return quoted(node.value)
 
 
 def _describe_value(value: object) -> str:
@@ -551,13 +564,13 @@ def _describe_value(value: object) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, (int, float)):
-        return f"the number {value!r}"
+        return f"the number {quoted(value)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
     text = str(value)
-    return f"the text {text[:40]!r}" + ("..." if len(text) > 40 else "")
+    return f"the text {quoted(text)}"
 
 
 def _keys_hint(expected_keys: Iterable[str] | None) -> str:
