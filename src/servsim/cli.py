@@ -40,6 +40,7 @@ from servsim.report.tables import kpi_rows
 from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+from servsim.scenario.errors import plain
 from servsim.workers import WorkerDied
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ _CRASH_TEXT = 200
 def _printable(value: object, limit: int | None = None) -> str:
     """``value`` on one line: control characters (a newline in a file name would forge message lines)
     written as escapes, at most ``limit`` characters."""
-    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(value))
+    text = plain(value)
     if limit is not None and len(text) > limit:
         text = text[:limit] + f"… ({len(text) - limit:,} more characters)"
     return text
