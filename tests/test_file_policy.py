@@ -262,3 +262,30 @@ def test_devices_are_refused_by_what_they_are(layout) -> None:
 def test_the_top_level_file_may_be_anywhere_the_user_can_read(layout) -> None:
     outside = layout["outside"]
     assert servsim.load_scenario(outside / "base.yaml").name == "policy"   # cwd is root/, the file is not
+
+
+
+def test_the_command_line_allows_another_folder_with_allow_dir(tmp_path, monkeypatch) -> None:
+    """An experiment whose base is ``../scenarios/...`` run from another working directory is refused
+    (its base is outside the working directory and the experiment's folder) and runs with
+    ``--allow-dir`` naming the scenarios' folder."""
+    from typer.testing import CliRunner
+
+    from servsim.cli import app
+
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "scenarios" / "tiny.yaml").write_text(SCENARIO, encoding="utf-8")
+    experiment = tmp_path / "experiments" / "x.yaml"
+    experiment.write_text(EXPERIMENT.replace("BASE", "../scenarios/tiny.yaml")
+                          .replace("[{patch: 'PATCH'}]", "[{set: {path: pools.agents.agents, value: 3}}]"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    out = tmp_path / "elsewhere" / "out"
+    refused = CliRunner().invoke(app, ["compare", str(experiment), "--out", str(out), "-q"])
+    assert refused.exit_code == 2, refused.output
+    assert "outside the folders servsim may read" in " ".join(refused.output.split())
+    assert not (out / "store").exists()
+    allowed = CliRunner().invoke(app, ["compare", str(experiment), "--out", str(out), "-q",
+                                       "--allow-dir", str(tmp_path / "scenarios")])
+    assert allowed.exit_code == 0, allowed.output

@@ -41,6 +41,7 @@ from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from servsim.scenario.errors import plain
+from servsim.scenario.files import FilePolicy, default_policy
 from servsim.workers import WorkerDied
 
 if TYPE_CHECKING:
@@ -178,6 +179,9 @@ SchedulerOption = Annotated[str | None, typer.Option(
     "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786: run the tasks on all of that cluster's "
                         "workers. Gives up if it does not answer within 10 s (SERVSIM_CONNECT_TIMEOUT=seconds).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no tables (for scripts).")]
+AllowOption = Annotated[list[Path] | None, typer.Option(
+    "--allow-dir", help="A folder the files named inside the input file may also be read from (repeatable; besides "
+                        "the working directory, the input file's folder and SERVSIM_ALLOW_DIRS).")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different run.")]
 
 
@@ -189,9 +193,14 @@ def _refuse(path: Path, what: str, exc: ScenarioError) -> NoReturn:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _load(path: Path) -> Scenario:
+def _roots(path: Path, allow: list[Path] | None) -> FilePolicy:
+    """The folders that files named in ``path`` may be read from (see :mod:`servsim.scenario.files`)."""
+    return default_policy(path, extra=allow or ())
+
+
+def _load(path: Path, allow: list[Path] | None = None) -> Scenario:
     try:
-        return load_scenario(path)
+        return load_scenario(path, roots=_roots(path, allow))
     except ScenarioError as exc:
         _refuse(path, "scenario", exc)
 
@@ -213,9 +222,10 @@ def main(
 @command
 def validate(
     file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    allow: AllowOption = None,
 ) -> None:
     """Check a scenario file and print what it describes."""
-    scenario = _load(file)
+    scenario = _load(file, allow)
     out.print(describe_scenario(scenario))
     out.print(f"[green]✓[/] {file} is valid")
 
@@ -234,9 +244,10 @@ def run(
         "--no-log", help="Keep no per-contact log: memory follows the intervals, not the contacts (long runs). "
                          "KPIs are the same except wait percentiles (within 0.5%); no contacts or visits tables.",
     )] = False,
+    allow: AllowOption = None,
 ) -> None:
     """Run replications of a scenario and show KPIs (mean and CI half-width across replications)."""
-    scenario = _load(file)
+    scenario = _load(file, allow)
     if out_dir is not None:
         _prepare_out(out_dir)
     quiet = as_json or not sys.stderr.isatty()
@@ -402,11 +413,11 @@ def _interrupted(folder: Path) -> None:
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
-def _load_experiment(path: Path):  # noqa: ANN202 - Experiment, imported lazily
+def _load_experiment(path: Path, allow: list[Path] | None):  # noqa: ANN202 - Experiment, imported lazily
     from servsim.experiments.spec import load_experiment
 
     try:
-        return load_experiment(path)
+        return load_experiment(path, roots=_roots(path, allow))
     except ScenarioError as exc:
         _refuse(path, "experiment", exc)
 
@@ -420,6 +431,7 @@ def compare(
     quiet: QuietOption = False,
     overwrite: OverwriteOption = False,
     level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+    allow: AllowOption = None,
 ) -> None:
     """Compare options with common random numbers: CIs, paired differences, the choice, a report.
 
@@ -430,7 +442,7 @@ def compare(
     from servsim.report.experiment import render_comparison, write_outputs
 
     _check_executor(workers, scheduler)
-    exp = _load_experiment(file)
+    exp = _load_experiment(file, allow)
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
     results = _run_stored(
@@ -452,6 +464,7 @@ def sweep(
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
     overwrite: OverwriteOption = False,
+    allow: AllowOption = None,
 ) -> None:
     """Sweep a grid or Latin hypercube of scenario parameters; one row per cell × replication.
 
@@ -463,7 +476,7 @@ def sweep(
 
     _check_executor(workers, scheduler)
     try:
-        sw = load_sweep(file)
+        sw = load_sweep(file, roots=_roots(file, allow))
     except ScenarioError as exc:
         _refuse(file, "sweep", exc)
     folder = out_dir or Path("results") / file.stem
