@@ -34,8 +34,9 @@ Changed experiments: ``manifest.json`` records the hash of the experiment's cano
 
 **One driver at a time.** Only the driver process writes: workers return their tables to the driver,
 which calls :meth:`ResultStore.put`. Opening a store takes an exclusive ``flock`` on ``ROOT/.lock``,
-held until this process ends (or :meth:`ResultStore.close`); a second live process opening the same
-store gets :class:`servsim.status.BusyError` naming the first one's pid, before it deletes anything.
+held while a :class:`ResultStore` of it is open in this process (until :meth:`ResultStore.close` or
+it is garbage); a second live process opening the same store gets :class:`servsim.status.BusyError`
+naming the first one's pid, before it deletes anything.
 The lock dies with its process, however it dies, so a killed driver never blocks the next run.
 
 **No links.** A symbolic link anywhere in the store (the root, ``tasks/``, a task folder, a table,
@@ -56,6 +57,7 @@ import os
 import re
 import shutil
 import stat
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -199,10 +201,8 @@ def _sha256(data: bytes) -> str:
 
 # --------------------------------------------------------------------------- the lock
 
-#: Store roots locked by this process: (device, inode) -> the lock file's descriptor.
-_HELD: dict[tuple[int, int], int] = {}
-
-
+#: Store roots locked by this process: (device, inode) -> [the lock file's descriptor, open stores].
+_HELD: dict[tuple[int, int], list[int]] = {}
 def _lock(root: Path) -> tuple[int, int]:
     """Take the store's lock for this process (re-entrant); :class:`BusyError` if another has it."""
     try:
@@ -211,6 +211,7 @@ def _lock(root: Path) -> tuple[int, int]:
         raise output_error(root, exc) from None
     ident = (info.st_dev, info.st_ino)
     if ident in _HELD:
+        _HELD[ident][1] += 1
         return ident
     path = root / LOCK
     try:
@@ -232,7 +233,7 @@ def _lock(root: Path) -> tuple[int, int]:
     except BaseException:
         os.close(fd)
         raise
-    _HELD[ident] = fd
+    _HELD[ident] = [fd, 1]
     return ident
 
 
@@ -245,9 +246,14 @@ def _lock_owner(fd: int) -> int | None:
 
 
 def _unlock(ident: tuple[int, int]) -> None:
-    fd = _HELD.pop(ident, None)
-    if fd is not None:
-        os.close(fd)  # closing the descriptor releases the flock
+    """One store of ``ident`` closed: release the lock when it was the last."""
+    held = _HELD.get(ident)
+    if held is None:
+        return
+    held[1] -= 1
+    if held[1] <= 0:
+        del _HELD[ident]
+        os.close(held[0])  # closing the descriptor releases the flock
 
 
 # --------------------------------------------------------------------------- markers
@@ -383,7 +389,7 @@ class ResultStore:
         self.root = Path(root)
         self.config_hash = config_hash
         ensure_dir(self.root, inside=self.root)
-        self._lock = _lock(self.root)
+        self._release = weakref.finalize(self, _unlock, _lock(self.root))
         _refuse_links_below(self.root)
         if overwrite:
             self._reset()
@@ -392,9 +398,9 @@ class ResultStore:
         self._clean()
 
     def close(self) -> None:
-        """Release the store's lock now rather than when this process ends (every ResultStore of
-        this root in this process shares the one lock)."""
-        _unlock(self._lock)
+        """Done with the store: its lock is released once every ResultStore of this root in this
+        process is closed or garbage."""
+        self._release()
 
     def __enter__(self) -> ResultStore:
         return self
