@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,14 +176,16 @@ def kill_once(command: str, folder: Path, out: Path, reference: dict[str, pd.Dat
             outcome.failures.append(f"{command}: {name} differs after a kill and a rerun: {exc}")
 
 
-def kill_loop(folder: Path, times: int, seed: int = 0, commands: tuple[str, ...] = COMMANDS) -> list[Outcome]:
-    """Kill each command's driver ``times`` times in ``folder`` (scenario files are written there)."""
+def kill_loop(folder: Path, times: int, seed: int = 0, commands: tuple[str, ...] = COMMANDS,
+              uninterrupted: Callable[[str, Path, Path], float] = finish) -> list[Outcome]:
+    """Kill each command's driver ``times`` times in ``folder`` (scenario files are written there).
+    ``uninterrupted(command, folder, out)`` makes the reference tables and returns its duration."""
     write_files(folder)
     rng = random.Random(seed)
     outcomes = []
     for command in commands:
         reference_out = folder / f"{command}-uninterrupted"
-        duration = finish(command, folder, reference_out)
+        duration = uninterrupted(command, folder, reference_out)
         reference = tables(reference_out)
         outcome = Outcome(command)
         out = folder / f"{command}-killed"
