@@ -15,7 +15,9 @@ again one at a time, so the one that kills its worker is known, and it is given
 ``servsim.workers.WORKER_RETRIES`` more attempts before the run stops with :class:`WorkerLostError`
 naming it (:mod:`servsim.workers`). On Dask the scheduler
 reschedules a dead worker's tasks itself, up to its ``distributed.scheduler.allowed-failures``.
-Tasks are pure functions of their data and seed, so a retried task gives the same numbers.
+Tasks are pure functions of their data and seed, so a retried task gives the same numbers. Local
+workers end with the driver, however it ends (SIGKILL included), and a failure while storing a
+result (a full disk: :class:`servsim.status.OutputError`) stops them at once.
 """
 
 from __future__ import annotations
