@@ -29,10 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKEN_ENV = "SERVSIM_KILL_TEST_TOKEN"
 #: How long a killed driver's workers may take to end (the issue's bound).
 SURVIVAL_S = 5.0
+#: Most kills come this many seconds at most after the workers started (the rest: at any point).
+WORKER_PHASE_S = 0.4
 
 SCENARIO = """\
 name: kill test centre
-horizon: {start: "08:00", end: "12:00", interval: 30min}
+horizon: {start: "08:00", end: "16:00", interval: 30min}
 channels:
   calls: {arrivals: {rate: 4/min}, entry: answer, patience: {dist: exponential, mean: 3min}}
 pools:
@@ -75,7 +77,7 @@ def write_files(folder: Path) -> None:
 def argv(command: str, folder: Path, out: Path) -> list[str]:
     base = [sys.executable, "-m", "servsim.cli"]
     if command == "run":
-        return [*base, "run", str(folder / "centre.yaml"), "-n", "6", "-w", "2", "-s", "3", "--json",
+        return [*base, "run", str(folder / "centre.yaml"), "-n", "16", "-w", "2", "-s", "3", "--json",
                 "--out", str(out)]
     file = "exp.yaml" if command == "compare" else "sweep.yaml"
     return [*base, command, str(folder / file), "-w", "2", "--quiet", "--out", str(out)]
@@ -129,6 +131,7 @@ class Outcome:
     command: str
     kills: int = 0
     with_workers: int = 0  # kills that found workers running
+    finished_first: int = 0  # runs that ended before the kill came
     slowest_exit_s: float = 0.0
     failures: list[str] = field(default_factory=list)
 
@@ -143,13 +146,15 @@ def kill_once(command: str, folder: Path, out: Path, reference: dict[str, pd.Dat
     if rng.random() < 0.3:  # any point, start-up included
         time.sleep(rng.uniform(0.0, duration))
     else:  # a point while the workers run
-        while time.monotonic() - start < duration and len(processes_with(token)) < 2 and proc.poll() is None:
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, max(0.05, duration - (time.monotonic() - start))))
+        while time.monotonic() - start < 2 * duration and len(processes_with(token)) < 2 and proc.poll() is None:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, WORKER_PHASE_S))
     alive = processes_with(token)
+    finished = proc.poll() is not None
     proc.kill()
     proc.wait()
-    outcome.kills += 1
+    outcome.kills += not finished
+    outcome.finished_first += finished
     outcome.with_workers += len(alive) > 1
     killed = time.monotonic()
     survivors = processes_with(token)
@@ -188,9 +193,8 @@ def kill_loop(folder: Path, times: int, seed: int = 0, commands: tuple[str, ...]
         duration = uninterrupted(command, folder, reference_out)
         reference = tables(reference_out)
         outcome = Outcome(command)
-        out = folder / f"{command}-killed"
-        for _ in range(times):
-            kill_once(command, folder, out, reference, duration, rng, outcome)
+        for i in range(times):  # a fresh folder each time: a rerun leaves every task stored
+            kill_once(command, folder, folder / f"{command}-killed-{i}", reference, duration, rng, outcome)
         outcomes.append(outcome)
     return outcomes
 
@@ -204,8 +208,9 @@ def main() -> int:
         outcomes = kill_loop(Path(tmp), args.times, args.seed)
     failed = False
     for o in outcomes:
-        print(f"{o.command:8s} killed {o.kills} times ({o.with_workers} with workers running); slowest end of "
-              f"all its processes {o.slowest_exit_s:.2f} s after the kill; failures: {len(o.failures)}")
+        print(f"{o.command:8s} killed {o.kills} times ({o.with_workers} with workers running, {o.finished_first} "
+              f"finished first); slowest end of all its processes {o.slowest_exit_s:.2f} s after the kill; "
+              f"failures: {len(o.failures)}")
         for failure in o.failures:
             print("  " + failure)
             failed = True

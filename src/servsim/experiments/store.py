@@ -390,12 +390,16 @@ class ResultStore:
         self.config_hash = config_hash
         ensure_dir(self.root, inside=self.root)
         self._release = weakref.finalize(self, _unlock, _lock(self.root))
-        _refuse_links_below(self.root)
-        if overwrite:
-            self._reset()
-        else:
-            self._open()
-        self._clean()
+        try:
+            _refuse_links_below(self.root)
+            if overwrite:
+                self._reset()
+            else:
+                self._open()
+            self._clean()
+        except BaseException:
+            self._release()  # a store that could not be opened holds no lock
+            raise
 
     def close(self) -> None:
         """Done with the store: its lock is released once every ResultStore of this root in this
