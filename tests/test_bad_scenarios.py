@@ -217,7 +217,7 @@ def test_unwritable_out_folder_is_refused_before_running(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     res = CliRunner().invoke(app, ["run", str(f), "-n", "1", "--out", str(blocker / "sub")])
-    assert res.exit_code == EXIT_BAD_INPUT
+    assert res.exit_code == 4  # servsim.status.OUTPUT_FAILED: a file where the folder should be
     assert "cannot write to --out" in res.output
 
 

@@ -231,7 +231,11 @@ def test_results_without_manifest_refused(tmp_path: Path) -> None:
     (tmp_path / MANIFEST).unlink()
     with pytest.raises(StoreMismatchError, match="no manifest.json"):
         ResultStore(tmp_path, HASH)
+    # a damaged manifest is rewritten when every task's own sealed marker names this experiment...
+    (tmp_path / MANIFEST).write_text("not json")
+    assert ResultStore(tmp_path, HASH).done() == {TaskKey("a", 0, 0)}
+    # ...and refused when a marker names another one
     (tmp_path / MANIFEST).write_text("not json")
     with pytest.raises(StoreError, match="unreadable"):
-        ResultStore(tmp_path, HASH)
+        ResultStore(tmp_path, config_hash({"experiment": "changed"}))
     assert ResultStore(tmp_path, HASH, overwrite=True).done() == set()

@@ -61,7 +61,8 @@ def replicate(
     """Run ``replications`` independent replications; replication r uses seed ``SeedSequence(seed)``
     spawned child r. ``workers > 1`` runs them in a process pool (same numbers either way) that
     survives a dead worker (:mod:`servsim.workers`; raises :class:`servsim.workers.WorkerDied` when
-    one replication keeps killing its worker).
+    one replication keeps killing its worker) and whose workers end with this process, however it
+    ends; interrupted (KeyboardInterrupt), it stops them at once.
     ``log=False``: keep no per-contact log (see :func:`simulate`)."""
     if replications < 1:
         raise ValueError("replications must be at least 1")

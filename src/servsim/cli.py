@@ -255,8 +255,14 @@ def run(
                   TimeRemainingColumn(), console=err, disable=quiet, transient=True) as bar:
         task = bar.add_task(escape(scenario.name), total=replications)
         try:
-            result = replicate(scenario, replications=replications, seed=seed, workers=workers,
-                               progress=lambda n: bar.advance(task, n), log=not no_log)
+            with _interrupts_as_keyboard():
+                result = replicate(scenario, replications=replications, seed=seed, workers=workers,
+                                   progress=lambda n: bar.advance(task, n), log=not no_log)
+        except KeyboardInterrupt:
+            from servsim.status import INTERRUPTED
+
+            err.print("[yellow]interrupted:[/] the workers were stopped; nothing was written", highlight=False)
+            raise typer.Exit(INTERRUPTED) from None
         except WorkerDied as exc:
             err.print(f"[bold red]error:[/] replication {exc.index} killed its worker process {exc.attempts} "
                       f"times{escape(exc.cause)}, so the run stopped (if it runs out of memory: use fewer "
@@ -320,30 +326,50 @@ def _json_summary(
 
 
 def _prepare_out(out_dir: Path) -> None:
-    """Create the output folder before running, so a bad path costs no simulation time."""
+    """Create the output folder before running, so a bad path costs no simulation time; a folder
+    that is a link, a file, read-only or full exits with ``status.OUTPUT_FAILED``."""
+    from servsim.atomic import ensure_dir, write_bytes
+    from servsim.status import OutputError
+
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(out_dir, inside=out_dir)
         probe = out_dir / ".servsim-write-test"
-        probe.write_text("")
+        write_bytes(probe, b"")
         probe.unlink()
+    except OutputError as exc:
+        _output_failed(exc.path, exc.reason, "--out ")
     except OSError as exc:
-        err.print(f"[bold red]error:[/] cannot write to --out {escape(str(out_dir))}: {escape(exc.strerror or str(exc))}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        _output_failed(out_dir, (exc.strerror or str(exc)).lower(), "--out ")
+
+
+def _output_failed(path: Path, reason: str, what: str = "") -> NoReturn:
+    from servsim.status import OUTPUT_FAILED
+
+    err.print(f"[bold red]error:[/] cannot write to {what}{escape(str(path))}: {escape(reason)}",
+              highlight=False, soft_wrap=True)
+    raise typer.Exit(OUTPUT_FAILED)
 
 
 def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, seed: int, level: float) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log = all(r.log for r in result.runs)
-    for name in ("summary", "intervals", "pools", "pool_summary", "contacts", "visits"):
-        if log or name not in ("contacts", "visits"):
-            getattr(result, name).to_parquet(out_dir / f"{name}.parquet", index=False)
-    result.kpi_table(level).to_csv(out_dir / "kpis.csv", index=False)
-    meta = {
-        "scenario": scenario.name, "scenario_file": str(file), "scenario_sha256": scenario_hash(scenario),
-        "seed": seed, "replications": len(result.runs), "servsim_version": __version__,
-        "status": result.load.describe(), "stopped": result.stopped, "per_contact_log": log,
-    }
-    (out_dir / "run.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    """The run's tables, kpis.csv and run.json, each written atomically (no half file is ever left)."""
+    from servsim.atomic import ensure_dir, write_bytes, write_text
+    from servsim.status import OutputError
+
+    try:
+        ensure_dir(out_dir, inside=out_dir)
+        log = all(r.log for r in result.runs)
+        for name in ("summary", "intervals", "pools", "pool_summary", "contacts", "visits"):
+            if log or name not in ("contacts", "visits"):
+                write_bytes(out_dir / f"{name}.parquet", getattr(result, name).to_parquet(index=False))
+        write_text(out_dir / "kpis.csv", result.kpi_table(level).to_csv(index=False))
+        meta = {
+            "scenario": scenario.name, "scenario_file": str(file), "scenario_sha256": scenario_hash(scenario),
+            "seed": seed, "replications": len(result.runs), "servsim_version": __version__,
+            "status": result.load.describe(), "stopped": result.stopped, "per_contact_log": log,
+        }
+        write_text(out_dir / "run.json", json.dumps(meta, indent=2) + "\n")
+    except OutputError as exc:
+        _output_failed(exc.path, exc.reason)
 
 
 @contextmanager
@@ -379,6 +405,7 @@ def _run_stored(name: str, total: int, folder: Path, quiet: bool,
     ``describe`` names a task in that message."""
     from servsim.experiments.runner import ExecutorError, WorkerLostError, describe_task
     from servsim.experiments.store import StoreError
+    from servsim.status import BUSY, OUTPUT_FAILED, BusyError, OutputError
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, disable=quiet or not sys.stderr.isatty(),
@@ -396,6 +423,14 @@ def _run_stored(name: str, total: int, folder: Path, quiet: bool,
                 return run_all(advance)
         except KeyboardInterrupt:
             _interrupted(folder)
+        except OutputError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}; finished tasks stay stored in "
+                      f"{escape(str(folder))}/store, and running the same command again resumes",
+                      highlight=False, soft_wrap=True)
+            raise typer.Exit(OUTPUT_FAILED) from None
+        except BusyError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(BUSY) from None
         except (StoreError, ExecutorError) as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -7,12 +7,25 @@ running. The pool is rebuilt, and lost tasks are run again one at a time in a on
 the rest: an innocent one then finishes, and one that kills its worker alone is known to be the cause.
 It goes to the back of that queue, and after ``WORKER_RETRIES`` retries :class:`WorkerDied` names it.
 Tasks must be pure functions of their arguments, so a task run again gives the same result.
+
+Workers die with their driver, however it dies (SIGKILL included): on Linux each worker asks the
+kernel for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``), and everywhere a daemon
+thread in each worker ends it within :data:`ORPHAN_POLL_S` seconds once its parent has gone (its
+parent pid changes). ``PR_SET_PDEATHSIG`` fires when the parent *thread* that started the worker
+ends; a pool starts its workers from the thread that submits tasks, so it is used only when that
+is the main thread, whose end is the driver's end.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import multiprocessing
+import os
 import signal
+import sys
+import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,6 +39,9 @@ R = TypeVar("R")
 
 #: More attempts a task gets after it alone was running in a local worker process that died.
 WORKER_RETRIES = 2
+#: Seconds between a worker's checks that its parent is still alive (where PDEATHSIG is missing).
+ORPHAN_POLL_S = 0.2
+_PR_SET_PDEATHSIG = 1
 
 
 class WorkerDied(RuntimeError):
@@ -51,7 +67,7 @@ def resilient_map(fn: Callable[[A], R], args: Sequence[A], workers: int,
     while waiting or suspects:
         source = suspects or waiting
         size = 1 if suspects else min(workers, len(waiting))
-        pool = ProcessPoolExecutor(max_workers=size, initializer=_ignore_interrupts)
+        pool = ProcessPoolExecutor(max_workers=size, initializer=_start_worker, initargs=_worker_args())
         in_flight: dict[Future[R], int] = {}
         lost: list[int] = []
         processes: list[object] = []
@@ -136,6 +152,32 @@ def _exit_cause(processes: list[object]) -> str:
     return ""
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (they would otherwise fail their task)."""
+def _worker_args() -> tuple[int | None, bool]:
+    """What a new worker needs to die with this process: the pid its parent must have (when this
+    process starts the workers itself) and whether PDEATHSIG is safe (module docstring)."""
+    direct = multiprocessing.get_start_method(allow_none=False) in ("fork", "spawn")
+    return (os.getpid() if direct else None), threading.current_thread() is threading.main_thread()
+
+
+def _start_worker(driver: int | None, pdeathsig: bool) -> None:
+    """Initializer of every worker: leave Ctrl-C to the driver, which stops the workers (they would
+    otherwise fail their task); end quietly on SIGTERM (a forked worker inherits the driver's
+    handler, which would print a traceback); die with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if pdeathsig and sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watch thread alone
+            pass
+    parent = os.getppid()
+    if driver is not None and parent != driver:
+        os._exit(1)  # the driver died before the request above took effect
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="servsim-orphan-watch",
+                     daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_POLL_S)
+    os._exit(1)

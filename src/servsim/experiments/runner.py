@@ -15,7 +15,9 @@ again one at a time, so the one that kills its worker is known, and it is given
 ``servsim.workers.WORKER_RETRIES`` more attempts before the run stops with :class:`WorkerLostError`
 naming it (:mod:`servsim.workers`). On Dask the scheduler
 reschedules a dead worker's tasks itself, up to its ``distributed.scheduler.allowed-failures``.
-Tasks are pure functions of their data and seed, so a retried task gives the same numbers.
+Tasks are pure functions of their data and seed, so a retried task gives the same numbers. Local
+workers end with the driver, however it ends (SIGKILL included), and a failure while storing a
+result (a full disk: :class:`servsim.status.OutputError`) stops them at once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import re
 import signal
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,10 +205,12 @@ def run_tasks(
     todo = [t for t in tasks if t.key not in done]
     if progress and len(tasks) > len(todo):
         progress(len(tasks) - len(todo))
-    for key, tables in _execute(todo, workers, scheduler):
-        store.put(key, tables)
-        if progress:
-            progress(1)
+    # closed explicitly, so that a failure while storing (a full disk) stops the workers at once
+    with closing(_execute(todo, workers, scheduler)) as results:
+        for key, tables in results:
+            store.put(key, tables)
+            if progress:
+                progress(1)
 
 
 def _execute(tasks: list[Task], workers: int, scheduler: str | None) -> Iterator[tuple[TaskKey, dict[str, pd.DataFrame]]]:
@@ -259,7 +264,8 @@ def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[TaskKey, dict[
 
 def stored_table(exp: Experiment, out: Path, name: str) -> pd.DataFrame:
     """Table ``name`` of every finished task of ``exp`` in ``out`` (e.g. 'intervals', 'summary')."""
-    return ResultStore(Path(out) / "store", experiment_hash(exp)).load(name, key_columns=False)
+    with ResultStore(Path(out) / "store", experiment_hash(exp)) as store:
+        return store.load(name, key_columns=False)
 
 
 def run_experiment(
@@ -272,10 +278,10 @@ def run_experiment(
 ) -> pd.DataFrame:
     """Run (or resume) every task of ``exp`` into ``out/store`` and return the results table, one row
     per option × replication, sorted by option (file order) then replication."""
-    store = ResultStore(Path(out) / "store", experiment_hash(exp), overwrite=overwrite)
-    tasks = tasks_for(exp)
-    run_tasks(tasks, store, workers=workers, scheduler=scheduler, progress=progress)
-    results = store.load("results", key_columns=False)
+    with ResultStore(Path(out) / "store", experiment_hash(exp), overwrite=overwrite) as store:
+        tasks = tasks_for(exp)
+        run_tasks(tasks, store, workers=workers, scheduler=scheduler, progress=progress)
+        results = store.load("results", key_columns=False)
     wanted = {(t.key.option, t.key.replication) for t in tasks}
     results = results[[(o, r) in wanted for o, r in zip(results["option"], results["replication"])]]
     order = {name: i for i, name in enumerate(exp.options)}

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from servsim import __version__
+from servsim.atomic import ensure_dir, write_bytes, write_text
 from servsim.experiments.compare import Comparison
 from servsim.experiments.spec import Experiment
 from servsim.report import figures, html
@@ -39,12 +40,13 @@ def meta(exp: Experiment, warmup: str = "") -> dict[str, str]:
 
 def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0.95) -> None:
     """results.parquet (one row per option × replication), summary.csv, differences.csv,
-    figures/*.png and report.html (self-contained)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    c.results.to_parquet(folder / "results.parquet", index=False)
-    c.summary.to_csv(folder / "summary.csv", index=False)
-    c.differences.to_csv(folder / "differences.csv", index=False)
-    c.pareto.to_csv(folder / "pareto.csv", index=False)
+    figures/*.png and report.html (self-contained), each written all or nothing
+    (:mod:`servsim.atomic`; :class:`servsim.status.OutputError` when it cannot be written)."""
+    ensure_dir(folder, inside=folder)
+    write_bytes(folder / "results.parquet", c.results.to_parquet(index=False))
+    write_text(folder / "summary.csv", c.summary.to_csv(index=False))
+    write_text(folder / "differences.csv", c.differences.to_csv(index=False))
+    write_text(folder / "pareto.csv", c.pareto.to_csv(index=False))
     best = c.selection.best if c.selection is not None else None
     constraints = [Constraint(m, op, b) for m, op, b in exp.spec.objective.parsed_constraints()] \
         if exp.spec.objective is not None else []
@@ -56,14 +58,14 @@ def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0
     if len(c.differences):
         figs["differences"] = figures.differences_figure(c.differences)
     pngs = {name: figures.png_bytes(fig) for name, fig in figs.items()}
-    (folder / "figures").mkdir(exist_ok=True)
+    ensure_dir(folder / "figures", inside=folder)
     for name, data in pngs.items():
-        (folder / "figures" / f"{name}.png").write_bytes(data)
+        write_bytes(folder / "figures" / f"{name}.png", data)
     page = html.experiment_report(title=exp.spec.name, meta=meta(exp, c.warmup), summary=c.summary,
                                   differences=c.differences, selection=c.selection, pareto=c.pareto,
                                   figures=pngs, level=level)
     html.write_report(folder / "report.html", page)
-    (folder / "experiment.json").write_text(json.dumps(meta(exp), indent=2) + "\n", encoding="utf-8")
+    write_text(folder / "experiment.json", json.dumps(meta(exp), indent=2) + "\n")
 
 
 def render_comparison(console: Console, exp: Experiment, c: Comparison, level: float) -> None:

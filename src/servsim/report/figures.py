@@ -24,6 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from servsim.atomic import ensure_dir, write_bytes
+
 from servsim.report.html import format_value, metric_info, metric_label
 from servsim.stats import Constraint
 
@@ -329,7 +331,7 @@ def save(fig: Figure, path: str | os.PathLike[str], dpi: int = 110) -> Path:
     """Write the figure; the format follows the suffix (``.png`` by default, also ``.svg``, ``.pdf``),
     without timestamps, so the file is reproducible. Returns the path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(p.parent)
     suffix = p.suffix.lower().lstrip(".") or "png"
     if suffix == "png":
         data = png_bytes(fig, dpi=dpi)
@@ -339,7 +341,5 @@ def save(fig: Figure, path: str | os.PathLike[str], dpi: int = 110) -> Path:
         with mpl.rc_context(STYLE):
             fig.savefig(buf, format=suffix, dpi=dpi, metadata=meta, facecolor="white")
         data = buf.getvalue()
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, p)
+    write_bytes(p, data)  # all or nothing: never a zero-byte or half figure
     return p

@@ -25,6 +25,7 @@ from typing import Literal
 
 import pandas as pd
 
+from servsim.atomic import ensure_dir, write_text
 from servsim.report.tables import LABELS, fmt
 from servsim.stats import Selection
 
@@ -546,8 +547,6 @@ def experiment_report(*, title: str, meta: Mapping[str, object], summary: pd.Dat
 def write_report(path: str | os.PathLike[str], html: str) -> Path:  # noqa: A002 (the brief's name)
     """Write the report as UTF-8 (atomically: a temporary file renamed into place); returns the path."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8", newline="\n")
-    os.replace(tmp, p)
+    ensure_dir(p.parent)
+    write_text(p, html)
     return p

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from servsim.atomic import ensure_dir, write_bytes, write_text
 from servsim.experiments.sweep import Sweep, _split_unit
 from servsim.report.figures import png_bytes
 from servsim.report.html import metric_label
@@ -84,13 +85,14 @@ def heatmap_figure(sw: Sweep, summary: pd.DataFrame, metric: str) -> Figure:
 
 
 def write_outputs(folder: Path, sw: Sweep, results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """results.parquet (cell × replication), cells.csv (per-cell means and CIs), figures/*.png."""
-    folder.mkdir(parents=True, exist_ok=True)
-    results.to_parquet(folder / "results.parquet", index=False)
+    """results.parquet (cell × replication), cells.csv (per-cell means and CIs), figures/*.png,
+    each written all or nothing (:mod:`servsim.atomic`; :class:`servsim.status.OutputError` when
+    it cannot be written)."""
+    ensure_dir(folder, inside=folder)
+    write_bytes(folder / "results.parquet", results.to_parquet(index=False))
     summary = cell_summary(sw, results, level)
-    summary.to_csv(folder / "cells.csv", index=False)
-    figs = folder / "figures"
-    figs.mkdir(exist_ok=True)
+    write_text(folder / "cells.csv", summary.to_csv(index=False))
+    figs = ensure_dir(folder / "figures", inside=folder)
     try:
         numeric(summary[sw.parameters[0]])
         if len(sw.parameters) >= 2:
@@ -98,7 +100,7 @@ def write_outputs(folder: Path, sw: Sweep, results: pd.DataFrame, level: float =
     except ValueError:
         return summary  # a parameter with non-numeric values: tables only, no axes to plot on
     for m in sw.spec.metrics:
-        (figs / f"line_{m}.png").write_bytes(png_bytes(line_figure(sw, summary, m)))
+        write_bytes(figs / f"line_{m}.png", png_bytes(line_figure(sw, summary, m)))
         if len(sw.parameters) >= 2:
-            (figs / f"heatmap_{m}.png").write_bytes(png_bytes(heatmap_figure(sw, summary, m)))
+            write_bytes(figs / f"heatmap_{m}.png", png_bytes(heatmap_figure(sw, summary, m)))
     return summary
