@@ -42,8 +42,17 @@ def _sums_to_one(values: Iterable[float]) -> bool:
 
 
 def check_scenario(s: Scenario) -> list[Issue]:
-    """All cross-reference problems of a validated scenario (empty list when it is consistent)."""
-    return [*_horizon(s), *_channels(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s), *_economics(s)]
+    """All cross-reference problems of a validated scenario (empty list when it is consistent);
+    then, for a consistent one, what a run would exceed of its ``limits`` (:mod:`servsim.bounds`)."""
+    issues = [*_horizon(s), *_channels(s), *_volume(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s),
+              *_economics(s)]
+    if issues:
+        return issues
+    # imported here: the engine's plan imports this package
+    from servsim.bounds import bound_issues
+    from servsim.engine.plan import compile_plan
+
+    return bound_issues(compile_plan(s))
 
 
 def _economics(s: Scenario) -> Iterator[Issue]:
@@ -122,12 +131,6 @@ def _channels(s: Scenario) -> Iterator[Issue]:
         if a.day_factors is not None and len(a.day_factors) != s.horizon.days:
             yield Issue((*base, "arrivals", "day_factors"),
                         f"{len(a.day_factors)} factors for {s.horizon.days} days", "give one factor per day")
-        volume = _expected_volume(s, a)
-        if volume > s.limits.max_contacts:
-            yield Issue((*base, "arrivals"), f"about {_count(volume)} arrivals expected over the horizon, more than "
-                        f"limits.max_contacts = {s.limits.max_contacts:,}",
-                        "shorten the horizon, lower the volume, or raise limits.max_contacts if memory allows "
-                        "(about 100 bytes a contact)")
         if ch.segments is not None:
             for seg in ch.segments:
                 if seg not in s.segments:
@@ -135,6 +138,21 @@ def _channels(s: Scenario) -> Iterator[Issue]:
                                 _did_you_mean(seg, s.segments))
             if not _sums_to_one(ch.segments.values()):
                 yield Issue((*base, "segments"), f"segment shares sum to {math.fsum(ch.segments.values()):.6g}, not 1")
+
+
+def _volume(s: Scenario) -> Iterator[Issue]:
+    """Expected arrivals of all channels together (before retrials and repeats, which
+    :mod:`servsim.bounds` adds) within ``limits.max_contacts``."""
+    volumes = {name: _expected_volume(s, ch.arrivals) for name, ch in s.channels.items()}
+    total = math.fsum(volumes.values())
+    if total > s.limits.max_contacts:
+        largest = max(volumes, key=volumes.__getitem__)
+        several = f" ({count_text(volumes[largest])} on channel {largest!r})" if len(volumes) > 1 else ""
+        yield Issue(("channels", largest, "arrivals"),
+                    f"about {count_text(total)} arrivals expected over the horizon, all channels together{several}, "
+                    f"more than limits.max_contacts = {s.limits.max_contacts:,}",
+                    "shorten the horizon, lower the volume, or raise limits.max_contacts if memory allows: "
+                    "about 600 bytes a contact with the per-contact log")
 
 
 def _expected_volume(s: Scenario, a) -> float:  # noqa: ANN001 - an Arrivals model
@@ -262,6 +280,8 @@ def _exit_reachable(s: Scenario) -> Iterator[Issue]:
 
 
 
-def _count(x: float) -> str:
+def count_text(x: float) -> str:
     """A large count for people: 12,345,678 up to a billion, 1.2e+15 beyond."""
+    if x != x or x == math.inf:
+        return "infinitely many"
     return f"{x:,.0f}" if x < 1e9 else f"{x:.3g}"
