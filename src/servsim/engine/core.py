@@ -51,6 +51,9 @@ IN_SYSTEM, HANDLED, BALKED, UNRESOLVED = 0, 1, 3, 4   # ABANDONED = 2 for contac
 GONE = -1.0
 #: retrials and repeats are counted in a signed byte
 MAX_ATTEMPT = 127
+#: the visit limits are checked once per this many step visits (a power of two: ``v & PACE_MASK``)
+PACE_BLOCK = 1 << 16
+PACE_MASK = PACE_BLOCK - 1
 
 
 class Contact:
@@ -156,6 +159,8 @@ class Engine:
         self.in_system = 0
         self.limit = plan.max_in_system
         self.max_contacts = plan.max_contacts
+        #: simulated time of the last visit-limit check
+        self.paced = plan.start
         self.rec = Records()
 
     # ----------------------------------------------------------------- scheduling
@@ -214,7 +219,8 @@ class Engine:
         rec = self.rec
         cid = len(rec.arrival)
         if cid >= self.max_contacts:
-            raise _Overflow(f"more than {self.max_contacts} contacts arrived (limits.max_contacts)")
+            raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
+                            "for a longer run")
         rec.channel.append(c)
         rec.segment.append(g)
         rec.arrival.append(now)
@@ -236,7 +242,8 @@ class Engine:
         rec = self.rec
         cid = len(rec.arrival)
         if cid >= self.max_contacts:
-            raise _Overflow(f"more than {self.max_contacts} contacts arrived (limits.max_contacts)")
+            raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
+                            "for a longer run")
         rec.channel.append(c)
         rec.segment.append(g)
         rec.arrival.append(now)
@@ -274,7 +281,9 @@ class Engine:
             s = self._entry_rules(contact, s, st, now)
             st = self.plan.steps[s]
         rec = self.rec
-        contact.visit = len(rec.v_step)
+        v = contact.visit = len(rec.v_step)
+        if not v & PACE_MASK:
+            self._pace(v, now)
         contact.step = s
         rec.v_contact.append(contact.id)
         rec.v_step.append(s)
@@ -494,6 +503,20 @@ class Engine:
         if self.in_system >= self.limit:
             raise _Overflow(f"more than {self.limit} contacts would be in the system (limits.max_in_system); "
                             "arrivals exceed capacity")
+
+    def _pace(self, v: int, now: float) -> None:
+        """Every :data:`PACE_BLOCK` visits: stop a run past ``limits.max_visits``, or one whose last
+        block of visits took less simulated time than ``limits.max_visits_per_second`` allows (a
+        loop of zero-time steps makes work without letting the clock move)."""
+        plan = self.plan
+        if v >= plan.max_visits:
+            raise _Overflow(f"more than {plan.max_visits:,} step visits (limits.max_visits); raise it "
+                            "for a longer run")
+        if v and (now - self.paced) * plan.max_visits_per_second < PACE_BLOCK:
+            raise _Overflow(f"{PACE_BLOCK:,} step visits within {now - self.paced:.3g} s of simulated time, more "
+                            f"than limits.max_visits_per_second = {plan.max_visits_per_second:,} (a loop of "
+                            "zero-time steps, or retrials without delay?); raise it if this is intended")
+        self.paced = now
 
     def _finish(self) -> None:
         """At the end of the horizon, contacts whose patience ran out before it have abandoned."""
