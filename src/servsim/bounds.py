@@ -107,7 +107,7 @@ def _visits(plan: Plan, contacts: np.ndarray, per_contact: np.ndarray) -> Iterat
         yield Issue(("channels", channel), f"up to {count_text(total)} step visits a replication (contacts × "
                     f"visits per contact, all channels), more than limits.max_visits = {limit:,}",
                     "shorten the horizon, lower the volume or the rework, or raise limits.max_visits: "
-                    "about 200 bytes a visit with the per-contact log")
+                    "about 250 bytes a visit with the per-contact log")
 
 
 def _held_by_unlimited(plan: Plan, attempts: np.ndarray, visits: np.ndarray) -> Iterator[Issue]:

@@ -131,7 +131,7 @@ class Plan:
     boundaries: tuple[float, ...] = field(repr=False)
     max_in_system: int = 100_000
     max_contacts: int = 1_000_000
-    max_visits: int = 3_000_000
+    max_visits: int = 2_000_000
     max_visits_per_second: int = 1_000_000
 
     def interval_index(self, t: float) -> int:

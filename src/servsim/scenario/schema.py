@@ -451,7 +451,7 @@ class Limits(Strict):
       included (with the per-contact log, about 600 bytes a contact at the peak, tables included).
       Load: refused when expected arrivals × the most attempts each could make exceed it. Run: the
       contact after it stops the replication.
-    * ``max_visits`` — step visits per replication (each a row of the visits table, about 200
+    * ``max_visits`` — step visits per replication (each a row of the visits table, about 250
       bytes). Load: refused when expected visits exceed it. Run: checked every 65,536 visits.
     * ``max_visits_per_contact`` — expected visits per contact, from the routing (rework loops,
       bot exceptions). Load only: a loop left with a tiny probability is refused.
@@ -462,7 +462,7 @@ class Limits(Strict):
 
     max_in_system: Count = Field(default=100_000, ge=1, le=50_000_000)
     max_contacts: Count = Field(default=1_000_000, ge=1, le=200_000_000)
-    max_visits: Count = Field(default=3_000_000, ge=1, le=1_000_000_000)
+    max_visits: Count = Field(default=2_000_000, ge=1, le=1_000_000_000)
     max_visits_per_contact: Count = Field(default=1000, ge=1, le=1_000_000)
     max_visits_per_second: Count = Field(default=1_000_000, ge=1, le=1_000_000_000)
 
