@@ -273,33 +273,63 @@ def test_a_runaway_loop_is_stopped_by_the_cli_with_status_3_in_bounded_memory(tm
 # --------------------------------------------------------------------------- long horizons
 
 
-LONG_BREAKS = """
-name: ten years of staggered breaks
-horizon: {start: "08:00", end: "20:00", days: 3660, interval: 60min}
-channels:
-  calls: {arrivals: {rate: 1/h}, entry: answer}
-pools:
-  agents:
-    skills: {answer: 1.0}
+def _long_breaks(teams: int) -> str:
+    """Ten years, ``teams`` pools of 500+ agents, each with two windows of 240 one-minute break slots."""
+    pools = "".join(f"""
+  team{i}:
+    skills: {{answer: 1.0}}
     shifts:
       - start: "08:00"
+        end: "20:00"
+        agents: {500 + 7 * i}
+        breaks:
+          - {{start: "10:00", end: "14:00", length: 1min}}
+          - {{start: "15:00", end: "19:00", length: 1min}}""" for i in range(teams))
+    return f"""
+name: ten years of staggered breaks
+horizon: {{start: "08:00", end: "20:00", days: 3660, interval: 60min}}
+channels:
+  calls: {{arrivals: {{rate: 1/h}}, entry: answer}}
+pools:{pools}
+steps:
+  answer: {{handle_time: {{dist: exponential, mean: 1min}}}}
+"""
+
+
+def _validate(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
+    f = tmp_path / "breaks.yaml"
+    f.write_text(text)
+    # the timeout only tells a result from a hang (or from the old cost: minutes to hours)
+    return subprocess.run([sys.executable, "-m", "servsim.cli", "validate", str(f)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_ten_years_of_staggered_breaks_validate_in_reasonable_time(tmp_path):
+    p = _validate(tmp_path, _long_breaks(3))
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+
+
+def test_a_staffing_timeline_too_long_to_schedule_is_refused_before_it_is_built(tmp_path):
+    # 20 one-agent shifts with 17 one-minute breaks each, every other minute: 680 headcount changes a
+    # day, 2.5 million over ten years
+    shifts = []
+    for i in range(20):
+        breaks = []
+        for j in range(17):
+            m = 8 * 60 + 2 * (i * 17 + j) + 10
+            breaks.append(f'{{start: "{m // 60:02d}:{m % 60:02d}", end: "{(m + 1) // 60:02d}:{(m + 1) % 60:02d}", '
+                          'length: 1min}')
+        shifts.append(f'      - {{start: "08:00", end: "20:00", agents: 1, breaks: [{", ".join(breaks)}]}}')
+    text = _long_breaks(1).replace("""      - start: "08:00"
         end: "20:00"
         agents: 500
         breaks:
           - {start: "10:00", end: "14:00", length: 1min}
-          - {start: "15:00", end: "19:00", length: 1min}
-steps:
-  answer: {handle_time: {dist: exponential, mean: 1min}}
-"""
-
-
-def test_ten_years_of_staggered_breaks_validate_in_reasonable_time(tmp_path):
-    f = tmp_path / "breaks.yaml"
-    f.write_text(LONG_BREAKS)
-    # was about 1.6 hours; the timeout only tells a hang (or the old quadratic cost) from a result
-    p = subprocess.run([sys.executable, "-m", "servsim.cli", "validate", str(f)], capture_output=True, text=True,
-                       timeout=120)
-    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+          - {start: "15:00", end: "19:00", length: 1min}""", "\n".join(shifts))
+    p = _validate(tmp_path, text)
+    assert p.returncode == 2, p.stdout[-2000:] + p.stderr[-2000:]
+    out = " ".join((p.stdout + p.stderr).split())
+    assert "pools.team0.shifts" in out and "headcount changes" in out and "2,000,000" in out
 
 
 def _naive_staffing(s) -> tuple:  # noqa: ANN001 - a Scenario

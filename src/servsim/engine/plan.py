@@ -307,11 +307,21 @@ def _break_slots(shift) -> list[tuple[float, float, int]]:  # noqa: ANN001 - a s
     for b in shift.breaks:
         m = max(1, math.floor((b.end - b.start) / b.length + EPS))
         q, extra = divmod(shift.agents, m)
-        for j in range(m):
+        # with fewer agents than slots only the first ``extra`` slots have anyone away: a
+        # one-second break in a long window must not cost a loop over every empty slot
+        for j in range(m if q else extra):
             away = q + (1 if j < extra else 0)
-            if away:
-                out.append((b.start + j * b.length, b.start + (j + 1) * b.length, away))
+            out.append((b.start + j * b.length, b.start + (j + 1) * b.length, away))
     return out
+
+
+def break_pieces(shift) -> int:  # noqa: ANN001 - a schema Shift
+    """How many (start, end, count) pieces :func:`_break_slots` makes for ``shift``, without making them."""
+    n = 0
+    for b in shift.breaks:
+        m = max(1, math.floor((b.end - b.start) / b.length + EPS))
+        n += min(m, shift.agents)
+    return n
 
 
 def _day_headcount(h, pool, breaks: list[tuple[float, float, int]], present: float) -> list[tuple[float, int]]:  # noqa: ANN001 - schema Horizon, Pool
@@ -341,6 +351,13 @@ def _day_headcount(h, pool, breaks: list[tuple[float, float, int]], present: flo
             n += pool.schedule[min(math.floor((tod - h.start) / h.interval + EPS), k - 1)]
         out.append((tod, math.floor(n * present + 0.5) if present < 1.0 else n))
     return out
+
+
+def day_changes(h, pool) -> int:  # noqa: ANN001 - schema Horizon, agents Pool
+    """Headcount changes of an agents pool in one day (on duty: breaks and shrinkage included)."""
+    breaks = [piece for sh in pool.shifts or () for piece in _break_slots(sh)]
+    day = _day_headcount(h, pool, breaks, 1.0 - pool.shrinkage)
+    return sum(1 for (_, a), (_, b) in zip(day, day[1:]) if a != b) + 1
 
 
 def _staffing(s: Scenario, paid: bool = False) -> tuple[tuple[float, int, int], ...]:

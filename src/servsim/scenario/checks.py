@@ -17,6 +17,9 @@ from servsim.units import format_clock as _clock, format_duration
 SUM_TOLERANCE = 1e-6
 #: Most reporting intervals over the whole horizon (each has rows in the interval tables).
 MAX_INTERVALS = 200_000
+#: Most headcount changes over the whole horizon, all pools together (each is an event of the run,
+#: scheduled in advance: about 250 bytes): staggered breaks make one per break slot per day.
+MAX_STAFFING_CHANGES = 2_000_000
 
 Path = tuple[str | int, ...]
 
@@ -46,6 +49,8 @@ def check_scenario(s: Scenario) -> list[Issue]:
     then, for a consistent one, what a run would exceed of its ``limits`` (:mod:`servsim.bounds`)."""
     issues = [*_horizon(s), *_channels(s), *_volume(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s),
               *_economics(s)]
+    if not issues:
+        issues = list(_staffing_changes(s))
     if issues:
         return issues
     # imported here: the engine's plan imports this package
@@ -197,6 +202,29 @@ def _pools(s: Scenario) -> Iterator[Issue]:
             if shift.start < s.horizon.start or shift.end > s.horizon.end:
                 yield Issue((*base, "shifts", i), "the shift lies outside the daily window",
                             f"shifts must fit in {_clock(s.horizon.start)}–{_clock(s.horizon.end)}")
+
+
+def _staffing_changes(s: Scenario) -> Iterator[Issue]:
+    """The staffing timeline stays within :data:`MAX_STAFFING_CHANGES`: one day's changes of each
+    pool, times the days, counted before the timeline of the horizon is built."""
+    from servsim.engine.plan import break_pieces, day_changes   # the plan module imports this package
+
+    h = s.horizon
+    per_day: dict[str, int] = {}
+    for name, pool in s.pools.items():
+        if pool.kind != "agents":
+            continue
+        # change points of a day: interval starts and the day's end, shift starts and ends, and the
+        # slot boundaries of each break (its slots are contiguous: one more boundary than slots)
+        points = h.intervals_per_day + 1 + sum(2 + break_pieces(sh) + len(sh.breaks) for sh in pool.shifts or ())
+        per_day[name] = points if points > MAX_STAFFING_CHANGES else day_changes(h, pool)
+    total = h.days * sum(per_day.values())
+    if total > MAX_STAFFING_CHANGES:
+        name = max(per_day, key=per_day.__getitem__)
+        yield Issue(("pools", name, "shifts"),
+                    f"about {count_text(total)} headcount changes over {h.days} days (break slots, shifts and "
+                    f"intervals of all pools), more than {MAX_STAFFING_CHANGES:,}",
+                    "use longer breaks or shorter break windows (fewer slots), or fewer days")
 
 
 def _pool_of_kind(s: Scenario, path: Path, name: str, kind: str) -> Iterator[Issue]:
