@@ -273,18 +273,21 @@ def test_a_runaway_loop_is_stopped_by_the_cli_with_status_3_in_bounded_memory(tm
 # --------------------------------------------------------------------------- long horizons
 
 
-def _long_breaks(teams: int) -> str:
-    """Ten years, ``teams`` pools of 500+ agents, each with two windows of 240 one-minute break slots."""
+def _long_breaks(teams: int, micro: int = 0) -> str:
+    """Ten years, ``teams`` pools of 1000+ agents, each with two windows of 240 one-minute break slots
+    (and ``micro`` more one-minute breaks anywhere in the 12-hour shift: 720 slots each)."""
+    extra = "".join("""
+          - {start: "08:00", end: "20:00", length: 1min}""" for _ in range(micro))
     pools = "".join(f"""
   team{i}:
     skills: {{answer: 1.0}}
     shifts:
       - start: "08:00"
         end: "20:00"
-        agents: {500 + 7 * i}
+        agents: {1000 + 7 * i}
         breaks:
           - {{start: "10:00", end: "14:00", length: 1min}}
-          - {{start: "15:00", end: "19:00", length: 1min}}""" for i in range(teams))
+          - {{start: "15:00", end: "19:00", length: 1min}}{extra}""" for i in range(teams))
     return f"""
 name: ten years of staggered breaks
 horizon: {{start: "08:00", end: "20:00", days: 3660, interval: 60min}}
@@ -305,7 +308,7 @@ def _validate(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
 
 
 def test_ten_years_of_staggered_breaks_validate_in_reasonable_time(tmp_path):
-    p = _validate(tmp_path, _long_breaks(3))
+    p = _validate(tmp_path, _long_breaks(3, micro=4))
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
 
 
@@ -322,7 +325,7 @@ def test_a_staffing_timeline_too_long_to_schedule_is_refused_before_it_is_built(
         shifts.append(f'      - {{start: "08:00", end: "20:00", agents: 1, breaks: [{", ".join(breaks)}]}}')
     text = _long_breaks(1).replace("""      - start: "08:00"
         end: "20:00"
-        agents: 500
+        agents: 1000
         breaks:
           - {start: "10:00", end: "14:00", length: 1min}
           - {start: "15:00", end: "19:00", length: 1min}""", "\n".join(shifts))
