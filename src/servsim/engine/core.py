@@ -51,9 +51,9 @@ IN_SYSTEM, HANDLED, BALKED, UNRESOLVED = 0, 1, 3, 4   # ABANDONED = 2 for contac
 GONE = -1.0
 #: retrials and repeats are counted in a signed byte
 MAX_ATTEMPT = 127
-#: the visit limits are checked once per this many step visits (a power of two: ``v & PACE_MASK``)
+#: the visit limits are checked once per this many moves from a step to the next: only routing can
+#: make unbounded work at one instant (first visits are arrivals, bounded by ``max_contacts``)
 PACE_BLOCK = 1 << 16
-PACE_MASK = PACE_BLOCK - 1
 
 
 class Contact:
@@ -159,7 +159,8 @@ class Engine:
         self.in_system = 0
         self.limit = plan.max_in_system
         self.max_contacts = plan.max_contacts
-        #: simulated time of the last visit-limit check
+        #: moves to a next step left before the visit limits are checked, and the time of the last check
+        self.hops = PACE_BLOCK
         self.paced = plan.start
         self.rec = Records()
 
@@ -281,9 +282,7 @@ class Engine:
             s = self._entry_rules(contact, s, st, now)
             st = self.plan.steps[s]
         rec = self.rec
-        v = contact.visit = len(rec.v_step)
-        if not v & PACE_MASK:
-            self._pace(v, now)
+        contact.visit = len(rec.v_step)
         contact.step = s
         rec.v_contact.append(contact.id)
         rec.v_step.append(s)
@@ -381,6 +380,9 @@ class Engine:
         else:
             if i >= st.rework_from:
                 contact.step = -1    # new work for the next step's entry rules, not a bot exception
+            self.hops -= 1
+            if not self.hops:
+                self._pace(now)
             self._enter(contact, nxt, now)
 
     # ----------------------------------------------------------------- returns
@@ -504,18 +506,19 @@ class Engine:
             raise _Overflow(f"more than {self.limit} contacts would be in the system (limits.max_in_system); "
                             "arrivals exceed capacity")
 
-    def _pace(self, v: int, now: float) -> None:
-        """Every :data:`PACE_BLOCK` visits: stop a run past ``limits.max_visits``, or one whose last
-        block of visits took less simulated time than ``limits.max_visits_per_second`` allows (a
-        loop of zero-time steps makes work without letting the clock move)."""
+    def _pace(self, now: float) -> None:
+        """Every :data:`PACE_BLOCK` moves to a next step: stop a run past ``limits.max_visits``, or
+        one whose last block of moves took less simulated time than ``limits.max_visits_per_second``
+        allows (a loop of zero-time steps makes work without letting the clock move)."""
         plan = self.plan
-        if v >= plan.max_visits:
+        self.hops = PACE_BLOCK
+        if len(self.rec.v_step) >= plan.max_visits:
             raise _Overflow(f"more than {plan.max_visits:,} step visits (limits.max_visits); raise it "
                             "for a longer run")
-        if v and (now - self.paced) * plan.max_visits_per_second < PACE_BLOCK:
-            raise _Overflow(f"{PACE_BLOCK:,} step visits within {now - self.paced:.3g} s of simulated time, more "
-                            f"than limits.max_visits_per_second = {plan.max_visits_per_second:,} (a loop of "
-                            "zero-time steps, or retrials without delay?); raise it if this is intended")
+        if (now - self.paced) * plan.max_visits_per_second < PACE_BLOCK:
+            raise _Overflow(f"{PACE_BLOCK:,} moves between steps within {now - self.paced:.3g} s of simulated "
+                            f"time, more than limits.max_visits_per_second = {plan.max_visits_per_second:,} (a "
+                            "loop of zero-time steps?); raise it if this is intended")
         self.paced = now
 
     def _finish(self) -> None:

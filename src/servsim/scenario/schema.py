@@ -452,12 +452,13 @@ class Limits(Strict):
       Load: refused when expected arrivals × the most attempts each could make exceed it. Run: the
       contact after it stops the replication.
     * ``max_visits`` — step visits per replication (each a row of the visits table, about 250
-      bytes). Load: refused when expected visits exceed it. Run: checked every 65,536 visits.
+      bytes). Load: refused when expected visits exceed it. Run: checked every 65,536 moves from
+      a step to the next (first visits are arrivals, bounded by ``max_contacts``).
     * ``max_visits_per_contact`` — expected visits per contact, from the routing (rework loops,
       bot exceptions). Load only: a loop left with a tiny probability is refused.
-    * ``max_visits_per_second`` — step visits per second of simulated time, checked over each
-      block of 65,536 visits: a loop of zero-time steps (or retrials without delay) makes work
-      without letting the clock move; such a run is stopped.
+    * ``max_visits_per_second`` — moves from a step to the next per second of simulated time,
+      checked over each block of 65,536: a loop of zero-time steps makes work without letting the
+      clock move; such a run is stopped.
     """
 
     max_in_system: Count = Field(default=100_000, ge=1, le=50_000_000)
