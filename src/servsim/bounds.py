@@ -37,7 +37,7 @@ def bound_issues(plan: Plan) -> list[Issue]:
     arrivals = expected_arrivals(plan)
     attempts = attempts_per_arrival(plan, worst=True)
     contacts = arrivals * attempts
-    issues += _contacts(plan, arrivals, attempts, contacts)
+    issues += _contacts(plan, attempts, contacts)
     issues += _visits(plan, contacts, per_contact)
     issues += _held_by_unlimited(plan, attempts, visits)
     return issues
@@ -75,16 +75,17 @@ def _largest(plan: Plan, amounts: np.ndarray) -> str:
     return plan.channels[int(np.argmax(amounts))].name
 
 
-def _contacts(plan: Plan, arrivals: np.ndarray, attempts: np.ndarray, contacts: np.ndarray) -> Iterator[Issue]:
+def _contacts(plan: Plan, attempts: np.ndarray, contacts: np.ndarray) -> Iterator[Issue]:
     limit = plan.scenario.limits.max_contacts
     total = float(contacts.sum())
     if not total > limit:
         return
     c = int(np.argmax(contacts))
-    ch = plan.scenario.channels[plan.channels[c].name]
+    ch = plan.channels[c]
     if attempts[c] > 1.0:
-        part = "retrial" if ch.retrial is not None and (ch.repeats is None or ch.retrial.max_attempts
-                                                         >= ch.repeats.max_attempts) else "repeats"
+        # the retrials count only where contacts can abandon or balk (attempts_per_arrival)
+        retries = ch.retrial is not None and (ch.balking is not None or any(p is not None for p in ch.patience))
+        part = "retrial" if retries and (ch.repeats is None or ch.retrial[0] >= ch.repeats[0]) else "repeats"
         where = ("channels", plan.channels[c].name, part)
         why = (f" (up to {attempts[c]:.3g} contacts per arrival on channel {plan.channels[c].name!r}, "
                f"retrials and repeats included)")
