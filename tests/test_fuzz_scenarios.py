@@ -491,7 +491,8 @@ def _replace(old: str, new: str) -> str:
 HOSTILE: list[tuple[str, str | bytes, str, str]] = [
     # numbers
     ("huge-rate", _replace("2/min", "1e308/s"), "refused", "largest rate"),
-    ("rate-at-the-limit", _replace("2/min", "1000/s") + "limits: {max_in_system: 500}\n", "runs", ""),
+    ("rate-at-the-limit", _replace("2/min", "1000/s") + "limits: {max_in_system: 500, max_contacts: 8000000, "
+     "max_visits: 8000000}\n", "runs", ""),
     ("tiny-rate", _replace("2/min", "1e-300/s"), "runs", ""),
     ("zero-staff", _replace("agents: 3", "agents: 0"), "runs", ""),
     ("billion-agents", _replace("agents: 3", "agents: 1000000000"), "refused", "100000"),
@@ -625,7 +626,7 @@ def test_a_flood_with_no_staff_is_stopped_and_reported_by_the_cli(folder: Path) 
     """1000 arrivals a second for two hours and nobody working: the run stops at
     limits.max_in_system (bounded memory), and the CLI exits 3 saying why."""
     text = GOOD.replace("agents: 3", "agents: 0").replace("2/min", "1000/s").replace(
-        "    patience: {dist: exponential, mean: 3min}\n", "")
+        "    patience: {dist: exponential, mean: 3min}\n", "") + "limits: {max_contacts: 8000000, max_visits: 8000000}\n"
     path = write(folder, text, "hostile")
     with MemoryBound("flood"):
         r = run_and_check(servsim.load_scenario(path))

@@ -6,7 +6,8 @@ i.e. v = e_c (I − P)⁻¹. The offered work of step s over the horizon is
 
     W_s = Σ_c Λ_c · v_{c,s} · E[handle_s] · f_s        (agent-seconds)
 
-with Λ_c the expected arrivals of channel c over the horizon and f_s the proficiency factor of the
+with Λ_c the expected arrivals of channel c over the horizon (times 1 + r + … + r^(m−1) for repeat
+contacts of unresolved ones: :func:`attempts_per_arrival`) and f_s the proficiency factor of the
 fastest pool serving s. Work entering a step with bots or a vendor is split first: a share
 ``level`` to the bots' variant step, a fixed ``share`` of the rest to the vendor's (the bots' own
 exceptions coming back skip the bots). Capacity is staffed agent-seconds × concurrency k /
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from servsim.engine.core import MAX_ATTEMPT
 from servsim.engine.plan import Plan
 
 
@@ -63,7 +65,12 @@ def _split(plan: Plan, t: int, came_from: int = -1) -> dict[int, float]:
 
 
 def expected_visits(plan: Plan) -> np.ndarray:
-    """Matrix V[c, s]: expected visits to step s per contact arriving on channel c."""
+    """Matrix V[c, s]: expected visits to step s per contact arriving on channel c.
+
+    Solves V (I − P) = E. When (I − P) is singular (a loop whose exit probability is lost in
+    rounding: ``exit: 1e-17`` beside ``0.99999999999999999`` is a loop of probability 1.0), the
+    visits of every step a channel reaching such a loop can reach are ``inf``. A loop left with a
+    tiny but representable probability gives huge, finite visits (``exit: 1e-12``: about 10¹²)."""
     n = len(plan.steps)
     P = np.zeros((n, n))
     for s, st in enumerate(plan.steps):
@@ -77,7 +84,69 @@ def expected_visits(plan: Plan) -> np.ndarray:
     for c, ch in enumerate(plan.channels):
         for u, share in _split(plan, ch.entry).items():
             E[c, u] += share
-    return E @ np.linalg.inv(np.eye(n) - P)
+    V = _solve(np.eye(n) - P, E)
+    if V is not None:
+        return V
+    # Some loop cannot be solved reliably: solve each channel on the steps it reaches; a channel
+    # whose part of the system is still singular has unbounded visits to every step it reaches.
+    V = np.zeros_like(E)
+    for c in range(len(E)):
+        reached = _reached(P, np.flatnonzero(E[c] > 0))
+        sub = _solve(np.eye(len(reached)) - P[np.ix_(reached, reached)], E[c:c + 1, reached])
+        V[c, reached] = np.inf if sub is None else sub[0]
+    return V
+
+
+def _solve(A: np.ndarray, E: np.ndarray) -> np.ndarray | None:
+    """V with V·A = E, or None when A is singular or rounding made the answer meaningless
+    (not finite, or negative visits)."""
+    if A.size == 0:
+        return np.zeros_like(E)
+    try:
+        with np.errstate(all="ignore"):
+            V = np.linalg.solve(A.T, E.T).T
+    except np.linalg.LinAlgError:
+        return None
+    if not (np.all(np.isfinite(V)) and np.all(V >= -1e-9)):
+        return None
+    return np.maximum(V, 0.0)
+
+
+def _reached(P: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Indices of the steps reachable from ``start`` through routing of positive probability."""
+    seen = np.zeros(len(P), dtype=bool)
+    seen[start] = True
+    todo = list(start)
+    while todo:
+        s = todo.pop()
+        for u in np.flatnonzero((P[s] > 0) & ~seen):
+            seen[u] = True
+            todo.append(u)
+    return np.flatnonzero(seen)
+
+
+def attempts_per_arrival(plan: Plan, worst: bool = False) -> np.ndarray:
+    """Contacts per arrival of each channel, counting its retrials and repeats.
+
+    Each attempt leads to another with probability r, at most m attempts in all: 1 + r + … + r^(m−1).
+    A repeat follows an unresolved contact: r = repeats probability × (1 − resolution) (the lowest
+    resolution of any pool, an upper bound). A retrial follows an abandonment, which this module
+    otherwise ignores; ``worst`` assumes every attempt of a channel that can abandon or balk does
+    (r = retrial probability), the bound used to refuse runs that would not fit the limits."""
+    unresolved = max((1.0 - pool.resolution for pool in plan.pools), default=0.0)
+    out = []
+    for ch in plan.channels:
+        r, m = 0.0, 1
+        if ch.repeats is not None:
+            r, m = ch.repeats[0] * unresolved, ch.repeats[2]
+        can_leave = ch.balking is not None or any(p is not None for p in ch.patience)
+        if worst and ch.retrial is not None and can_leave:
+            r, m = max(r, ch.retrial[0]), max(m, ch.retrial[2])
+        m = min(m, MAX_ATTEMPT)
+        out.append(float(m) if r >= 1.0 else (1.0 - r ** m) / (1.0 - r))
+    return np.asarray(out)
+
+
 def expected_arrivals(plan: Plan) -> np.ndarray:
     """Expected arrivals per channel over the whole horizon."""
     out = []
@@ -116,7 +185,7 @@ def pool_capacity(plan: Plan) -> np.ndarray:
 
 def offered_load(plan: Plan) -> Load:
     """Load ratio of the plan; see the module docstring."""
-    visits = expected_arrivals(plan) @ expected_visits(plan)
+    visits = (expected_arrivals(plan) * attempts_per_arrival(plan)) @ expected_visits(plan)
     cap = pool_capacity(plan)
     step_ratio: dict[str, float] = {}
     total = cap_total = 0.0
@@ -125,7 +194,8 @@ def offered_load(plan: Plan) -> Load:
         if not st.pools or st.handle is None or visits[s] <= 0:
             continue
         fastest = min(prof for _, prof in st.pools)
-        work = visits[s] * st.handle.mean_s * fastest
+        # zero work stays zero even at unbounded visits (a zero-time loop is refused elsewhere)
+        work = visits[s] * st.handle.mean_s * fastest if st.handle.mean_s > 0 else 0.0
         pools = [p for p, _ in st.pools]
         if st.overflow is not None and st.vendor_step >= 0:
             pools += [p for p, _ in plan.steps[st.vendor_step].pools]

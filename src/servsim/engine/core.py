@@ -51,6 +51,9 @@ IN_SYSTEM, HANDLED, BALKED, UNRESOLVED = 0, 1, 3, 4   # ABANDONED = 2 for contac
 GONE = -1.0
 #: retrials and repeats are counted in a signed byte
 MAX_ATTEMPT = 127
+#: the visit limits are checked once per this many moves from a step to the next: only routing can
+#: make unbounded work at one instant (first visits are arrivals, bounded by ``max_contacts``)
+PACE_BLOCK = 1 << 16
 
 
 class Contact:
@@ -156,6 +159,9 @@ class Engine:
         self.in_system = 0
         self.limit = plan.max_in_system
         self.max_contacts = plan.max_contacts
+        #: moves to a next step left before the visit limits are checked, and the time of the last check
+        self.hops = PACE_BLOCK
+        self.paced = plan.start
         self.rec = Records()
 
     # ----------------------------------------------------------------- scheduling
@@ -214,7 +220,8 @@ class Engine:
         rec = self.rec
         cid = len(rec.arrival)
         if cid >= self.max_contacts:
-            raise _Overflow(f"more than {self.max_contacts} contacts arrived (limits.max_contacts)")
+            raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
+                            "for a longer run")
         rec.channel.append(c)
         rec.segment.append(g)
         rec.arrival.append(now)
@@ -236,7 +243,8 @@ class Engine:
         rec = self.rec
         cid = len(rec.arrival)
         if cid >= self.max_contacts:
-            raise _Overflow(f"more than {self.max_contacts} contacts arrived (limits.max_contacts)")
+            raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
+                            "for a longer run")
         rec.channel.append(c)
         rec.segment.append(g)
         rec.arrival.append(now)
@@ -372,6 +380,9 @@ class Engine:
         else:
             if i >= st.rework_from:
                 contact.step = -1    # new work for the next step's entry rules, not a bot exception
+            self.hops -= 1
+            if not self.hops:
+                self._pace(now)
             self._enter(contact, nxt, now)
 
     # ----------------------------------------------------------------- returns
@@ -494,6 +505,21 @@ class Engine:
         if self.in_system >= self.limit:
             raise _Overflow(f"more than {self.limit} contacts would be in the system (limits.max_in_system); "
                             "arrivals exceed capacity")
+
+    def _pace(self, now: float) -> None:
+        """Every :data:`PACE_BLOCK` moves to a next step: stop a run past ``limits.max_visits``, or
+        one whose last block of moves took less simulated time than ``limits.max_visits_per_second``
+        allows (a loop of zero-time steps makes work without letting the clock move)."""
+        plan = self.plan
+        self.hops = PACE_BLOCK
+        if len(self.rec.v_step) >= plan.max_visits:
+            raise _Overflow(f"more than {plan.max_visits:,} step visits (limits.max_visits); raise it "
+                            "for a longer run")
+        if (now - self.paced) * plan.max_visits_per_second < PACE_BLOCK:
+            raise _Overflow(f"{PACE_BLOCK:,} moves between steps within {now - self.paced:.3g} s of simulated "
+                            f"time, more than limits.max_visits_per_second = {plan.max_visits_per_second:,} (a "
+                            "loop of zero-time steps?); raise it if this is intended")
+        self.paced = now
 
     def _finish(self) -> None:
         """At the end of the horizon, contacts whose patience ran out before it have abandoned."""

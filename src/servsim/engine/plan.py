@@ -130,7 +130,9 @@ class Plan:
     #: reporting interval boundaries (absolute), each interval's start; last entry is the horizon end.
     boundaries: tuple[float, ...] = field(repr=False)
     max_in_system: int = 100_000
-    max_contacts: int = 20_000_000
+    max_contacts: int = 1_000_000
+    max_visits: int = 2_000_000
+    max_visits_per_second: int = 1_000_000
 
     def interval_index(self, t: float) -> int:
         """Index of the reporting interval holding absolute time t (intervals counted over all days)."""
@@ -252,6 +254,7 @@ def compile_plan(s: Scenario) -> Plan:
         channels=tuple(channels), segment_names=tuple(seg_names), segment_level=seg_level,
         n_levels=len(prios), staffing=_staffing(s), paid=_staffing(s, paid=True), boundaries=boundaries,
         max_in_system=s.limits.max_in_system, max_contacts=s.limits.max_contacts,
+        max_visits=s.limits.max_visits, max_visits_per_second=s.limits.max_visits_per_second,
     )
 
 
@@ -304,11 +307,57 @@ def _break_slots(shift) -> list[tuple[float, float, int]]:  # noqa: ANN001 - a s
     for b in shift.breaks:
         m = max(1, math.floor((b.end - b.start) / b.length + EPS))
         q, extra = divmod(shift.agents, m)
-        for j in range(m):
+        # with fewer agents than slots only the first ``extra`` slots have anyone away: a
+        # one-second break in a long window must not cost a loop over every empty slot
+        for j in range(m if q else extra):
             away = q + (1 if j < extra else 0)
-            if away:
-                out.append((b.start + j * b.length, b.start + (j + 1) * b.length, away))
+            out.append((b.start + j * b.length, b.start + (j + 1) * b.length, away))
     return out
+
+
+def break_pieces(shift) -> int:  # noqa: ANN001 - a schema Shift
+    """How many (start, end, count) pieces :func:`_break_slots` makes for ``shift``, without making them."""
+    n = 0
+    for b in shift.breaks:
+        m = max(1, math.floor((b.end - b.start) / b.length + EPS))
+        n += min(m, shift.agents)
+    return n
+
+
+def _day_headcount(h, pool, breaks: list[tuple[float, float, int]], present: float) -> list[tuple[float, int]]:  # noqa: ANN001 - schema Horizon, Pool
+    """One day's headcount of an agents pool at each of its change points (seconds after midnight,
+    sorted), from a running sum of shift starts and ends and break slots: proportional to the number
+    of change points, however many break slots there are."""
+    k = h.intervals_per_day
+    delta: dict[float, int] = {}
+    for sh in pool.shifts or ():
+        delta[sh.start] = delta.get(sh.start, 0) + sh.agents
+        delta[sh.end] = delta.get(sh.end, 0) - sh.agents
+    for b0, b1, away in breaks:
+        delta[b0] = delta.get(b0, 0) - away
+        delta[b1] = delta.get(b1, 0) + away
+    points = {h.start, h.end} | {h.start + i * h.interval for i in range(k)} | set(delta)
+    out = []
+    running = 0
+    for tod in sorted(points):
+        running += delta.get(tod, 0)
+        if not h.start <= tod <= h.end:
+            continue
+        if tod >= h.end:
+            out.append((tod, 0))
+            continue
+        n = (pool.agents or 0) + running
+        if pool.schedule is not None:
+            n += pool.schedule[min(math.floor((tod - h.start) / h.interval + EPS), k - 1)]
+        out.append((tod, math.floor(n * present + 0.5) if present < 1.0 else n))
+    return out
+
+
+def day_changes(h, pool) -> int:  # noqa: ANN001 - schema Horizon, agents Pool
+    """Headcount changes of an agents pool in one day (on duty: breaks and shrinkage included)."""
+    breaks = [piece for sh in pool.shifts or () for piece in _break_slots(sh)]
+    day = _day_headcount(h, pool, breaks, 1.0 - pool.shrinkage)
+    return sum(1 for (_, a), (_, b) in zip(day, day[1:]) if a != b) + 1
 
 
 def _staffing(s: Scenario, paid: bool = False) -> tuple[tuple[float, int, int], ...]:
@@ -318,36 +367,17 @@ def _staffing(s: Scenario, paid: bool = False) -> tuple[tuple[float, int, int], 
     rounded half up. Paid: scheduled headcount. Vendor and bots pools are available from the start
     of the horizon to its end, day and night, at their capacity (``UNLIMITED`` if unlimited)."""
     h = s.horizon
-    k = h.intervals_per_day
     events: list[tuple[float, int, int]] = []
     for p, pool in enumerate(s.pools.values()):
         if pool.kind != "agents":
             events.append((h.start, p, UNLIMITED if pool.unlimited else int(pool.agents or 0)))
             continue
         breaks = [] if paid else [piece for sh in pool.shifts or () for piece in _break_slots(sh)]
-        # change points within one day (seconds after midnight)
-        points = {h.start, h.end} | {h.start + i * h.interval for i in range(k)}
-        for sh in pool.shifts or ():
-            points |= {sh.start, sh.end}
-        for b0, b1, _ in breaks:
-            points |= {b0, b1}
-        points = {t for t in points if h.start <= t <= h.end}
-        present = 1.0 if paid else 1.0 - pool.shrinkage
-
-        def headcount(tod: float) -> int:
-            if not h.start <= tod < h.end:
-                return 0
-            n = pool.agents or 0
-            if pool.schedule is not None:
-                n += pool.schedule[min(math.floor((tod - h.start) / h.interval + EPS), k - 1)]
-            n += sum(sh.agents for sh in pool.shifts or () if sh.start <= tod < sh.end)
-            n -= sum(away for b0, b1, away in breaks if b0 <= tod < b1)
-            return math.floor(n * present + 0.5) if present < 1.0 else n
-
+        day = _day_headcount(h, pool, breaks, 1.0 if paid else 1.0 - pool.shrinkage)
+        # every day has the same staffing: repeat the day's changes (not recompute them) per day
         last = -1
         for d in range(h.days):
-            for tod in sorted(points):
-                n = headcount(tod)
+            for tod, n in day:
                 if n != last:
                     events.append((d * DAY + tod, p, n))
                     last = n

@@ -17,6 +17,9 @@ from servsim.units import format_clock as _clock, format_duration
 SUM_TOLERANCE = 1e-6
 #: Most reporting intervals over the whole horizon (each has rows in the interval tables).
 MAX_INTERVALS = 200_000
+#: Most headcount changes over the whole horizon, all pools together (each is an event of the run,
+#: scheduled in advance: about 250 bytes): staggered breaks make one per break slot per day.
+MAX_STAFFING_CHANGES = 2_000_000
 
 Path = tuple[str | int, ...]
 
@@ -42,8 +45,19 @@ def _sums_to_one(values: Iterable[float]) -> bool:
 
 
 def check_scenario(s: Scenario) -> list[Issue]:
-    """All cross-reference problems of a validated scenario (empty list when it is consistent)."""
-    return [*_horizon(s), *_channels(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s), *_economics(s)]
+    """All cross-reference problems of a validated scenario (empty list when it is consistent);
+    then, for a consistent one, what a run would exceed of its ``limits`` (:mod:`servsim.bounds`)."""
+    issues = [*_horizon(s), *_channels(s), *_volume(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s),
+              *_economics(s)]
+    if not issues:
+        issues = list(_staffing_changes(s))
+    if issues:
+        return issues
+    # imported here: the engine's plan imports this package
+    from servsim.bounds import bound_issues
+    from servsim.engine.plan import compile_plan
+
+    return bound_issues(compile_plan(s))
 
 
 def _economics(s: Scenario) -> Iterator[Issue]:
@@ -122,12 +136,6 @@ def _channels(s: Scenario) -> Iterator[Issue]:
         if a.day_factors is not None and len(a.day_factors) != s.horizon.days:
             yield Issue((*base, "arrivals", "day_factors"),
                         f"{len(a.day_factors)} factors for {s.horizon.days} days", "give one factor per day")
-        volume = _expected_volume(s, a)
-        if volume > s.limits.max_contacts:
-            yield Issue((*base, "arrivals"), f"about {_count(volume)} arrivals expected over the horizon, more than "
-                        f"limits.max_contacts = {s.limits.max_contacts:,}",
-                        "shorten the horizon, lower the volume, or raise limits.max_contacts if memory allows "
-                        "(about 100 bytes a contact)")
         if ch.segments is not None:
             for seg in ch.segments:
                 if seg not in s.segments:
@@ -135,6 +143,21 @@ def _channels(s: Scenario) -> Iterator[Issue]:
                                 _did_you_mean(seg, s.segments))
             if not _sums_to_one(ch.segments.values()):
                 yield Issue((*base, "segments"), f"segment shares sum to {math.fsum(ch.segments.values()):.6g}, not 1")
+
+
+def _volume(s: Scenario) -> Iterator[Issue]:
+    """Expected arrivals of all channels together (before retrials and repeats, which
+    :mod:`servsim.bounds` adds) within ``limits.max_contacts``."""
+    volumes = {name: _expected_volume(s, ch.arrivals) for name, ch in s.channels.items()}
+    total = math.fsum(volumes.values())
+    if total > s.limits.max_contacts:
+        largest = max(volumes, key=volumes.__getitem__)
+        several = f" ({count_text(volumes[largest])} on channel {largest!r})" if len(volumes) > 1 else ""
+        yield Issue(("channels", largest, "arrivals"),
+                    f"about {count_text(total)} arrivals expected over the horizon, all channels together{several}, "
+                    f"more than limits.max_contacts = {s.limits.max_contacts:,}",
+                    "shorten the horizon, lower the volume, or raise limits.max_contacts if memory allows: "
+                    "about 600 bytes a contact with the per-contact log")
 
 
 def _expected_volume(s: Scenario, a) -> float:  # noqa: ANN001 - an Arrivals model
@@ -179,6 +202,29 @@ def _pools(s: Scenario) -> Iterator[Issue]:
             if shift.start < s.horizon.start or shift.end > s.horizon.end:
                 yield Issue((*base, "shifts", i), "the shift lies outside the daily window",
                             f"shifts must fit in {_clock(s.horizon.start)}–{_clock(s.horizon.end)}")
+
+
+def _staffing_changes(s: Scenario) -> Iterator[Issue]:
+    """The staffing timeline stays within :data:`MAX_STAFFING_CHANGES`: one day's changes of each
+    pool, times the days, counted before the timeline of the horizon is built."""
+    from servsim.engine.plan import break_pieces, day_changes   # the plan module imports this package
+
+    h = s.horizon
+    per_day: dict[str, int] = {}
+    for name, pool in s.pools.items():
+        if pool.kind != "agents":
+            continue
+        # change points of a day: interval starts and the day's end, shift starts and ends, and the
+        # slot boundaries of each break (its slots are contiguous: one more boundary than slots)
+        points = h.intervals_per_day + 1 + sum(2 + break_pieces(sh) + len(sh.breaks) for sh in pool.shifts or ())
+        per_day[name] = points if points > MAX_STAFFING_CHANGES else day_changes(h, pool)
+    total = h.days * sum(per_day.values())
+    if total > MAX_STAFFING_CHANGES:
+        name = max(per_day, key=per_day.__getitem__)
+        yield Issue(("pools", name, "shifts"),
+                    f"about {count_text(total)} headcount changes over {h.days} days (break slots, shifts and "
+                    f"intervals of all pools), more than {MAX_STAFFING_CHANGES:,}",
+                    "use longer breaks or shorter break windows (fewer slots), or fewer days")
 
 
 def _pool_of_kind(s: Scenario, path: Path, name: str, kind: str) -> Iterator[Issue]:
@@ -262,6 +308,8 @@ def _exit_reachable(s: Scenario) -> Iterator[Issue]:
 
 
 
-def _count(x: float) -> str:
+def count_text(x: float) -> str:
     """A large count for people: 12,345,678 up to a billion, 1.2e+15 beyond."""
+    if x != x or x == math.inf:
+        return "infinitely many"
     return f"{x:,.0f}" if x < 1e9 else f"{x:.3g}"

@@ -439,13 +439,33 @@ class Targets(Strict):
 
 
 class Limits(Strict):
-    """Guards against runs that would not end: at most ``max_in_system`` contacts present at once
-    (waiting or in service); reaching it stops the replication and marks it unstable. At most
-    ``max_contacts`` arrivals per replication (records cost memory: about 100 bytes a contact);
-    a scenario expecting more is refused, a run exceeding it is stopped."""
+    """Bounds that hold for a whole replication, not only for each field, so that no valid file can
+    make a run hang or eat memory. A bound that can be predicted from the file is checked when the
+    scenario is loaded (a scenario expecting more is refused, naming the limit); what cannot be
+    predicted stops the replication when reached (``stopped``, exit status 3, marked unstable).
+
+    * ``max_in_system`` — contacts present at once (waiting or in service). Run: reaching it stops
+      the replication. Load: refused when an ``unlimited`` vendor or bots pool would hold more
+      (arrival rate × handle time).
+    * ``max_contacts`` — contacts per replication, all channels together, retrials and repeats
+      included (with the per-contact log, about 600 bytes a contact at the peak, tables included).
+      Load: refused when expected arrivals × the most attempts each could make exceed it. Run: the
+      contact after it stops the replication.
+    * ``max_visits`` — step visits per replication (each a row of the visits table, about 250
+      bytes). Load: refused when expected visits exceed it. Run: checked every 65,536 moves from
+      a step to the next (first visits are arrivals, bounded by ``max_contacts``).
+    * ``max_visits_per_contact`` — expected visits per contact, from the routing (rework loops,
+      bot exceptions). Load only: a loop left with a tiny probability is refused.
+    * ``max_visits_per_second`` — moves from a step to the next per second of simulated time,
+      checked over each block of 65,536: a loop of zero-time steps makes work without letting the
+      clock move; such a run is stopped.
+    """
 
     max_in_system: Count = Field(default=100_000, ge=1, le=50_000_000)
-    max_contacts: Count = Field(default=20_000_000, ge=1, le=200_000_000)
+    max_contacts: Count = Field(default=1_000_000, ge=1, le=200_000_000)
+    max_visits: Count = Field(default=2_000_000, ge=1, le=1_000_000_000)
+    max_visits_per_contact: Count = Field(default=1000, ge=1, le=1_000_000)
+    max_visits_per_second: Count = Field(default=1_000_000, ge=1, le=1_000_000_000)
 
 
 class Scenario(Strict):
