@@ -28,18 +28,9 @@ from servsim.experiments.runner import (
 from servsim.experiments.spec import load_experiment
 from servsim.workers import WORKER_RETRIES
 from servsim.experiments.store import ResultStore
-from conftest import ROOT
+from conftest import ROOT, TINY_CENTRE
 
-SCENARIO = """\
-name: tiny centre
-horizon: {start: "08:00", end: "09:30", interval: 30min}
-channels:
-  calls: {arrivals: {rate: 3/min}, entry: answer, patience: {dist: exponential, mean: 2min}}
-pools:
-  agents: {agents: 4, skills: {answer: 1.0}}
-steps:
-  answer: {handle_time: {dist: exponential, mean: 1min}}
-"""
+SCENARIO = TINY_CENTRE
 
 EXPERIMENT = """\
 name: tiny options

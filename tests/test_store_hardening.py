@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from typer.testing import CliRunner, Result
 
-from conftest import ROOT
+from conftest import ROOT, TINY_CENTRE
 from servsim import status
 from servsim.cli import app
 from servsim.experiments.store import LOCK, MANIFEST, MARKER, ResultStore, StoreError, TaskKey, config_hash
@@ -32,16 +32,7 @@ from servsim.status import BusyError, OutputError
 HASH = config_hash({"experiment": "hardening"})
 KEYS = [TaskKey("a", 0, 0), TaskKey("a", 0, 1), TaskKey("b", 2, 0)]
 
-SCENARIO = """\
-name: tiny centre
-horizon: {start: "08:00", end: "09:30", interval: 30min}
-channels:
-  calls: {arrivals: {rate: 3/min}, entry: answer, patience: {dist: exponential, mean: 2min}}
-pools:
-  agents: {agents: 4, skills: {answer: 1.0}}
-steps:
-  answer: {handle_time: {dist: exponential, mean: 1min}}
-"""
+SCENARIO = TINY_CENTRE
 
 EXPERIMENT = """\
 name: tiny options
