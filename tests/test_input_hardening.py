@@ -260,8 +260,34 @@ def test_markup_and_control_characters_are_defused_in_quoted_input() -> None:
 
 def test_long_keys_from_a_patch_file_are_shortened(folder) -> None:
     key = "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin" * 3
-    _file(folder, "patch.yaml", f"'{key}': 1\n")
+    _file(folder, "patch.yaml", f"description: patched\n'{key}': 1\n")
     text = EXPERIMENT.replace("[{set: {path: pools.agents.agents, value: 3}}]", "[{patch: patch.yaml}]")
     exc = _refused(load_experiment, _file(folder, "e.yaml", text))
     text = str(exc)
     assert key[:80] not in text and "daemon:x:1:1" in text, text
+
+
+@pytest.mark.parametrize("text", [
+    "root:*:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\nbin:*:20228:0:99999:7:::\n" * 8,
+    "API_TOKEN: sk-0123456789abcdef\nDB_PASSWORD: hunter2\n",
+    "root:x:0:0: a\nroot:x:0:0: b\n" * 20,
+], ids=["shadow-like", "env-like", "duplicates"])
+def test_a_file_that_is_no_scenario_at_all_is_refused_without_repeating_its_lines(tmp_path, text):
+    """``servsim validate /etc/shadow`` listed every line as an unknown field: a mapping none of
+    whose keys is (or is close to) a field is refused in one problem that quotes none of them."""
+    f = tmp_path / "secret.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        servsim.load_scenario(f)
+    problems = info.value.problems
+    assert len(problems) == 1 and "not one" in str(problems[0])
+    for secret in ("20228", "daemon", "sk-0123", "hunter2", "API_TOKEN"):
+        assert secret not in str(info.value)
+
+
+def test_a_misspelt_scenario_still_gets_its_suggestion(tmp_path):
+    f = tmp_path / "typo.yaml"
+    f.write_text("nme: x\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        servsim.load_scenario(f)
+    assert "did you mean 'name'?" in str(info.value)

@@ -54,6 +54,9 @@ from servsim.scenario.files import FilePolicy, FileRefused, policy_for
 from servsim.scenario.loader import Roots
 from servsim.scenario.yamlio import LocatedDoc, load_yaml
 
+#: Top-level fields of a scenario: a base or patch file with none of them is not one.
+SCENARIO_FIELDS = tuple(Scenario.model_fields)
+
 #: Metrics an experiment can use: the overall KPI columns of a run, plus cost and occupancy.
 RUN_METRICS = [
     "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s", "mean_wait_s",
@@ -262,7 +265,7 @@ def read_base(base: str, folder: Path, located: Located,
         located.add(("base",), str(exc))
         raise ScenarioError(located.problems) from None
     try:
-        base_doc = load_yaml(base_path, policy=policy)
+        base_doc = load_yaml(base_path, policy=policy, expected_keys=SCENARIO_FIELDS)
         scenario = scenario_from_dict(base_doc.data, base_dir=base_path.parent, file=str(base_path), roots=policy)
         return base_path, base_doc, scenario
     except ScenarioError as exc:
@@ -390,7 +393,7 @@ def _apply(change: Change, data: dict[str, Any], folder: Path, policy: FilePolic
     patch = change.patch
     if isinstance(patch, str):
         patch_doc: LocatedDoc = load_yaml(policy.check(folder / patch, "patch file", written=patch), policy=policy,
-                                          name=str(folder / patch))
+                                          name=str(folder / patch), expected_keys=SCENARIO_FIELDS)
         patch = patch_doc.data
     assert isinstance(patch, dict)
     return merge_patch(data, patch)

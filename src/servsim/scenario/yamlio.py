@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from servsim.scenario.errors import Problem, ScenarioError, format_path, plain, quoted
+from servsim.scenario.errors import Problem, ScenarioError, closest, format_path, plain, quoted
 from servsim.scenario.files import FilePolicy, FileRefused, read_bytes, refuse_pseudo
 
 DocPath = tuple[str | int, ...]
@@ -276,6 +276,10 @@ def load_yaml_text(
     if node is None or (isinstance(node, ScalarNode) and node.tag == NULL):
         raise ScenarioError(_empty_problem(file, node, expected_keys))
     _check_size(node, file, limits)
+    if expected_keys is not None and isinstance(node, MappingNode):
+        keys = [k.value for k, _ in node.value if isinstance(k, ScalarNode)]
+        if _foreign(keys, list(expected_keys)):  # before building: duplicate keys would be quoted
+            raise ScenarioError(_foreign_problem(file, node, len(keys), expected_keys))
     doc = _Builder(file).build_document(node)
     if not isinstance(doc.data, dict):
         raise ScenarioError(_not_a_mapping(file, node, doc.data, expected_keys))
@@ -584,6 +588,21 @@ def _empty_problem(file: str, node: Node | None, expected_keys: Iterable[str] | 
     mark = node.start_mark if node is not None else None
     line, column = _mark(mark) if mark is not None else (None, None)
     return Problem(file, line, column, TOP_LEVEL, f"the file is empty; {_keys_hint(expected_keys)}")
+
+
+def _foreign(keys: list[str], expected_keys: list[str]) -> bool:
+    """No key is a field, nor close to one (a misspelt scenario still gets its "did you mean")."""
+    return bool(keys) and not any(k in expected_keys or closest(k, expected_keys) for k in keys)
+
+
+def _foreign_problem(file: str, node: Node, keys: int, expected_keys: Iterable[str]) -> Problem:
+    """A mapping none of whose keys is a field: some other file (``/etc/passwd`` reads as one). One
+    problem, quoting none of its keys: listing them would repeat the file line by line."""
+    line, column = _mark(node.start_mark)
+    return Problem(file, line, column, TOP_LEVEL,
+                   ("its only top-level key is not" if keys == 1 else f"none of its {keys:,} top-level keys is")
+                   + " a field of this kind of file, so it is not one (its keys are not repeated here)",
+                   _keys_hint(expected_keys))
 
 
 def _not_a_mapping(file: str, node: Node, data: object, expected_keys: Iterable[str] | None) -> Problem:
