@@ -345,8 +345,7 @@ def _prepare_out(out_dir: Path) -> None:
 def _output_failed(path: Path, reason: str, what: str = "") -> NoReturn:
     from servsim.status import OUTPUT_FAILED
 
-    err.print(f"[bold red]error:[/] cannot write to {what}{escape(str(path))}: {escape(reason)}",
-              highlight=False, soft_wrap=True)
+    _error(f"cannot write to {what}{_shown(path)}: {_shown(reason)}")
     raise typer.Exit(OUTPUT_FAILED)
 
 
@@ -393,7 +392,7 @@ def _check_executor(workers: int, scheduler: str | None) -> None:
     try:
         check_executor(workers, scheduler)
     except ExecutorError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        _error(_shown(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
@@ -424,26 +423,27 @@ def _run_stored(name: str, total: int, folder: Path, quiet: bool,
         except KeyboardInterrupt:
             _interrupted(folder)
         except OutputError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}; finished tasks stay stored in "
-                      f"{escape(str(folder))}/store, and running the same command again resumes",
-                      highlight=False, soft_wrap=True)
+            store = folder / "store"
+            kept = store.is_dir() and not store.is_symlink()  # not when the store itself is what failed
+            _error(_shown(exc) + (f"; finished tasks stay stored in {_shown(store)}, and running the same "
+                                  "command again resumes" if kept else ""))
             raise typer.Exit(OUTPUT_FAILED) from None
         except BusyError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            _error(_shown(exc))
             raise typer.Exit(BUSY) from None
         except (StoreError, ExecutorError) as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            _error(_shown(exc))
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except WorkerLostError as exc:
-            err.print(f"[bold red]error:[/] {escape(exc.explain((describe or describe_task)(exc.key)))}; finished "
-                      f"tasks are stored in {escape(str(folder))}/store, and running the same command again "
+            err.print(f"[bold red]error:[/] {_shown(exc.explain((describe or describe_task)(exc.key)))}; finished "
+                      f"tasks are stored in {_shown(folder)}/store, and running the same command again "
                       "resumes", highlight=False)
             raise typer.Exit(EXIT_TASK_FAILED) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _interrupted(folder: Path) -> None:
-    err.print(f"[yellow]interrupted:[/] finished tasks are stored in {escape(str(folder))}/store; "
+    err.print(f"[yellow]interrupted:[/] finished tasks are stored in {_shown(folder)}/store; "
               "run the same command again to resume", highlight=False)
     raise typer.Exit(EXIT_INTERRUPTED)
 
