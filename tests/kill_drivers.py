@@ -183,7 +183,8 @@ def kill_once(command: str, folder: Path, out: Path, reference: dict[str, pd.Dat
 
 def kill_loop(folder: Path, times: int, seed: int = 0, commands: tuple[str, ...] = COMMANDS,
               uninterrupted: Callable[[str, Path, Path], float] = finish) -> list[Outcome]:
-    """Kill each command's driver ``times`` times in ``folder`` (scenario files are written there).
+    """Kill each command's driver ``times`` times in ``folder`` (scenario files are written there);
+    an attempt whose driver finished before its kill does not count (at most ``3 × times`` attempts).
     ``uninterrupted(command, folder, out)`` makes the reference tables and returns its duration."""
     write_files(folder)
     rng = random.Random(seed)
@@ -193,8 +194,11 @@ def kill_loop(folder: Path, times: int, seed: int = 0, commands: tuple[str, ...]
         duration = uninterrupted(command, folder, reference_out)
         reference = tables(reference_out)
         outcome = Outcome(command)
-        for i in range(times):  # a fresh folder each time: a rerun leaves every task stored
-            kill_once(command, folder, folder / f"{command}-killed-{i}", reference, duration, rng, outcome)
+        attempt = 0
+        while outcome.kills < times and attempt < 3 * times:  # a run that finished first was not killed
+            # a fresh folder each time: a rerun leaves every task stored
+            kill_once(command, folder, folder / f"{command}-killed-{attempt}", reference, duration, rng, outcome)
+            attempt += 1
         outcomes.append(outcome)
     return outcomes
 

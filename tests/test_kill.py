@@ -42,7 +42,7 @@ def test_killed_drivers_leave_no_workers_and_a_rerun_gives_the_uninterrupted_tab
     outcomes = kill_loop(tmp_path, TIMES, seed=int.from_bytes(os.urandom(2), "little"), uninterrupted=_in_this_process)
     failures = [f for o in outcomes for f in o.failures]
     assert not failures, "\n".join(failures)
-    assert [o.kills + o.finished_first for o in outcomes] == [TIMES] * 3
+    assert [o.kills for o in outcomes] == [TIMES] * 3  # drivers that finished first are tried again
 
 
 def _assert_none_survive(token: str) -> None:
