@@ -373,16 +373,32 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
 
 @contextmanager
 def _interrupts_as_keyboard() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C while tasks run, so workers are stopped and the store stays clean."""
+    """SIGTERM behaves like Ctrl-C while tasks run, so workers are stopped and the store stays clean.
+
+    The signal is also remembered: a KeyboardInterrupt raised while the interpreter runs a garbage
+    collector's callback is swallowed there, so progress callbacks call :func:`_raise_if_interrupted`
+    and the run stops at the next finished task at the latest."""
 
     def raise_interrupt(signum: int, frame: object) -> None:
+        _INTERRUPTED.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    _INTERRUPTED.clear()
+    previous = {sig: signal.signal(sig, raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+#: Signals received inside :func:`_interrupts_as_keyboard` (see there).
+_INTERRUPTED: list[int] = []
+
+
+def _raise_if_interrupted() -> None:
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
 
 
 def _check_executor(workers: int, scheduler: str | None) -> None:
@@ -412,6 +428,7 @@ def _run_stored(name: str, total: int, folder: Path, quiet: bool,
         task = bar.add_task(escape(name), total=total)
 
         def advance(n: int) -> None:
+            _raise_if_interrupted()
             done = bar.tasks[0].completed + n
             if done > (bar.tasks[0].total or 0):  # a stopping rule added replications
                 bar.update(task, total=done)
