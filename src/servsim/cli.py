@@ -266,7 +266,7 @@ def run(
 
             err.print("[yellow]interrupted:[/] the workers were stopped; nothing was written", highlight=False)
             raise typer.Exit(INTERRUPTED) from None
-        except ExecutorError as exc:  # the scheduler did not answer
+        except ExecutorError as exc:  # the scheduler did not answer, or Dask is missing
             _error(_shown(exc))
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except WorkerLostError as exc:
