@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 import servsim
@@ -141,10 +142,10 @@ def test_littles_law_check_detects_records_that_disagree():
 
 def test_a_replication_that_keeps_killing_its_worker_ends_with_a_message(monkeypatch):
     from servsim import cli
-    from servsim.workers import WorkerDied
+    from servsim.execution import WorkerLostError
 
     def dies(*args, **kwargs):
-        raise WorkerDied(4, 3, " (killed by SIGKILL, as the out-of-memory killer does)")
+        raise WorkerLostError(4, None, "replication 4", 3, " (killed by SIGKILL, as the out-of-memory killer does)")
 
     monkeypatch.setattr(cli, "replicate", dies)
     res = CliRunner().invoke(app, ["run", MMC, "-n", "8", "-w", "2"])
@@ -152,3 +153,18 @@ def test_a_replication_that_keeps_killing_its_worker_ends_with_a_message(monkeyp
     assert res.exit_code == cli.EXIT_TASK_FAILED, res.output
     assert "replication 4 killed its worker process 3 times (killed by SIGKILL" in out and "--no-log" in out
     assert "Traceback" not in out
+
+
+def test_run_on_a_dask_local_cluster_gives_the_numbers_of_one_worker():
+    """One code path from laptop to cluster: `run --scheduler` on a local Dask cluster (its worker
+    processes simulate, pickling the replications back) gives exactly the KPIs of `--workers 1`."""
+    distributed = pytest.importorskip("distributed")
+    here = CliRunner().invoke(app, ["run", MMC, "-n", "3", "--json", "--workers", "1"])
+    assert here.exit_code == 0, here.output
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        there = CliRunner().invoke(app, ["run", MMC, "-n", "3", "--json", "--scheduler", cluster.scheduler_address])
+    assert there.exit_code == 0, there.output
+    local, remote = json.loads(here.output), json.loads(there.output)
+    assert remote["replications"] == 3
+    assert remote["kpis"] == local["kpis"]

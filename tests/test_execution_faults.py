@@ -156,12 +156,16 @@ def _unused_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("command", ["compare", "sweep"])
+#: The input file of each command that runs tasks.
+INPUT = {"run": "centre.yaml", "compare": "exp.yaml", "sweep": "sweep.yaml"}
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "sweep"])
 def test_an_unreachable_scheduler_is_a_clear_error(files, monkeypatch, command):
     pytest.importorskip("distributed")
     monkeypatch.setenv(CONNECT_TIMEOUT_ENV, "0.5")
     address = f"tcp://127.0.0.1:{_unused_port()}"
-    file = files / ("exp.yaml" if command == "compare" else "sweep.yaml")
+    file = files / INPUT[command]
     res = CliRunner().invoke(app, [command, str(file), "--out", str(files / "res"), "--scheduler", address])
     assert res.exit_code == EXIT_BAD_INPUT, res.output
     assert isinstance(res.exception, SystemExit) and "Traceback" not in res.output
@@ -179,10 +183,11 @@ def test_a_bad_connect_timeout_is_refused(files, monkeypatch):
     assert "SERVSIM_CONNECT_TIMEOUT='soon' is not a number of seconds" in " ".join(res.output.split())
 
 
+@pytest.mark.parametrize("command", ["run", "sweep"])
 @pytest.mark.parametrize("address", ["scheduler", "tcp://scheduler", "http://scheduler:8786",
                                      "tcp://scheduler:99999", "tcp://sched uler:8786", "tcp://:8786"])
-def test_a_malformed_scheduler_address_is_refused_before_anything_runs(files, address):
-    res = CliRunner().invoke(app, ["sweep", str(files / "sweep.yaml"), "--out", str(files / "res"),
+def test_a_malformed_scheduler_address_is_refused_before_anything_runs(files, command, address):
+    res = CliRunner().invoke(app, [command, str(files / INPUT[command]), "--out", str(files / "res"),
                                    "--scheduler", address])
     assert res.exit_code == EXIT_BAD_INPUT, res.output
     message = " ".join(res.output.split())
@@ -196,9 +201,9 @@ def test_well_formed_scheduler_addresses_pass_the_check(address):
     check_executor(1, address)
 
 
-@pytest.mark.parametrize("command", ["compare", "sweep"])
+@pytest.mark.parametrize("command", ["run", "compare", "sweep"])
 def test_workers_with_a_scheduler_are_refused(files, command):
-    file = files / ("exp.yaml" if command == "compare" else "sweep.yaml")
+    file = files / INPUT[command]
     res = CliRunner().invoke(app, [command, str(file), "--out", str(files / "res"), "--workers", "2",
                                    "--scheduler", "tcp://127.0.0.1:8786"])
     assert res.exit_code == EXIT_BAD_INPUT, res.output

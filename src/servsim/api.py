@@ -17,18 +17,18 @@ The summary, intervals and pools tables and the costs are the same (percentiles:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from servsim.capacity import offered_load
 from servsim.engine import compile_plan, run, stream
+from servsim.execution import Executor, execute
 from servsim.random import Seed, replication_seeds, seed_sequence
 from servsim.results import Replications, RunResult, build, build_streaming
 from servsim.scenario import Scenario
 from servsim.streaming import Accumulator
-from servsim.workers import resilient_map
 
 
 def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0, log: bool = True) -> RunResult:
@@ -45,9 +45,22 @@ def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0, log: bool
     return build(plan, rec, replication, key, offered_load(plan))
 
 
-def _one(args: tuple[Scenario, np.random.SeedSequence, int, bool]) -> RunResult:
-    scenario, ss, r, log = args
-    return simulate(scenario, ss, replication=r, log=log)
+@dataclass(frozen=True)
+class _Replication:
+    """One replication as a task: plain data, so it pickles to a worker process or a Dask worker."""
+
+    scenario: Scenario
+    seed: np.random.SeedSequence
+    index: int
+    log: bool
+
+
+def _one(task: _Replication) -> RunResult:
+    return simulate(task.scenario, task.seed, replication=task.index, log=task.log)
+
+
+def _label(task: _Replication) -> str:
+    return f"replication {task.index}"
 
 
 def replicate(
@@ -57,29 +70,22 @@ def replicate(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     log: bool = True,
+    scheduler: str | None = None,
 ) -> Replications:
     """Run ``replications`` independent replications; replication r uses seed ``SeedSequence(seed)``
-    spawned child r. ``workers > 1`` runs them in a process pool (same numbers either way) that
-    survives a dead worker (:mod:`servsim.workers`; raises :class:`servsim.workers.WorkerDied` when
-    one replication keeps killing its worker) and whose workers end with this process, however it
-    ends; interrupted (KeyboardInterrupt), it stops them at once.
+    spawned child r. ``workers > 1`` runs them in a local process pool, ``scheduler`` (a Dask
+    scheduler address, e.g. ``tcp://host:8786``) on that cluster's workers — the same numbers
+    either way (:mod:`servsim.execution`). A dead worker costs only its replication; one that keeps
+    killing its worker raises :class:`servsim.execution.WorkerLostError`, and an executor that cannot
+    be used :class:`servsim.execution.ExecutorError`. Local workers end with this process, however
+    it ends; interrupted (KeyboardInterrupt), it stops them at once.
     ``log=False``: keep no per-contact log (see :func:`simulate`)."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
-    tasks = [(scenario, ss, r, log) for r, ss in enumerate(replication_seeds(seed, replications))]
-    runs: list[RunResult] = []
-    if workers <= 1:
-        for t in tasks:
-            runs.append(_one(t))
-            if progress:
-                progress(1)
-    else:
-        # a worker that dies (out of memory, killed) costs only its replication, run again
-        done: dict[int, RunResult] = {}
-        for r, res in resilient_map(_one, tasks, min(workers, replications, os.cpu_count() or 1),
-                                    lambda r: f"replication {r}"):
-            done[r] = res
-            if progress:
-                progress(1)
-        runs = [done[r] for r in range(replications)]
-    return Replications(scenario.name, tuple(runs))
+    tasks = [_Replication(scenario, ss, r, log) for r, ss in enumerate(replication_seeds(seed, replications))]
+    runs: list[RunResult | None] = [None] * replications
+    for r, result in execute(_one, tasks, Executor(workers, scheduler), _label):
+        runs[r] = result
+        if progress:
+            progress(1)
+    return Replications(scenario.name, tuple(r for r in runs if r is not None))

@@ -42,7 +42,7 @@ from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from servsim.scenario.errors import plain
 from servsim.scenario.files import FilePolicy, default_policy
-from servsim.workers import WorkerDied
+from servsim.execution import ExecutorError, WorkerLostError
 
 if TYPE_CHECKING:
     from servsim.experiments.store import TaskKey
@@ -238,7 +238,9 @@ def run(
     seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Root seed; replication r uses child r.")] = 0,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write tables (parquet) and run.json here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes to run replications in.")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1,
+                                         help="Processes to run replications in (not with --scheduler).")] = 1,
+    scheduler: SchedulerOption = None,
     level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")] = 0.95,
     no_log: Annotated[bool, typer.Option(
         "--no-log", help="Keep no per-contact log: memory follows the intervals, not the contacts (long runs). "
@@ -247,6 +249,7 @@ def run(
     allow: AllowOption = None,
 ) -> None:
     """Run replications of a scenario and show KPIs (mean and CI half-width across replications)."""
+    _check_executor(workers, scheduler)
     scenario = _load(file, allow)
     if out_dir is not None:
         _prepare_out(out_dir)
@@ -257,16 +260,17 @@ def run(
         try:
             with _interrupts_as_keyboard():
                 result = replicate(scenario, replications=replications, seed=seed, workers=workers,
-                                   progress=lambda n: bar.advance(task, n), log=not no_log)
+                                   progress=lambda n: bar.advance(task, n), log=not no_log, scheduler=scheduler)
         except KeyboardInterrupt:
             from servsim.status import INTERRUPTED
 
             err.print("[yellow]interrupted:[/] the workers were stopped; nothing was written", highlight=False)
             raise typer.Exit(INTERRUPTED) from None
-        except WorkerDied as exc:
-            err.print(f"[bold red]error:[/] replication {exc.index} killed its worker process {exc.attempts} "
-                      f"times{escape(exc.cause)}, so the run stopped (if it runs out of memory: use fewer "
-                      "workers, or --no-log)", highlight=False)
+        except ExecutorError as exc:  # the scheduler did not answer, or Dask is missing
+            _error(_shown(exc))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except WorkerLostError as exc:
+            _error(_shown(exc.explain(hint="use fewer workers, or --no-log")))
             raise typer.Exit(EXIT_TASK_FAILED) from None
     table = result.kpi_table(level)
     if out_dir is not None:
@@ -403,10 +407,10 @@ def _raise_if_interrupted() -> None:
 
 def _check_executor(workers: int, scheduler: str | None) -> None:
     """Refuse a malformed --scheduler, or --workers with --scheduler, before anything runs."""
-    from servsim.experiments.runner import ExecutorError, check_executor
+    from servsim.execution import Executor
 
     try:
-        check_executor(workers, scheduler)
+        Executor(workers, scheduler).check()
     except ExecutorError as exc:
         _error(_shown(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -418,7 +422,7 @@ def _run_stored(name: str, total: int, folder: Path, quiet: bool,
     """Run an experiment's or sweep's tasks with a progress bar; interrupts, store conflicts, an
     unusable executor and a task that keeps killing its worker end with a message, never a traceback.
     ``describe`` names a task in that message."""
-    from servsim.experiments.runner import ExecutorError, WorkerLostError, describe_task
+    from servsim.experiments.runner import describe_task
     from servsim.experiments.store import StoreError
     from servsim.status import BUSY, OUTPUT_FAILED, BusyError, OutputError
 
@@ -452,9 +456,9 @@ def _run_stored(name: str, total: int, folder: Path, quiet: bool,
             _error(_shown(exc))
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except WorkerLostError as exc:
-            err.print(f"[bold red]error:[/] {_shown(exc.explain((describe or describe_task)(exc.key)))}; finished "
-                      f"tasks are stored in {_shown(folder)}/store, and running the same command again "
-                      "resumes", highlight=False)
+            label = "task " + (describe or describe_task)(exc.task.key)
+            _error(f"{_shown(exc.explain(label))}; finished tasks are stored in {_shown(folder)}/store, and "
+                   "running the same command again resumes")
             raise typer.Exit(EXIT_TASK_FAILED) from None
     raise AssertionError("unreachable")  # pragma: no cover
 

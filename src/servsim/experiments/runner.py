@@ -5,28 +5,21 @@ function returns small tables; only the driver (this process) writes them to the
 each task completes, so an interrupted run keeps every finished task and a rerun does only the
 rest. Every option uses the same replication seeds: common random numbers.
 
-Executors: ``workers=1`` runs in this process; ``workers=N`` a local process pool;
-``scheduler="tcp://host:port"`` the same task function on a Dask distributed cluster (using all of
-the cluster's workers, so ``workers`` must stay 1). The numbers are identical whichever runs them.
-
-A worker that dies costs only its task. Locally, when a worker process dies (the out-of-memory
-killer, SIGKILL, a crash in native code), the pool is rebuilt; the tasks that were in flight are run
-again one at a time, so the one that kills its worker is known, and it is given
-``servsim.workers.WORKER_RETRIES`` more attempts before the run stops with :class:`WorkerLostError`
-naming it (:mod:`servsim.workers`). On Dask the scheduler
-reschedules a dead worker's tasks itself, up to its ``distributed.scheduler.allowed-failures``.
-Tasks are pure functions of their data and seed, so a retried task gives the same numbers. Local
-workers end with the driver, however it ends (SIGKILL included), and a failure while storing a
-result (a full disk: :class:`servsim.status.OutputError`) stops them at once.
+The tasks run on :mod:`servsim.execution`, the one task runner ``servsim run`` uses too:
+``workers=1`` in this process; ``workers=N`` a local process pool; ``scheduler="tcp://host:port"``
+a Dask distributed cluster (all of its workers, so ``workers`` must stay 1). The numbers are
+identical whichever runs them. A worker that dies costs only its task; a task that keeps killing
+its worker stops the run with :class:`servsim.execution.WorkerLostError` naming it. Local workers
+end with the driver, however it ends (SIGKILL included), and a failure while storing a result (a
+full disk: :class:`servsim.status.OutputError`) stops them at once.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,43 +33,15 @@ from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
 from servsim import __version__
 from servsim.scenario import Scenario, scenario_hash
-from servsim.workers import WorkerDied, resilient_map
+from servsim.execution import (  # noqa: F401 - re-exported: the runner's executor names
+    CONNECT_TIMEOUT_ENV, CONNECT_TIMEOUT_S, Executor, ExecutorError, WorkerLostError, execute,
+)
 
 log = logging.getLogger(__name__)
 
-#: Seconds to wait for a Dask scheduler to answer; the environment variable overrides it.
-CONNECT_TIMEOUT_S = 10.0
-CONNECT_TIMEOUT_ENV = "SERVSIM_CONNECT_TIMEOUT"
 #: Fault injection, for tests only (see :func:`_inject_fault`).
 KILL_WORKER_ENV = "SERVSIM_TEST_KILL_WORKER"
 KILL_TIMES_ENV = "SERVSIM_TEST_KILL_TIMES"
-
-_PROTOCOLS = ("tcp", "tls", "ucx", "ws", "wss")
-_ADDRESS = re.compile(r"(?:(?P<protocol>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_][A-Za-z0-9_.-]*)"
-                      r":(?P<port>[0-9]{1,5})")
-_START_A_SCHEDULER = ("start one with `dask scheduler` (it prints its address, e.g. tcp://10.0.0.5:8786) and "
-                      "workers with `dask worker tcp://10.0.0.5:8786`, then pass that address to --scheduler")
-
-
-class ExecutorError(ValueError):
-    """The tasks cannot be run as asked: a bad scheduler address, an unreachable scheduler, local
-    workers asked for on a cluster, Dask not installed. The message says what would work."""
-
-
-class WorkerLostError(RuntimeError):
-    """A task kept killing the worker process running it; finished tasks are stored."""
-
-    def __init__(self, key: TaskKey, attempts: int, cause: str) -> None:
-        super().__init__(key, attempts, cause)
-        self.key, self.attempts, self.cause = key, attempts, cause
-
-    def explain(self, task: str) -> str:
-        """The message, with the task described as ``task`` (e.g. a sweep cell's parameter values)."""
-        return (f"task {task} killed its worker process {self.attempts} times{self.cause}, so the run "
-                "stopped (if it runs out of memory: use fewer workers, or give the workers more memory)")
-
-    def __str__(self) -> str:
-        return self.explain(describe_task(self.key))
 
 
 def describe_task(key: TaskKey) -> str:
@@ -86,32 +51,8 @@ def describe_task(key: TaskKey) -> str:
 
 
 def check_executor(workers: int, scheduler: str | None) -> None:
-    """Refuse what cannot work before any task runs: raise :class:`ExecutorError` for a malformed
-    scheduler address, or ``workers > 1`` with a scheduler (the cluster uses all its workers)."""
-    if scheduler is None:
-        return
-    m = _ADDRESS.fullmatch(scheduler.strip())
-    if m is None or (m["protocol"] is not None and m["protocol"] not in _PROTOCOLS) or not 0 < int(m["port"]) < 65536:
-        raise ExecutorError(f"--scheduler {scheduler!r} is not a Dask scheduler address: expected "
-                            f"PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786 or tcp://scheduler:8786 "
-                            f"(protocols: {', '.join(_PROTOCOLS)})")
-    if workers > 1:
-        raise ExecutorError(f"--workers {workers} cannot be combined with --scheduler: --workers sets local "
-                            "processes, while a cluster runs the tasks on all of its workers (start more "
-                            "`dask worker` processes to use more); drop --workers")
-
-
-def _connect_timeout() -> float:
-    text = os.environ.get(CONNECT_TIMEOUT_ENV)
-    if not text:
-        return CONNECT_TIMEOUT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < 1e6:
-        raise ExecutorError(f"{CONNECT_TIMEOUT_ENV}={text!r} is not a number of seconds > 0")
-    return value
+    """Refuse what cannot work before any task runs (:meth:`servsim.execution.Executor.check`)."""
+    Executor(workers, scheduler).check()
 
 
 @dataclass(frozen=True)
@@ -200,66 +141,23 @@ def run_tasks(
     Raises :class:`ExecutorError` when the executor cannot be used as asked and
     :class:`WorkerLostError` when a task keeps killing its worker (finished tasks stay stored).
     """
-    check_executor(workers, scheduler)
+    executor = Executor(workers, scheduler)
+    executor.check()
     done = store.done()
     todo = [t for t in tasks if t.key not in done]
     if progress and len(tasks) > len(todo):
         progress(len(tasks) - len(todo))
     # closed explicitly, so that a failure while storing (a full disk) stops the workers at once
-    with closing(_execute(todo, workers, scheduler)) as results:
-        for key, tables in results:
+    with closing(execute(_run_in_worker, todo, executor, _label, in_process=run_task)) as results:
+        for _, (key, tables) in results:
             store.put(key, tables)
             if progress:
                 progress(1)
 
 
-def _execute(tasks: list[Task], workers: int, scheduler: str | None) -> Iterator[tuple[TaskKey, dict[str, pd.DataFrame]]]:
-    if not tasks:
-        return
-    if scheduler:
-        yield from _on_dask(tasks, scheduler.strip())
-    elif workers <= 1:
-        for t in tasks:
-            yield run_task(t)
-    else:
-        yield from _on_local_pool(tasks, min(workers, len(tasks), os.cpu_count() or 1))
-
-
-def _on_local_pool(tasks: list[Task], workers: int) -> Iterator[tuple[TaskKey, dict[str, pd.DataFrame]]]:
-    """Run ``tasks`` in a process pool of ``workers`` that survives dead workers
-    (:func:`servsim.workers.resilient_map`); a task that keeps killing its worker raises
-    :class:`WorkerLostError`."""
-    try:
-        for _, result in resilient_map(_run_in_worker, tasks, workers, lambda i: describe_task(tasks[i].key)):
-            yield result
-    except WorkerDied as exc:
-        raise WorkerLostError(tasks[exc.index].key, exc.attempts, exc.cause) from None
-
-
-def _on_dask(tasks: list[Task], scheduler: str) -> Iterable[tuple[TaskKey, dict[str, pd.DataFrame]]]:
-    try:
-        from distributed import Client, KilledWorker, as_completed as dask_completed
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ExecutorError("running on a cluster needs Dask: pip install 'servsim[cluster]'") from None
-    timeout = _connect_timeout()
-    try:
-        client = Client(scheduler, timeout=timeout)
-    except OSError as exc:  # includes TimeoutError and Dask's CommClosedError
-        raise ExecutorError(f"could not reach a Dask scheduler at {scheduler} within {timeout:g} s: is it "
-                            f"running, and is the address right? To run on a cluster, {_START_A_SCHEDULER}. "
-                            f"Set {CONNECT_TIMEOUT_ENV}=SECONDS to wait longer.") from exc
-    with client:
-        # pure=False: each task runs once per submission. A dead worker's tasks are rescheduled by the
-        # scheduler (up to its allowed-failures); retries=2 also retries a task that raised on a worker
-        futures = client.map(_run_in_worker, tasks, pure=False, retries=2)
-        task_of = dict(zip(futures, tasks))
-        for fut in dask_completed(futures):
-            try:
-                result = fut.result()
-            except KilledWorker as exc:  # the scheduler gave up: this task's workers kept dying
-                tries = getattr(exc, "allowed_failures", 3) + 1
-                raise WorkerLostError(task_of[fut].key, tries, " on different Dask workers") from None
-            yield result
+def _label(task: Task) -> str:
+    """A task as warnings and :class:`WorkerLostError` name it: ``task option 'x', replication 3``."""
+    return f"task {describe_task(task.key)}"
 
 
 def stored_table(exp: Experiment, out: Path, name: str) -> pd.DataFrame:
