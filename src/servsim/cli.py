@@ -260,7 +260,7 @@ def run(
         try:
             with _interrupts_as_keyboard():
                 result = replicate(scenario, replications=replications, seed=seed, workers=workers,
-                                   progress=lambda n: bar.advance(task, n), log=not no_log, scheduler=scheduler)
+                                   progress=lambda n: (_raise_if_interrupted(), bar.advance(task, n)), log=not no_log, scheduler=scheduler)
         except KeyboardInterrupt:
             from servsim.status import INTERRUPTED
 
