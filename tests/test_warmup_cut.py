@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import servsim
 from conftest import scenario
@@ -122,3 +124,30 @@ def test_vendor_cost_counts_what_it_served_and_handled_after_a_mid_interval_warm
     busy_h = busy_after(v, WARM_END, END) / HOUR
     assert r.summary["vendor_cost"].iloc[0] == pytest.approx(4.0 * served + 60 * busy_h, rel=1e-12)
     assert r.summary["staff_cost"].iloc[0] == pytest.approx(250.0, rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(warmup_s=st.integers(0, 2 * 3600 - 1), interval=st.sampled_from([15, 20, 30, 60, 120]),
+       seed=st.integers(0, 2**16))
+def test_pool_time_covers_exactly_the_post_warmup_window(warmup_s, interval, seed):
+    text = f"""
+        name: any warm-up
+        horizon: {{start: "08:00", end: "10:00", interval: {interval}min, warmup: {warmup_s}s}}
+        channels:
+          calls: {{arrivals: {{rate: 4/min}}, entry: answer, patience: {{dist: exponential, mean: 2min}}}}
+        pools:
+          agents: {{agents: 5, skills: {{answer: 1.0}}, cost_per_hour: 36}}
+        steps:
+          answer: {{handle_time: {{dist: exponential, mean: 1min}}}}
+    """
+    on = servsim.simulate(scenario(text), seed=seed)
+    off = servsim.simulate(scenario(text), seed=seed, log=False)
+    t0 = START + warmup_s
+    window = 10 * HOUR - t0
+    busy = busy_after(on.visits, t0, 10 * HOUR)
+    for r in (on, off):
+        row = r.pool_summary.set_index("pool").loc["agents"]
+        assert row["paid_s"] == pytest.approx(5 * window, rel=1e-12)
+        assert row["staffed_s"] == pytest.approx(5 * window, rel=1e-12)
+        assert row["busy_s"] == pytest.approx(busy, rel=1e-9, abs=1e-6)
+        assert r.summary["staff_cost"].iloc[0] == pytest.approx(5 * window / HOUR * 36, rel=1e-12)
