@@ -91,7 +91,8 @@ def test_paid_time_after_a_mid_interval_warmup_counts_overtime():
 
 @pytest.mark.parametrize("log", [True, False], ids=["log", "no-log"])
 def test_one_interval_horizon_with_a_warmup_has_an_occupancy(log):
-    text = MID_INTERVAL.replace('end: "12:00", interval: 60min, warmup: 90min', 'end: "09:00", interval: 60min, warmup: 10min')
+    text = MID_INTERVAL.replace('end: "12:00", interval: 60min, warmup: 90min',
+                                'end: "09:00", interval: 60min, warmup: 10min')
     on = servsim.simulate(scenario(text), seed=1)
     r = on if log else servsim.simulate(scenario(text), seed=1, log=False)
     row = r.pool_summary.set_index("pool").loc["agents"]
@@ -113,9 +114,9 @@ def test_a_warmup_on_an_interval_boundary_keeps_the_per_interval_sums():
 
 @pytest.mark.parametrize("log", [True, False], ids=["log", "no-log"])
 def test_vendor_cost_counts_what_it_served_and_handled_after_a_mid_interval_warmup(log):
-    text = MID_INTERVAL.replace("""      answer: {handle_time: {dist: exponential, mean: 1min}}""", """\
-      answer: {handle_time: {dist: exponential, mean: 1min}, outsource: {to: partner, share: 0.3}}""").replace(
-        "    steps:", "      partner: {kind: vendor, agents: unlimited, price_per_contact: 4.0, price_per_hour: 60}\n    steps:")
+    vendor = "      partner: {kind: vendor, agents: unlimited, price_per_contact: 4.0, price_per_hour: 60}\n"
+    text = MID_INTERVAL.replace("mean: 1min}}\n", "mean: 1min}, outsource: {to: partner, share: 0.3}}\n").replace(
+        "    steps:", vendor + "    steps:")
     on = servsim.simulate(scenario(text), seed=6)
     r = on if log else servsim.simulate(scenario(text), seed=6, log=False)
     v = on.visits[(on.visits["pool"] == "partner")]

@@ -227,16 +227,27 @@ def _all_can_abandon(plan: Plan, per_arrival: np.ndarray, s: int) -> bool:
                for c, ch in enumerate(plan.channels) if per_arrival[c, s] > 0)
 
 
+def _stability(plan: Plan, per_arrival: np.ndarray, step_ratio: dict[int, float], counted: list[int],
+               ratio: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(overloaded steps, those held by abandonment), by name; ``step_ratio`` and ``counted`` (steps
+    whose work is in the total ratio) by step index. Rules: module docstring."""
+    overloaded = [s for s, r in step_ratio.items() if r >= 1.0]
+    if not overloaded and ratio >= 1.0:
+        overloaded = counted
+    held = [s for s in overloaded if np.isfinite(step_ratio[s]) and _all_can_abandon(plan, per_arrival, s)]
+    name = [st.name for st in plan.steps]
+    return tuple(name[s] for s in overloaded), tuple(name[s] for s in held)
+
+
 def offered_load(plan: Plan) -> Load:
     """Load ratio of the plan and its stability; see the module docstring."""
     per_arrival = expected_visits(plan)
     visits = (expected_arrivals(plan) * attempts_per_arrival(plan)) @ per_arrival
     cap = pool_capacity(plan)
-    step_ratio: dict[str, float] = {}
-    counted: list[str] = []  # steps whose work is in the total
+    step_ratio: dict[int, float] = {}
+    counted: list[int] = []  # steps whose work is in the total
     total = cap_total = 0.0
     finite_pools: set[int] = set()
-    index = {st.name: s for s, st in enumerate(plan.steps)}
     for s, st in enumerate(plan.steps):
         if not st.pools or st.handle is None or visits[s] <= 0:
             continue
@@ -247,17 +258,14 @@ def offered_load(plan: Plan) -> Load:
         if st.overflow is not None and st.vendor_step >= 0:
             pools += [p for p, _ in plan.steps[st.vendor_step].pools]
         c = sum(cap[p] for p in pools)
-        step_ratio[st.name] = work / c if c > 0 else (np.inf if work > 0 else 0.0)
+        step_ratio[s] = work / c if c > 0 else (np.inf if work > 0 else 0.0)
         if np.isfinite(c):
             total += work
             finite_pools.update(pools)
             if work > 0:
-                counted.append(st.name)
+                counted.append(s)
     cap_total = float(sum(cap[p] for p in finite_pools))
     ratio = total / cap_total if cap_total > 0 else (np.inf if total > 0 else 0.0)
-    overloaded = tuple(n for n, r in step_ratio.items() if r >= 1.0)
-    if not overloaded and ratio >= 1.0:
-        overloaded = tuple(counted)
-    held = tuple(n for n in overloaded
-                 if np.isfinite(step_ratio[n]) and _all_can_abandon(plan, per_arrival, index[n]))
-    return Load(float(ratio), float(total), cap_total, step_ratio, overloaded, held)
+    overloaded, held = _stability(plan, per_arrival, step_ratio, counted, float(ratio))
+    by_name = {plan.steps[s].name: r for s, r in step_ratio.items()}
+    return Load(float(ratio), float(total), cap_total, by_name, overloaded, held)

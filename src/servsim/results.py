@@ -31,8 +31,10 @@ class RunResult:
     """One replication: its tables and status.
 
     ``summary``: KPIs overall/per channel/per segment (one row each); ``pool_summary``: staffed, busy
-    and paid agent-seconds and occupancy per pool over exactly [warm-up end, end of run]; ``contacts``, ``visits``, ``intervals``, ``pools``: see :mod:`servsim.metrics`.
-    ``stopped`` is empty unless the run hit a limit; ``load`` compares offered load with capacity.
+    and paid agent-seconds and occupancy per pool over exactly [warm-up end, end of run];
+    ``contacts``, ``visits``, ``intervals``, ``pools``: see :mod:`servsim.metrics`. ``stopped`` is
+    empty unless the run hit a limit; ``load`` compares offered load with capacity (``unstable``:
+    stopped, or over capacity where abandonment does not hold the queue).
     ``log`` is false for a run kept without a per-contact log (``simulate(..., log=False)``): then
     ``contacts`` and ``visits`` are empty and the other tables come from per-interval sums (see
     :mod:`servsim.streaming`; interval percentiles are NaN, summary percentiles within 0.5 %).
