@@ -1,12 +1,19 @@
-"""Arrivals beyond capacity: reported as unstable, and a run cannot grow without bound."""
+"""Arrivals beyond capacity: reported as unstable unless abandonment holds the queue, and a run cannot
+grow without bound."""
 
 from __future__ import annotations
 
+import json
+import textwrap
 import tracemalloc
+
+import pytest
 
 from typer.testing import CliRunner
 
 import servsim
+from servsim.capacity import offered_load
+from servsim.engine import compile_plan
 from servsim.cli import EXIT_UNSTABLE, app
 from conftest import scenario
 
@@ -48,8 +55,66 @@ def test_abandonment_keeps_an_overloaded_system_bounded():
     text = text.replace("days: 30", "days: 1")
     r = servsim.simulate(scenario(text), seed=1)
     assert not r.stopped
-    assert r.load.unstable  # arrivals still exceed capacity: reported, though abandonment bounds the queue
+    # arrivals exceed capacity, but every caller can abandon: stable, with its load ratio and a warning
+    assert not r.unstable and not r.load.unstable
+    assert abs(r.load.ratio - 1.2) < 1e-9
+    assert "abandonment" in r.status and "UNSTABLE" not in r.status
+    assert r.load.held_by_abandonment == ("answer",)
     assert r.summary["abandon_rate"].iloc[0] > 0.1
+
+
+#: M/M/100+M at λ = 1.02 cμ (μ = θ = 1/min), a case of Whitt's (2005) Erlang A tables.
+ERLANG_A = """
+    name: erlang a above capacity
+    horizon: {start: "08:00", end: "12:00", interval: 60min}
+    channels:
+      calls: {arrivals: {rate: 102/min}, entry: answer, patience: {dist: exponential, mean: 1min}}
+    pools:
+      agents: {agents: 100, skills: {answer: 1.0}}
+    steps:
+      answer: {handle_time: {dist: exponential, mean: 1min}}
+"""
+
+
+def test_erlang_a_above_capacity_is_stable(tmp_path):
+    r = servsim.simulate(scenario(ERLANG_A), seed=3, log=False)
+    assert not r.stopped and not r.unstable
+    assert abs(r.load.ratio - 1.02) < 1e-9
+    assert r.status.startswith("stable, held by abandonment: offered load is 1.02×")
+    assert "expect high abandonment" in r.status
+    # Whitt's tables give P(abandon) ≈ 5 % here: clearly above zero, far from the 2 % excess alone
+    assert 0.03 < r.summary["abandon_rate"].iloc[0] < 0.08
+    f = tmp_path / "erlang_a.yaml"
+    f.write_text(textwrap.dedent(ERLANG_A))
+    res = CliRunner().invoke(app, ["run", str(f), "-n", "1", "--no-log", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["unstable"] is False and "held by abandonment" in out["status"]
+
+
+PATIENT = "patience: {dist: exponential, mean: 1min}"
+#: ERLANG_A where some contacts reaching the overloaded step cannot abandon there
+NOT_ALL_CAN_ABANDON = {
+    "no patience (email)": ERLANG_A.replace(", " + PATIENT, ""),
+    "a segment without patience": ERLANG_A.replace(", " + PATIENT, "").replace("    channels:", f"""\
+    segments:
+      plain: {{share: 0.5, {PATIENT}}}
+      vip: {{share: 0.5, priority: 1}}
+    channels:"""),
+    "overloaded back-stage step": ERLANG_A.replace("entry: answer", "entry: triage").replace(
+        "skills: {answer: 1.0}", "skills: {answer: 1.0, triage: 1.0}").replace(
+        "answer: {handle_time: {dist: exponential, mean: 1min}}", """\
+triage: {handle_time: {dist: exponential, mean: 1s}, next: {answer: 1.0}}
+      answer: {handle_time: {dist: exponential, mean: 1min}, stage: back}"""),
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_ALL_CAN_ABANDON))
+def test_overload_is_unstable_unless_every_contact_reaching_the_step_can_abandon(case):
+    load = offered_load(compile_plan(scenario(NOT_ALL_CAN_ABANDON[case])))
+    assert load.unstable and load.held_by_abandonment == ()
+    assert load.step_ratio["answer"] >= 1.02 - 1e-9
+    assert load.describe().startswith("UNSTABLE") and "'answer'" in load.describe()
 
 
 def test_cli_exit_status_and_message_for_an_unstable_run(tmp_path):

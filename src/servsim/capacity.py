@@ -16,7 +16,16 @@ infinite capacity and its work is left out of the ratio. A vendor taking a step'
 capacity to that step's. The ratio of all offered work to all
 staffed time is the **load ratio** ρ; ρ ≥ 1 means arrivals exceed capacity (without abandonment the
 queue grows without bound). A step whose work exceeds the staffed time of every pool able to serve
-it is reported too. Abandonment is ignored here: it sheds load, so ρ is an upper bound.
+it is reported too. Abandonment is ignored in the ratios: it sheds load, so ρ is an upper bound.
+
+Stability. The *overloaded* steps are those with a step ratio ≥ 1, or, when only ρ is ≥ 1, every
+step whose work is counted in ρ. An overloaded step is *held by abandonment* when every contact
+that can reach it can abandon there: the step is front stage (patience runs only while a customer
+waits at a front-stage step) and every channel reaching it has a patience for every segment of its
+mix. Such a queue is stable for any arrival rate (Erlang A with λ > cμ: waiting customers leave, so
+the queue stays bounded), at the price of high abandonment. The load is *unstable* when some
+overloaded step is not held: a back-stage step, a channel without patience (email), or unbounded
+work (a step ratio of ∞: no capacity, or a loop that never ends).
 """
 
 from __future__ import annotations
@@ -31,21 +40,48 @@ from servsim.engine.plan import Plan
 
 @dataclass(frozen=True)
 class Load:
+    """Offered load against capacity (module docstring): ``ratio`` ρ = ``work_s`` / ``capacity_s``,
+    ``step_ratio`` per step, the ``overloaded`` steps and those of them ``held_by_abandonment``."""
+
     ratio: float
     work_s: float
     capacity_s: float
     step_ratio: dict[str, float]
+    overloaded: tuple[str, ...] = ()
+    held_by_abandonment: tuple[str, ...] = ()
+
+    @property
+    def over_capacity(self) -> bool:
+        """Offered work reaches capacity, overall or at some step."""
+        return self.ratio >= 1.0 or any(r >= 1.0 for r in self.step_ratio.values())
+
+    @property
+    def held(self) -> bool:
+        """Over capacity, and every overloaded step is held by abandonment."""
+        held = set(self.held_by_abandonment)
+        return self.over_capacity and bool(self.overloaded) and all(s in held for s in self.overloaded)
 
     @property
     def unstable(self) -> bool:
-        return self.ratio >= 1.0 or any(r >= 1.0 for r in self.step_ratio.values())
+        return self.over_capacity and not self.held
+
+    def _worst(self, steps: tuple[str, ...] | list[str]) -> str:
+        """`` (step 'x': r×)`` for the step of ``steps`` with the highest ratio, or nothing."""
+        if not steps:
+            return ""
+        worst = max(steps, key=self.step_ratio.__getitem__)
+        return f" (step {worst!r}: {self.step_ratio[worst]:.2f}×)"
 
     def describe(self) -> str:
-        if not self.unstable:
+        if not self.over_capacity:
             return f"stable: offered load is {self.ratio:.0%} of staffed capacity"
-        worst = max(self.step_ratio, key=self.step_ratio.__getitem__) if self.step_ratio else ""
-        extra = f" (step {worst!r}: {self.step_ratio[worst]:.2f}×)" if worst else ""
-        return (f"UNSTABLE: offered load is {self.ratio:.2f}× staffed capacity{extra}; "
+        if self.held:
+            return (f"stable, held by abandonment: offered load is {self.ratio:.2f}× staffed capacity"
+                    f"{self._worst(self.overloaded)}; waiting customers leave, so queues stay bounded — "
+                    "expect high abandonment")
+        held = set(self.held_by_abandonment)
+        unheld = [s for s in self.overloaded if s not in held] or list(self.step_ratio)
+        return (f"UNSTABLE: offered load is {self.ratio:.2f}× staffed capacity{self._worst(unheld)}; "
                 "without abandonment queues grow without bound")
 
 
@@ -183,11 +219,33 @@ def pool_capacity(plan: Plan) -> np.ndarray:
     return cap
 
 
+def _all_can_abandon(plan: Plan, per_arrival: np.ndarray, s: int) -> bool:
+    """Whether every contact that can reach step s can abandon there (module docstring)."""
+    if not plan.steps[s].front:
+        return False
+    return all(all(ch.patience[g] is not None for g in ch.segment_idx)
+               for c, ch in enumerate(plan.channels) if per_arrival[c, s] > 0)
+
+
+def _stability(plan: Plan, per_arrival: np.ndarray, step_ratio: dict[int, float], counted: list[int],
+               ratio: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(overloaded steps, those held by abandonment), by name; ``step_ratio`` and ``counted`` (steps
+    whose work is in the total ratio) by step index. Rules: module docstring."""
+    overloaded = [s for s, r in step_ratio.items() if r >= 1.0]
+    if not overloaded and ratio >= 1.0:
+        overloaded = counted
+    held = [s for s in overloaded if np.isfinite(step_ratio[s]) and _all_can_abandon(plan, per_arrival, s)]
+    name = [st.name for st in plan.steps]
+    return tuple(name[s] for s in overloaded), tuple(name[s] for s in held)
+
+
 def offered_load(plan: Plan) -> Load:
-    """Load ratio of the plan; see the module docstring."""
-    visits = (expected_arrivals(plan) * attempts_per_arrival(plan)) @ expected_visits(plan)
+    """Load ratio of the plan and its stability; see the module docstring."""
+    per_arrival = expected_visits(plan)
+    visits = (expected_arrivals(plan) * attempts_per_arrival(plan)) @ per_arrival
     cap = pool_capacity(plan)
-    step_ratio: dict[str, float] = {}
+    step_ratio: dict[int, float] = {}
+    counted: list[int] = []  # steps whose work is in the total
     total = cap_total = 0.0
     finite_pools: set[int] = set()
     for s, st in enumerate(plan.steps):
@@ -200,10 +258,14 @@ def offered_load(plan: Plan) -> Load:
         if st.overflow is not None and st.vendor_step >= 0:
             pools += [p for p, _ in plan.steps[st.vendor_step].pools]
         c = sum(cap[p] for p in pools)
-        step_ratio[st.name] = work / c if c > 0 else (np.inf if work > 0 else 0.0)
+        step_ratio[s] = work / c if c > 0 else (np.inf if work > 0 else 0.0)
         if np.isfinite(c):
             total += work
             finite_pools.update(pools)
+            if work > 0:
+                counted.append(s)
     cap_total = float(sum(cap[p] for p in finite_pools))
     ratio = total / cap_total if cap_total > 0 else (np.inf if total > 0 else 0.0)
-    return Load(float(ratio), float(total), cap_total, step_ratio)
+    overloaded, held = _stability(plan, per_arrival, step_ratio, counted, float(ratio))
+    by_name = {plan.steps[s].name: r for s, r in step_ratio.items()}
+    return Load(float(ratio), float(total), cap_total, by_name, overloaded, held)

@@ -29,9 +29,11 @@ Satisfaction proxy
     for comparing options — not a measurement of real customers' satisfaction.
 
 Warm-up
-    Like every KPI, economics leave out the warm-up: contacts with ``warmup`` true, and pool and
-    interval rows that start before the warm-up end (``warmup_end_s``, seconds after midnight of
-    day 1 = horizon start + warm-up). With no warm-up, the whole horizon counts.
+    Like every KPI, economics leave out the warm-up: contacts with ``warmup`` true; pool time before
+    the warm-up end (``warmup_end_s``, seconds after midnight of day 1 = horizon start + warm-up):
+    a run's costs read its exact pool totals over [warm-up end, end of run], while a per-interval
+    ``pools`` table passed here loses the intervals starting before the warm-up end; and interval
+    rows (arrival cohorts) starting before it. With no warm-up, the whole horizon counts.
 """
 
 from __future__ import annotations
@@ -67,7 +69,10 @@ def labels(column: pd.Series) -> np.ndarray:
 
 
 def _after_warmup(df: pd.DataFrame, warmup_end_s: float) -> pd.DataFrame:
-    """Rows of a per-interval table (``start_s``) that start at or after the warm-up end."""
+    """Rows of a per-interval table (``start_s``) that start at or after the warm-up end: whole
+    intervals, so the rest of an interval the warm-up ends in is dropped. A table without
+    ``start_s`` holds totals already over exactly [warm-up end, end of run] (a run's exact pool
+    totals, :func:`servsim.metrics.pool_summary_frame`) and is kept whole."""
     if warmup_end_s <= 0 or "start_s" not in df.columns:
         return df
     return df[df["start_s"].to_numpy(dtype=float) >= warmup_end_s - _EPS]
@@ -83,8 +88,10 @@ def _post_warmup_contacts(contacts: pd.DataFrame) -> np.ndarray:
 def pool_costs(pools: pd.DataFrame, cost_per_hour: Mapping[str, float], warmup_end_s: float = 0.0) -> pd.DataFrame:
     """Staff cost per pool.
 
-    For each pool p, over the rows of the ``pools`` table (one per pool per interval) starting at or
-    after ``warmup_end_s``:
+    ``pools`` is either a run's exact post-warm-up totals per pool (no ``start_s`` column: every row
+    counts; :func:`servsim.metrics.pool_summary_frame`, as the run summary's costs use) or the
+    per-interval ``pools`` table (one row per pool per interval), of which the rows starting at or
+    after ``warmup_end_s`` count — whole intervals only. For each pool p, over the rows that count:
 
     * ``staffed_hours`` = Σ staffed_s / 3600 (agent-hours on shift);
     * ``busy_hours`` = Σ busy_s / 3600 (agent-hours serving);
@@ -246,7 +253,9 @@ def satisfaction_scores(
 
 
 def pool_charges(pools: pd.DataFrame, scenario: Any, warmup_end_s: float = 0.0) -> pd.DataFrame:
-    """Cost per pool of every kind (currency), over rows starting at or after ``warmup_end_s``.
+    """Cost per pool of every kind (currency), over the rows of ``pools`` that count (as in
+    :func:`pool_costs`: every row of the exact post-warm-up totals, which the run summary's costs use;
+    of a per-interval table, the rows starting at or after ``warmup_end_s``).
 
     Columns: ``pool``, ``kind``, ``paid_hours``, ``busy_hours``, ``served`` (visits finished),
     ``staff_cost`` (agents: paid_hours × cost_per_hour), ``vendor_cost`` (vendor: served ×

@@ -39,7 +39,9 @@ KPIs (function :func:`kpis`), over contacts that arrived after the warm-up:
 * ``p_wait`` = share of answered-or-abandoned contacts that waited more than 0 s;
 * ``mean_handle_s`` = mean handle time of completed visits; ``mean_lead_time_s`` = mean exit − arrival of
   handled contacts;
-* ``occupancy`` (per pool) = busy agent-time / paid agent-time after the warm-up;
+* ``occupancy`` (per pool, ``pool_summary``) = busy agent-time / paid agent-time over exactly
+  [warm-up end, end of run], the window of the contact KPIs (a warm-up ending mid-interval keeps
+  the rest of that interval);
 * Little's law: with window [warm-up end, horizon end] of length τ, ``littles_L`` = time-average
   number in system, integrated from the visit records; ``littles_lambda_w`` = λ·W with
   λ = arrivals in the window / τ and W = mean time in system of the contacts that arrived in the
@@ -179,20 +181,28 @@ def _interval_of(plan: Plan, t: np.ndarray) -> np.ndarray:
 
 
 def pool_table(plan: Plan, rec: Records) -> pd.DataFrame:
-    """Staffed, busy and paid agent-seconds per pool per reporting interval.
+    """The ``pools`` table of a run: :func:`pool_tables` without the post-warm-up totals."""
+    return pool_tables(plan, rec)[0]
+
+
+def pool_tables(plan: Plan, rec: Records) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Staffed, busy and paid agent-seconds per pool per reporting interval (the ``pools`` table), and
+    the same over exactly [warm-up end, end of run] (the ``pool_summary`` table, with ``served``:
+    see :func:`pool_summary_frame`).
 
     busy(t) = number of the pool's visits in service at t, divided by its concurrency k (an agent
     holding j of k chats is j/k busy); staffed(t) = on-duty headcount (after breaks and shrinkage);
     paid(t) = max(scheduled headcount(t), busy(t)) — agents on break or absent are paid, and an
     agent finishing after their shift is still paid. An ``unlimited`` vendor or bots pool is staffed
     and paid exactly while busy. Integrals are exact (piecewise-constant functions integrated
-    between their change points). Columns also give ``served`` (visits the pool finished in the
-    interval, by end time).
+    between their change points; the warm-up end is one of them). Columns also give ``served``
+    (visits the pool finished in the interval, or after the warm-up end, by end time).
     """
     a = as_numpy(rec)
     bounds = np.asarray(plan.boundaries)
     n_int = len(bounds) - 1
     rows = []
+    totals = np.zeros((len(plan.pools), 4))
     started = ~np.isnan(a["v_start"])
     ends = np.where(np.isnan(a["v_end"]), rec.end_time, a["v_end"])
     for p, pool in enumerate(plan.pools):
@@ -204,7 +214,7 @@ def pool_table(plan: Plan, rec: Records) -> pd.DataFrame:
         st_n = np.array([n for t, q, n in plan.staffing if q == p], dtype=float)
         pd_t = np.array([t for t, q, _ in plan.paid if q == p], dtype=float)
         pd_n = np.array([n for t, q, n in plan.paid if q == p], dtype=float)
-        grid = np.unique(np.concatenate([times, st_t, pd_t, bounds, [plan.start, rec.end_time]]))
+        grid = np.unique(np.concatenate([times, st_t, pd_t, bounds, [plan.start, rec.end_time, plan.warmup_end]]))
         grid = grid[(grid >= plan.start) & (grid <= plan.end)]
         order = np.argsort(times, kind="stable")
         busy_at = np.cumsum(deltas[order])
@@ -225,14 +235,19 @@ def pool_table(plan: Plan, rec: Records) -> pd.DataFrame:
         which = np.clip(np.searchsorted(bounds, seg_t, side="right") - 1, 0, n_int - 1)
         # time between days (outside the window) still counts towards the interval it follows;
         # there is no staff then, so only overtime can fall there.
-        busy_s = np.bincount(which, weights=busy * dt * live, minlength=n_int)
-        staffed_s = np.bincount(which, weights=staffed * dt * live, minlength=n_int)
-        paid_s = np.bincount(which, weights=np.maximum(busy, scheduled) * dt * live, minlength=n_int)
+        busy_dt, staffed_dt = busy * dt * live, staffed * dt * live
+        paid_dt = np.maximum(busy, scheduled) * dt * live
+        busy_s = np.bincount(which, weights=busy_dt, minlength=n_int)
+        staffed_s = np.bincount(which, weights=staffed_dt, minlength=n_int)
+        paid_s = np.bincount(which, weights=paid_dt, minlength=n_int)
         done = a["v_end"][mask & (a["v_outcome"] == 1)]
         served = np.bincount(np.clip(np.searchsorted(bounds, done, side="right") - 1, 0, n_int - 1),
                              minlength=n_int)[:n_int]
         rows.append((staffed_s, busy_s, paid_s, served))
-    return pool_frame(plan, rows)
+        after = seg_t >= plan.warmup_end
+        totals[p] = (staffed_dt[after].sum(), busy_dt[after].sum(), paid_dt[after].sum(),
+                     (done >= plan.warmup_end).sum())
+    return pool_frame(plan, rows), pool_summary_frame(plan, totals)
 
 
 def pool_frame(plan: Plan, per_pool: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> pd.DataFrame:
@@ -435,12 +450,18 @@ def interval_table(plan: Plan, contacts: pd.DataFrame, visits: pd.DataFrame) -> 
     return out
 
 
-def occupancy(pools: pd.DataFrame, plan: Plan) -> pd.DataFrame:
-    """Occupancy per pool after the warm-up: busy / paid agent-time (intervals starting at or after the
-    warm-up end); NaN for unlimited pools (they have no capacity to occupy)."""
-    p = pools[pools["start_s"] >= plan.warmup_end - 1e-9]
-    g = p.groupby("pool", observed=False)[["staffed_s", "busy_s", "paid_s"]].sum().reset_index()
-    unlimited = g["pool"].isin([p.name for p in plan.pools if p.unlimited]).to_numpy()
+def pool_summary_frame(plan: Plan, totals: np.ndarray) -> pd.DataFrame:
+    """Per pool, over exactly [warm-up end, end of run] (the whole run without a warm-up), from each
+    pool's (staffed_s, busy_s, paid_s, served) there (rows of ``totals``): those columns and
+    occupancy = busy_s / paid_s, NaN when nothing is paid or for an unlimited pool (no capacity to
+    occupy). ``served`` counts visits finished at or after the warm-up end; the ``pool_summary``
+    table leaves it out (:func:`servsim.results.pool_summary`), the costs read it."""
+    out = pd.DataFrame({
+        "pool": pd.Categorical([p.name for p in plan.pools], categories=[p.name for p in plan.pools]),
+        "staffed_s": totals[:, 0], "busy_s": totals[:, 1], "paid_s": totals[:, 2],
+        "served": totals[:, 3].astype(np.int64),
+    })
+    unlimited = np.array([p.unlimited for p in plan.pools], dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):
-        g["occupancy"] = np.where((g["paid_s"] > 0) & ~unlimited, g["busy_s"] / g["paid_s"], np.nan)
-    return g
+        out["occupancy"] = np.where((out["paid_s"] > 0) & ~unlimited, out["busy_s"] / out["paid_s"], np.nan)
+    return out

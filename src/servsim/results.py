@@ -30,9 +30,11 @@ OPTIONAL = ["balked", "contained", "outsourced", "unresolved", "retrials", "staf
 class RunResult:
     """One replication: its tables and status.
 
-    ``summary``: KPIs overall/per channel/per segment (one row each); ``pool_summary``: occupancy per
-    pool; ``contacts``, ``visits``, ``intervals``, ``pools``: see :mod:`servsim.metrics`.
-    ``stopped`` is empty unless the run hit a limit; ``load`` compares offered load with capacity.
+    ``summary``: KPIs overall/per channel/per segment (one row each); ``pool_summary``: staffed, busy
+    and paid agent-seconds and occupancy per pool over exactly [warm-up end, end of run];
+    ``contacts``, ``visits``, ``intervals``, ``pools``: see :mod:`servsim.metrics`. ``stopped`` is
+    empty unless the run hit a limit; ``load`` compares offered load with capacity (``unstable``:
+    stopped, or over capacity where abandonment does not hold the queue).
     ``log`` is false for a run kept without a per-contact log (``simulate(..., log=False)``): then
     ``contacts`` and ``visits`` are empty and the other tables come from per-interval sums (see
     :mod:`servsim.streaming`; interval percentiles are NaN, summary percentiles within 0.5 %).
@@ -168,10 +170,18 @@ class Replications:
         return pd.concat([main, occ_t], ignore_index=True)
 
 
+def pool_summary(totals: pd.DataFrame) -> pd.DataFrame:
+    """The ``pool_summary`` table from a run's exact post-warm-up pool totals
+    (:func:`servsim.metrics.pool_summary_frame`): per pool ``staffed_s, busy_s, paid_s, occupancy``."""
+    return totals.drop(columns="served")
+
+
 def _add_economics(summary: pd.DataFrame, plan: Plan, contacts: pd.DataFrame, pools: pd.DataFrame,
                    intervals: pd.DataFrame, acc: Accumulator | None = None) -> None:
-    """Costs on the overall row; the satisfaction proxy on every row (its own contacts). Without a
-    per-contact log (``acc`` given), contact counts and scores come from the run's sums."""
+    """Costs on the overall row; the satisfaction proxy on every row (its own contacts). ``pools`` are
+    the exact post-warm-up pool totals (:func:`servsim.metrics.pool_summary_frame`), so staff, vendor
+    and bot costs cover exactly the contact KPIs' window. Without a per-contact log (``acc`` given),
+    contact counts and scores come from the run's sums."""
     s = plan.scenario
     overall = ((summary["channel"] == "all") & (summary["segment"] == "all")).to_numpy()
     if acc is None:
@@ -210,15 +220,15 @@ def build_streaming(plan: Plan, acc: Accumulator, end_time: float, stopped: str,
     visits = metrics.visit_table(plan, empty)
     contacts = metrics.contact_table(plan, empty, visits)
     pools = acc.pools()
+    totals = acc.pool_totals()
     summary = acc.summary(end_time)
     intervals = acc.intervals()
-    pool_summary = metrics.occupancy(pools, plan)
     summary["load_ratio"] = load.ratio
     summary["stopped"] = bool(stopped)
-    _add_economics(summary, plan, contacts, pools, intervals, acc)
+    _add_economics(summary, plan, contacts, totals, intervals, acc)
     return RunResult(
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=stopped,
-        summary=_tag(summary, replication), pool_summary=_tag(pool_summary, replication),
+        summary=_tag(summary, replication), pool_summary=_tag(pool_summary(totals), replication),
         intervals=_tag(intervals, replication), pools=_tag(pools, replication),
         per_contact=ContactLog(plan, Records(), replication), log=False,
     )
@@ -228,16 +238,15 @@ def build(plan: Plan, rec: Records, replication: int, seed: tuple[int, ...], loa
     """Turn one run's records into a :class:`RunResult`."""
     visits = metrics.visit_table(plan, rec)
     contacts = metrics.contact_table(plan, rec, visits)
-    pools = metrics.pool_table(plan, rec)
+    pools, totals = metrics.pool_tables(plan, rec)
     summary = metrics.summary_rows(plan, contacts, visits, rec.end_time)
     intervals = metrics.interval_table(plan, contacts, visits)
-    pool_summary = metrics.occupancy(pools, plan)
     summary["load_ratio"] = load.ratio
     summary["stopped"] = bool(rec.stopped)
-    _add_economics(summary, plan, contacts, pools, intervals)
+    _add_economics(summary, plan, contacts, totals, intervals)
     return RunResult(
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=rec.stopped,
-        summary=_tag(summary, replication), pool_summary=_tag(pool_summary, replication),
+        summary=_tag(summary, replication), pool_summary=_tag(pool_summary(totals), replication),
         intervals=_tag(intervals, replication), pools=_tag(pools, replication),
         per_contact=ContactLog(plan, rec, replication),
     )

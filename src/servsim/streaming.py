@@ -18,8 +18,10 @@ number of contacts. The tables are then built from the sums:
   count satisfied — so every KPI that is a count, a share or a mean equals its log-on value (up to
   the order of floating-point additions: relative differences around 1e-15);
 * ``pools``: the busy-slot count of each pool is integrated exactly between its change points
-  (service starts and ends, staffing changes, interval boundaries), as :func:`~servsim.metrics.pool_table`
-  does; ``busy_s``, ``staffed_s``, ``paid_s`` = ∫ max(scheduled, busy) and ``served`` equal their log-on values;
+  (service starts and ends, staffing changes, interval boundaries, the warm-up end), as
+  :func:`~servsim.metrics.pool_tables` does; ``busy_s``, ``staffed_s``, ``paid_s`` = ∫ max(scheduled, busy)
+  and ``served`` equal their log-on values, per interval and over exactly [warm-up end, end of run]
+  (``pool_summary``);
 * Little's law columns: L is a sum over visits and λ, W sums over contacts, so they are exact too.
 
 Percentiles cannot be summed. ``p90_wait_s`` and ``p95_wait_s`` of the ``summary`` rows come from a
@@ -133,6 +135,8 @@ class Accumulator:
         self.busy_s = np.zeros((n_pools, self.n_int))
         self.paid_s = np.zeros((n_pools, self.n_int))
         self.served = np.zeros((n_pools, self.n_int), dtype=np.int64)
+        #: per pool: staffed, busy, paid agent-seconds and visits served after the warm-up end
+        self.post = np.zeros((n_pools, 4))
         self.carry = np.zeros(n_pools)
         self.t_from = plan.start
         #: per pool: on-duty and paid headcount timelines, (change times, headcounts) each
@@ -226,6 +230,7 @@ class Accumulator:
         if len(times) and times[0] < t_from:
             raise RuntimeError("servsim.streaming: pool events out of time order")
         bounds, n_int = self.bounds, self.n_int
+        warm = self.plan.warmup_end
         for p, pool in enumerate(self.plan.pools):
             start = codes == p
             sel = start | (codes == ~p)
@@ -235,6 +240,8 @@ class Accumulator:
                 raise RuntimeError("servsim.streaming: pool events out of time order")
             st_t, st_n, pd_t, pd_n = self.levels[p]
             parts = [tp, np.array([t_from, until])]
+            if t_from < warm < until:  # the post-warm-up totals start exactly there
+                parts.append(np.array([warm]))
             for a in (st_t, pd_t, bounds):
                 parts.append(a[np.searchsorted(a, t_from, "left"):np.searchsorted(a, until, "right")])
             grid = np.unique(np.concatenate(parts))
@@ -249,13 +256,17 @@ class Accumulator:
             dt = np.diff(grid)
             which = np.clip(np.searchsorted(bounds, grid[:-1], side="right") - 1, 0, n_int - 1)
             busy, staffed, scheduled = busy[:-1], staffed[:-1], scheduled[:-1]
-            self.busy_s[p] += np.bincount(which, weights=busy * dt, minlength=n_int)
-            self.staffed_s[p] += np.bincount(which, weights=staffed * dt, minlength=n_int)
-            self.paid_s[p] += np.bincount(which, weights=np.maximum(busy, scheduled) * dt, minlength=n_int)
+            busy_dt, staffed_dt, paid_dt = busy * dt, staffed * dt, np.maximum(busy, scheduled) * dt
+            self.busy_s[p] += np.bincount(which, weights=busy_dt, minlength=n_int)
+            self.staffed_s[p] += np.bincount(which, weights=staffed_dt, minlength=n_int)
+            self.paid_s[p] += np.bincount(which, weights=paid_dt, minlength=n_int)
             ends = tp[dp < 0]
             if len(ends):
                 self.served[p] += np.bincount(np.clip(np.searchsorted(bounds, ends, side="right") - 1, 0, n_int - 1),
                                               minlength=n_int)
+            after = grid[:-1] >= warm
+            self.post[p] += (staffed_dt[after].sum(), busy_dt[after].sum(), paid_dt[after].sum(),
+                             (ends >= warm).sum())
             self.carry[p] += dp.sum()
         self.t_from = until
 
@@ -386,6 +397,11 @@ class Accumulator:
         ``pools`` table of :func:`servsim.metrics.pool_table`."""
         return metrics.pool_frame(self.plan, [(self.staffed_s[p], self.busy_s[p], self.paid_s[p], self.served[p])
                                               for p in range(len(self.plan.pools))])
+
+    def pool_totals(self) -> pd.DataFrame:
+        """The same per pool over exactly [warm-up end, end of run]: the totals of
+        :func:`servsim.metrics.pool_tables`."""
+        return metrics.pool_summary_frame(self.plan, self.post)
 
 
 def _timeline(changes: tuple[tuple[float, int, int], ...], pool: int) -> tuple[np.ndarray, np.ndarray]:

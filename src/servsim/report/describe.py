@@ -61,5 +61,6 @@ def describe_scenario(s: Scenario) -> str:
         nxt = ", ".join(f"{escape(t)} {p:.0%}" for t, p in st.routing().items())
         lines.append(f"  {escape(name)} ({st.stage} stage): handle time {_dist(st.handle_time)}; then {nxt}")
     load = offered_load(plan)
-    lines.append(("[red]" if load.unstable else "") + load.describe() + ("[/]" if load.unstable else ""))
+    colour = "red" if load.unstable else "yellow" if load.held else ""
+    lines.append(f"[{colour}]{escape(load.describe())}[/]" if colour else escape(load.describe()))
     return "\n".join(lines)
