@@ -304,7 +304,7 @@ def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level
         out.print("[dim]theory is steady state; a finite run that starts empty agrees only when the horizon is long "
                   "against the queue's relaxation time[/]")
     load = result.load
-    style = "red" if load.unstable else "dim"
+    style = "red" if load.unstable else "yellow" if load.held else "dim"
     out.print(f"[{style}]{_shown(load.describe())}[/]", highlight=False)
 
 
@@ -368,7 +368,7 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
         meta = {
             "scenario": scenario.name, "scenario_file": str(file), "scenario_sha256": scenario_hash(scenario),
             "seed": seed, "replications": len(result.runs), "servsim_version": __version__,
-            "status": result.load.describe(), "stopped": result.stopped, "per_contact_log": log,
+            "status": result.load.describe(), "unstable": result.unstable, "stopped": result.stopped, "per_contact_log": log,
         }
         write_text(out_dir / "run.json", json.dumps(meta, indent=2) + "\n")
     except OutputError as exc:
