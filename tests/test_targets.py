@@ -207,3 +207,16 @@ def test_servsim_run_shows_and_writes_targets(tmp_path: Path, write):
     assert max(len(line.rstrip()) for line in table) <= 80
     run = json.loads((tmp_path / "o" / "run.json").read_text())
     assert [(t["channel"], t["target"]) for t in run["targets"]] == [(t["channel"], t["target"]) for t in targets]
+
+
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b", "all"]), st.integers(0, 7), st.floats(0, 20),
+                               st.one_of(st.just(math.nan), st.floats(0, 1))), max_size=30),
+       goal_a=st.floats(0, 1), goal_b=st.floats(0, 1), warmup_slot=st.integers(0, 8))
+def test_intervals_missed_is_a_per_channel_count_against_each_goal(rows, goal_a, goal_b, warmup_slot):
+    iv = pd.DataFrame(rows, columns=["channel", "interval", "offered", "service_level"])
+    iv["start_s"] = iv["interval"] * 1800.0
+    goals = {"a": goal_a, "b": goal_b}
+    got = intervals_missed(iv, goals, warmup_slot * 1800.0)
+    for ch, goal in goals.items():
+        mine = iv[(iv["channel"] == ch) & (iv["interval"] >= warmup_slot)]
+        assert got[ch] == ((mine["offered"] > 0) & (mine["service_level"] < goal)).sum()
