@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.markup import escape
@@ -36,7 +37,7 @@ from rich.table import Table
 from servsim import __version__, status
 from servsim.api import replicate
 from servsim.report.describe import describe_scenario
-from servsim.report.tables import kpi_rows
+from servsim.report.tables import fmt, kpi_rows
 from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
@@ -303,9 +304,38 @@ def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level
     if theory:
         out.print("[dim]theory is steady state; a finite run that starts empty agrees only when the horizon is long "
                   "against the queue's relaxation time[/]")
+    _render_targets(result.targets(level), level)
     load = result.load
     style = "red" if load.unstable else "yellow" if load.held else "dim"
     out.print(f"[{style}]{_shown(load.describe())}[/]", highlight=False)
+
+
+_VERDICT_STYLE = {"met": "green", "missed": "bold red", "uncertain": "yellow"}
+_TARGET_LABEL = {"service_level": "service level", "abandonment": "abandonment"}
+
+
+def _render_targets(targets: pd.DataFrame, level: float) -> None:
+    """The Targets table: per channel and overall, each target with its mean ± CI, in how many
+    replications it was met, the reporting intervals missing the goal, and the verdict."""
+    t = Table(title=f"Targets — met when the whole {level:.0%} CI is on the right side of the goal",
+              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+              caption="missed: reporting intervals below the goal (mean per replication)",
+              caption_justify="left")
+    t.add_column("channel")
+    t.add_column("target", no_wrap=True)
+    t.add_column("mean ± CI", justify="right", no_wrap=True)
+    t.add_column("met in", justify="right", no_wrap=True)
+    t.add_column("missed", justify="right", no_wrap=True)
+    t.add_column("verdict", no_wrap=True)
+    for r in targets.itertuples(index=False):
+        judged = int(r.n)
+        met_in = f"{round(r.share_met * judged)}/{judged}" if judged and not math.isnan(r.share_met) else "–"
+        missed = "" if math.isnan(r.intervals_missed) else f"{r.intervals_missed:,.1f}"
+        style = _VERDICT_STYLE.get(r.verdict, "dim")
+        t.add_row("overall" if r.channel == "all" else escape(str(r.channel)),
+                  f"{_TARGET_LABEL.get(r.target, r.target)} {'≥' if r.op == '>=' else '≤'} {r.goal * 100:g}%",
+                  fmt(r.mean, r.half_width, "share"), met_in, missed, f"[{style}]{r.verdict}[/]")
+    out.print(t)
 
 
 def _nan_none(value: object) -> object:
@@ -317,16 +347,21 @@ def _nan_none(value: object) -> object:
 def _json_summary(
     scenario: Scenario, result: Replications, table: pd.DataFrame, seed: int, level: float
 ) -> dict[str, object]:
+    return {
+        "scenario": scenario.name, "replications": len(result.runs), "seed": seed, "level": level,
+        "servsim_version": __version__, "status": result.load.describe(), "unstable": result.unstable,
+        "stopped": result.stopped, "kpis": _json_records(table), "targets": _json_records(result.targets(level)),
+    }
+
+
+def _json_records(table: pd.DataFrame) -> list[dict[str, object]]:
+    """A table's rows as JSON objects; NaN and infinities become null."""
     records = table.to_dict(orient="records")
     for r in records:
         for k, v in r.items():
             if isinstance(v, float) and not math.isfinite(v):
                 r[k] = None
-    return {
-        "scenario": scenario.name, "replications": len(result.runs), "seed": seed, "level": level,
-        "servsim_version": __version__, "status": result.load.describe(), "unstable": result.unstable,
-        "stopped": result.stopped, "kpis": records,
-    }
+    return records
 
 
 def _prepare_out(out_dir: Path) -> None:
@@ -368,9 +403,10 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
         meta = {
             "scenario": scenario.name, "scenario_file": str(file), "scenario_sha256": scenario_hash(scenario),
             "seed": seed, "replications": len(result.runs), "servsim_version": __version__,
-            "status": result.load.describe(), "unstable": result.unstable, "stopped": result.stopped, "per_contact_log": log,
+            "status": result.load.describe(), "unstable": result.unstable, "stopped": result.stopped,
+            "per_contact_log": log, "level": level, "targets": _json_records(result.targets(level)),
         }
-        write_text(out_dir / "run.json", json.dumps(meta, indent=2) + "\n")
+        write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=_nan_none) + "\n")
     except OutputError as exc:
         _output_failed(exc.path, exc.reason)
 

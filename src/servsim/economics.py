@@ -10,7 +10,8 @@ Cost
     agent sitting idle costs the same as a busy one.
 
     *Penalty cost* = abandoned contacts × ``penalties.per_abandoned`` + channel-intervals missing
-    the service-level goal × ``penalties.per_interval_missing_target``.
+    the channel's service-level goal (its own ``service_level.goal``, else
+    ``targets.service_level.goal``) × ``penalties.per_interval_missing_target``.
 
     *Vendor cost* of a vendor pool = contacts it served × ``price_per_contact`` + hours it spent
     handling × ``price_per_hour``.
@@ -139,17 +140,17 @@ def penalty_costs(
     contacts: pd.DataFrame,
     intervals: pd.DataFrame,
     economics: Economics | None,
-    goal: float,
+    goal: float | Mapping[str, float],
     warmup_end_s: float = 0.0,
 ) -> dict[str, float]:
     """Penalties (currency) of one run.
 
     * ``abandoned`` = number of contacts that arrived after the warm-up and abandoned;
       ``abandoned_cost`` = abandoned × ``penalties.per_abandoned``;
-    * ``intervals_missed`` = number of per-channel rows of the ``intervals`` table (rows with channel
-      'all' aggregate channels and are skipped) starting at or after ``warmup_end_s``, with
-      offered > 0 and service_level < ``goal`` (``targets.service_level.goal``); a NaN service level
-      (nothing measurable) does not count; ``intervals_missed_cost`` = intervals_missed ×
+    * ``intervals_missed`` = Σ over channels of :func:`intervals_missed` — the channel's rows of the
+      ``intervals`` table starting at or after ``warmup_end_s`` with offered > 0 and a service level
+      below *that channel's* goal (``goal``: channel → goal, see :func:`service_level_goals`; one
+      number judges every channel by it); ``intervals_missed_cost`` = intervals_missed ×
       ``penalties.per_interval_missing_target``;
     * ``penalty_cost`` = abandoned_cost + intervals_missed_cost.
 
@@ -170,14 +171,41 @@ def penalty_costs(
     }
 
 
-def _intervals_missed(intervals: pd.DataFrame, goal: float, warmup_end_s: float) -> int:
-    """Per-channel interval rows after the warm-up with offered > 0 and service level < ``goal``
-    (see :func:`penalty_costs`)."""
+def service_level_goals(scenario: Any) -> dict[str, float]:
+    """The service-level goal each channel is judged by: its own ``service_level.goal``, else
+    ``targets.service_level.goal`` (channel name → goal, in file order)."""
+    default = scenario.targets.service_level
+    return {str(name): float((ch.service_level or default).goal) for name, ch in scenario.channels.items()}
+
+
+def intervals_missed(intervals: pd.DataFrame, goals: float | Mapping[str, float],
+                     warmup_end_s: float) -> dict[str, int]:
+    """Reporting intervals missing the service-level goal, per channel: the channel's rows of the
+    ``intervals`` table (rows with channel 'all' aggregate channels and are skipped) starting at or
+    after ``warmup_end_s``, with offered > 0 and service level < the channel's goal (``goals``:
+    channel → goal, or one goal for all). A NaN service level (nothing measurable) does not count;
+    a channel without a goal in ``goals`` is not judged.
+
+    Intervals are arrival cohorts (a contact belongs to the interval it arrived in), so only whole
+    intervals after the warm-up count.
+    """
     rows = _after_warmup(_channel_rows(intervals), warmup_end_s)
+    channel = labels(rows["channel"])
     offered = rows["offered"].to_numpy(dtype=float)
     sl = rows["service_level"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        return int(((offered > 0) & (sl < goal)).sum())
+    names = list(dict.fromkeys(channel)) if not isinstance(goals, Mapping) else list(goals)
+    out = {}
+    for name in names:
+        goal = float(goals[name]) if isinstance(goals, Mapping) else float(goals)
+        mine = channel == name
+        with np.errstate(invalid="ignore"):
+            out[name] = int((mine & (offered > 0) & (sl < goal)).sum())
+    return out
+
+
+def _intervals_missed(intervals: pd.DataFrame, goal: float | Mapping[str, float], warmup_end_s: float) -> int:
+    """Σ over channels of :func:`intervals_missed` (see :func:`penalty_costs`)."""
+    return sum(intervals_missed(intervals, goal, warmup_end_s).values())
 
 
 def wait_score(wait_s: np.ndarray | pd.Series | float, satisfaction: WaitCurve | None = None) -> np.ndarray:
@@ -311,7 +339,8 @@ def economics_summary(
 
     ``scenario`` is a :class:`~servsim.Scenario` or anything with ``.pools`` (name → object with
     ``cost_per_hour``, and for vendors and bots their prices), ``.targets.service_level.goal``,
-    optionally ``.horizon`` (``start``, ``days`` and ``warmup``, seconds: warm-up end = start +
+    optionally ``.channels`` (name → object with ``service_level``: None or with a ``goal``; absent:
+    every channel is judged by the target goal), optionally ``.horizon`` (``start``, ``days`` and ``warmup``, seconds: warm-up end = start +
     warmup; none: no warm-up) and optionally ``.economics`` (an
     :class:`~servsim.scenario.economics.Economics`; None or absent: defaults).
 
@@ -339,6 +368,13 @@ def economics_summary(
     return {key: out[key] for key in SUMMARY_KEYS}
 
 
+def warmup_end_s(scenario: Any) -> float:
+    """The warm-up end in seconds after midnight of day 1 (horizon start + warm-up); 0 without a
+    warm-up or a horizon."""
+    horizon = getattr(scenario, "horizon", None)
+    return float(horizon.start + horizon.warmup) if horizon is not None and horizon.warmup > 0 else 0.0
+
+
 def cost_summary(pools: pd.DataFrame, intervals: pd.DataFrame, scenario: Any, abandoned: int,
                  handled: int) -> dict[str, float]:
     """The cost keys of :func:`economics_summary` from the pools and intervals tables and two counts
@@ -346,15 +382,18 @@ def cost_summary(pools: pd.DataFrame, intervals: pd.DataFrame, scenario: Any, ab
     A run kept without a per-contact log has the counts but not the contacts.
 
     penalty_cost = abandoned × per_abandoned + intervals missed × per_interval_missing_target
-    (:func:`penalty_costs`); total_cost = staff + vendor + bot + penalty cost; cost_per_handled =
+    (:func:`penalty_costs`; each channel judged by its own goal, :func:`service_level_goals`);
+    total_cost = staff + vendor + bot + penalty cost; cost_per_handled =
     total_cost / handled (NaN if none).
     """
     econ = getattr(scenario, "economics", None) or Economics()
-    horizon = getattr(scenario, "horizon", None)
-    warmup_end = float(horizon.start + horizon.warmup) if horizon is not None and horizon.warmup > 0 else 0.0
+    warmup_end = warmup_end_s(scenario)
     charges = pool_charges(pools, scenario, warmup_end)
     staff, vendor, bot = (float(charges[c].sum()) for c in ("staff_cost", "vendor_cost", "bot_cost"))
-    missed = _intervals_missed(intervals, float(scenario.targets.service_level.goal), warmup_end)
+    # a stand-in without channels judges every channel by the target goal
+    goals = (service_level_goals(scenario) if hasattr(scenario, "channels")
+             else float(scenario.targets.service_level.goal))
+    missed = _intervals_missed(intervals, goals, warmup_end)
     penalty = abandoned * econ.penalties.per_abandoned + missed * econ.penalties.per_interval_missing_target
     total = staff + vendor + bot + penalty
     return {

@@ -17,6 +17,7 @@ from servsim.capacity import Load
 from servsim.engine import Plan, Records
 from servsim.stats import summarise
 from servsim.streaming import Accumulator
+from servsim.targets import run_targets, verdicts
 
 #: KPIs shown by default, in this order.
 HEADLINE = ["offered", "answered", "abandoned", "abandon_rate", "p_wait", "asa_s", "mean_wait_s", "p90_wait_s",
@@ -67,6 +68,13 @@ class RunResult:
     @property
     def unstable(self) -> bool:
         return bool(self.stopped) or self.load.unstable
+
+    @property
+    def targets(self) -> pd.DataFrame:
+        """This replication's targets: a row per channel row of the summary and target, with the
+        value, the goal and whether it is met (:func:`servsim.targets.run_targets`)."""
+        # the plan travels with the per-contact log (even an empty one), so the goals need no extra field
+        return _tag(run_targets(self.per_contact.plan.scenario, self.summary, self.intervals), self.replication)
 
 
 def _tag(df: pd.DataFrame, replication: int) -> pd.DataFrame:
@@ -150,6 +158,13 @@ class Replications:
     @property
     def unstable(self) -> bool:
         return any(r.unstable for r in self.runs)
+
+    def targets(self, level: float = 0.95) -> pd.DataFrame:
+        """Whether each target is met, per channel and overall, across replications: columns
+        ``channel, target, op, goal, mean, half_width, n, share_met, intervals_missed, verdict``
+        (verdict ``met``, ``missed``, or ``uncertain`` when the CI straddles the goal); see
+        :mod:`servsim.targets`."""
+        return verdicts(pd.concat([r.targets for r in self.runs], ignore_index=True), level)
 
     def kpi_table(self, level: float = 0.95, metrics_: list[str] | None = None) -> pd.DataFrame:
         """Mean and CI half-width across replications of each KPI, per channel/segment row, plus

@@ -31,6 +31,7 @@ from servsim.api import simulate
 from servsim.experiments.spec import Experiment
 from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
+from servsim.runlevel import run_metrics
 from servsim import __version__
 from servsim.scenario import Scenario, scenario_hash
 from servsim.execution import (  # noqa: F401 - re-exported: the runner's executor names
@@ -66,8 +67,10 @@ def run_task(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
     """Simulate one option × replication; return its one-row ``results`` table and its summaries.
 
     ``results`` columns: option, cell, replication, every overall KPI (with costs and the satisfaction
-    proxy), ``paid_hours`` (agent-hours paid after the warm-up), ``cost`` (= total_cost: staff cost
-    plus penalties) and ``occupancy_<pool>``.
+    proxy), then the run-level metrics of :mod:`servsim.runlevel`: ``cost`` (= total_cost: staff +
+    vendor + bot + penalty cost), ``paid_hours`` (people's paid hours), ``bot_hours``,
+    ``vendor_hours``, the targets flags ``sl_met``, ``abandon_met``, ``targets_met`` and
+    ``intervals_missed``, and ``occupancy_<pool>``.
     """
     r = simulate(task.scenario, task.seed, replication=task.key.replication)
     overall = r.summary[(r.summary["channel"] == "all") & (r.summary["segment"] == "all")].iloc[0]
@@ -75,10 +78,7 @@ def run_task(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
     for col in r.summary.columns:
         if col not in ("replication", "channel", "segment"):
             row[col] = overall[col]
-    row["paid_hours"] = float(r.pool_summary["paid_s"].sum() / 3600.0)
-    row["cost"] = overall["total_cost"]
-    for pool, occ in r.pool_summary.set_index("pool")["occupancy"].items():
-        row[f"occupancy_{pool}"] = float(occ)
+    row.update(run_metrics(task.scenario, r.summary, r.pool_summary, r.intervals))
     summary = r.summary.copy()
     summary.insert(0, "option", task.key.option)
     # the all-channels wait per reporting interval: input to the warm-up check (MSER)

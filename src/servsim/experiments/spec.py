@@ -47,6 +47,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_va
 from pydantic import Strict as StrictMode
 
 from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
+from servsim.runlevel import RUN_LEVEL
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
 from servsim.scenario.base import Name, Strict
 from servsim.scenario.errors import Problem, closest, located_validation_error, quoted
@@ -57,7 +58,7 @@ from servsim.scenario.yamlio import LocatedDoc, load_yaml
 #: Top-level fields of a scenario: a base or patch file with none of them is not one.
 SCENARIO_FIELDS = tuple(Scenario.model_fields)
 
-#: Metrics an experiment can use: the overall KPI columns of a run, plus cost and occupancy.
+#: The overall KPI columns of a run an experiment can use (see :func:`valid_metrics` for the rest).
 RUN_METRICS = [
     "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s", "mean_wait_s",
     "p90_wait_s", "p95_wait_s", "p_wait", "service_level", "mean_handle_s", "mean_lead_time_s",
@@ -225,7 +226,10 @@ class Experiment:
 
 
 def valid_metrics(scenario: Scenario) -> list[str]:
-    return [*RUN_METRICS, "cost", "paid_hours", *(f"occupancy_{p}" for p in scenario.pools)]
+    """Metrics (and constraint names) an experiment or sweep on ``scenario`` can use: the overall KPI
+    columns, then the run-level metrics of :mod:`servsim.runlevel` (cost, people's paid hours, bot
+    and vendor hours, the targets flags) and ``occupancy_<pool>`` for each pool."""
+    return [*RUN_METRICS, *RUN_LEVEL, *(f"occupancy_{p}" for p in scenario.pools)]
 
 
 @dataclass
