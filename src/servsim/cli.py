@@ -24,10 +24,11 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import pandas as pd
 import typer
+from typer.core import TyperCommand, TyperGroup
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -48,12 +49,34 @@ from servsim.execution import ExecutorError, WorkerLostError
 if TYPE_CHECKING:
     from servsim.experiments.store import TaskKey
 
+class _FlagsWithoutType:
+    """Help that shows no type after a flag: ``--json``, not ``--json <bool>`` — a flag takes no
+    value, and a type beside it reads as if it wanted one. Mixed into the command and group classes,
+    so it covers every flag, ``--help`` and ``--version`` included (they are created by typer)."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""  # what the help shows in the type column
+        return params
+
+
+class _Command(_FlagsWithoutType, TyperCommand):
+    pass
+
+
+class _Group(_FlagsWithoutType, TyperGroup):
+    pass
+
+
 app = typer.Typer(
     name="servsim",
     help="Discrete-event simulation of service delivery systems (contact centres, back offices).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 
 
@@ -170,18 +193,19 @@ def _crash(exc: BaseException) -> NoReturn:
 
 def command(fn: Callable[..., None]) -> Callable[..., None]:
     """Register ``fn`` as a ``servsim`` sub-command that runs :func:`_guarded`."""
-    return app.command()(_guarded(fn))
+    return app.command(cls=_Command)(_guarded(fn))
 
 
-OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/<file stem>).")]
-WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1,
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder (default: results/<file stem>).")]
+WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, metavar="N",
                                             help="Local worker processes (not with --scheduler).")]
 SchedulerOption = Annotated[str | None, typer.Option(
-    "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786: run the tasks on all of that cluster's "
-                        "workers. Gives up if it does not answer within 10 s (SERVSIM_CONNECT_TIMEOUT=seconds).")]
+    "--scheduler", metavar="ADDRESS",
+    help="Dask scheduler, e.g. tcp://host:8786: run the tasks on all of that cluster's workers. Gives up after "
+         "10 s without an answer (SERVSIM_CONNECT_TIMEOUT sets the seconds).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no tables (for scripts).")]
 AllowOption = Annotated[list[Path] | None, typer.Option(
-    "--allow-dir", help="A folder the files named inside the input file may also be read from (repeatable; besides "
+    "--allow-dir", metavar="DIR", help="A folder the files named inside the input file may also be read from (repeatable; besides "
                         "the working directory, the input file's folder and SERVSIM_ALLOW_DIRS).")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different run.")]
 
@@ -222,7 +246,7 @@ def main(
 
 @command
 def validate(
-    file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (YAML).")],
     allow: AllowOption = None,
 ) -> None:
     """Check a scenario file and print what it describes."""
@@ -233,16 +257,18 @@ def validate(
 
 @command
 def run(
-    file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
-    replications: Annotated[int, typer.Option("--replications", "-n", min=1, max=100_000,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (YAML).")],
+    replications: Annotated[int, typer.Option("--replications", "-n", min=1, max=100_000, metavar="N",
                                               help="Independent replications.")] = 10,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Root seed; replication r uses child r.")] = 0,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write tables (parquet) and run.json here.")] = None,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0, metavar="N", help="Root seed; replication r uses child r.")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR",
+                                                                 help="Write tables (parquet) and run.json here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, metavar="N",
                                          help="Processes to run replications in (not with --scheduler).")] = 1,
     scheduler: SchedulerOption = None,
-    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, metavar="P",
+                                              help="Confidence level.")] = 0.95,
     no_log: Annotated[bool, typer.Option(
         "--no-log", help="Keep no per-contact log: memory follows the intervals, not the contacts (long runs). "
                          "KPIs are the same except wait percentiles (within 0.5%); no contacts or visits tables.",
@@ -516,13 +542,14 @@ def _load_experiment(path: Path, allow: list[Path] | None):  # noqa: ANN202 - Ex
 
 @command
 def compare(
-    file: Annotated[Path, typer.Argument(help="Experiment file (YAML).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Experiment file (YAML).")],
     out_dir: OutOption = None,
     workers: WorkersOption = 1,
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
     overwrite: OverwriteOption = False,
-    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, metavar="P",
+                                              help="Confidence level.")] = 0.95,
     allow: AllowOption = None,
 ) -> None:
     """Compare options with common random numbers: CIs, paired differences, the choice, a report.
@@ -550,7 +577,7 @@ def compare(
 
 @command
 def sweep(
-    file: Annotated[Path, typer.Argument(help="Sweep file (YAML) with a 'sweep:' section.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Sweep file (YAML) with a 'sweep:' section.")],
     out_dir: OutOption = None,
     workers: WorkersOption = 1,
     scheduler: SchedulerOption = None,
