@@ -2,4 +2,5 @@
 
 from servsim.cli import app
 
-app(prog_name="servsim")
+if __name__ == "__main__":
+    app(prog_name="servsim")
