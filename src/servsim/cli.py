@@ -70,9 +70,16 @@ class _Group(_FlagsWithoutType, TyperGroup):
     pass
 
 
+def _statuses_epilog() -> str:
+    """Every exit status and its meaning, for ``servsim --help`` (from :data:`servsim.status.MEANINGS`)."""
+    rows = "\n".join(f"  {code:<4} {escape(meaning)}" for code, meaning in status.MEANINGS.items())
+    return f"Exit statuses (the README's Reliability section says more):\n{rows}"
+
+
 app = typer.Typer(
     name="servsim",
     help="Discrete-event simulation of service delivery systems (contact centres, back offices).",
+    epilog=_statuses_epilog(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -95,7 +102,8 @@ err = _Console(stderr=True, emoji=False)
 
 EXIT_TASK_FAILED = status.TASK_FAILED
 EXIT_BAD_INPUT = status.BAD_INPUT
-EXIT_UNSTABLE = status.STOPPED
+EXIT_STOPPED = status.STOPPED
+EXIT_UNSTABLE = status.UNSTABLE
 EXIT_INTERRUPTED = status.INTERRUPTED
 
 #: errno values that mean "the output cannot be written here", which is not a bug in servsim.
@@ -310,7 +318,22 @@ def run(
             out.print(f"tables written to {_shown(out_dir)}/", highlight=False)
     if result.stopped:
         err.print("[bold red]stopped:[/] " + _shown("; ".join(result.stopped)), highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_UNSTABLE)
+    code = EXIT_STOPPED if result.stopped else EXIT_UNSTABLE if result.unstable else status.OK
+    if code != status.OK:
+        err.print(f"[bold red]exit status {code}:[/] {_shown(_status_line(code, result))}", highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(code)
+
+
+def _status_line(code: int, result: Replications) -> str:
+    """What a run's non-zero exit status means, said as its last line (see :mod:`servsim.status`)."""
+    if code == EXIT_STOPPED:
+        return (f"{status.MEANINGS[code]} (named above), so its tables end at the stop; raise the limit in the "
+                "scenario's limits: section, or add capacity")
+    load = result.load
+    peak = max([load.ratio, *load.step_ratio.values()])
+    return (f"{status.MEANINGS[code]}: offered load reaches {peak:.2f}× capacity and abandonment does not hold "
+            "the queue, so the KPIs depend on how long the run lasts")
 
 
 def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level: float) -> None:
