@@ -282,11 +282,22 @@ def run(
                          "KPIs are the same except wait percentiles (within 0.5%); no contacts or visits tables.",
     )] = False,
     allow: AllowOption = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the output of a different run in --out (its servsim files are removed first).",
+    )] = False,
 ) -> None:
-    """Run replications of a scenario and show KPIs (mean and CI half-width across replications)."""
+    """Run replications of a scenario and show KPIs (mean and CI half-width across replications).
+
+    --out into a folder holding a different run's output is refused unless --overwrite; the same run
+    again rewrites its own files.
+    """
+    from servsim import runfolder
+
     _check_executor(workers, scheduler)
     scenario = _load(file, allow)
+    identity = runfolder.run_fields(scenario, seed, replications, not no_log, level)
     if out_dir is not None:
+        _run_folder(lambda: runfolder.check(out_dir, identity, overwrite))  # before any simulation time
         _prepare_out(out_dir)
     quiet = as_json or not sys.stderr.isatty()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -309,7 +320,8 @@ def run(
             raise typer.Exit(EXIT_TASK_FAILED) from None
     table = result.kpi_table(level)
     if out_dir is not None:
-        _write(out_dir, file, scenario, result, seed, level)
+        with _claimed(out_dir, identity, overwrite):
+            _write(out_dir, file, scenario, result, seed, level)
     if as_json:
         print(json.dumps(_json_summary(scenario, result, table, seed, level), indent=2, default=_nan_none))
     else:
@@ -435,6 +447,34 @@ def _output_failed(path: Path, reason: str, what: str = "") -> NoReturn:
 
     _error(f"cannot write to {what}{_shown(path)}: {_shown(reason)}")
     raise typer.Exit(OUTPUT_FAILED)
+
+
+def _run_folder(action: Callable[[], None]) -> None:
+    """``action`` on run's --out folder; a folder holding another run's output exits with status 2."""
+    from servsim.runfolder import RunFolderError
+
+    try:
+        action()
+    except RunFolderError as exc:
+        _error(_shown(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@contextmanager
+def _claimed(out_dir: Path, identity: dict[str, object], overwrite: bool) -> Iterator[None]:
+    """Write run's files inside this block, in a folder claimed for this run (:mod:`servsim.runfolder`:
+    another run's output is refused with status 2, or removed first with ``overwrite``)."""
+    from servsim.runfolder import RunFolderError, claim
+    from servsim.status import OutputError
+
+    try:
+        with claim(out_dir, identity, overwrite):
+            yield
+    except RunFolderError as exc:
+        _error(_shown(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OutputError as exc:
+        _output_failed(exc.path, exc.reason)
 
 
 def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, seed: int, level: float) -> None:
@@ -571,8 +611,7 @@ def compare(
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
     overwrite: OverwriteOption = False,
-    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, metavar="P",
-                                              help="Confidence level.")] = 0.95,
+    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, metavar="P", help="Confidence level.")] = 0.95,
     allow: AllowOption = None,
 ) -> None:
     """Compare options with common random numbers: CIs, paired differences, the choice, a report.
