@@ -17,6 +17,7 @@ import functools
 import json
 import math
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -218,8 +219,23 @@ AllowOption = Annotated[list[Path] | None, typer.Option(
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different run.")]
 
 
+#: How messages name each kind of file.
+_KIND = {"scenario": "a scenario", "experiment": "an experiment file", "sweep": "a sweep file"}
+
+
 def _refuse(path: Path, what: str, exc: ScenarioError) -> NoReturn:
-    """Print located problems (one per line, never a traceback) and exit with status 2."""
+    """Print located problems (one per line, never a traceback) and exit with status 2. A file of
+    another kind (an experiment file given to ``run``...) gets one line naming the right command
+    instead of a screenful of fields that belong to that kind."""
+    from servsim.experiments.spec import COMMANDS, file_kind
+
+    kind = file_kind(path)
+    if kind is not None and kind != what:
+        _error(f"{_shown(path)} is {_KIND[kind]}, not {_KIND[what]}")
+        hint = "; to compare options on it, name it as the base: of an experiment file" if kind == "scenario" else ""
+        err.print(f"  run it with: servsim {COMMANDS[kind]} {_shown(shlex.quote(str(path)))}{hint}",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
     _error(f"{_shown(path)} is not a valid {what}")
     for problem in exc.problems:
         err.print(f"  {_printable(problem)}", highlight=False, markup=False, soft_wrap=True)
@@ -254,13 +270,27 @@ def main(
 
 @command
 def validate(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (YAML).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario, experiment or sweep file (YAML).")],
     allow: AllowOption = None,
 ) -> None:
-    """Check a scenario file and print what it describes."""
-    scenario = _load(file, allow)
-    out.print(describe_scenario(scenario))
-    out.print(f"[green]✓[/] {file} is valid")
+    """Check a scenario, experiment or sweep file and print what it describes.
+
+    An experiment or sweep file is checked whole: its base scenario, and every option or cell as a
+    scenario of its own.
+    """
+    from servsim.experiments.spec import COMMANDS, file_kind
+    from servsim.report.describe import describe_experiment, describe_sweep
+
+    kind = file_kind(file) or "scenario"
+    if kind == "experiment":
+        out.print(describe_experiment(_load_experiment(file, allow)))
+    elif kind == "sweep":
+        out.print(describe_sweep(_load_sweep(file, allow)))
+    else:
+        out.print(describe_scenario(_load(file, allow)))
+    valid = _KIND[kind].replace("an ", "a ", 1).replace("a ", "a valid ", 1)
+    out.print(f"[green]✓[/] {_shown(file)} is {valid}; run it with: servsim {COMMANDS[kind]} "
+              f"{_shown(shlex.quote(str(file)))}", highlight=False)
 
 
 @command
@@ -603,6 +633,15 @@ def _load_experiment(path: Path, allow: list[Path] | None):  # noqa: ANN202 - Ex
         _refuse(path, "experiment", exc)
 
 
+def _load_sweep(path: Path, allow: list[Path] | None):  # noqa: ANN202 - Sweep, imported lazily
+    from servsim.experiments.sweep import load_sweep
+
+    try:
+        return load_sweep(path, roots=_roots(path, allow))
+    except ScenarioError as exc:
+        _refuse(path, "sweep", exc)
+
+
 @command
 def compare(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="Experiment file (YAML).")],
@@ -651,15 +690,12 @@ def sweep(
 
     Finished tasks are stored as they complete; running the same command again resumes.
     """
-    from servsim.experiments.sweep import load_sweep, run_sweep
+    from servsim.experiments.sweep import run_sweep
     from servsim.report.sweep import write_outputs as write_sweep
     from servsim.report.tables import fmt, metric_kind, parameter_text
 
     _check_executor(workers, scheduler)
-    try:
-        sw = load_sweep(file, roots=_roots(file, allow))
-    except ScenarioError as exc:
-        _refuse(file, "sweep", exc)
+    sw = _load_sweep(file, allow)
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
     results = _run_stored(

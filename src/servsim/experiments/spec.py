@@ -41,7 +41,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 from pydantic import Strict as StrictMode
@@ -223,6 +223,33 @@ class Experiment:
     @property
     def options(self) -> list[str]:
         return list(self.spec.options)
+
+
+#: Top-level fields only a scenario has (``name``, ``description`` and ``limits`` are shared).
+_SCENARIO_ONLY = frozenset(SCENARIO_FIELDS) - {"name", "description", "limits"}
+#: What each kind of file is run with, for messages that point from one kind to the other.
+COMMANDS = {"scenario": "run", "experiment": "compare", "sweep": "sweep"}
+
+
+def file_kind(path: str | Path) -> Literal["scenario", "experiment", "sweep"] | None:
+    """Which kind of servsim file ``path`` is, from its top-level keys alone: a ``sweep:`` section
+    makes a sweep file, ``options:`` an experiment file (neither with a scenario's sections), and
+    scenario sections (``channels``, ``pools``, ``steps``...) without ``base``, ``options`` or
+    ``sweep`` a scenario. None when the file cannot be read as YAML or mixes kinds: then only its
+    own validation can say what is wrong. Reads the file as :func:`load_yaml` does (safely, capped)."""
+    try:
+        data = load_yaml(path).data
+    except (ScenarioError, OSError):
+        return None
+    keys = {k for k in data if isinstance(k, str)}
+    scenario = bool(keys & _SCENARIO_ONLY)
+    if "sweep" in keys and "options" not in keys and not scenario:
+        return "sweep"
+    if "options" in keys and "sweep" not in keys and not scenario:
+        return "experiment"
+    if scenario and not keys & {"base", "options", "sweep"}:
+        return "scenario"
+    return None
 
 
 def valid_metrics(scenario: Scenario) -> list[str]:

@@ -64,3 +64,68 @@ def describe_scenario(s: Scenario) -> str:
     colour = "red" if load.unstable else "yellow" if load.held else ""
     lines.append(f"[{colour}]{escape(load.describe())}[/]" if colour else escape(load.describe()))
     return "\n".join(lines)
+
+
+def _load_line(s: Scenario) -> str:
+    """The scenario's load check, coloured as ``describe_scenario`` colours it."""
+    load = offered_load(compile_plan(s))
+    colour = "red" if load.unstable else "yellow" if load.held else ""
+    return f"[{colour}]{escape(load.describe())}[/]" if colour else escape(load.describe())
+
+
+def _change_kinds(changes: list[object]) -> str:
+    kinds = [next(k for k in ("set", "scale", "add_agents", "add_vendor", "automate", "patch")
+                  if getattr(c, k) is not None) for c in changes]
+    return ", ".join(kinds) if kinds else "no change (the base scenario)"
+
+
+def _study_lines(spec: object, base_name: str) -> list[str]:
+    """What an experiment and a sweep file both say: name, description, base, metrics."""
+    lines = [f"[bold]{escape(getattr(spec, 'name'))}[/]"]
+    if getattr(spec, "description"):
+        lines.append(escape(_clipped(getattr(spec, "description"))))
+    lines.append(f"base scenario: {escape(getattr(spec, 'base'))} ({escape(base_name)})")
+    lines.append("metrics: " + escape(", ".join(getattr(spec, "metrics"))))
+    return lines
+
+
+def describe_experiment(exp: object) -> str:
+    """An experiment file in plain words (``servsim validate``): its base, each option's changes and
+    load, replications, metrics and objective. ``exp``: a :class:`servsim.experiments.spec.Experiment`."""
+    spec, scenarios = getattr(exp, "spec"), getattr(exp, "scenarios")
+    base = scenarios[getattr(exp, "baseline")]
+    lines = _study_lines(spec, base.name)
+    n = len(scenarios)
+    lines.append(f"{n} option(s) × {spec.replications} replication(s) = {n * spec.replications:,} tasks, seed "
+                 f"{spec.seed}; the options share each replication's random numbers")
+    lines.append(f"options (baseline '{escape(getattr(exp, 'baseline'))}'):")
+    for name, changes in spec.options.items():
+        lines.append(f"  {escape(name)}: {escape(_change_kinds(changes))}; {_load_line(scenarios[name])}")
+    if spec.objective is not None:
+        goal = f"{'minimize' if spec.objective.minimize else 'maximize'} {spec.objective.metric}"
+        subject = ", ".join(spec.objective.constraints)
+        lines.append("objective: " + escape(goal + (f" subject to {subject}" if subject else "")))
+    return "\n".join(lines)
+
+
+def describe_sweep(sw: object) -> str:
+    """A sweep file in plain words (``servsim validate``): its base, design, parameters and size.
+    ``sw``: a :class:`servsim.experiments.sweep.Sweep`."""
+    spec, scenarios = getattr(sw, "spec"), getattr(sw, "scenarios")
+    lines = _study_lines(spec, scenarios[0].name if scenarios else "")
+    design = spec.sweep
+    cells = len(scenarios)
+    lines.append(f"design: {'Latin hypercube' if design.design == 'lhs' else 'grid'}, {cells:,} cell(s) × "
+                 f"{spec.replications} replication(s) = {cells * spec.replications:,} tasks, seed {spec.seed}")
+    lines.append("parameters:")
+    for path, values in design.parameters.items():
+        if isinstance(values, list):
+            shown = ", ".join(str(v) for v in values[:8]) + (f", … ({len(values)} values)" if len(values) > 8 else "")
+        else:
+            shown = f"{values.low} to {values.high}"
+        lines.append(f"  {escape(path)}: {escape(_clipped(shown, 200))}")
+    if design.stop is not None:
+        stop = design.stop
+        lines.append(escape(f"stop: more replications where the {stop.level:.0%} CI of {stop.metric} is wider "
+                            f"than {stop.rel_precision:.0%} of its mean, up to {stop.max_replications}"))
+    return "\n".join(lines)
