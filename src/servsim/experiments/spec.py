@@ -41,6 +41,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
@@ -275,15 +276,31 @@ class Located:
             raise ScenarioError(self.problems)
 
 
-def read_file(path: Path, model: type[M], policy: FilePolicy | None = None) -> tuple[M, Located]:
+def read_file(path: Path, model: type[M], policy: FilePolicy | None = None,
+              overrides: Mapping[str, Any] | None = None) -> tuple[M, Located]:
     """Load ``path`` safely and validate it as ``model``; located errors on failure. With a
-    ``policy`` (explicit roots), the file itself must be inside them."""
+    ``policy`` (explicit roots), the file itself must be inside them. ``overrides``: top-level
+    fields set over the file's before validation (the Python API's ``replications=`` and ``seed=``)."""
     doc = load_yaml(path, expected_keys=list(model.model_fields), policy=policy)
+    if overrides:
+        doc.data.update(overrides)
+    return validate_doc(doc, model)
+
+
+def validate_doc(doc: LocatedDoc, model: type[M]) -> tuple[M, Located]:
+    """Validate loaded YAML (or plain data wrapped as a :class:`LocatedDoc`) as ``model``."""
     try:
         spec = model.model_validate(doc.data)
     except ValidationError as exc:
         raise located_validation_error(exc, doc, model) from None
     return spec, Located(doc, [])
+
+
+def data_doc(data: Mapping[str, Any], file: str) -> LocatedDoc:
+    """Plain data (a dict as read from YAML) as a document without line numbers."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"expected a mapping of the file's fields, got {type(data).__name__}")
+    return LocatedDoc(data=copy.deepcopy(dict(data)), file=file, locations={})
 
 
 def read_base(base: str, folder: Path, located: Located,
@@ -314,18 +331,36 @@ def check_size(located: Located, tasks: int, what: str, spec: StudyFile) -> None
         located.raise_if_any()
 
 
-def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
+def load_experiment(path: str | Path, *, roots: Roots = None,
+                    overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Read, validate and expand an experiment file; raise :class:`ScenarioError` with located problems.
 
     ``roots``: the folders the files it names may be read from (see :mod:`servsim.scenario.files`;
-    None: the working directory, this file's folder and ``SERVSIM_ALLOW_DIRS``)."""
+    None: the working directory, this file's folder and ``SERVSIM_ALLOW_DIRS``). ``overrides``:
+    top-level fields set over the file's (see :func:`read_file`)."""
     path = Path(path)
     policy = policy_for(roots, top_file=path)
-    spec, located = read_file(path, ExperimentFile, None if roots is None else policy)
+    spec, located = read_file(path, ExperimentFile, None if roots is None else policy, overrides)
+    return _expand_experiment(spec, located, path.parent, policy, str(path))
+
+
+def experiment_from_dict(data: Mapping[str, Any], base_dir: str | Path = ".", *, roots: Roots = None,
+                         file: str = "<dict>") -> Experiment:
+    """An experiment given as plain data (the fields of an experiment file, as read from YAML);
+    ``base`` and ``patch:`` files are relative to ``base_dir``, and may be read from there and the
+    working directory unless ``roots`` says otherwise. Validated exactly as a file is."""
+    policy = policy_for(roots, extra=[base_dir])
+    spec, located = validate_doc(data_doc(data, file), ExperimentFile)
+    return _expand_experiment(spec, located, Path(base_dir), policy, file)
+
+
+def _expand_experiment(spec: ExperimentFile, located: Located, folder: Path, policy: FilePolicy,
+                       file: str) -> Experiment:
+    """Check a validated experiment against its base scenario and build each option's scenario."""
     problem = located.add
     check_size(located, len(spec.options) * spec.replications,
                f"{len(spec.options)} options × {spec.replications} replications", spec)
-    base_path, base_doc, base_scenario = read_base(spec.base, path.parent, located, policy)
+    base_path, base_doc, base_scenario = read_base(spec.base, folder, located, policy)
 
     metrics = valid_metrics(base_scenario)
     for i, m in enumerate(spec.metrics):
@@ -350,7 +385,7 @@ def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
         ok = True
         for i, change in enumerate(changes):
             try:
-                data = _apply(change, data, path.parent, policy)
+                data = _apply(change, data, folder, policy)
             except (PathError, ScenarioError, FileRefused) as exc:
                 problem(("options", name, i), str(exc) if not isinstance(exc, ScenarioError)
                         else "; ".join(str(p) for p in exc.problems[:3]))
@@ -372,7 +407,35 @@ def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
             continue
         option_data[name] = data
     located.raise_if_any()
-    return Experiment(spec=spec, file=str(path), scenarios=scenarios, option_data=option_data)
+    return Experiment(spec=spec, file=file, scenarios=scenarios, option_data=option_data)
+
+
+def apply_changes(data: Mapping[str, Any], changes: Any, folder: Path, policy: FilePolicy,
+                  file: str = "<changes>") -> dict[str, Any]:
+    """Scenario ``data`` (as read from YAML) with ``changes`` applied in order: a list of changes as
+    an experiment file's option lists them (``{"set": {"path": ..., "value": ...}}``, ``scale``,
+    ``add_agents``, ``add_vendor``, ``automate``, ``patch``), or one such change. ``patch:`` files
+    are relative to ``folder``. A change that is malformed or does not apply raises
+    :class:`ScenarioError` naming it (``changes.1``) and why."""
+    items = [changes] if isinstance(changes, Mapping) else list(changes)
+    doc = data_doc({"changes": items}, file)
+    located = Located(doc, [])
+    out = copy.deepcopy(dict(data))
+    for i, item in enumerate(items):
+        try:
+            change = Change.model_validate(item)
+        except ValidationError as exc:
+            located.add(("changes", i), "; ".join(f"{'.'.join(map(str, e['loc'])) or 'change'}: {e['msg']}"
+                                                  for e in exc.errors()[:3]))
+            break
+        try:
+            out = _apply(change, out, folder, policy)
+        except (PathError, ScenarioError, FileRefused) as exc:
+            located.add(("changes", i), str(exc) if not isinstance(exc, ScenarioError)
+                        else "; ".join(str(p) for p in exc.problems[:3]))
+            break
+    located.raise_if_any()
+    return out
 
 
 def _existing_step(data: dict[str, Any], step: str) -> dict[str, Any]:

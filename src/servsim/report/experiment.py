@@ -38,15 +38,8 @@ def meta(exp: Experiment, warmup: str = "") -> dict[str, str]:
             "servsim": __version__, **extra}
 
 
-def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0.95) -> None:
-    """results.parquet (one row per option × replication), summary.csv, differences.csv,
-    figures/*.png and report.html (self-contained), each written all or nothing
-    (:mod:`servsim.atomic`; :class:`servsim.status.OutputError` when it cannot be written)."""
-    ensure_dir(folder, inside=folder)
-    write_bytes(folder / "results.parquet", c.results.to_parquet(index=False))
-    write_text(folder / "summary.csv", c.summary.to_csv(index=False))
-    write_text(folder / "differences.csv", c.differences.to_csv(index=False))
-    write_text(folder / "pareto.csv", c.pareto.to_csv(index=False))
+def report_figures(exp: Experiment, c: Comparison) -> dict[str, bytes]:
+    """The report's figures as PNG bytes, by name (``comparison``, ``pareto``, ``differences``)."""
     best = c.selection.best if c.selection is not None else None
     constraints = [Constraint(m, op, b) for m, op, b in exp.spec.objective.parsed_constraints()] \
         if exp.spec.objective is not None else []
@@ -57,14 +50,31 @@ def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0
     }
     if len(c.differences):
         figs["differences"] = figures.differences_figure(c.differences)
-    pngs = {name: figures.png_bytes(fig) for name, fig in figs.items()}
+    return {name: figures.png_bytes(fig) for name, fig in figs.items()}
+
+
+def report_page(exp: Experiment, c: Comparison, level: float = 0.95,
+                pngs: dict[str, bytes] | None = None) -> str:
+    """The self-contained report.html page (``pngs``: :func:`report_figures`, made if not given)."""
+    return html.experiment_report(title=exp.spec.name, meta=meta(exp, c.warmup), summary=c.summary,
+                                  differences=c.differences, selection=c.selection, pareto=c.pareto,
+                                  figures=report_figures(exp, c) if pngs is None else pngs, level=level)
+
+
+def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0.95) -> None:
+    """results.parquet (one row per option × replication), summary.csv, differences.csv,
+    figures/*.png and report.html (self-contained), each written all or nothing
+    (:mod:`servsim.atomic`; :class:`servsim.status.OutputError` when it cannot be written)."""
+    ensure_dir(folder, inside=folder)
+    write_bytes(folder / "results.parquet", c.results.to_parquet(index=False))
+    write_text(folder / "summary.csv", c.summary.to_csv(index=False))
+    write_text(folder / "differences.csv", c.differences.to_csv(index=False))
+    write_text(folder / "pareto.csv", c.pareto.to_csv(index=False))
+    pngs = report_figures(exp, c)
     ensure_dir(folder / "figures", inside=folder)
     for name, data in pngs.items():
         write_bytes(folder / "figures" / f"{name}.png", data)
-    page = html.experiment_report(title=exp.spec.name, meta=meta(exp, c.warmup), summary=c.summary,
-                                  differences=c.differences, selection=c.selection, pareto=c.pareto,
-                                  figures=pngs, level=level)
-    html.write_report(folder / "report.html", page)
+    html.write_report(folder / "report.html", report_page(exp, c, level, pngs))
     write_text(folder / "experiment.json", json.dumps(meta(exp), indent=2) + "\n")
 
 
