@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import pandas as pd
 import typer
@@ -49,6 +49,8 @@ from servsim.execution import ExecutorError, WorkerLostError
 
 if TYPE_CHECKING:
     from servsim.experiments.store import TaskKey
+
+_T = TypeVar("_T")
 
 class _FlagsWithoutType:
     """Help that shows no type after a flag: ``--json``, not ``--json <bool>`` — a flag takes no
@@ -572,8 +574,8 @@ def _check_executor(workers: int, scheduler: str | None) -> None:
 
 
 def _run_stored(name: str, total: int, folder: Path, quiet: bool,
-                run_all: Callable[[Callable[[int], None]], pd.DataFrame],
-                describe: Callable[[TaskKey], str] | None = None) -> pd.DataFrame:
+                run_all: Callable[[Callable[[int], None]], _T],
+                describe: Callable[[TaskKey], str] | None = None) -> _T:
     """Run an experiment's or sweep's tasks with a progress bar; interrupts, store conflicts, an
     unusable executor and a task that keeps killing its worker end with a message, never a traceback.
     ``describe`` names a task in that message."""
@@ -657,22 +659,19 @@ def compare(
 
     Finished tasks are stored as they complete; running the same command again resumes.
     """
-    from servsim.experiments.compare import compare as compare_options
-    from servsim.experiments.runner import run_experiment, stored_table
-    from servsim.report.experiment import render_comparison, write_outputs
+    from servsim import studies
+    from servsim.report.experiment import render_comparison
 
     _check_executor(workers, scheduler)
     exp = _load_experiment(file, allow)
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
-    results = _run_stored(
+    result = _run_stored(
         exp.spec.name, len(exp.options) * exp.spec.replications, folder, quiet,
-        lambda progress: run_experiment(exp, folder, workers=workers, scheduler=scheduler, progress=progress,
-                                        overwrite=overwrite))
-    comparison = compare_options(exp, results, level, intervals=stored_table(exp, folder, "intervals"))
-    write_outputs(folder, exp, comparison, level)
+        lambda progress: studies.compare(exp, out=folder, workers=workers, scheduler=scheduler, level=level,
+                                         overwrite=overwrite, progress=progress))
     if not quiet:
-        render_comparison(out, exp, comparison, level)
+        render_comparison(out, exp, result.comparison, level)
         out.print(f"results, figures and report.html written to {_shown(folder)}/", highlight=False)
 
 
@@ -690,20 +689,19 @@ def sweep(
 
     Finished tasks are stored as they complete; running the same command again resumes.
     """
-    from servsim.experiments.sweep import run_sweep
-    from servsim.report.sweep import write_outputs as write_sweep
+    from servsim import studies
     from servsim.report.tables import fmt, metric_kind, parameter_text
 
     _check_executor(workers, scheduler)
     sw = _load_sweep(file, allow)
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
-    results = _run_stored(
+    result = _run_stored(
         sw.spec.name, len(sw.scenarios) * sw.spec.replications, folder, quiet,
-        lambda progress: run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=progress,
-                                   overwrite=overwrite),
+        lambda progress: studies.sweep(sw, out=folder, workers=workers, scheduler=scheduler, overwrite=overwrite,
+                                       progress=progress),
         describe=lambda key: _describe_cell(sw.cells, key))
-    summary = write_sweep(folder, sw, results)
+    summary = result.cells
     if not quiet:
         t = Table(title=f"{escape(sw.spec.name)} — mean ± 95% CI half-width per cell", title_justify="left")
         for p in sw.parameters:
