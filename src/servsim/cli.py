@@ -277,8 +277,7 @@ def validate(
 ) -> None:
     """Check a scenario, experiment or sweep file and print what it describes.
 
-    An experiment or sweep file is checked whole: its base scenario, and every option or cell as a
-    scenario of its own.
+    An experiment or sweep file is checked whole: its base scenario, and every option or sweep cell.
     """
     from servsim.experiments.spec import COMMANDS, file_kind
     from servsim.report.describe import describe_experiment, describe_sweep
@@ -320,8 +319,7 @@ def run(
 ) -> None:
     """Run replications of a scenario and show KPIs (mean and CI half-width across replications).
 
-    --out into a folder holding a different run's output is refused unless --overwrite; the same run
-    again rewrites its own files.
+    A different run's output in --out is refused unless --overwrite; the same run rewrites its own.
     """
     from servsim import runfolder
 
