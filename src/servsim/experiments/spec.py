@@ -47,7 +47,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_va
 from pydantic import Strict as StrictMode
 
 from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
-from servsim.runlevel import RUN_LEVEL
+from servsim.metrics.registry import DEFAULT_EXPERIMENT_METRICS, experiment_metrics
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
 from servsim.scenario.base import Name, Strict
 from servsim.scenario.errors import Problem, closest, located_validation_error, quoted
@@ -58,14 +58,6 @@ from servsim.scenario.yamlio import LocatedDoc, load_yaml
 #: Top-level fields of a scenario: a base or patch file with none of them is not one.
 SCENARIO_FIELDS = tuple(Scenario.model_fields)
 
-#: The overall KPI columns of a run an experiment can use (see :func:`valid_metrics` for the rest).
-RUN_METRICS = [
-    "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s", "mean_wait_s",
-    "p90_wait_s", "p95_wait_s", "p_wait", "service_level", "mean_handle_s", "mean_lead_time_s",
-    "staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "satisfaction_mean", "share_satisfied",
-    "balked", "contained", "outsourced", "unresolved", "retrials", "vendor_cost", "bot_cost",
-]
-DEFAULT_METRICS = ["service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost"]
 M = TypeVar("M", bound=BaseModel)
 _CONSTRAINT = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*$", re.ASCII)
@@ -197,7 +189,7 @@ class StudyFile(Strict):
     base: str
     replications: Count = Field(default=10, ge=1, le=100_000)
     seed: Count = Field(default=0, ge=0, lt=2**128)
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_EXPERIMENT_METRICS), min_length=1)
     limits: StudyLimits = StudyLimits()
 
 
@@ -226,10 +218,10 @@ class Experiment:
 
 
 def valid_metrics(scenario: Scenario) -> list[str]:
-    """Metrics (and constraint names) an experiment or sweep on ``scenario`` can use: the overall KPI
-    columns, then the run-level metrics of :mod:`servsim.runlevel` (cost, people's paid hours, bot
-    and vendor hours, the targets flags) and ``occupancy_<pool>`` for each pool."""
-    return [*RUN_METRICS, *RUN_LEVEL, *(f"occupancy_{p}" for p in scenario.pools)]
+    """Metrics (and constraint names) an experiment or sweep on ``scenario`` can use: the registry's
+    ``results`` entries (the overall KPI columns, then the run-level metrics of
+    :mod:`servsim.runlevel`) and ``occupancy_<pool>`` for each pool."""
+    return experiment_metrics(scenario)
 
 
 @dataclass

@@ -21,12 +21,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
 from servsim.atomic import ensure_dir, write_text
-from servsim.report.tables import LABELS, fmt
+from servsim.metrics.registry import REGISTRY, resolve
+from servsim.report.tables import fmt
 from servsim.stats import Selection
 
 __all__ = [
@@ -39,71 +39,57 @@ __all__ = [
 # Metrics: label, unit and direction
 # ---------------------------------------------------------------------------------------------
 
-#: Labels and units beyond ``servsim.report.tables.LABELS`` (experiment-level metrics).
-EXTRA_LABELS: dict[str, tuple[str, str]] = {
-    "cost": ("cost", "money"),
-    "total_cost": ("total cost", "money"),
-    "staff_cost": ("staff cost", "money"),
-    "vendor_cost": ("vendor cost", "money"),
-    "bot_cost": ("bot cost", "money"),
-    "paid_hours": ("paid agent-hours", "hours"),
-    "busy_hours": ("busy agent-hours", "hours"),
-}
-
-#: Which direction is better, for metrics where that is clear; others are left to the reader.
-DIRECTION: dict[str, Literal["lower", "higher"]] = {
-    "service_level": "higher", "answered": "higher", "handled": "higher",
-    "abandon_rate": "lower", "abandoned": "lower", "asa_s": "lower", "mean_wait_s": "lower",
-    "p90_wait_s": "lower", "p95_wait_s": "lower", "mean_lead_time_s": "lower", "p_wait": "lower",
-    "in_system_end": "lower", "cost": "lower", "total_cost": "lower", "staff_cost": "lower",
-    "paid_hours": "lower", "vendor_cost": "lower", "bot_cost": "lower", "balked": "lower",
-    "unresolved": "lower", "share_satisfied": "higher", "satisfaction_mean": "higher",
-}
-
-_KNOWN = {**LABELS, **EXTRA_LABELS}
 _SEPARATORS = ("_", ".", ":", "/", "@", " ", "-")
 
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """How to show a metric: ``label`` for people, unit ``kind`` (share, seconds, count, money,
-    hours) and ``better`` ("lower", "higher" or None when it depends)."""
+    """How to show a metric: ``label`` for people, unit ``kind`` (:mod:`servsim.metrics.registry`:
+    count, share, duration, hours, money, ratio) and ``better`` ("lower", "higher" or None when it
+    depends)."""
 
     label: str
     kind: str
     better: str | None
 
 
+def _qualified(m: str) -> MetricInfo | None:
+    """A registry name qualified by a channel, segment or pool before or after it
+    (``service_level_phone``, ``phone:asa_s``, ``pool:clerks occupancy``): the known unit, with the
+    qualifier in the label. Longest names first, so ``abandon_rate_waited`` wins over ``abandon_rate``."""
+    for known in sorted(REGISTRY, key=lambda k: (-len(k), k)):
+        entry = REGISTRY[known]
+        for sep in _SEPARATORS:
+            if m.startswith(known + sep) and len(m) > len(known) + 1:
+                return MetricInfo(f"{entry.label}, {m[len(known) + 1:]}", entry.kind, entry.better)
+            if m.endswith(sep + known) and len(m) > len(known) + 1:
+                qualifier = m[:-len(known) - 1]
+                if known == "occupancy" and qualifier.startswith("pool") and len(qualifier) > 5:
+                    return MetricInfo(f"occupancy {qualifier[5:].strip('_.:/@ ')}", entry.kind, entry.better)
+                return MetricInfo(f"{entry.label}, {qualifier}", entry.kind, entry.better)
+    return None
+
+
 def metric_info(metric: str) -> MetricInfo:
     """Label, unit kind and better direction of a KPI column name.
 
-    Exact names come from ``servsim.report.tables.LABELS`` plus :data:`EXTRA_LABELS`;
-    ``occupancy_<pool>`` is a share; a known name qualified by a channel, segment or pool before or
-    after it (``service_level_phone``, ``phone:asa_s``) keeps the known unit with the qualifier in
-    the label. Unknown names: ``*_s`` are seconds, ``*rate``/``*share`` shares, ``*cost*`` money,
-    anything else a plain number.
+    Names and patterns (``occupancy_<pool>``) come from :mod:`servsim.metrics.registry`; a registry
+    name qualified by a channel, segment or pool keeps its unit with the qualifier in the label.
+    Unknown names (e.g. a user's column): ``*_s`` are durations, ``*rate``/``*share``/``*level``
+    shares, ``*cost*`` money, ``*_hours`` hours, anything else a plain number.
     """
     m = str(metric)
-    if m in _KNOWN:
-        label, kind = _KNOWN[m]
-        return MetricInfo(label, kind, DIRECTION.get(m))
-    for sep in ("_", ":", ".", "/", "@", " "):
-        if m.startswith("occupancy" + sep) and len(m) > len("occupancy") + 1:
-            return MetricInfo(f"occupancy {m[len('occupancy') + 1:]}", "share", None)
-        if m.startswith("pool" + sep) and m.endswith("occupancy"):
-            return MetricInfo(f"occupancy {m[len('pool') + 1:-len('occupancy')].strip('_.:/@ ')}", "share", None)
-    for known in sorted(_KNOWN, key=lambda k: (-len(k), k)):
-        label, kind = _KNOWN[known]
-        for sep in _SEPARATORS:
-            if m.startswith(known + sep) and len(m) > len(known) + 1:
-                return MetricInfo(f"{label}, {m[len(known) + 1:]}", kind, DIRECTION.get(known))
-            if m.endswith(sep + known) and len(m) > len(known) + 1:
-                return MetricInfo(f"{label}, {m[:-len(known) - 1]}", kind, DIRECTION.get(known))
+    entry = resolve(m)
+    if entry is not None:
+        return MetricInfo(entry.label, entry.kind, entry.better)
+    qualified = _qualified(m)
+    if qualified is not None:
+        return qualified
     low = m.lower()
     if "cost" in low:
         return MetricInfo(m.replace("_", " "), "money", "lower")
     if low.endswith("_s"):
-        return MetricInfo(m[:-2].replace("_", " "), "seconds", None)
+        return MetricInfo(m[:-2].replace("_", " "), "duration", None)
     if low.endswith("_hours") or low.endswith("_h"):
         return MetricInfo(m.rsplit("_", 1)[0].replace("_", " "), "hours", None)
     if low.endswith("rate") or low.endswith("share") or low.endswith("level"):
@@ -111,7 +97,7 @@ def metric_info(metric: str) -> MetricInfo:
     return MetricInfo(m.replace("_", " "), "count", None)
 
 
-_UNIT_NOTE = {"share": "%", "seconds": "s", "hours": "h", "money": "", "count": ""}
+_UNIT_NOTE = {"share": "%", "duration": "s", "hours": "h", "money": "", "count": "", "ratio": "×"}
 
 
 def metric_label(metric: str, unit: bool = False, better: bool = False) -> str:
@@ -149,7 +135,7 @@ def format_value(value: float, kind: str, signed: bool = False) -> str:
     s = "+" if signed else ""
     if kind == "share":
         out = f"{v * 100:{s},.1f} pp" if signed else f"{v:.1%}"
-    elif kind == "seconds":
+    elif kind in ("duration", "seconds"):
         out = f"{v:{s},.1f}s"
     elif kind == "hours":
         out = f"{v:{s},.1f} h"
@@ -164,7 +150,7 @@ def format_estimate(mean: float, half_width: float, kind: str) -> str:
     """``mean ± half-width`` in the metric's unit (NaN half-width: the mean alone)."""
     if _isnan(mean):
         return "–"
-    if kind in ("share", "seconds", "count"):
+    if kind in ("share", "duration", "seconds", "count"):
         return _minus(fmt(float(mean), math.nan if _isnan(half_width) else float(half_width), kind))
     main = format_value(mean, kind)
     if _isnan(half_width):
