@@ -15,6 +15,7 @@ from servsim.capacity import Load
 from servsim.economics import cost_summary
 from servsim.engine import Plan, Records
 from servsim.metrics import CellSums, records
+from servsim.metrics.cells import summary_frame
 from servsim.metrics.registry import REGISTRY, columns, names
 from servsim.stats import summarise
 from servsim.targets import run_targets, verdicts
@@ -196,16 +197,14 @@ def build(plan: Plan, sums: CellSums, end_time: float, stopped: str, replication
     Costs read the overall row's counts and the exact post-warm-up pool totals, so they cover
     exactly the contact KPIs' window."""
     totals = sums.pool_totals()
-    summary = sums.summary(end_time)
+    kpis = sums.summary_columns(end_time)
     intervals = sums.intervals()
-    summary["load_ratio"] = load.ratio
-    summary["stopped"] = bool(stopped)
-    overall = summary.iloc[0]
-    econ = cost_summary(totals, intervals, plan.scenario, int(overall["abandoned"]),
-                        int(overall["handled"] + overall["contained"]))
-    for key in columns("summary", "costs"):
-        summary[key] = np.where(np.arange(len(summary)) == 0, econ[key], np.nan)
-    summary = summary[["channel", "segment", *(c for c in columns("summary") if c in summary)]]
+    n = len(kpis["channel"])
+    econ = cost_summary(totals, intervals, plan.scenario, int(kpis["abandoned"][0]),
+                        int(kpis["handled"][0] + kpis["contained"][0]))
+    overall = np.arange(n) == 0
+    summary = summary_frame(kpis | {"load_ratio": np.full(n, load.ratio), "stopped": np.full(n, bool(stopped))}
+                            | {key: np.where(overall, econ[key], np.nan) for key in columns("summary", "costs")})
     return RunResult(
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=stopped,
         summary=_tag(summary, replication), pool_summary=_tag(pool_summary(totals), replication),

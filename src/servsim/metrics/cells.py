@@ -109,22 +109,27 @@ def hist_percentiles(counts: np.ndarray, qs: Iterable[float]) -> list[float]:
     return out
 
 
-def grouped_percentile(values: np.ndarray, groups: np.ndarray, n_groups: int, q: float) -> np.ndarray:
-    """The ``q``-th percentile (0-100) of ``values`` within each group 0..n_groups-1 (NaN for an empty
-    group), by numpy's default linear interpolation between order statistics: one sort for all."""
-    order = np.lexsort((values, groups))
-    v, g = values[order], groups[order]
-    n = np.bincount(g, minlength=n_groups)[:n_groups]
+def grouped_percentiles(values: np.ndarray, groups: np.ndarray, n_groups: int,
+                        qs: Iterable[float]) -> np.ndarray:
+    """``float64[len(qs), n_groups]``: the percentiles ``qs`` (0-100) of ``values`` within each group
+    0..n_groups-1 (NaN for an empty group), by numpy's default linear interpolation between order
+    statistics. ``values`` must be sorted already: one stable sort of the integer group codes then
+    keeps each group's values in order, so all groups and percentiles cost one pass."""
+    qs = list(qs)
+    order = np.argsort(groups, kind="stable")
+    v = values[order]
+    n = np.bincount(groups, minlength=n_groups)[:n_groups]
     start = np.cumsum(n) - n
-    h = (np.maximum(n, 1) - 1) * (q / 100.0)
-    lo = np.floor(h).astype(np.int64)
-    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
-    out = np.full(n_groups, np.nan)
     has = n > 0
-    a, b = v[(start + lo)[has]], v[(start + hi)[has]]
-    t = (h - lo)[has]
-    # numpy's _lerp: exact at both ends
-    out[has] = np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)
+    out = np.full((len(qs), n_groups), np.nan)
+    for i, q in enumerate(qs):
+        h = (np.maximum(n, 1) - 1) * (q / 100.0)
+        lo = np.floor(h).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+        a, b = v[(start + lo)[has]], v[(start + hi)[has]]
+        t = (h - lo)[has]
+        # numpy's _lerp: exact at both ends
+        out[i, has] = np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)
     return out
 
 
@@ -163,7 +168,7 @@ def contact_sums(contacts: pd.DataFrame, handles: np.ndarray, handle_sum: np.nda
     known = answered | abandoned
     waiting_end = in_system & ~answered
     waited = known & (wait > 0)
-    x = np.empty((n, len(SUMS)))
+    x = np.empty((n, len(SUMS)), order="F")  # column by column: contiguous writes and sums
     j = _J
     x[:, j["offered"]] = 1.0
     x[:, j["answered"]] = answered
@@ -247,8 +252,11 @@ class CellSums:
         self.own_t = np.array([ch.sl_threshold for ch in plan.channels], dtype=float)
         self.target_t = float(plan.scenario.targets.service_level.threshold)
         self.satisfaction = plan.scenario.economics.satisfaction
-        self.by_interval = np.zeros((self.n_ch * self.n_int, len(SUMS)))
-        self.by_group = np.zeros((self.n_ch * self.n_seg, len(SUMS)))
+        # cells (channel, segment, slot): slot k < n_int is the interval of arrival; slot n_int holds the
+        # warm-up contacts of the interval the warm-up ends in (``warm_slot``), so that the slots from
+        # ``warm_slot`` to n_int - 1 hold exactly the contacts arriving after the warm-up
+        self.warm_slot = min(int(records.interval_of(plan, np.array([plan.warmup_end]))[0]), self.n_int)
+        self.cube = np.zeros((self.n_ch * self.n_seg * (self.n_int + 1), len(SUMS)))
         self.hist = np.zeros((self.n_ch * self.n_seg, N_BINS), dtype=np.int64)
         #: exact percentiles from a log: {column: (summary row values, interval row values)}
         self.exact: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
@@ -283,12 +291,13 @@ class CellSums:
         wait percentiles of every summary and interval row."""
         visits = records.visit_table(self.plan, rec)
         contacts = records.contact_table(self.plan, rec, visits)
-        self.fold(contacts, visits, rec.end_time)
+        self.fold(contacts, visits, rec.end_time, histogram=False)
         self.busy(*busy_events(rec), rec.end_time)
         self.exact = self._exact_percentiles(contacts)
 
-    def fold(self, c: pd.DataFrame, visits: pd.DataFrame, end_time: float) -> None:
-        """Add contacts ``c`` (with their ``visits``) to the cells, the histogram and Little's sums."""
+    def fold(self, c: pd.DataFrame, visits: pd.DataFrame, end_time: float, histogram: bool = True) -> None:
+        """Add contacts ``c`` (with their ``visits``) to the cells, Little's sums and (unless the exact
+        waits are at hand) the wait histogram."""
         n = len(c)
         served = (visits["outcome"].cat.codes.to_numpy() == VisitOutcome.SERVED)
         vc = visits["contact"].to_numpy()[served]
@@ -297,14 +306,16 @@ class CellSums:
         channel = c["channel"].cat.codes.to_numpy().astype(np.int64)
         segment = c["segment"].cat.codes.to_numpy().astype(np.int64)
         x = contact_sums(c, handles, handle_sum, self.own_t[channel], self.target_t, self.satisfaction)
-        keep = ~c["warmup"].to_numpy()
-        _add(self.by_interval, channel * self.n_int + c["interval"].to_numpy(), x)
-        group = (channel * self.n_seg + segment)[keep]
-        _add(self.by_group, group, x[keep])
-        wait = c["wait_s"].to_numpy()
-        timed = x[keep, _J["known"]] > 0
-        cell = group[timed] * N_BINS + wait_bins(wait[keep][timed])
-        self.hist += np.bincount(cell, minlength=self.hist.size).reshape(self.hist.shape)
+        warm = c["warmup"].to_numpy()
+        interval = c["interval"].to_numpy()
+        slot = np.where(warm & (interval >= self.warm_slot), self.n_int, interval)
+        group = channel * self.n_seg + segment
+        _add(self.cube, group * (self.n_int + 1) + slot, x)
+        if histogram:
+            keep = ~warm
+            timed = keep & (x[:, _J["known"]] > 0)
+            cell = group[timed] * N_BINS + wait_bins(c["wait_s"].to_numpy()[timed])
+            self.hist += np.bincount(cell, minlength=self.hist.size).reshape(self.hist.shape)
         self._fold_littles(c, visits, end_time)
 
     def _fold_littles(self, c: pd.DataFrame, visits: pd.DataFrame, end_time: float) -> None:
@@ -375,8 +386,23 @@ class CellSums:
         self.carry[p] += dp.sum()
 
     # ------------------------------------------------------------------ rows
+    @property
+    def by_group(self) -> np.ndarray:
+        """Sums per (channel, segment) over the contacts arriving after the warm-up."""
+        cube = self.cube.reshape(self.n_ch * self.n_seg, self.n_int + 1, len(SUMS))
+        return cube[:, self.warm_slot:self.n_int].sum(axis=1)
+
+    @property
+    def by_interval(self) -> np.ndarray:
+        """Sums per (channel, interval of arrival), every contact: ``float64[n_ch, n_int, len(SUMS)]``."""
+        cube = self.cube.reshape(self.n_ch, self.n_seg, self.n_int + 1, len(SUMS)).sum(axis=1)
+        out = cube[:, :self.n_int].copy()
+        if self.warm_slot < self.n_int:
+            out[:, self.warm_slot] += cube[:, self.n_int]
+        return out
+
     def _summary_cells(self) -> list[tuple[str, str, np.ndarray]]:
-        """(channel, segment, cells of ``by_group``) of each summary row: overall, per channel (if
+        """(channel, segment, cells of :attr:`by_group`) of each summary row: overall, per channel (if
         several), per segment (if several)."""
         cells = np.arange(self.n_ch * self.n_seg)
         rows = [("all", "all", cells)]
@@ -389,7 +415,7 @@ class CellSums:
     def _interval_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(channel index or -1 for 'all', interval, sums, use_target) of each intervals-table row:
         channel rows with work offered, then, with several channels, 'all' rows per interval."""
-        cube = self.by_interval.reshape(self.n_ch, self.n_int, len(SUMS))
+        cube = self.by_interval
         ch, k = np.nonzero(cube[:, :, _J["offered"]] > 0)
         sums, use_target = [cube[ch, k]], [np.zeros(len(ch), bool)]
         chans, ints = [ch], [k]
@@ -403,44 +429,47 @@ class CellSums:
         return np.concatenate(chans), np.concatenate(ints), np.concatenate(sums), np.concatenate(use_target)
 
     def _exact_percentiles(self, c: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Exact wait percentiles of every summary and interval row, from a log's contacts."""
-        channel = c["channel"].cat.codes.to_numpy().astype(np.int64)
-        segment = c["segment"].cat.codes.to_numpy().astype(np.int64)
+        """Exact wait percentiles of every summary and interval row, from a log's contacts: the known
+        waits sorted once, then grouped by each kind of row."""
         inputs = contact_inputs(c)
         known = inputs["answered"].astype(bool) | (inputs["outcome"] == Outcome.ABANDONED)
-        wait = inputs["wait_s"][known]
-        channel, segment = channel[known], segment[known]
-        post = ~c["warmup"].to_numpy()[known]
-        interval = c["interval"].to_numpy()[known]
-        # summary rows as groups of contacts (a contact is in several rows: one pass per kind of row)
-        kinds = [np.zeros(len(wait), np.int64)]
-        if self.n_ch > 1:
-            kinds.append(channel)
-        if self.n_seg > 1:
-            kinds.append(segment)
-        ch_rows, k_rows, _, _ = self._interval_cells()
-        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for name, q in PERCENTILES:
-            summary = np.concatenate([grouped_percentile(wait[post], key[post], n, q)
-                                      for key, n in zip(kinds, self._row_counts())])
-            by_channel = grouped_percentile(wait, channel * self.n_int + interval, self.n_ch * self.n_int, q)
-            by_interval = grouped_percentile(wait, interval, self.n_int, q)
-            rows = np.where(ch_rows >= 0, by_channel[np.maximum(ch_rows, 0) * self.n_int + k_rows],
-                            by_interval[k_rows])
-            out[name] = (summary, rows)
-        return out
+        order = np.argsort(inputs["wait_s"][known], kind="stable")
+        wait = inputs["wait_s"][known][order]
 
-    def _row_counts(self) -> list[int]:
-        """Number of summary rows of each kind: overall, per channel, per segment."""
-        return [1] + ([self.n_ch] if self.n_ch > 1 else []) + ([self.n_seg] if self.n_seg > 1 else [])
+        def col(name: str) -> np.ndarray:
+            return c[name].to_numpy()[known][order]
+
+        channel = c["channel"].cat.codes.to_numpy().astype(np.int64)[known][order]
+        segment = c["segment"].cat.codes.to_numpy().astype(np.int64)[known][order]
+        post = ~col("warmup")
+        interval = col("interval")
+        qs = [q for _, q in PERCENTILES]
+        # summary rows: overall, per channel, per segment (a contact is in one row of each kind)
+        kinds = [(np.zeros(len(wait), np.int64), 1)]
+        if self.n_ch > 1:
+            kinds.append((channel, self.n_ch))
+        if self.n_seg > 1:
+            kinds.append((segment, self.n_seg))
+        summary = np.concatenate([grouped_percentiles(wait[post], key[post], n, qs) for key, n in kinds], axis=1)
+        by_channel = grouped_percentiles(wait, channel * self.n_int + interval, self.n_ch * self.n_int, qs)
+        by_interval = grouped_percentiles(wait, interval, self.n_int, qs)
+        ch_rows, k_rows, _, _ = self._interval_cells()
+        rows = np.where(ch_rows >= 0, by_channel[:, np.maximum(ch_rows, 0) * self.n_int + k_rows],
+                        by_interval[:, k_rows])
+        return {name: (summary[i], rows[i]) for i, (name, _) in enumerate(PERCENTILES)}
 
     # ------------------------------------------------------------------ tables
-    def summary(self, end_s: float) -> pd.DataFrame:
+    def summary(self, end_s: float, **more: object) -> pd.DataFrame:
         """KPIs overall, per channel and per segment after the warm-up, with Little's law on the
-        overall row: the ``summary`` table's KPI columns (costs and run status are added by
-        :func:`servsim.results.build`)."""
+        overall row: the ``summary`` table, in the registry's column order. Columns the sums do not
+        give (run status, costs: :func:`servsim.results.build`) come in ``more``, by name."""
+        return summary_frame(self.summary_columns(end_s) | more)
+
+    def summary_columns(self, end_s: float) -> dict[str, np.ndarray]:
+        """The columns of :meth:`summary` the sums give, by name (``channel`` and ``segment`` first)."""
         groups = self._summary_cells()
-        sums = np.stack([self.by_group[cells].sum(axis=0) for _, _, cells in groups])
+        by_group = self.by_group
+        sums = np.stack([by_group[cells].sum(axis=0) for _, _, cells in groups])
         use_target = np.array([self.n_ch > 1 and ch == "all" for ch, _, _ in groups])
         values = kpi_frame(sums, use_target)
         if self.exact is not None:
@@ -449,13 +478,11 @@ class CellSums:
             pct = np.array([hist_percentiles(self.hist[cells].sum(axis=0), [q for _, q in PERCENTILES])
                             for _, _, cells in groups]).reshape(len(groups), len(PERCENTILES))
             values |= {name: pct[:, i] for i, (name, _) in enumerate(PERCENTILES)}
-        out = pd.DataFrame({"channel": [g[0] for g in groups], "segment": [g[1] for g in groups]})
-        for name in columns("summary"):
-            if name in values:
-                out[name] = values[name]
+        out: dict[str, np.ndarray] = {"channel": np.array([g[0] for g in groups], dtype=object),
+                                      "segment": np.array([g[1] for g in groups], dtype=object)}
+        out |= {name: values[name] for name in columns("summary") if name in values}
         overall = np.arange(len(groups)) == 0
-        for name, value in self.littles_law(end_s).items():
-            out[name] = np.where(overall, value, np.nan)
+        out |= {name: np.where(overall, value, np.nan) for name, value in self.littles_law(end_s).items()}
         return out
 
     def littles_law(self, end_s: float) -> dict[str, float]:
@@ -480,39 +507,42 @@ class CellSums:
         if self.exact is not None:
             values |= {name: self.exact[name][1] for name, _ in PERCENTILES}
         names = np.array([c.name for c in self.plan.channels] + ["all"], dtype=object)
-        out = pd.DataFrame({"channel": names[ch], "interval": k.astype(np.int64), "start_s": self.bounds[k]})
-        for name in columns("intervals"):
-            out[name] = values.get(name, np.full(len(k), np.nan))
-        out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
-        return out
+        start = self.bounds[k]
+        return pd.DataFrame({"channel": names[ch], "interval": k.astype(np.int64), "start_s": start,
+                             **{name: values.get(name, np.full(len(k), np.nan)) for name in columns("intervals")},
+                             "day": (start // DAY).astype(np.int64) + 1})
 
     def pools(self) -> pd.DataFrame:
         """Staffed, busy and paid agent-seconds and visits served per pool per reporting interval."""
         plan, n_int = self.plan, self.n_int
         n_pools = len(plan.pools)
-        out = pd.DataFrame({
+        start = np.tile(self.bounds[:-1], n_pools)
+        unlimited = np.repeat([p.unlimited for p in plan.pools], n_int)
+        return pd.DataFrame({
             "pool": pd.Categorical.from_codes(np.repeat(np.arange(n_pools), n_int),
                                               categories=[p.name for p in plan.pools]),
-            "interval": np.tile(np.arange(n_int), n_pools), "start_s": np.tile(self.bounds[:-1], n_pools),
+            "interval": np.tile(np.arange(n_int), n_pools), "start_s": start,
             "staffed_s": self.staffed_s.ravel(), "busy_s": self.busy_s.ravel(), "paid_s": self.paid_s.ravel(),
-            "served": self.served.ravel(),
+            "served": self.served.ravel(), "day": (start // DAY).astype(np.int64) + 1,
+            "occupancy": _occupancy(self.busy_s.ravel(), self.paid_s.ravel(), unlimited),
         })
-        out["day"] = (out["start_s"] // DAY).astype(np.int64) + 1
-        unlimited = np.repeat([p.unlimited for p in plan.pools], n_int)
-        out["occupancy"] = _occupancy(out["busy_s"].to_numpy(), out["paid_s"].to_numpy(), unlimited)
-        return out
 
     def pool_totals(self) -> pd.DataFrame:
         """Per pool over exactly [warm-up end, end of run]: staffed_s, busy_s, paid_s, served (visits
         finished at or after the warm-up end) and occupancy."""
         plan = self.plan
-        out = pd.DataFrame({
+        return pd.DataFrame({
             "pool": pd.Categorical([p.name for p in plan.pools], categories=[p.name for p in plan.pools]),
             "staffed_s": self.post[:, 0], "busy_s": self.post[:, 1], "paid_s": self.post[:, 2],
             "served": self.post[:, 3].astype(np.int64),
+            "occupancy": _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools])),
         })
-        out["occupancy"] = _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools]))
-        return out
+
+
+def summary_frame(cols: dict[str, object]) -> pd.DataFrame:
+    """The ``summary`` table from its columns by name: ``channel``, ``segment``, then the registry's
+    summary columns present, in declaration order."""
+    return pd.DataFrame({name: cols[name] for name in ("channel", "segment", *columns("summary")) if name in cols})
 
 
 def _level(t: np.ndarray, n: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -100,7 +100,7 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
     outsourced = np.bincount(vc[served & vendor_pools[v["pool"].cat.codes.to_numpy()]], minlength=n)[:n] > 0
     arrival = a["arrival"]
     day = (arrival // DAY).astype(np.int64)
-    interval = _interval_of(plan, arrival)
+    interval = interval_of(plan, arrival)
     code = a["outcome"].astype(np.int64)
     # the engine's UNRESOLVED is a handled contact with resolved false; CONTAINED a handled one no
     # person served
@@ -138,7 +138,7 @@ def _sums(ids: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(ids, weights=weights, minlength=n)[:n].astype(np.float64, copy=False)
 
 
-def _interval_of(plan: Plan, t: np.ndarray) -> np.ndarray:
+def interval_of(plan: Plan, t: np.ndarray) -> np.ndarray:
     """Reporting interval index (0-based, counted over all days) of absolute times t."""
     day, tod = np.divmod(t, DAY)
     k = np.clip(np.floor((tod - plan.start) / plan.interval + EPS), 0, plan.intervals_per_day - 1)
