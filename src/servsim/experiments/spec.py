@@ -287,12 +287,33 @@ def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
     path = Path(path)
     policy = policy_for(roots, top_file=path)
     spec, located = read_file(path, ExperimentFile, None if roots is None else policy)
-    problem = located.add
     check_size(located, len(spec.options) * spec.replications,
                f"{len(spec.options)} options × {spec.replications} replications", spec)
     base_path, base_doc, base_scenario = read_base(spec.base, path.parent, located, policy)
+    _check_names(spec, valid_metrics(base_scenario), located)
 
-    metrics = valid_metrics(base_scenario)
+    scenarios: dict[str, Scenario] = {}
+    option_data: dict[str, dict[str, Any]] = {}
+    for name, changes in spec.options.items():
+        data = _changed_data(name, changes, base_doc.data, path.parent, policy, located)
+        if data is None:
+            continue
+        try:
+            scenarios[name] = scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [{name}]",
+                                                 roots=policy)
+        except ScenarioError as exc:
+            located.add(("options", name), "the changed scenario is not valid: "
+                        + "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:3]))
+            continue
+        option_data[name] = data
+    located.raise_if_any()
+    return Experiment(spec=spec, file=str(path), scenarios=scenarios, option_data=option_data)
+
+
+def _check_names(spec: ExperimentFile, metrics: list[str], located: Located) -> None:
+    """Located problems for unknown metrics (listed, in the objective or its constraints) and an
+    unknown baseline option."""
+    problem = located.add
     for i, m in enumerate(spec.metrics):
         if m not in metrics:
             problem(("metrics", i), f"unknown metric {quoted(m)}", _suggest(m, metrics))
@@ -308,36 +329,25 @@ def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
     if spec.baseline is not None and spec.baseline not in spec.options:
         problem(("baseline",), f"option {spec.baseline!r} does not exist", _suggest(spec.baseline, spec.options))
 
-    scenarios: dict[str, Scenario] = {}
-    option_data: dict[str, dict[str, Any]] = {}
-    for name, changes in spec.options.items():
-        data = copy.deepcopy(base_doc.data)
-        ok = True
-        for i, change in enumerate(changes):
-            try:
-                data = _apply(change, data, path.parent, policy)
-            except (PathError, ScenarioError, FileRefused) as exc:
-                problem(("options", name, i), str(exc) if not isinstance(exc, ScenarioError)
-                        else "; ".join(str(p) for p in exc.problems[:3]))
-                ok = False
-                break
-        if not ok:
-            continue
-        # an explicit empty option is a deliberate reference point; changes that change nothing are a mistake
-        if changes and data == base_doc.data:
-            problem(("options", name), f"option {name!r} changes nothing in the base scenario",
-                    "give it at least one change, or remove it")
-            continue
+
+def _changed_data(name: str, changes: list[Change], base: dict[str, Any], folder: Path, policy: FilePolicy,
+                  located: Located) -> dict[str, Any] | None:
+    """The base scenario's data with option ``name``'s changes applied; None (with a located
+    problem) if a change fails or the changes change nothing."""
+    data = copy.deepcopy(base)
+    for i, change in enumerate(changes):
         try:
-            scenarios[name] = scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [{name}]",
-                                                 roots=policy)
-        except ScenarioError as exc:
-            problem(("options", name), "the changed scenario is not valid: "
-                    + "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:3]))
-            continue
-        option_data[name] = data
-    located.raise_if_any()
-    return Experiment(spec=spec, file=str(path), scenarios=scenarios, option_data=option_data)
+            data = _apply(change, data, folder, policy)
+        except (PathError, ScenarioError, FileRefused) as exc:
+            located.add(("options", name, i), str(exc) if not isinstance(exc, ScenarioError)
+                        else "; ".join(str(p) for p in exc.problems[:3]))
+            return None
+    # an explicit empty option is a deliberate reference point; changes that change nothing are a mistake
+    if changes and data == base:
+        located.add(("options", name), f"option {name!r} changes nothing in the base scenario",
+                    "give it at least one change, or remove it")
+        return None
+    return data
 
 
 def _existing_step(data: dict[str, Any], step: str) -> dict[str, Any]:
