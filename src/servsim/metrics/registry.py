@@ -38,9 +38,9 @@ Table = Literal["summary", "intervals", "pools", "pool_summary", "results"]
 Show = Literal["headline", "when_used", "never"]
 #: Where the value comes from: ``cells`` — per-cell sums, with ``compute``; ``waits`` — wait
 #: percentiles (exact from a log, else a histogram); ``littles`` — Little's law sums; ``run`` —
-#: the run's status; ``costs`` — the cost model (:mod:`servsim.economics`); ``pools`` — pool time
+#: the run's status; ``queue`` — time waiting in queue, per interval of time; ``costs`` — the cost model (:mod:`servsim.economics`); ``pools`` — pool time
 #: integrals; ``targets`` — :mod:`servsim.targets`; ``run_level`` — :mod:`servsim.runlevel`.
-Source = Literal["cells", "waits", "littles", "run", "costs", "pools", "targets", "run_level"]
+Source = Literal["cells", "waits", "queue", "littles", "run", "costs", "pools", "targets", "run_level"]
 
 Sums = Mapping[str, np.ndarray]
 
@@ -199,6 +199,11 @@ _ENTRIES: tuple[Metric, ...] = (
            "r(Σ abandoned after waiting > 0 s, Σ known contacts that waited > 0 s): P(abandon | wait > 0), "
            "the conditional Erlang A gives and patience fits read", _CONTACTS,
            compute=lambda s: ratio(s["abandoned_waited"], s["known_waited"])),
+    Metric("mean_queue", "mean number waiting", "contacts", "count", "lower",
+           "time-average number of the row's contacts waiting in a queue (any step): Σ over their visits of "
+           "the time waiting inside the window / its length; the window is the reporting interval (time-based, "
+           "whoever arrived when: the queue a person would have seen then) or, in the summary, [warm-up end, "
+           "end]", _CONTACTS, source="queue"),
     # run-level metrics of experiments and sweeps (servsim.runlevel)
     Metric("cost", "cost", "currency", "money", "lower", "the overall row's total_cost (for experiment files)",
            _t("results"), source="run_level"),
