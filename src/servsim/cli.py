@@ -240,6 +240,9 @@ def run(
     seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Root seed; replication r uses child r.")] = 0,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write tables (parquet) and run.json here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
+    report: Annotated[bool, typer.Option(
+        "--report/--no-report", help="With --out: also write report.html and figures/*.png (the day interval by "
+                                     "interval).")] = True,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1,
                                          help="Processes to run replications in (not with --scheduler).")] = 1,
     scheduler: SchedulerOption = None,
@@ -277,12 +280,15 @@ def run(
     table = result.kpi_table(level)
     if out_dir is not None:
         _write(out_dir, file, scenario, result, seed, level)
+        if report:
+            _write_report(out_dir, file, scenario, result, seed, level)
     if as_json:
         print(json.dumps(_json_summary(scenario, result, table, seed, level), indent=2, default=_nan_none))
     else:
         _render(scenario, result, table, level)
         if out_dir is not None:
-            out.print(f"tables written to {_shown(out_dir)}/", highlight=False)
+            what = "tables and report.html" if report else "tables"
+            out.print(f"{what} written to {_shown(out_dir)}/", highlight=False)
     if result.stopped:
         err.print("[bold red]stopped:[/] " + _shown("; ".join(result.stopped)), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_UNSTABLE)
@@ -417,6 +423,20 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
             "metrics": _units(result.kpi_table(level)),
         }
         write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=_nan_none) + "\n")
+    except OutputError as exc:
+        _output_failed(exc.path, exc.reason)
+
+
+def _write_report(out_dir: Path, file: Path, scenario: Scenario, result: Replications, seed: int,
+                  level: float) -> None:
+    """report.html and figures/ of a run (:mod:`servsim.report.run_report`), all or nothing each."""
+    from servsim.report.run_report import run_report, write_run_report
+    from servsim.status import OutputError
+
+    meta = {"scenario file": str(file), "replications": len(result.runs), "seed": seed,
+            "confidence level": f"{level:.0%}", "servsim": __version__}
+    try:
+        write_run_report(out_dir, run_report(scenario, result, level=level, meta=meta))
     except OutputError as exc:
         _output_failed(exc.path, exc.reason)
 
