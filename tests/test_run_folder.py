@@ -29,8 +29,9 @@ def centre(tmp_path: Path) -> Path:
     return f
 
 
-def _run(*args: str):
-    return CliRunner().invoke(app, ["run", *args], env={"COLUMNS": "200"})
+def _run(*args: str, report: bool = False):
+    """``servsim run``; without the report unless asked (the tables are what these tests are about)."""
+    return CliRunner().invoke(app, ["run", *args, *([] if report else ["--no-report"])], env={"COLUMNS": "200"})
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -91,12 +92,12 @@ def test_the_refusal_comes_before_any_simulation(centre, tmp_path, monkeypatch):
 
 def test_overwrite_leaves_no_file_of_the_earlier_run(centre, tmp_path):
     out = tmp_path / "out"
-    assert _run(str(centre), "-n", "2", "--out", str(out)).exit_code == 0
-    assert _top_files(out) == RUN_FILES
+    assert _run(str(centre), "-n", "2", "--out", str(out), report=True).exit_code == 0
+    assert _top_files(out) == RUN_FILES | {"report.html"} and any((out / "figures").glob("*.png"))
     res = _run(str(centre), "-n", "3", "--seed", "4", "--no-log", "--out", str(out), "--overwrite")
     assert res.exit_code == 0, res.output
-    # the earlier run's contacts and visits are gone: the folder holds exactly the new run's files
-    assert _top_files(out) == NO_LOG_FILES
+    # the earlier run's contacts, visits and report are gone: the folder holds exactly the new run's files
+    assert _top_files(out) == NO_LOG_FILES and not (out / "figures").exists()
     meta = json.loads((out / "run.json").read_text())
     assert meta["seed"] == 4 and meta["replications"] == 3 and meta["per_contact_log"] is False
     assert sorted(pd.read_parquet(out / "summary.parquet")["replication"].unique()) == [0, 1, 2]
@@ -156,10 +157,12 @@ def test_a_compare_folder_is_refused_and_overwrite_removes_all_of_it(centre, tmp
     assert res.exit_code == 2
     assert "holds the results of an experiment (servsim compare)" in " ".join(res.output.split())
     assert _snapshot(out) == before
-    assert _run(str(centre), "-n", "1", "--out", str(out), "--overwrite").exit_code == 0
-    assert _top_files(out) == RUN_FILES
-    assert not (out / "figures").exists() and not (out / "store" / "tasks").exists()
-    assert not (out / "report.html").exists()
+    assert _run(str(centre), "-n", "1", "--out", str(out), "--overwrite", report=True).exit_code == 0
+    assert _top_files(out) == RUN_FILES | {"report.html"}
+    assert not (out / "store" / "tasks").exists() and not (out / "experiment.json").exists()
+    # the report is the run's own: none of the experiment's figures is left beside it
+    assert not (out / "figures" / "comparison.png").exists() and any((out / "figures").glob("*.png"))
+    assert "tiny centre" in (out / "report.html").read_text()
 
 
 def test_claim_checks_again_under_the_lock(centre, tmp_path):

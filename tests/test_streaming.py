@@ -16,7 +16,8 @@ import pytest
 
 import servsim
 from servsim.engine import compile_plan, stream
-from servsim.streaming import N_BINS, Accumulator, hist_percentiles, wait_bins
+from servsim.metrics.cells import N_BINS, hist_percentiles, wait_bins
+from servsim.metrics.cells import CellSums as Accumulator
 from conftest import ROOT, scenario
 
 PERCENTILES = ["p90_wait_s", "p95_wait_s"]
@@ -83,6 +84,7 @@ CASES = {
     "multichannel": lambda: _file("multichannel_contact_centre.yaml"),
     "claims_rpa": lambda: _file("claims_rpa.yaml"),
     "vendor_overflow": lambda: _file("vendor_overflow.yaml"),
+    "back_office_rework": lambda: _file("back_office_rework.yaml"),
     "mmc_warmup": lambda: scenario(MMC_WARMUP),
     "redial": lambda: scenario(REDIAL),
     "stopped": lambda: scenario(STOPPED),

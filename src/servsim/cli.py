@@ -39,7 +39,8 @@ from rich.table import Table
 from servsim import __version__, status
 from servsim.api import replicate
 from servsim.report.describe import describe_scenario
-from servsim.report.tables import fmt, kpi_rows
+from servsim.report.tables import fmt, kpi_rows, metric_label
+from servsim.targets import TARGETS
 from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
@@ -303,6 +304,9 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR",
                                                                  help="Write tables (parquet) and run.json here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
+    report: Annotated[bool, typer.Option(
+        "--report/--no-report", help="With --out: also write report.html and figures/*.png (the day interval by "
+                                     "interval).")] = True,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, metavar="N",
                                          help="Processes to run replications in (not with --scheduler).")] = 1,
     scheduler: SchedulerOption = None,
@@ -352,12 +356,15 @@ def run(
     if out_dir is not None:
         with _claimed(out_dir, identity, overwrite):
             _write(out_dir, file, scenario, result, seed, level)
+            if report:
+                _write_report(out_dir, file, scenario, result, seed, level)
     if as_json:
         print(json.dumps(_json_summary(scenario, result, table, seed, level), indent=2, default=_nan_none))
     else:
         _render(scenario, result, table, level)
         if out_dir is not None:
-            out.print(f"tables written to {_shown(out_dir)}/", highlight=False)
+            what = "tables and report.html" if report else "tables"
+            out.print(f"{what} written to {_shown(out_dir)}/", highlight=False)
     if result.stopped:
         err.print("[bold red]stopped:[/] " + _shown("; ".join(result.stopped)), highlight=False, soft_wrap=True)
     code = EXIT_STOPPED if result.stopped else EXIT_UNSTABLE if result.unstable else status.OK
@@ -402,7 +409,6 @@ def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level
 
 
 _VERDICT_STYLE = {"met": "green", "missed": "bold red", "uncertain": "yellow"}
-_TARGET_LABEL = {"service_level": "service level", "abandonment": "abandonment"}
 
 
 def _render_targets(targets: pd.DataFrame, level: float) -> None:
@@ -424,7 +430,8 @@ def _render_targets(targets: pd.DataFrame, level: float) -> None:
         missed = "" if math.isnan(r.intervals_missed) else f"{r.intervals_missed:,.1f}"
         style = _VERDICT_STYLE.get(r.verdict, "dim")
         t.add_row("overall" if r.channel == "all" else escape(str(r.channel)),
-                  f"{_TARGET_LABEL.get(r.target, r.target)} {'≥' if r.op == '>=' else '≤'} {r.goal * 100:g}%",
+                  f"{metric_label(TARGETS[r.target][0]) if r.target in TARGETS else r.target} "
+                  f"{'≥' if r.op == '>=' else '≤'} {r.goal * 100:g}%",
                   fmt(r.mean, r.half_width, "share"), met_in, missed, f"[{style}]{r.verdict}[/]")
     out.print(t)
 
@@ -442,7 +449,15 @@ def _json_summary(
         "scenario": scenario.name, "replications": len(result.runs), "seed": seed, "level": level,
         "servsim_version": __version__, "status": result.load.describe(), "unstable": result.unstable,
         "stopped": result.stopped, "kpis": _json_records(table), "targets": _json_records(result.targets(level)),
+        "metrics": _units(table),
     }
+
+
+def _units(table: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Label, unit and kind of every metric in a KPI table (pool rows: ``occupancy``)."""
+    from servsim.metrics.registry import units
+
+    return units(table["metric"].astype(str))
 
 
 def _json_records(table: pd.DataFrame) -> list[dict[str, object]]:
@@ -524,8 +539,23 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
             "seed": seed, "replications": len(result.runs), "servsim_version": __version__,
             "status": result.load.describe(), "unstable": result.unstable, "stopped": result.stopped,
             "per_contact_log": log, "level": level, "targets": _json_records(result.targets(level)),
+            "metrics": _units(result.kpi_table(level)),
         }
         write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=_nan_none) + "\n")
+    except OutputError as exc:
+        _output_failed(exc.path, exc.reason)
+
+
+def _write_report(out_dir: Path, file: Path, scenario: Scenario, result: Replications, seed: int,
+                  level: float) -> None:
+    """report.html and figures/ of a run (:mod:`servsim.report.run_report`), all or nothing each."""
+    from servsim.report.run_report import run_report, write_run_report
+    from servsim.status import OutputError
+
+    meta = {"scenario file": str(file), "replications": len(result.runs), "seed": seed,
+            "confidence level": f"{level:.0%}", "servsim": __version__}
+    try:
+        write_run_report(out_dir, run_report(scenario, result, level=level, meta=meta))
     except OutputError as exc:
         _output_failed(exc.path, exc.reason)
 

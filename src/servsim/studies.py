@@ -148,18 +148,17 @@ class ComparisonResult:
                 f".summary, .differences, .results, .pareto, .report(path)>")
 
     def _repr_html_(self) -> str:
-        from servsim.report.experiment import _kind, _label
-        from servsim.report.tables import fmt
+        from servsim.report.tables import fmt, metric_kind, metric_label
 
         exp, s = self.experiment, self.summary
         metrics = list(dict.fromkeys(exp.spec.metrics))
-        head = "".join(f"<th>{html.escape(_label(m))}</th>" for m in metrics)
+        head = "".join(f"<th>{html.escape(metric_label(m))}</th>" for m in metrics)
         rows = []
         for option in exp.options[:_HTML_ROWS]:
             cells = []
             for m in metrics:
                 row = s[(s["option"] == option) & (s["metric"] == m)]
-                cells.append(fmt(row["mean"].iloc[0], row["half_width"].iloc[0], _kind(m)) if len(row) else "")
+                cells.append(fmt(row["mean"].iloc[0], row["half_width"].iloc[0], metric_kind(m)) if len(row) else "")
             label = option + (" (baseline)" if option == exp.baseline else "")
             rows.append(f"<tr><th>{html.escape(label)}</th>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
                         + "</tr>")

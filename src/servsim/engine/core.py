@@ -38,15 +38,18 @@ import simpy
 from simpy.events import Timeout
 
 from servsim.engine.plan import Plan
+from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
 from servsim.units import DAY
 
 INF = math.inf
 NAN = math.nan
 
-# visit / contact outcome codes
-WAITING, SERVED, ABANDONED, IN_SERVICE = 0, 1, 2, 3
-IN_SYSTEM, HANDLED, BALKED, UNRESOLVED = 0, 1, 3, 4   # ABANDONED = 2 for contacts too
+# visit / contact outcome codes (servsim.outcomes), as plain ints for the hot path
+WAITING, SERVED, ABANDONED, IN_SERVICE = (int(o) for o in VisitOutcome)
+IN_SYSTEM, HANDLED, BALKED, UNRESOLVED = (int(o) for o in (Outcome.IN_SYSTEM, Outcome.HANDLED, Outcome.BALKED,
+                                                           Outcome.UNRESOLVED))
+assert int(Outcome.ABANDONED) == ABANDONED  # one code for contacts and visits that abandon
 #: deadline of a contact whose patience timer already recorded its abandonment
 GONE = -1.0
 #: retrials and repeats are counted in a signed byte

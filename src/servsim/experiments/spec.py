@@ -48,7 +48,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_va
 from pydantic import Strict as StrictMode
 
 from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
-from servsim.runlevel import RUN_LEVEL
+from servsim.metrics.registry import DEFAULT_EXPERIMENT_METRICS, experiment_metrics
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
 from servsim.scenario.base import Name, Strict
 from servsim.scenario.errors import Problem, closest, located_validation_error, quoted
@@ -59,14 +59,6 @@ from servsim.scenario.yamlio import LocatedDoc, load_yaml
 #: Top-level fields of a scenario: a base or patch file with none of them is not one.
 SCENARIO_FIELDS = tuple(Scenario.model_fields)
 
-#: The overall KPI columns of a run an experiment can use (see :func:`valid_metrics` for the rest).
-RUN_METRICS = [
-    "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s", "mean_wait_s",
-    "p90_wait_s", "p95_wait_s", "p_wait", "service_level", "mean_handle_s", "mean_lead_time_s",
-    "staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "satisfaction_mean", "share_satisfied",
-    "balked", "contained", "outsourced", "unresolved", "retrials", "vendor_cost", "bot_cost",
-]
-DEFAULT_METRICS = ["service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost"]
 M = TypeVar("M", bound=BaseModel)
 _CONSTRAINT = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*$", re.ASCII)
@@ -198,7 +190,7 @@ class StudyFile(Strict):
     base: str
     replications: Count = Field(default=10, ge=1, le=100_000)
     seed: Count = Field(default=0, ge=0, lt=2**128)
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_EXPERIMENT_METRICS), min_length=1)
     limits: StudyLimits = StudyLimits()
 
 
@@ -254,10 +246,10 @@ def file_kind(path: str | Path) -> Literal["scenario", "experiment", "sweep"] | 
 
 
 def valid_metrics(scenario: Scenario) -> list[str]:
-    """Metrics (and constraint names) an experiment or sweep on ``scenario`` can use: the overall KPI
-    columns, then the run-level metrics of :mod:`servsim.runlevel` (cost, people's paid hours, bot
-    and vendor hours, the targets flags) and ``occupancy_<pool>`` for each pool."""
-    return [*RUN_METRICS, *RUN_LEVEL, *(f"occupancy_{p}" for p in scenario.pools)]
+    """Metrics (and constraint names) an experiment or sweep on ``scenario`` can use: the registry's
+    ``results`` entries (the overall KPI columns, then the run-level metrics of
+    :mod:`servsim.runlevel`) and ``occupancy_<pool>`` for each pool."""
+    return experiment_metrics(scenario)
 
 
 @dataclass
@@ -357,12 +349,33 @@ def experiment_from_dict(data: Mapping[str, Any], base_dir: str | Path = ".", *,
 def _expand_experiment(spec: ExperimentFile, located: Located, folder: Path, policy: FilePolicy,
                        file: str) -> Experiment:
     """Check a validated experiment against its base scenario and build each option's scenario."""
-    problem = located.add
     check_size(located, len(spec.options) * spec.replications,
                f"{len(spec.options)} options × {spec.replications} replications", spec)
     base_path, base_doc, base_scenario = read_base(spec.base, folder, located, policy)
+    _check_names(spec, valid_metrics(base_scenario), located)
 
-    metrics = valid_metrics(base_scenario)
+    scenarios: dict[str, Scenario] = {}
+    option_data: dict[str, dict[str, Any]] = {}
+    for name, changes in spec.options.items():
+        data = _changed_data(name, changes, base_doc.data, folder, policy, located)
+        if data is None:
+            continue
+        try:
+            scenarios[name] = scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [{name}]",
+                                                 roots=policy)
+        except ScenarioError as exc:
+            located.add(("options", name), "the changed scenario is not valid: "
+                        + "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:3]))
+            continue
+        option_data[name] = data
+    located.raise_if_any()
+    return Experiment(spec=spec, file=file, scenarios=scenarios, option_data=option_data)
+
+
+def _check_names(spec: ExperimentFile, metrics: list[str], located: Located) -> None:
+    """Located problems for unknown metrics (listed, in the objective or its constraints) and an
+    unknown baseline option."""
+    problem = located.add
     for i, m in enumerate(spec.metrics):
         if m not in metrics:
             problem(("metrics", i), f"unknown metric {quoted(m)}", _suggest(m, metrics))
@@ -378,36 +391,25 @@ def _expand_experiment(spec: ExperimentFile, located: Located, folder: Path, pol
     if spec.baseline is not None and spec.baseline not in spec.options:
         problem(("baseline",), f"option {spec.baseline!r} does not exist", _suggest(spec.baseline, spec.options))
 
-    scenarios: dict[str, Scenario] = {}
-    option_data: dict[str, dict[str, Any]] = {}
-    for name, changes in spec.options.items():
-        data = copy.deepcopy(base_doc.data)
-        ok = True
-        for i, change in enumerate(changes):
-            try:
-                data = _apply(change, data, folder, policy)
-            except (PathError, ScenarioError, FileRefused) as exc:
-                problem(("options", name, i), str(exc) if not isinstance(exc, ScenarioError)
-                        else "; ".join(str(p) for p in exc.problems[:3]))
-                ok = False
-                break
-        if not ok:
-            continue
-        # an explicit empty option is a deliberate reference point; changes that change nothing are a mistake
-        if changes and data == base_doc.data:
-            problem(("options", name), f"option {name!r} changes nothing in the base scenario",
-                    "give it at least one change, or remove it")
-            continue
+
+def _changed_data(name: str, changes: list[Change], base: dict[str, Any], folder: Path, policy: FilePolicy,
+                  located: Located) -> dict[str, Any] | None:
+    """The base scenario's data with option ``name``'s changes applied; None (with a located
+    problem) if a change fails or the changes change nothing."""
+    data = copy.deepcopy(base)
+    for i, change in enumerate(changes):
         try:
-            scenarios[name] = scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [{name}]",
-                                                 roots=policy)
-        except ScenarioError as exc:
-            problem(("options", name), "the changed scenario is not valid: "
-                    + "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:3]))
-            continue
-        option_data[name] = data
-    located.raise_if_any()
-    return Experiment(spec=spec, file=file, scenarios=scenarios, option_data=option_data)
+            data = _apply(change, data, folder, policy)
+        except (PathError, ScenarioError, FileRefused) as exc:
+            located.add(("options", name, i), str(exc) if not isinstance(exc, ScenarioError)
+                        else "; ".join(str(p) for p in exc.problems[:3]))
+            return None
+    # an explicit empty option is a deliberate reference point; changes that change nothing are a mistake
+    if changes and data == base:
+        located.add(("options", name), f"option {name!r} changes nothing in the base scenario",
+                    "give it at least one change, or remove it")
+        return None
+    return data
 
 
 def apply_changes(data: Mapping[str, Any], changes: Any, folder: Path, policy: FilePolicy,
@@ -418,8 +420,7 @@ def apply_changes(data: Mapping[str, Any], changes: Any, folder: Path, policy: F
     are relative to ``folder``. A change that is malformed or does not apply raises
     :class:`ScenarioError` naming it (``changes.1``) and why."""
     items = [changes] if isinstance(changes, Mapping) else list(changes)
-    doc = data_doc({"changes": items}, file)
-    located = Located(doc, [])
+    located = Located(data_doc({"changes": items}, file), [])
     out = copy.deepcopy(dict(data))
     for i, item in enumerate(items):
         try:
