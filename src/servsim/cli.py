@@ -304,9 +304,9 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR",
                                                                  help="Write tables (parquet) and run.json here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
-    report: Annotated[bool, typer.Option(
-        "--report/--no-report", help="With --out: also write report.html and figures/*.png (the day interval by "
-                                     "interval).")] = True,
+    no_report: Annotated[bool, typer.Option(
+        "--no-report", help="With --out: write the tables only, without report.html and figures/*.png (the day "
+                            "interval by interval).")] = False,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, metavar="N",
                                          help="Processes to run replications in (not with --scheduler).")] = 1,
     scheduler: SchedulerOption = None,
@@ -327,6 +327,7 @@ def run(
     """
     from servsim import runfolder
 
+    report = not no_report
     _check_executor(workers, scheduler)
     scenario = _load(file, allow)
     identity = runfolder.run_fields(scenario, seed, replications, not no_log, level)
