@@ -6,8 +6,9 @@ and a different experiment is refused unless ``--overwrite``. A run folder uses 
 holding the hash of the run's identity (:func:`run_fields`): the scenario's validated content
 (:func:`servsim.scenario.scenario_hash`, data read from trace and CSV files included), the seed,
 the number of replications, whether the per-contact log is kept, the confidence level and the
-servsim version — everything that changes a byte of the outputs, and nothing that does not
-(``--workers`` and ``--scheduler`` give the same numbers).
+servsim version — everything that changes a number in the outputs, and nothing that does not
+(``--workers`` and ``--scheduler`` give the same numbers; ``--no-report`` only leaves the report out,
+so a report found in the folder is always of the run that wrote the tables).
 
 * A folder holding no servsim output (or not there yet) is written into.
 * **The same run again** (same identity) may write into its own folder: it gives the same numbers,
