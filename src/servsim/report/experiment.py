@@ -13,7 +13,8 @@ from servsim import __version__
 from servsim.atomic import ensure_dir, write_bytes, write_text
 from servsim.experiments.compare import Comparison
 from servsim.experiments.spec import Experiment
-from servsim.report import figures, html
+from servsim.economics import service_level_goals
+from servsim.report import day_figures, figures, html
 from servsim.report.tables import fmt, metric_kind, metric_label
 from servsim.stats import Constraint
 
@@ -45,6 +46,11 @@ def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0
     }
     if len(c.differences):
         figs["differences"] = figures.differences_figure(c.differences)
+    if c.intervals is not None and len(c.intervals) and "channel" in c.intervals:
+        base = exp.scenarios[exp.baseline]
+        goals = service_level_goals(base) | {"all": float(base.targets.service_level.goal)}
+        figs["day"] = day_figures.options_day_figure(c.intervals, exp.baseline, goals,
+                                                     float(base.targets.abandonment_max), level)
     pngs = {name: figures.png_bytes(fig) for name, fig in figs.items()}
     ensure_dir(folder / "figures", inside=folder)
     for name, data in pngs.items():
