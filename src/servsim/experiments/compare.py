@@ -29,6 +29,8 @@ def warmup_check(exp: Experiment, intervals: pd.DataFrame) -> str:
         return ("not applied: the baseline has time-varying arrivals or staffing, so every interval is of "
                 "interest and no warm-up is deleted")
     base = intervals[intervals["option"] == exp.baseline]
+    if "channel" in base:  # all channels together: the one row per interval that covers them all
+        base = base[base["channel"].astype(str) == ("all" if len(s.channels) > 1 else next(iter(s.channels)))]
     series = base.groupby("interval", sort=True)["mean_wait_s"].mean().fillna(0.0).to_numpy()
     if len(series) < 10:
         return f"not applied: {len(series)} reporting intervals are too few for MSER"
@@ -51,6 +53,8 @@ class Comparison:
     pareto: pd.DataFrame
     pareto_axes: tuple[str, str]
     warmup: str = ""
+    #: the KPIs per option, replication, channel and reporting interval (None when not stored)
+    intervals: pd.DataFrame | None = None
 
 
 def pareto_axes(exp: Experiment) -> tuple[str, str]:
@@ -76,4 +80,4 @@ def compare(exp: Experiment, results: pd.DataFrame, level: float = 0.95,
     means = results.groupby("option", sort=False)[[x, y]].mean().reset_index()
     means["pareto"] = pareto_front(means, minimize=[x, y]).to_numpy()
     warmup = warmup_check(exp, intervals) if intervals is not None else ""
-    return Comparison(results, summary, differences, selection, means, (x, y), warmup)
+    return Comparison(results, summary, differences, selection, means, (x, y), warmup, intervals)

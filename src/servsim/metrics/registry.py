@@ -250,6 +250,8 @@ PATTERNS: tuple[Pattern, ...] = (
 )
 
 
+#: The KPIs of the day view (per reporting interval) of run and compare reports, top to bottom.
+DAY_VIEW = ("offered", "service_level", "asa_s", "abandon_rate", "mean_queue")
 #: What an experiment file without ``metrics:`` compares.
 DEFAULT_EXPERIMENT_METRICS = ("service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost")
 

@@ -19,9 +19,12 @@ import pandas as pd
 from scipy import stats as st
 
 from servsim.economics import service_level_goals, warmup_end_s
+from servsim.metrics.registry import DAY_VIEW
 from servsim.targets import verdict
 from servsim.units import DAY
 
+#: The KPIs of the day view, in the order the figures show them.
+DAY_METRICS = list(DAY_VIEW)
 #: The columns that name an ``intervals`` row.
 KEYS = ["channel", "interval", "start_s"]
 

@@ -16,13 +16,11 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from servsim.report.day import interval_estimates
+from servsim.report.day import DAY_METRICS, interval_estimates
 from servsim.report.figures import BLUE, DARK, RED, STYLE, _axis, _freeze
 from servsim.report.tables import metric_kind, metric_label
 from servsim.units import DAY, HOUR
 
-#: The KPIs of :func:`day_figure`, top to bottom.
-DAY_METRICS = ["offered", "service_level", "asa_s", "abandon_rate", "mean_queue"]
 #: At most this many channels side by side; beyond, the overall rows alone.
 MAX_CHANNELS = 3
 BAND = "#cfe0f1"
@@ -199,4 +197,66 @@ def pools_figure(pools: pd.DataFrame, length_s: float, level: float = 0.95,
         return _freeze(fig)
 
 
-__all__ = ["DAY_METRICS", "day_figure", "pools_figure"]
+#: The KPIs of :func:`options_day_figure`, top to bottom.
+OPTION_METRICS = DAY_METRICS[1:4]
+#: Line colours of the options after the baseline (the baseline is drawn dark and thick).
+OPTION_COLOURS = ["#1f6fb4", "#e08214", "#1a9850", "#8e44ad", "#c0392b", "#17becf", "#7f7f7f"]
+
+
+def options_day_figure(intervals: pd.DataFrame, baseline: str, goals: Mapping[str, float], abandon_max: float,
+                       level: float = 0.95) -> Figure:
+    """Each option against the baseline, interval by interval: service level (with the goal), ASA
+    and abandonment rate (with the ceiling), means across replications, a column per channel (up
+    to :data:`MAX_CHANNELS`, else all channels together), from the stored ``intervals`` of a
+    comparison (with an ``option`` column). The baseline's band is its confidence interval."""
+    options = list(dict.fromkeys(intervals["option"].astype(str)))
+    options = [baseline] + [o for o in options if o != baseline]
+    names = list(dict.fromkeys(intervals["channel"].astype(str)))
+    if len(names) > 1:
+        names = [n for n in names if n != "all"] if len(names) - 1 <= MAX_CHANNELS else ["all"]
+    est = {o: interval_estimates(intervals[intervals["option"].astype(str) == o], OPTION_METRICS, level)
+           for o in options}
+    starts = _starts(pd.concat(list(est.values()), ignore_index=True))
+    x = np.arange(len(starts), dtype=float)
+    day = np.floor(starts / DAY)
+    cut = np.flatnonzero(np.diff(day) > 0) + 1
+    with mpl.rc_context(STYLE):
+        if len(names) == 1:  # one channel: the three panels side by side
+            fig = Figure(figsize=(10.5, 3.6), layout="constrained")
+            grid = fig.subplots(1, len(OPTION_METRICS), squeeze=False).T
+        else:
+            fig = Figure(figsize=(3.6 * len(names) + 0.8, 2.0 * len(OPTION_METRICS) + 1.1), layout="constrained")
+            grid = fig.subplots(len(OPTION_METRICS), len(names), sharex=True, squeeze=False)
+        for j, name in enumerate(names):
+            for i, metric in enumerate(OPTION_METRICS):
+                ax = grid[i, j]
+                for k, option in enumerate(options):
+                    rows = est[option][est[option]["channel"].astype(str) == name]
+                    mean, hw = _series(rows, len(starts), metric, f"{metric}_half_width")
+                    xb, mb, lo, hi = (np.insert(a, cut, np.nan) for a in (x, mean, mean - np.nan_to_num(hw),
+                                                                         mean + np.nan_to_num(hw)))
+                    if k == 0:
+                        ax.fill_between(xb, np.maximum(lo, 0.0), hi, color="#dddddd", linewidth=0)
+                        ax.plot(xb, mb, color=DARK, linewidth=2.0, label=f"{option} (baseline)")
+                    else:
+                        ax.plot(xb, mb, color=OPTION_COLOURS[(k - 1) % len(OPTION_COLOURS)], linewidth=1.3,
+                                label=option)
+                if metric == "service_level":
+                    ax.axhline(goals.get(name, goals.get("all", np.nan)), color=RED, linestyle="--", linewidth=1.0,
+                               label="goal / ceiling")
+                elif metric == "abandon_rate":
+                    ax.axhline(abandon_max, color=RED, linestyle="--", linewidth=1.0)
+                _axis(ax.yaxis, metric_kind(metric))
+                ax.grid(axis="y", color="#e6e6e6", linewidth=0.6)
+                ax.set_axisbelow(True)
+                ax.set_title(f"{_channel(name)}: {_axis_label(metric)}" if len(names) > 1 else _axis_label(metric),
+                             loc="left", fontsize=9.5)
+                _clock_axis(ax, starts)
+                ax.tick_params(labelbottom=True)
+        handles, labels = grid[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
+        fig.suptitle(f"Options by reporting interval (means; grey band: the baseline's {level:.0%} CI)")
+        return _freeze(fig)
+
+
+__all__ = ["DAY_METRICS", "day_figure", "options_day_figure", "pools_figure"]

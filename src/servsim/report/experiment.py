@@ -13,7 +13,8 @@ from servsim import __version__
 from servsim.atomic import ensure_dir, write_bytes, write_text
 from servsim.experiments.compare import Comparison
 from servsim.experiments.spec import Experiment
-from servsim.report import figures, html
+from servsim.economics import service_level_goals
+from servsim.report import day_figures, figures, html
 from servsim.report.tables import fmt, metric_kind, metric_label
 from servsim.stats import Constraint
 
@@ -26,8 +27,9 @@ def meta(exp: Experiment, warmup: str = "") -> dict[str, str]:
             "servsim": __version__, **extra}
 
 
-def report_figures(exp: Experiment, c: Comparison) -> dict[str, bytes]:
-    """The report's figures as PNG bytes, by name (``comparison``, ``pareto``, ``differences``)."""
+def report_figures(exp: Experiment, c: Comparison, level: float = 0.95) -> dict[str, bytes]:
+    """The report's figures as PNG bytes, by name (``comparison``, ``pareto``, ``differences``,
+    ``day``)."""
     best = c.selection.best if c.selection is not None else None
     constraints = [Constraint(m, op, b) for m, op, b in exp.spec.objective.parsed_constraints()] \
         if exp.spec.objective is not None else []
@@ -38,6 +40,11 @@ def report_figures(exp: Experiment, c: Comparison) -> dict[str, bytes]:
     }
     if len(c.differences):
         figs["differences"] = figures.differences_figure(c.differences)
+    if c.intervals is not None and len(c.intervals) and "channel" in c.intervals:
+        base = exp.scenarios[exp.baseline]
+        goals = service_level_goals(base) | {"all": float(base.targets.service_level.goal)}
+        figs["day"] = day_figures.options_day_figure(c.intervals, exp.baseline, goals,
+                                                     float(base.targets.abandonment_max), level)
     return {name: figures.png_bytes(fig) for name, fig in figs.items()}
 
 
@@ -46,7 +53,7 @@ def report_page(exp: Experiment, c: Comparison, level: float = 0.95,
     """The self-contained report.html page (``pngs``: :func:`report_figures`, made if not given)."""
     return html.experiment_report(title=exp.spec.name, meta=meta(exp, c.warmup), summary=c.summary,
                                   differences=c.differences, selection=c.selection, pareto=c.pareto,
-                                  figures=report_figures(exp, c) if pngs is None else pngs, level=level)
+                                  figures=report_figures(exp, c, level) if pngs is None else pngs, level=level)
 
 
 def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0.95) -> None:
@@ -58,7 +65,7 @@ def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0
     write_text(folder / "summary.csv", c.summary.to_csv(index=False))
     write_text(folder / "differences.csv", c.differences.to_csv(index=False))
     write_text(folder / "pareto.csv", c.pareto.to_csv(index=False))
-    pngs = report_figures(exp, c)
+    pngs = report_figures(exp, c, level)
     ensure_dir(folder / "figures", inside=folder)
     for name, data in pngs.items():
         write_bytes(folder / "figures" / f"{name}.png", data)

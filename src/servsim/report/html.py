@@ -484,6 +484,8 @@ _CAPTIONS = {
     "differences": "Each option's paired difference from the baseline with its Bonferroni-corrected interval; "
                    "filled markers are significant (the interval misses zero).",
     "pareto": "Options by the two objectives; the Pareto front (options no other beats on both) is connected.",
+    "day": "Each option interval by interval against the baseline (dark; grey band: its confidence interval), "
+           "with the service-level goal and the abandonment ceiling dashed: where in the day an option helps.",
 }
 
 
