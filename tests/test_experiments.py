@@ -241,6 +241,24 @@ def test_bank_options_minutes_of_overtime_are_no_confident_choice(tmp_path):
     assert d.loc[("faster_follow_up", "service_level"), "practical"] == "better"  # +4 pp, beyond 1 pp
 
 
+def test_zones_from_the_file_and_defaults_reach_the_differences(files):
+    (files / "exp.yaml").write_text(EXPERIMENT.replace("options:\n", "indifferent: {cost: 2%, asa_s: 20s}\noptions:\n"))
+    exp = load_experiment(files / "exp.yaml")
+    assert exp.zones == {"service_level": Zone(0.01), "abandon_rate": Zone(0.01), "asa_s": Zone(20.0),
+                         "cost": Zone(0.0, 0.02)}
+    res = CliRunner().invoke(app, ["compare", str(files / "exp.yaml"), "--out", str(files / "res")])
+    assert res.exit_code == 0, res.output
+    diffs = pd.read_csv(files / "res" / "differences.csv").set_index(["option", "metric"])
+    assert {"indifference", "practical"} <= set(diffs.columns)
+    base_cost = pd.read_csv(files / "res" / "summary.csv").set_index(["option", "metric"]).loc[("base", "cost"), "mean"]
+    assert diffs.loc[("one_more", "cost"), "indifference"] == pytest.approx(0.02 * base_cost)
+    assert (diffs.xs("asa_s", level="metric")["indifference"] == 20.0).all()
+    assert set(diffs["practical"]) <= {"better", "worse", "equivalent", "inconclusive"}
+    page = (files / "res" / "report.html").read_text()
+    assert "Indifference zones" in page and "Schuirmann" in page and "20s (set in the file)" in page
+    assert "indifference zone" in res.output
+
+
 def _line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
