@@ -179,7 +179,30 @@ def test_report_formats_numbers_by_unit(page, data):
     asa_diff = d.loc[("vendor", "asa_s")]
     assert f"−{abs(asa_diff['diff']):,.1f}s" in page
     assert "&lt; 0.001" in page  # strongly significant p-values
-    assert "yes, better" in page and "yes, worse" in page  # cost goes up, waits go down
+    # no zone given: the verdict is statistical significance, in the metric's better direction
+    assert '<td class="sig-better">better</td>' in page and '<td class="sig-worse">worse</td>' in page
+    assert "<td class=\"num\">none</td>" in page  # the zone column says there is none
+
+
+def test_report_shows_zones_and_verdicts():
+    """A zone turns a significant 3-minute difference in paid hours into "practically equivalent",
+    and the choice into "within the indifference zone of the best"."""
+    rng = np.random.default_rng(2)
+    common = rng.normal(0.0, 0.3, 12)
+    means = {"today": 170.09, "faster": 170.04, "more": 178.1}
+    table = pd.DataFrame([{"option": o, "replication": i, "paid_hours": m + common[i] + rng.normal(0, 0.005)}
+                          for o, m in means.items() for i in range(12)])
+    summary = summarise(table, ["option"], ["paid_hours"])
+    differences = compare_to_baseline(table, "option", "today", "paid_hours", indifference=0.5, better="lower")
+    selection = select_best(table, "option", "paid_hours", minimize=True, indifference=0.5)
+    assert bool(differences.set_index("option").loc["faster", "significant"])
+    page = experiment_report(title="t", meta={}, summary=summary, differences=differences, selection=selection,
+                             pareto=None, figures={}, zones={"paid_hours": "0.5 h (default)"})
+    assert "<td>practically equivalent</td>" in page and '<td class="sig-worse">worse</td>' in page
+    assert page.count('<td class="num">±0.5 h</td>') == 2  # the zone beside each difference
+    assert "within the indifference zone of the best" in page and "indifference zone ±0.5 h" in page
+    assert "Schuirmann 1987" in page and "Kim &amp; Nelson 2006" in page
+    assert "paid agent-hours (people): 0.5 h (default)" in page
 
 
 def test_user_text_is_escaped(page):

@@ -98,7 +98,7 @@ def test_a_run_holds_its_records_and_builds_the_tables_when_first_read():
     servsim.simulate(s, seed=1)  # imports and caches warm
     tracemalloc.start()
     r = servsim.simulate(s, seed=1)
-    gc.collect()  # the finished run's cyclic garbage is not held; when the collector last ran must not count
+    gc.collect()  # what the run holds, not garbage (cyclic garbage waits for the collector)
     held, _ = tracemalloc.get_traced_memory()
     contacts, visits = r.contacts, r.visits
     with_tables, _ = tracemalloc.get_traced_memory()

@@ -10,6 +10,7 @@ metrics: [service_level, abandon_rate, asa_s, cost]
 objective:
   minimize: cost
   constraints: ["service_level >= 0.8", "abandon_rate <= 0.05"]
+indifferent: {cost: 50, service_level: 1pp, asa_s: 2s}   # optional; defaults per kind of metric
 options:
   today: []
   plus_10_percent: [{scale: {path: pools.tellers.schedule, factor: 1.1}}]
@@ -23,6 +24,14 @@ same validation as a hand-written scenario. Every option shares the replication 
 numbers). Problems are reported as ``file:line:col: field: message (hint)``.
 
 ``replications`` and ``seed`` are whole numbers written as such (``true`` or ``"2"`` is refused).
+
+**Indifference zones.** ``indifferent:`` maps a compared metric (one of ``metrics`` or the
+objective's) to the smallest difference that matters, in the metric's unit — a number for counts,
+money and ratios, ``0.01`` or ``"1pp"`` for shares, a duration (``"30s"``, ``"0.5h"``) for waits
+and hours, or a percentage of the baseline's mean (``"2%"``, not for shares). A metric left out
+gets the default of its kind (:mod:`servsim.metrics.indifference`); ``0`` turns the zone off.
+A difference is then *practically* significant only when its whole interval lies beyond the zone
+(:func:`servsim.stats.practical_verdict`).
 
 **Size.** An experiment runs options × replications tasks; more than ``limits.max_tasks``
 (default :data:`MAX_TASKS`, 100,000) is refused when the file is read, before any option's scenario
@@ -39,16 +48,17 @@ from __future__ import annotations
 import copy
 import math
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 from pydantic import Strict as StrictMode
 
 from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
-from servsim.metrics.registry import DEFAULT_EXPERIMENT_METRICS, experiment_metrics
+from servsim.metrics.indifference import Zone, default_zone, parse_zone
+from servsim.metrics.registry import DEFAULT_EXPERIMENT_METRICS, experiment_metrics, resolve
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
 from servsim.scenario.base import Name, Strict
 from servsim.scenario.errors import Problem, closest, located_validation_error, quoted
@@ -197,17 +207,27 @@ class StudyFile(Strict):
 class ExperimentFile(StudyFile):
     baseline: Name | None = None
     objective: Objective | None = None
+    #: metric -> indifference zone as written (checked against the metric's kind in load_experiment)
+    indifferent: dict[str, Any] = Field(default_factory=dict)
     options: dict[Name, list[Change]] = Field(min_length=1, max_length=1000)
+
+    @property
+    def compared(self) -> list[str]:
+        """The metrics the options are compared on: ``metrics``, then the objective's if not among them."""
+        extra = [self.objective.metric] if self.objective is not None else []
+        return list(dict.fromkeys([*self.metrics, *extra]))
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A validated experiment: its file, and each option's validated scenario (in file order)."""
+    """A validated experiment: its file, each option's validated scenario (in file order), and the
+    indifference zone of every compared metric (from ``indifferent:`` or the default of its kind)."""
 
     spec: ExperimentFile
     file: str
     scenarios: dict[str, Scenario]
     option_data: dict[str, dict[str, Any]]
+    zones: dict[str, Zone] = field(default_factory=dict)
 
     @property
     def baseline(self) -> str:
@@ -353,6 +373,7 @@ def _expand_experiment(spec: ExperimentFile, located: Located, folder: Path, pol
                f"{len(spec.options)} options × {spec.replications} replications", spec)
     base_path, base_doc, base_scenario = read_base(spec.base, folder, located, policy)
     _check_names(spec, valid_metrics(base_scenario), located)
+    zones = _zones(spec, valid_metrics(base_scenario), list(base_scenario.pools), located)
 
     scenarios: dict[str, Scenario] = {}
     option_data: dict[str, dict[str, Any]] = {}
@@ -369,7 +390,7 @@ def _expand_experiment(spec: ExperimentFile, located: Located, folder: Path, pol
             continue
         option_data[name] = data
     located.raise_if_any()
-    return Experiment(spec=spec, file=file, scenarios=scenarios, option_data=option_data)
+    return Experiment(spec=spec, file=file, scenarios=scenarios, option_data=option_data, zones=zones)
 
 
 def _check_names(spec: ExperimentFile, metrics: list[str], located: Located) -> None:
@@ -390,6 +411,30 @@ def _check_names(spec: ExperimentFile, metrics: list[str], located: Located) -> 
                         _suggest(m, metrics))
     if spec.baseline is not None and spec.baseline not in spec.options:
         problem(("baseline",), f"option {spec.baseline!r} does not exist", _suggest(spec.baseline, spec.options))
+
+
+def _zones(spec: ExperimentFile, metrics: list[str], pools: list[str], located: Located) -> dict[str, Zone]:
+    """The indifference zone of every compared metric: as written under ``indifferent:`` (located
+    problems for an unknown or uncompared metric, or a zone its kind does not accept), else the
+    default of its kind."""
+    compared = spec.compared
+    zones = {m: default_zone(m) for m in compared}
+    for name, value in spec.indifferent.items():
+        where = ("indifferent", name)
+        if name not in metrics:
+            located.add(where, f"unknown metric {quoted(name)}", _suggest(name, compared))
+            continue
+        if name not in compared:
+            located.add(where, f"{quoted(name)} is not compared in this experiment",
+                        "add it to 'metrics', or remove it here; compared: " + ", ".join(compared))
+            continue
+        entry = resolve(name, pools)
+        assert entry is not None  # every valid metric is a registry entry or pattern member
+        try:
+            zones[name] = parse_zone(value, entry.kind)
+        except ValueError as exc:
+            located.add(where, str(exc))
+    return zones
 
 
 def _changed_data(name: str, changes: list[Change], base: dict[str, Any], folder: Path, policy: FilePolicy,

@@ -14,9 +14,10 @@ from servsim.atomic import ensure_dir, write_bytes, write_text
 from servsim.experiments.compare import Comparison
 from servsim.experiments.spec import Experiment
 from servsim.economics import service_level_goals
+from servsim.metrics.indifference import default_zone
 from servsim.report import day_figures, figures, html
 from servsim.report.tables import fmt, metric_kind, metric_label
-from servsim.stats import Constraint
+from servsim.stats import Constraint, Selection
 
 
 def meta(exp: Experiment, warmup: str = "") -> dict[str, str]:
@@ -53,7 +54,8 @@ def report_page(exp: Experiment, c: Comparison, level: float = 0.95,
     """The self-contained report.html page (``pngs``: :func:`report_figures`, made if not given)."""
     return html.experiment_report(title=exp.spec.name, meta=meta(exp, c.warmup), summary=c.summary,
                                   differences=c.differences, selection=c.selection, pareto=c.pareto,
-                                  figures=report_figures(exp, c, level) if pngs is None else pngs, level=level)
+                                  figures=report_figures(exp, c, level) if pngs is None else pngs, level=level,
+                                  zones=zone_rules(exp))
 
 
 def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0.95) -> None:
@@ -73,6 +75,50 @@ def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0
     write_text(folder / "experiment.json", json.dumps(meta(exp), indent=2) + "\n")
 
 
+def zone_rules(exp: Experiment) -> dict[str, str]:
+    """Each compared metric's indifference zone in words, and whether the file set it or it is the
+    default of the metric's kind: ``{"asa_s": "20s (set in the file)"}``."""
+    out = {}
+    for m in exp.spec.compared:
+        zone = exp.zones.get(m, default_zone(m))
+        origin = "set in the file" if m in exp.spec.indifferent else "default"
+        out[m] = f"{zone.describe(metric_kind(m))} ({origin})"  # type: ignore[arg-type]
+    return out
+
+
+#: Terminal marks of :func:`servsim.stats.practical_verdict`.
+VERDICT_MARKS = {"better": "✓", "worse": "✗", "higher": "↑", "lower": "↓", "equivalent": "≈", "inconclusive": "?"}
+
+
+def _legend(used: set[str]) -> str:
+    """The marks of the differences table that occur in it, in words."""
+    beyond = [f"{VERDICT_MARKS[v]} {v}" for v in ("better", "worse", "higher", "lower") if v in used]
+    parts = [", ".join(beyond) + " by more than the zone"] if beyond else []
+    if "equivalent" in used:
+        parts.append("≈ practically equivalent (inside ±zone)")
+    if "inconclusive" in used:
+        parts.append("? inconclusive")
+    return ("zone: the indifference zone, the smallest difference that matters; " + "; ".join(parts)
+            + " — each verdict reads the whole interval (Kim & Nelson 2006; equivalence: Schuirmann 1987).")
+
+
+def _zone_cell(delta: float, kind: str) -> str:
+    return "none" if not delta else "±" + html.format_value(delta, kind)
+
+
+def _choice_words(s: Selection, zone: str) -> str:
+    """How sure the choice is, for the terminal: confidently best, within the zone, or neither."""
+    if len(s.feasible) == 1:
+        return "[green]the only feasible option[/]"
+    if not s.indifference:
+        return "[green]confidently[/]" if s.confident else "[yellow]not confidently[/]"
+    if s.confident:
+        return f"[green]confidently best[/], by more than its indifference zone {zone}"
+    if s.within_zone:
+        return f"[cyan]not confidently best, but within the indifference zone of the best[/], {zone}"
+    return f"[yellow]not confidently best[/]: another option may be better by more than {zone}"
+
+
 def render_comparison(console: Console, exp: Experiment, c: Comparison, level: float) -> None:
     metrics = list(dict.fromkeys(exp.spec.metrics))
     t = Table(title=f"{escape(exp.spec.name)} — {exp.spec.replications} replications per option, "
@@ -89,10 +135,11 @@ def render_comparison(console: Console, exp: Experiment, c: Comparison, level: f
     console.print(t)
     if len(c.differences):
         d = Table(title=f"Difference from {escape(exp.baseline)} (paired, common random numbers; "
-                        "Bonferroni-corrected; * = significant)", title_justify="left")
+                        "Bonferroni-corrected) against each metric's indifference zone", title_justify="left")
         d.add_column("option")
         for m in metrics:
             d.add_column(metric_label(m), justify="right")
+        used: set[str] = set()
         for option in exp.options:
             if option == exp.baseline:
                 continue
@@ -103,17 +150,21 @@ def render_comparison(console: Console, exp: Experiment, c: Comparison, level: f
                     cells.append("")
                     continue
                 r = row.iloc[0]
+                used.add(r["practical"])
                 cells.append(("+" if r["diff"] > 0 else "") + fmt(r["diff"], r["half_width"], metric_kind(m))
-                             + (" *" if r["significant"] else ""))
+                             + " " + VERDICT_MARKS[r["practical"]])
             d.add_row(escape(option), *cells)
+        d.add_section()
+        d.add_row("zone", *[_zone_cell(c.indifference.get(m, 0.0), metric_kind(m)) for m in metrics])
         console.print(d)
+        console.print(escape(_legend(used)), highlight=False)
     if c.selection is not None:
         s = c.selection
         if s.best is None:
             console.print("[red]No option meets every constraint.[/]")
         else:
-            sure = "[green]confidently[/]" if s.confident else "[yellow]not confidently[/]"
-            console.print(f"Choice: [bold]{escape(s.best)}[/] ({sure}). {escape(s.method)}")
+            zone = _zone_cell(s.indifference, metric_kind(exp.spec.objective.metric)) if exp.spec.objective else ""
+            console.print(f"Choice: [bold]{escape(s.best)}[/] ({_choice_words(s, zone)}). {escape(s.method)}")
         for option, why in s.infeasible.items():
             console.print(f"  {escape(option)}: infeasible — {escape('; '.join(why))}")
     if c.warmup:

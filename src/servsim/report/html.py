@@ -27,7 +27,7 @@ import pandas as pd
 from servsim.atomic import ensure_dir, write_text
 from servsim.metrics.registry import REGISTRY, resolve
 from servsim.report.tables import fmt
-from servsim.stats import Selection
+from servsim.stats import Selection, practical_verdict
 
 __all__ = [
     "MetricInfo", "metric_info", "metric_label", "format_value", "format_estimate", "format_difference",
@@ -211,6 +211,7 @@ td.sig { font-weight: 600; }
 .verdict { font-size: 1.15rem; margin: .4rem 0; }
 .confident { color: #1a7f37; font-weight: 600; }
 .unsure { color: #9a6700; font-weight: 600; }
+.zone { color: #0b4a8b; font-weight: 600; }
 .none { color: #a40e26; font-weight: 600; }
 .method { color: #3d444d; max-width: 60rem; }
 figure { margin: 1rem 0 2rem; }
@@ -273,28 +274,47 @@ def _choice(selection: Selection | None, summary: pd.DataFrame) -> str:
         return "\n".join([*parts, "<p>No objective was given in the experiment file, so no option is chosen; "
                            "see the comparison and the differences below.</p>", "</section>"])
     level = f"{selection.level * 100:g}%"
-    parts.extend(_verdict(selection, level))
+    metric = _objective_metric(summary, selection)
+    zone = _zone_text(selection.indifference, metric_info(metric).kind if metric else "count")
+    parts.extend(_verdict(selection, level, zone))
     parts.append(f'<p class="method"><strong>Method.</strong> {_e(selection.method)}</p>')
-    parts.extend(_comparisons_table(selection, summary))
+    parts.extend(_comparisons_table(selection, summary, zone))
     parts.extend(_infeasible_list(selection))
     parts.extend(_constraints_table(selection, level))
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _verdict(selection: Selection, level: str) -> list[str]:
-    """The chosen option (or that there is none) and how confident the choice is."""
+def _zone_text(delta: float, kind: str) -> str:
+    """An indifference zone as the tables show it, on the scale of differences: "±0.5 h", "±1.0 pp",
+    or "none" for δ = 0."""
+    return "none" if _isnan(delta) or not float(delta) else "±" + format_value(delta, kind, signed=True)[1:]
+
+
+def _verdict(selection: Selection, level: str, zone: str = "none") -> list[str]:
+    """The chosen option (or that there is none) and how confident the choice is: confidently best
+    (beyond the objective's indifference zone against every other option), within the zone of the
+    best, or neither."""
     if selection.best is None:
         return ['<p class="verdict"><span class="none">No option is chosen:</span> '
                 "none meets every constraint.</p>"]
-    if selection.confident:
+    if len(selection.feasible) == 1:
+        conf = '<span class="confident">the only feasible option</span>'
+    elif not selection.indifference:
         conf = (f'<span class="confident">confident</span> — significantly better than every other feasible '
-                f"option (joint {_e(level)} level)")
-        if len(selection.feasible) == 1:
-            conf = '<span class="confident">the only feasible option</span>'
-    else:
-        conf = ('<span class="unsure">not confident</span> — not significantly better than every other '
+                f"option (joint {_e(level)} level)" if selection.confident else
+                '<span class="unsure">not confident</span> — not significantly better than every other '
                 "feasible option")
+    elif selection.confident:
+        conf = (f'<span class="confident">confidently best</span> — better than every other feasible option by '
+                f"more than the indifference zone {_e(zone)} (joint {_e(level)} level)")
+    elif selection.within_zone:
+        conf = (f'<span class="zone">within the indifference zone of the best</span> — no other feasible option '
+                f"is better by more than {_e(zone)} (joint {_e(level)} level), but it does not beat every one "
+                "by more than that either")
+    else:
+        conf = ('<span class="unsure">not confidently best</span> — another feasible option may be better by '
+                f"more than the indifference zone {_e(zone)}")
     out = [f'<p class="verdict">Chosen: <strong>{_e(selection.best)}</strong> · {conf}.</p>']
     if not selection.constraints.empty and not selection.constraints_confident:
         out.append(f"<p>Its sample means meet every constraint, but not every constraint holds at the "
@@ -302,8 +322,13 @@ def _verdict(selection: Selection, level: str) -> list[str]:
     return out
 
 
-def _comparisons_table(selection: Selection, summary: pd.DataFrame) -> list[str]:
-    """Heading and table of the chosen option against each other feasible option (none if alone)."""
+_AGAINST_BEST = {"better": "better by more than the zone", "equivalent": "practically equivalent",
+                 "inconclusive": "inconclusive"}
+
+
+def _comparisons_table(selection: Selection, summary: pd.DataFrame, zone: str = "none") -> list[str]:
+    """Heading and table of the chosen option against each other feasible option (none if alone),
+    with the verdict against the objective's indifference zone."""
     comp = selection.comparisons
     if comp is None or comp.empty:
         return []
@@ -313,13 +338,18 @@ def _comparisons_table(selection: Selection, summary: pd.DataFrame) -> list[str]
     rows = []
     for r in comp.itertuples():
         d, ci = format_difference(r.diff, r.low, r.high, kind)
+        practical = getattr(r, "practical", "better" if bool(r.better) else "inconclusive")
+        verdict = _AGAINST_BEST.get(str(practical), str(practical))
+        if not bool(getattr(r, "within_zone", True)):
+            verdict += f" ({_e(r.option)} may be better by more than the zone)"
+        cls = ' class="sig-better"' if practical == "better" else ""
         rows.append(f"<tr><th>{_e(r.option)}</th><td class=\"num\">{_e(format_value(r.mean, kind))}</td>"
                     f"<td class=\"num\">{_e(d)}</td><td class=\"num\">{_e(ci)}</td>"
-                    f"<td class=\"num\">{_e(format_p(r.p_value))}</td>"
-                    f"<td>{'yes' if bool(r.better) else 'no'}</td></tr>")
-    return [f"<h3>The chosen option against the other feasible options ({what})</h3>",
+                    f"<td class=\"num\">{_e(format_p(r.p_value))}</td><td{cls}>{_e(verdict)}</td></tr>")
+    return [f"<h3>The chosen option against the other feasible options ({what}; indifference zone "
+            f"{_e(zone)})</h3>",
             _table(["option", f"mean {what}", f"difference from {_e(selection.best)}",
-                    "Bonferroni CI", "p-value (adjusted)", f"{_e(selection.best)} significantly better"], rows)]
+                    "Bonferroni CI", "p-value (adjusted)", f"{_e(selection.best)} is"], rows)]
 
 
 def _infeasible_list(selection: Selection) -> list[str]:
@@ -426,30 +456,38 @@ def _differences_table(differences: pd.DataFrame) -> str:
     base = _baseline(differences)
     parts.append(f"<p>Each option minus the baseline <strong>{_e(base)}</strong>, paired replication by "
                  "replication. The interval is Bonferroni-corrected over the options compared on each metric; "
-                 "a difference is significant when it excludes zero. Shares differ in percentage points (pp).</p>")
+                 "a difference is significant when it excludes zero (adjusted p-value below α). Whether it matters "
+                 "is read against the metric's indifference zone ±δ, the smallest difference that matters: "
+                 "<em>better</em> or "
+                 "<em>worse</em> (<em>higher</em> or <em>lower</em> for a metric without a better direction) when the "
+                 "whole interval lies beyond the zone, <em>practically equivalent</em> when it lies inside it, "
+                 "<em>inconclusive</em> otherwise (see the notes). Shares differ in percentage points (pp).</p>")
     rows = []
     for r in differences.itertuples():
         info = metric_info(r.metric)
         d, ci = format_difference(r.diff, r.low, r.high, info.kind)
-        sig = bool(r.significant)
-        if sig and info.better is not None and not _isnan(r.diff) and float(r.diff) != 0:
-            good = (float(r.diff) < 0) == (info.better == "lower")
-            verdict, cls = ("yes, better", "sig-better") if good else ("yes, worse", "sig-worse")
-        elif sig:
-            verdict, cls = "yes", "sig"
-        else:
-            verdict, cls = "no", ""
+        delta = float(getattr(r, "indifference", 0.0))
+        practical = str(getattr(r, "practical", None) or practical_verdict(r.low, r.high, delta))
+        if practical in ("higher", "lower") and info.better is not None:  # a direction the registry knows
+            practical = "better" if practical == info.better else "worse"
+        cls = _VERDICT_CLASS.get(practical, "")
         klass = f' class="{cls}"' if cls else ""
         rows.append(f"<tr><td>{_e(info.label)}</td><th>{_e(r.option)}</th>"
                     f"<td class=\"num\">{_e(format_value(r.baseline_mean, info.kind))}</td>"
                     f"<td class=\"num\">{_e(format_value(r.option_mean, info.kind))}</td>"
                     f"<td class=\"num\">{_e(d)}</td><td class=\"num\">{_e(ci)}</td>"
                     f"<td class=\"num\">{_e(_level_text(r.level))}</td>"
-                    f"<td class=\"num\">{_e(format_p(r.p_value))}</td><td{klass}>{verdict}</td></tr>")
+                    f"<td class=\"num\">{_e(format_p(r.p_value))}</td>"
+                    f"<td class=\"num\">{_e(_zone_text(delta, info.kind))}</td>"
+                    f"<td{klass}>{_e(_VERDICT_WORDS.get(practical, practical))}</td></tr>")
     parts.append(_table(["metric", "option", "baseline mean", "option mean", "difference", "confidence interval",
-                         "CI level", "p-value (Bonferroni)", "significant"], rows))
+                         "CI level", "p-value (Bonferroni)", "indifference zone", "verdict"], rows))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+_VERDICT_WORDS = {"equivalent": "practically equivalent"}
+_VERDICT_CLASS = {"better": "sig-better", "worse": "sig-worse", "higher": "sig", "lower": "sig"}
 
 
 def _level_text(level: float) -> str:
@@ -503,7 +541,29 @@ def _figures(figures: Mapping[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def _notes(differences: pd.DataFrame, selection: Selection | None, level: float = 0.95) -> str:
+def _zones_note(zones: Mapping[str, str] | None) -> str:
+    """The notes' paragraph on indifference zones: the procedure, its references, each metric's zone."""
+    rules = "; ".join(f"{_e(metric_label(m))}: {_e(rule)}" for m, rule in (zones or {}).items())
+    return ("<p><strong>Indifference zones.</strong> A difference can be significant and still too small to "
+            "matter. Each metric has an indifference zone ±δ, the smallest difference that matters in practice "
+            "(set under <code>indifferent:</code> in the experiment file, or the default of the metric's kind; a "
+            "zone relative to the baseline's mean is resolved once from it). The same Bonferroni-corrected "
+            "interval gives the verdict: beyond the zone (better or worse by more than δ) when it lies wholly "
+            "beyond ±δ; <em>practically equivalent</em> when it lies wholly inside ±δ — the two one-sided tests "
+            "of equivalence (Schuirmann 1987), here conservative, each at half the interval's α; "
+            "<em>inconclusive</em> otherwise (more replications would decide). The choice is <em>confidently "
+            "best</em> when it beats every other feasible option by more than δ, and <em>within the indifference "
+            "zone of the best</em> when no other option is better by more than δ: the chosen option is then at "
+            "most δ worse than the true best, unless an interval missed (probability at most half the stated "
+            "α) — the guarantee of "
+            "indifference-zone selection (Bechhofer 1954; Kim &amp; Nelson 2006, <em>Handbooks in OR &amp; MS</em> "
+            "13, ch. 17), read here from multiple comparisons with the best under common random numbers (Nelson "
+            "&amp; Matejcik 1995) with the replications given rather than chosen by a sequential procedure."
+            + (f" Zones: {rules}." if rules else "") + "</p>")
+
+
+def _notes(differences: pd.DataFrame, selection: Selection | None, level: float = 0.95,
+           zones: Mapping[str, str] | None = None) -> str:
     k = 0
     family = selection.level if selection is not None else level
     if differences is not None and not differences.empty:
@@ -526,6 +586,7 @@ def _notes(differences: pd.DataFrame, selection: Selection | None, level: float 
         f"the whole family holds at the stated level. {_e(bonf)} The choice under the objective compares the "
         "chosen option with each other feasible option the same way (Law, <em>Simulation Modeling and "
         "Analysis</em>, 5th ed., §10.2–10.3 and §11.2).</p>",
+        _zones_note(zones),
         f"<p>Intervals in <em>Options compared</em> are {level * 100:g}% Student-t intervals of each option on its own; "
         "a constraint is met when the sample mean meets its bound.</p>",
         "</section>",
@@ -539,11 +600,14 @@ def _notes(differences: pd.DataFrame, selection: Selection | None, level: float 
 
 def experiment_report(*, title: str, meta: Mapping[str, object], summary: pd.DataFrame,
                       differences: pd.DataFrame, selection: Selection | None, pareto: pd.DataFrame | None,
-                      figures: Mapping[str, bytes], level: float = 0.95) -> str:
+                      figures: Mapping[str, bytes], level: float = 0.95,
+                      zones: Mapping[str, str] | None = None) -> str:
     """One self-contained HTML document for ``servsim compare``.
 
     Inputs: ``summary`` long (option, metric, mean, half_width, n); ``differences`` from
-    :func:`servsim.stats.compare_to_baseline` concatenated over metrics; ``selection`` from
+    :func:`servsim.stats.compare_to_baseline` concatenated over metrics (with its ``indifference``
+    and ``practical`` columns); ``zones`` each metric's indifference zone in words, for the notes
+    (:func:`servsim.report.experiment.zone_rules`); ``selection`` from
     :func:`servsim.stats.select_best`; ``pareto`` with ``option``, two metric columns and a boolean
     ``pareto``; ``figures`` name → PNG bytes (names ``comparison``, ``differences``, ``pareto`` get
     captions; order kept). ``meta`` is shown as given (keep timestamps out: the output is
@@ -557,7 +621,7 @@ def experiment_report(*, title: str, meta: Mapping[str, object], summary: pd.Dat
         _differences_table(differences),
         _pareto_section(pareto),
         _figures(figures),
-        _notes(differences, selection, level),
+        _notes(differences, selection, level, zones),
     ]
     return ("<!DOCTYPE html>\n"
             '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
