@@ -124,3 +124,9 @@ def test_axis_ticks_in_the_shown_unit():
     ticks = fmt.axis_locator("duration", scale="min").tick_values(0.0, 3000.0)
     assert all(math.isclose(t / 60, round(t / 60)) for t in ticks)     # whole minutes, not 500 s steps
     assert fmt.axis_formatter("money")(12_500.0) == "12,500"
+
+
+def test_a_fixed_scale_puts_durations_in_one_unit():
+    assert fmt.value(5700.0, "duration", scale="h") == "1.6 h"
+    assert fmt.estimate(90.0, 30.0, "duration", scale="min") == "1.5 ± 0.5 min"
+    assert fmt.interval(60.0, 7200.0, "duration", scale="min") == "1.0 to 120.0 min"

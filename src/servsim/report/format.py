@@ -222,12 +222,12 @@ def _per(unit_name: str) -> float:
     return dict(_DURATION_UNITS)[unit_name]
 
 
-def _scale(kind: str, reference: float) -> tuple[float, str]:
-    """(factor to multiply stored values by, unit text) for ``kind``, the unit chosen from
-    ``reference`` (a stored value) for durations and hours; (1, "") for other kinds."""
+def _scale(kind: str, reference: float, scale: str | None = None) -> tuple[float, str]:
+    """(factor to multiply stored values by, unit text) for ``kind``: for durations and hours the
+    unit ``scale``, or else the one that fits ``reference`` (a stored value); (1, "") for other kinds."""
     if kind not in _STORED:
         return 1.0, ""
-    u = duration_unit(reference * _STORED[kind])
+    u = scale or duration_unit(reference * _STORED[kind])
     return _STORED[kind] / _per(u), u
 
 
@@ -289,15 +289,17 @@ def _display(x: float, kind: str, factor: float) -> float:
     return x * factor
 
 
-def value(x: float | None, kind: str, currency: str | None = None, *, signed: bool = False) -> str:
+def value(x: float | None, kind: str, currency: str | None = None, *, signed: bool = False,
+          scale: str | None = None) -> str:
     """One number in its unit: "82.3%", "41.2 s", "2.7 min", "20.6 h", "1,234", "4,526 EUR",
     "0.82×". ``signed`` shows a difference: a sign, and shares in percentage points ("+2.1 pp").
-    NaN or None gives "–"."""
+    ``scale`` ("s", "min" or "h") fixes the unit of a duration, e.g. to match the other cells of a
+    figure. NaN or None gives "–"."""
     if _missing(x):
         return NAN
     k = _kind(kind)
     v = float(x)  # type: ignore[arg-type]
-    factor, scaled = _scale(k, v)
+    factor, scaled = _scale(k, v, scale)
     shown = _display(v, k, factor)
     d = _decimals(shown, _places(k, shown))
     glue = "" if (k == "share" and signed) else _glued(k)
@@ -305,19 +307,20 @@ def value(x: float | None, kind: str, currency: str | None = None, *, signed: bo
 
 
 def estimate(mean: float | None, half_width: float | None, kind: str, currency: str | None = None, *,
-             signed: bool = False) -> str:
+             signed: bool = False, scale: str | None = None) -> str:
     """A mean with the half-width of its confidence interval, in one unit: "84.1% ± 2.4 pp",
     "20.6 ± 1.3 h", "4,526 ± 3 EUR", "1,421 ± 94". The duration unit and the decimals follow the
     larger of the two numbers, so both read alike (a mean near zero is as large as its interval:
     "−1.6 ± 4.9 min", not "−99.0 ± 294.9 s"); a NaN half-width gives the mean alone (as
-    :func:`value`), a NaN mean "–". ``signed`` shows a difference ("+3.1 ± 4.9 pp")."""
+    :func:`value`), a NaN mean "–". ``signed`` shows a difference ("+3.1 ± 4.9 pp"); ``scale``
+    fixes the duration unit as in :func:`value`."""
     if _missing(mean):
         return NAN
     if _missing(half_width):
-        return value(mean, kind, currency, signed=signed)
+        return value(mean, kind, currency, signed=signed, scale=scale)
     k = _kind(kind)
     m, hw = float(mean), abs(float(half_width))  # type: ignore[arg-type]
-    factor, scaled = _scale(k, max(abs(m), hw))
+    factor, scaled = _scale(k, max(abs(m), hw), scale)
     sm, sh = _display(m, k, factor), _display(hw, k, factor)
     base = _places(k, sm, sh)
     glue = "" if (k == "share" and signed) else _glued(k)
@@ -329,14 +332,14 @@ def estimate(mean: float | None, half_width: float | None, kind: str, currency: 
 
 
 def difference(diff: float | None, kind: str, currency: str | None = None, *,
-               half_width: float | None = None) -> str:
+               half_width: float | None = None, scale: str | None = None) -> str:
     """A difference (option minus baseline) in its unit, signed; shares in percentage points:
     "+3.1 pp", "−2.7 min", "+275 EUR"; with ``half_width``, "+3.1 ± 4.9 pp"."""
-    return estimate(diff, half_width, kind, currency, signed=True)
+    return estimate(diff, half_width, kind, currency, signed=True, scale=scale)
 
 
 def interval(low: float | None, high: float | None, kind: str, currency: str | None = None, *,
-             signed: bool = False) -> str:
+             signed: bool = False, scale: str | None = None) -> str:
     """A confidence interval "low to high" in one unit (for durations the one that fits the larger
     end): "80.1% to 85.3%", "12.0 to 15.5 s"; ``signed`` for an interval of a difference
     ("−1.2 to +3.4 pp", "−12 to +40 EUR"). An end that is NaN gives "–"."""
@@ -345,7 +348,7 @@ def interval(low: float | None, high: float | None, kind: str, currency: str | N
     k = _kind(kind)
     lo, hi = float(low), float(high)  # type: ignore[arg-type]
     ref = max(abs(lo), abs(hi))
-    factor, scaled = _scale(k, ref)
+    factor, scaled = _scale(k, ref, scale)
     slo, shi = _display(lo, k, factor), _display(hi, k, factor)
     base = _places(k, slo, shi)
     d = max(_decimals(slo, base), _decimals(shi, base))
