@@ -1,4 +1,5 @@
-"""Outputs of ``servsim sweep``: per-cell summary with CIs, line and heatmap figures."""
+"""Outputs of ``servsim sweep``: per-cell summary with CIs, line and heatmap figures. Numbers and
+labels come from :mod:`servsim.report.format`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from matplotlib.figure import Figure
 
 from servsim.atomic import ensure_dir, write_bytes, write_text
 from servsim.experiments.sweep import Sweep, _split_unit
+from servsim.report import format as fmt
 from servsim.report.figures import png_bytes
-from servsim.report.html import metric_label
 from servsim.stats import t_interval
 
 
@@ -38,8 +39,14 @@ def cell_summary(sw: Sweep, results: pd.DataFrame, level: float = 0.95) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def currency(sw: Sweep) -> str:
+    """The currency money is shown in: the base scenario's ``economics.currency``."""
+    return sw.scenarios[0].economics.currency if sw.scenarios else "EUR"
+
+
 def line_figure(sw: Sweep, summary: pd.DataFrame, metric: str) -> Figure:
-    """Metric against the first parameter, one line per combination of the others, with CI bands."""
+    """Metric against the first parameter, one line per combination of the others, with CI bands;
+    the y axis in the metric's unit (durations in the unit that fits their range)."""
     x_param, others = sw.parameters[0], sw.parameters[1:]
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.add_subplot()
@@ -54,9 +61,14 @@ def line_figure(sw: Sweep, summary: pd.DataFrame, metric: str) -> Figure:
         ax.plot(x[order], y, marker="o", label=label)
         ax.fill_between(x[order], y - hw, y + hw, alpha=0.2)
     _, unit = numeric(summary[x_param])
+    kind = fmt.kind_of(metric)
+    spread = np.nan_to_num(summary[f"{metric}_half_width"].to_numpy(dtype=float))
+    scale = fmt.axis_unit(kind, summary[metric].to_numpy(dtype=float) + spread)
     ax.set_xlabel(f"{x_param}" + (f" ({unit.lstrip('/') and 'per ' + unit.lstrip('/')})" if unit else ""))
-    ax.set_ylabel(metric_label(metric, unit=True))
-    ax.set_title(f"{metric_label(metric)} across {x_param.split('.')[-2] if '.' in x_param else x_param}")
+    ax.set_ylabel(fmt.label(metric, unit=True, currency=currency(sw), scale=scale))
+    ax.yaxis.set_major_locator(fmt.axis_locator(kind, scale=scale))
+    ax.yaxis.set_major_formatter(fmt.axis_formatter(kind, scale=scale))
+    ax.set_title(f"{fmt.label(metric)} across {x_param.split('.')[-2] if '.' in x_param else x_param}")
     ax.grid(alpha=0.3)
     if others:
         ax.legend(frameon=False)
@@ -64,7 +76,8 @@ def line_figure(sw: Sweep, summary: pd.DataFrame, metric: str) -> Figure:
 
 
 def heatmap_figure(sw: Sweep, summary: pd.DataFrame, metric: str) -> Figure:
-    """Metric over the first two parameters (means over any further ones)."""
+    """Metric over the first two parameters (means over any further ones), each cell written in the
+    metric's unit."""
     p1, p2 = sw.parameters[0], sw.parameters[1]
     x, _ = numeric(summary[p1])
     y, _ = numeric(summary[p2])
@@ -77,10 +90,14 @@ def heatmap_figure(sw: Sweep, summary: pd.DataFrame, metric: str) -> Figure:
     ax.set_yticks(range(len(grid.index)), [f"{v:g}" for v in grid.index])
     ax.set_xlabel(p1)
     ax.set_ylabel(p2)
-    for (i, j), v in np.ndenumerate(grid.to_numpy()):
-        ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8, color="white")
-    fig.colorbar(im, ax=ax, label=metric_label(metric, unit=True))
-    ax.set_title(metric_label(metric))
+    kind, money = fmt.kind_of(metric), currency(sw)
+    scale = fmt.axis_unit(kind, grid.to_numpy().ravel())
+    for (i, j), v in np.ndenumerate(grid.to_numpy()):  # every cell in the colour bar's unit
+        ax.text(j, i, fmt.value(v, kind, scale=scale), ha="center", va="center", fontsize=8, color="white")
+    bar = fig.colorbar(im, ax=ax, label=fmt.label(metric, unit=True, currency=money, scale=scale))
+    bar.ax.yaxis.set_major_locator(fmt.axis_locator(kind, scale=scale))
+    bar.ax.yaxis.set_major_formatter(fmt.axis_formatter(kind, scale=scale))
+    ax.set_title(fmt.label(metric))
     return fig
 
 
@@ -104,3 +121,4 @@ def write_outputs(folder: Path, sw: Sweep, results: pd.DataFrame, level: float =
         if len(sw.parameters) >= 2:
             write_bytes(figs / f"heatmap_{m}.png", png_bytes(heatmap_figure(sw, summary, m)))
     return summary
+
