@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from servsim import __version__
 from servsim.atomic import ensure_dir, write_bytes, write_text
 from servsim.experiments.compare import Comparison
 from servsim.experiments.spec import Experiment
 from servsim.report import figures, html
-from servsim.report.tables import fmt, metric_kind, metric_label
+from servsim.report import format as fmt
+from servsim.report.tables import Column, legend, print_columns, split
 from servsim.stats import Constraint
 
 
@@ -24,6 +25,11 @@ def meta(exp: Experiment, warmup: str = "") -> dict[str, str]:
             "options": ", ".join(exp.options), "baseline": exp.baseline,
             "replications": str(exp.spec.replications), "seed": str(exp.spec.seed),
             "servsim": __version__, **extra}
+
+
+def currency(exp: Experiment) -> str:
+    """The currency money is shown in: the baseline scenario's ``economics.currency``."""
+    return exp.scenarios[exp.baseline].economics.currency
 
 
 def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0.95) -> None:
@@ -38,68 +44,124 @@ def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0
     best = c.selection.best if c.selection is not None else None
     constraints = [Constraint(m, op, b) for m, op, b in exp.spec.objective.parsed_constraints()] \
         if exp.spec.objective is not None else []
+    money = currency(exp)
     figs = {
         "comparison": figures.comparison_figure(c.summary, list(dict.fromkeys(exp.spec.metrics)), highlight=best,
-                                                constraints=constraints),
-        "pareto": figures.pareto_figure(c.pareto, *c.pareto_axes, highlight=best),
+                                                constraints=constraints, currency=money),
+        "pareto": figures.pareto_figure(c.pareto, *c.pareto_axes, highlight=best, currency=money),
     }
     if len(c.differences):
-        figs["differences"] = figures.differences_figure(c.differences)
+        figs["differences"] = figures.differences_figure(c.differences, currency=money)
     pngs = {name: figures.png_bytes(fig) for name, fig in figs.items()}
     ensure_dir(folder / "figures", inside=folder)
     for name, data in pngs.items():
         write_bytes(folder / "figures" / f"{name}.png", data)
     page = html.experiment_report(title=exp.spec.name, meta=meta(exp, c.warmup), summary=c.summary,
                                   differences=c.differences, selection=c.selection, pareto=c.pareto,
-                                  figures=pngs, level=level)
+                                  figures=pngs, level=level, currency=money)
     html.write_report(folder / "report.html", page)
     write_text(folder / "experiment.json", json.dumps(meta(exp), indent=2) + "\n")
 
 
+def _difference_cell(row: pd.Series | None, better: str | None, money: str) -> str:
+    """A difference with its half-width and " *" when significant, green when significantly better
+    and red when significantly worse (where the metric has a direction)."""
+    if row is None:
+        return ""
+    text = fmt.difference(row["diff"], fmt.kind_of(str(row["metric"])), money, half_width=row["half_width"])
+    if not bool(row["significant"]):
+        return text + "  "  # as wide as " *", so the numbers of a column line up
+    d = float(row["diff"])
+    style = "bold"
+    if better is not None and d != 0:
+        style = "green" if (d < 0) == (better == "lower") else "red"
+    return f"[{style}]{text} *[/]"
+
+
 def render_comparison(console: Console, exp: Experiment, c: Comparison, level: float) -> None:
+    """The terminal view of ``servsim compare``: each option's mean ± CI and its paired difference
+    from the baseline per metric, then the choice, infeasible options, warm-up and Pareto front.
+
+    Options by row and metrics by column when that fits the console; otherwise (most 80-column
+    terminals) one block of rows per metric, option by option, with the difference beside the mean."""
     metrics = list(dict.fromkeys(exp.spec.metrics))
-    t = Table(title=f"{escape(exp.spec.name)} — {exp.spec.replications} replications per option, "
-                    f"mean ± {level:.0%} CI half-width", title_justify="left")
-    t.add_column("option")
-    for m in metrics:
-        t.add_column(metric_label(m), justify="right")
-    for option in exp.options:
-        cells = []
-        for m in metrics:
-            row = c.summary[(c.summary["option"] == option) & (c.summary["metric"] == m)]
-            cells.append(fmt(row["mean"].iloc[0], row["half_width"].iloc[0], metric_kind(m)) if len(row) else "")
-        t.add_row(escape(option) + (" (baseline)" if option == exp.baseline else ""), *cells)
-    console.print(t)
-    if len(c.differences):
-        d = Table(title=f"Difference from {escape(exp.baseline)} (paired, common random numbers; "
-                        "Bonferroni-corrected; * = significant)", title_justify="left")
-        d.add_column("option")
-        for m in metrics:
-            d.add_column(metric_label(m), justify="right")
-        for option in exp.options:
-            if option == exp.baseline:
-                continue
-            cells = []
-            for m in metrics:
-                row = c.differences[(c.differences["option"] == option) & (c.differences["metric"] == m)]
-                if not len(row):
-                    cells.append("")
-                    continue
-                r = row.iloc[0]
-                cells.append(("+" if r["diff"] > 0 else "") + fmt(r["diff"], r["half_width"], metric_kind(m))
-                             + (" *" if r["significant"] else ""))
-            d.add_row(escape(option), *cells)
-        console.print(d)
-    if c.selection is not None:
-        s = c.selection
-        if s.best is None:
-            console.print("[red]No option meets every constraint.[/]")
-        else:
-            sure = "[green]confidently[/]" if s.confident else "[yellow]not confidently[/]"
-            console.print(f"Choice: [bold]{escape(s.best)}[/] ({sure}). {escape(s.method)}")
-        for option, why in s.infeasible.items():
-            console.print(f"  {escape(option)}: infeasible — {escape('; '.join(why))}")
+    money = currency(exp)
+    means = {(str(r.option), str(r.metric)): fmt.estimate(r.mean, r.half_width, fmt.kind_of(str(r.metric)), money)
+             for r in c.summary.itertuples()}
+    diffs = {(str(r["option"]), str(r["metric"])): r for _, r in c.differences.iterrows()}
+    base = exp.baseline
+    title = f"{exp.spec.name} — {exp.spec.replications} replications per option, mean ± {level:.0%} CI half-width"
+    note = (f"difference: option − {base}, paired over common random numbers, Bonferroni-corrected {level:.0%} "
+            "interval; * significant (green better, red worse)")
+    if not _render_wide(console, exp, metrics, means, diffs, money, title, note):
+        _render_blocks(console, exp, metrics, means, diffs, money, title, note)
+    _render_choice(console, c, money)
     if c.warmup:
         console.print(f"Warm-up check: {escape(c.warmup)}")
     front = ", ".join(escape(o) for o in c.pareto.loc[c.pareto["pareto"], "option"])
-    console.print(f"Pareto front ({metric_label(c.pareto_axes[0])} vs {metric_label(c.pareto_axes[1])}): {front}")
+    x, y = c.pareto_axes
+    console.print(f"Pareto front ({escape(fmt.label(x))} against {escape(fmt.label(y))}): {front}", highlight=False)
+
+
+def _render_wide(console: Console, exp: Experiment, metrics: list[str], means: dict[tuple[str, str], str],
+                 diffs: dict[tuple[str, str], pd.Series], money: str, title: str, note: str) -> bool:
+    """Options by row, metrics by column (two tables: means, differences) if both fit the console
+    unsplit; False (nothing printed) otherwise."""
+    others = [o for o in exp.options if o != exp.baseline]
+    names = [escape(o) + (" [dim](baseline)[/]" if o == exp.baseline else "") for o in exp.options]
+    option = Column("option", names, justify="left", wrap=True, cap=20)
+    summary = [Column(escape(fmt.label(m, short=True)), [means.get((o, m), "") for o in exp.options])
+               for m in metrics]
+    option_d = Column("option", [escape(o) for o in others], justify="left", wrap=True, cap=20)
+    better = {m: fmt.info(m).better for m in metrics}
+    differences = [Column(escape(fmt.label(m, short=True)), [_difference_cell(diffs.get((o, m)), better[m], money)
+                                                             for o in others]) for m in metrics]
+    width = console.width
+    if len(split([option], summary, width)) > 1 or (others and len(split([option_d], differences, width)) > 1):
+        return False
+    shortened = [(fmt.label(m, short=True), fmt.label(m)) for m in metrics]
+    print_columns(console, title, [option], summary)
+    if others:
+        print_columns(console, f"Difference from {exp.baseline}", [option_d], differences,
+                      notes=[note, *legend(shortened)])
+    return True
+
+
+def _render_blocks(console: Console, exp: Experiment, metrics: list[str], means: dict[tuple[str, str], str],
+                   diffs: dict[tuple[str, str], pd.Series], money: str, title: str, note: str) -> None:
+    """One block of rows per metric: each option's mean ± CI and its difference from the baseline."""
+    metric_cells, option_cells, mean_cells, diff_cells, sections = [], [], [], [], []
+    shortened = []
+    for m in metrics:
+        info = fmt.info(m)
+        for i, o in enumerate(exp.options):
+            if i == 0:
+                metric_cells.append(escape(info.short))
+            elif i == 1 and info.better:
+                metric_cells.append(f"[dim]{info.better} is better[/]")
+            else:
+                metric_cells.append("")
+            option_cells.append(escape(o))
+            mean_cells.append(means.get((o, m), ""))
+            diff_cells.append("[dim]baseline[/]" if o == exp.baseline else _difference_cell(diffs.get((o, m)),
+                                                                                             info.better, money))
+        sections.append(len(metric_cells) - 1)
+        shortened.append((info.short, info.label))
+    cols = [Column("metric", metric_cells, justify="left", wrap=True, cap=18),
+            Column("option", option_cells, justify="left", wrap=True, cap=22),
+            Column("mean ± CI", mean_cells), Column(f"difference from {escape(exp.baseline)}", diff_cells)]
+    print_columns(console, title, cols, [], sections=sections[:-1], notes=[note, *legend(shortened)])
+
+
+def _render_choice(console: Console, c: Comparison, money: str) -> None:
+    """The chosen option (or that none is feasible) and why each infeasible option is."""
+    if c.selection is None:
+        return
+    s = c.selection
+    if s.best is None:
+        console.print("[red]No option meets every constraint.[/]")
+    else:
+        sure = "[green]confidently[/]" if s.confident else "[yellow]not confidently[/]"
+        console.print(f"Choice: [bold]{escape(s.best)}[/] ({sure}). {escape(s.method)}")
+    for option, why in html.infeasible_reasons(s, money).items():
+        console.print(f"  {escape(option)}: infeasible — {escape('; '.join(why))}", highlight=False)

@@ -1,5 +1,5 @@
-"""Outputs of ``servsim sweep``: per-cell summary with CIs, line and heatmap figures. Numbers and
-labels come from :mod:`servsim.report.format`."""
+"""Outputs of ``servsim sweep``: per-cell summary with CIs, line and heatmap figures, and the
+terminal table. Numbers and labels come from :mod:`servsim.report.format`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from rich.console import Console
+from rich.markup import escape
 
 from servsim.atomic import ensure_dir, write_bytes, write_text
 from servsim.experiments.sweep import Sweep, _split_unit
 from servsim.report import format as fmt
 from servsim.report.figures import png_bytes
+from servsim.report.tables import Column, legend, print_columns
 from servsim.stats import t_interval
 
 
@@ -122,3 +125,37 @@ def write_outputs(folder: Path, sw: Sweep, results: pd.DataFrame, level: float =
             write_bytes(figs / f"heatmap_{m}.png", png_bytes(heatmap_figure(sw, summary, m)))
     return summary
 
+
+def _parameter_header(path: str, taken: set[str]) -> str:
+    """A parameter's column header: the last two parts of its path ("clerks agents" for
+    ``pools.clerks.agents``, "agents" for ``pools.agents.agents``), more when that is ambiguous."""
+    parts = path.split(".")
+    heads = [parts[-1]] if len(parts) >= 2 and parts[-1] == parts[-2] else []
+    heads += [" ".join(parts[-n:]) for n in range(min(2, len(parts)), len(parts) + 1)]
+    return next((h for h in heads if h not in taken), path)
+
+
+def render_sweep(console: Console, sw: Sweep, summary: pd.DataFrame, level: float = 0.95) -> None:
+    """The terminal table of ``servsim sweep``: a row per cell, its parameter values, replications
+    and each metric's mean ± CI half-width; metrics that do not fit the console go to further
+    tables that repeat the parameters. Parameters are named by the end of their path and metrics
+    by their short label, with a legend below."""
+    money = currency(sw)
+    taken: set[str] = set()
+    params: list[Column] = []
+    pairs: list[tuple[str, str]] = []
+    for p in sw.parameters:
+        head = _parameter_header(p, taken)
+        taken.add(head)
+        pairs.append((head, p))
+        params.append(Column(escape(head), [escape(fmt.parameter(v)) for v in summary[p]], justify="left",
+                             wrap=True, cap=14))
+    n = Column("n", [fmt.value(v, "count") for v in summary["replications"]])
+    metrics = []
+    for m in sw.spec.metrics:
+        kind = fmt.kind_of(m)
+        cells = [fmt.estimate(v, hw, kind, money) for v, hw in zip(summary[m], summary[f"{m}_half_width"])]
+        metrics.append(Column(escape(fmt.label(m, short=True)), cells))
+        pairs.append((fmt.label(m, short=True), fmt.label(m)))
+    print_columns(console, f"{sw.spec.name} — mean ± {level:.0%} CI half-width per cell", [*params, n], metrics,
+                  notes=legend(pairs))
