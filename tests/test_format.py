@@ -130,3 +130,7 @@ def test_a_fixed_scale_puts_durations_in_one_unit():
     assert fmt.value(5700.0, "duration", scale="h") == "1.6 h"
     assert fmt.estimate(90.0, 30.0, "duration", scale="min") == "1.5 ± 0.5 min"
     assert fmt.interval(60.0, 7200.0, "duration", scale="min") == "1.0 to 120.0 min"
+
+
+def test_confidence_levels_are_not_rounded_to_another_level():
+    assert [fmt.confidence(x) for x in (0.95, 0.975, 1 - 0.05 / 3, NAN)] == ["95%", "97.5%", "98.33%", "–"]

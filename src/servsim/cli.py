@@ -35,6 +35,7 @@ from rich.markup import escape
 from servsim import __version__, status
 from servsim.api import replicate
 from servsim.report.describe import describe_scenario
+from servsim.report.format import confidence
 from servsim.report.tables import render_run, render_targets
 from servsim.report.theory_view import predictions
 from servsim.results import Replications
@@ -287,7 +288,7 @@ def run(
 
 def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level: float) -> None:
     n = len(result.runs)
-    render_run(out, f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {level:.0%} CI half-width",
+    render_run(out, f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {confidence(level)} CI half-width",
                table, currency=scenario.economics.currency, theory=predictions(scenario))
     render_targets(out, result.targets(level), level)
     load = result.load

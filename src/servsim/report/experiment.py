@@ -90,8 +90,8 @@ def render_comparison(console: Console, exp: Experiment, c: Comparison, level: f
              for r in c.summary.itertuples()}
     diffs = {(str(r["option"]), str(r["metric"])): r for _, r in c.differences.iterrows()}
     base = exp.baseline
-    title = f"{exp.spec.name} — {exp.spec.replications} replications per option, mean ± {level:.0%} CI half-width"
-    note = (f"difference: option − {base}, paired over common random numbers, Bonferroni-corrected {level:.0%} "
+    title = f"{exp.spec.name} — {exp.spec.replications} replications per option, mean ± {fmt.confidence(level)} CI half-width"
+    note = (f"difference: option − {base}, paired over common random numbers, Bonferroni-corrected {fmt.confidence(level)} "
             "interval; * significant (green better, red worse)")
     if not _render_wide(console, exp, metrics, means, diffs, money, title, note):
         _render_blocks(console, exp, metrics, means, diffs, money, title, note)

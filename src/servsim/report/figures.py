@@ -238,7 +238,7 @@ def differences_figure(differences: pd.DataFrame, *, max_cols: int = 2, currency
                                             currency)
         _hide_unused(axes, len(metrics))
         levels = sorted({round(float(v), 6) for v in d["level"] if math.isfinite(float(v))})
-        lvl = f" at {levels[0] * 100:.4g}% each" if len(levels) == 1 else ""
+        lvl = f" at {fmt.confidence(levels[0])} each" if len(levels) == 1 else ""
         fig.suptitle(f"Difference from the baseline ({baseline}), paired over common random numbers\n"
                      f"Bonferroni-corrected confidence intervals{lvl}")
         _legend(fig, kinds_used)

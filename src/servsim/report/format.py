@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NAN", "MINUS", "MetricInfo", "info", "kind_of", "label", "unit_text", "duration_unit", "value", "estimate",
-    "difference", "interval", "p_value", "constraint", "violation", "parameter", "axis_unit", "axis_formatter",
+    "difference", "interval", "p_value", "confidence", "constraint", "violation", "parameter", "axis_unit", "axis_formatter",
     "axis_locator",
 ]
 
@@ -376,6 +376,11 @@ def violation(metric: str, mean: float, op: str, bound: float, currency: str | N
     if _missing(mean):
         return f"{label(metric)} has no value (needs {'≤' if op == '<=' else '≥'} {value(bound, k, currency)})"
     return f"{label(metric)} {value(mean, k, currency)}, needs {'≤' if op == '<=' else '≥'} {value(bound, k, currency)}"
+
+
+def confidence(level: float) -> str:
+    """A confidence level: "95%", "97.5%", "98.33%" (never rounded to a level that was not used)."""
+    return NAN if _missing(level) else f"{float(level) * 100:.4g}%"
 
 
 def parameter(x: object) -> str:

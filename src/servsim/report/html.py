@@ -149,7 +149,7 @@ def _choice(selection: Selection | None, summary: pd.DataFrame, currency: str | 
     if selection is None:
         return "\n".join([*parts, "<p>No objective was given in the experiment file, so no option is chosen; "
                            "see the comparison and the differences below.</p>", "</section>"])
-    level = f"{selection.level * 100:g}%"
+    level = fmt.confidence(selection.level)
     parts.extend(_verdict(selection, level))
     parts.append(f'<p class="method"><strong>Method.</strong> {_e(selection.method)}</p>')
     parts.extend(_comparisons_table(selection, summary, currency))
@@ -250,7 +250,7 @@ def _summary_table(summary: pd.DataFrame, selection: Selection | None, baseline:
         klass = ' class="chosen"' if chosen is not None and opt == chosen else ""
         rows.append(f"<tr{klass}><th>{_e(opt)}{_option_tags(opt, selection, baseline)}</th>{''.join(tds)}"
                     f"<td class=\"num\">{n}</td></tr>")
-    parts.append(f"<p>Mean across replications ± half-width of the {level * 100:g}% confidence interval (Student t). "
+    parts.append(f"<p>Mean across replications ± half-width of the {fmt.confidence(level)} confidence interval (Student t). "
                  "Values in red miss a constraint.</p>")
     parts.append(_table(header, rows))
     parts.append("</section>")
@@ -322,16 +322,12 @@ def _differences_table(differences: pd.DataFrame, currency: str | None = None) -
                     f"<td class=\"num\">{_e(fmt.value(r.baseline_mean, info.kind, currency))}</td>"
                     f"<td class=\"num\">{_e(fmt.value(r.option_mean, info.kind, currency))}</td>"
                     f"<td class=\"num\">{_e(d)}</td><td class=\"num\">{_e(ci)}</td>"
-                    f"<td class=\"num\">{_e(_level_text(r.level))}</td>"
+                    f"<td class=\"num\">{_e(fmt.confidence(r.level))}</td>"
                     f"<td class=\"num\">{_e(fmt.p_value(r.p_value))}</td><td{klass}>{verdict}</td></tr>")
     parts.append(_table(["metric", "option", "baseline mean", "option mean", "difference", "confidence interval",
                          "CI level", "p-value (Bonferroni)", "significant"], rows))
     parts.append("</section>")
     return "\n".join(parts)
-
-
-def _level_text(level: float) -> str:
-    return fmt.NAN if _isnan(level) else f"{float(level) * 100:.4g}%"
 
 
 def _pareto_section(pareto: pd.DataFrame | None, currency: str | None = None) -> str:
@@ -387,7 +383,7 @@ def _notes(differences: pd.DataFrame, selection: Selection | None, level: float 
         each = float(differences["level"].iloc[0])
         if math.isfinite(each):
             family = 1 - (1 - each) * k
-    fam = f"{family * 100:.4g}%"
+    fam = fmt.confidence(family)
     bonf = (f"With {k} option(s) compared with the baseline on each metric, each interval is at level "
             f"1 − α/{k} and each p-value is multiplied by {k} (capped at 1), so that all intervals of a metric "
             f"hold together with probability at least {fam}.") if k else ""
@@ -402,7 +398,7 @@ def _notes(differences: pd.DataFrame, selection: Selection | None, level: float 
         f"the whole family holds at the stated level. {_e(bonf)} The choice under the objective compares the "
         "chosen option with each other feasible option the same way (Law, <em>Simulation Modeling and "
         "Analysis</em>, 5th ed., §10.2–10.3 and §11.2).</p>",
-        f"<p>Intervals in <em>Options compared</em> are {level * 100:g}% Student-t intervals of each option on its own; "
+        f"<p>Intervals in <em>Options compared</em> are {fmt.confidence(level)} Student-t intervals of each option on its own; "
         "a constraint is met when the sample mean meets its bound.</p>",
         "</section>",
     ])

@@ -89,8 +89,8 @@ def heatmap_figure(sw: Sweep, summary: pd.DataFrame, metric: str) -> Figure:
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.add_subplot()
     im = ax.imshow(grid.to_numpy(), aspect="auto", origin="lower", cmap="viridis")
-    ax.set_xticks(range(len(grid.columns)), [f"{v:g}" for v in grid.columns])
-    ax.set_yticks(range(len(grid.index)), [f"{v:g}" for v in grid.index])
+    ax.set_xticks(range(len(grid.columns)), [fmt.parameter(v) for v in grid.columns])
+    ax.set_yticks(range(len(grid.index)), [fmt.parameter(v) for v in grid.index])
     ax.set_xlabel(p1)
     ax.set_ylabel(p2)
     kind, money = fmt.kind_of(metric), currency(sw)
@@ -157,5 +157,5 @@ def render_sweep(console: Console, sw: Sweep, summary: pd.DataFrame, level: floa
         cells = [fmt.estimate(v, hw, kind, money) for v, hw in zip(summary[m], summary[f"{m}_half_width"])]
         metrics.append(Column(escape(fmt.label(m, short=True)), cells))
         pairs.append((fmt.label(m, short=True), fmt.label(m)))
-    print_columns(console, f"{sw.spec.name} — mean ± {level:.0%} CI half-width per cell", [*params, n], metrics,
+    print_columns(console, f"{sw.spec.name} — mean ± {fmt.confidence(level)} CI half-width per cell", [*params, n], metrics,
                   notes=legend(pairs))

@@ -259,5 +259,5 @@ def render_targets(console: Console, targets: pd.DataFrame, level: float) -> Non
     cols = [Column("channel", channel, justify="left", wrap=True, cap=16), Column("target", target, justify="left"),
             Column("mean ± CI", estimate), Column("met in", met_in), Column("missed", missed),
             Column("verdict", verdict, justify="left")]
-    print_columns(console, f"Targets — met when the whole {level:.0%} CI is on the right side of the goal",
+    print_columns(console, f"Targets — met when the whole {fmt.confidence(level)} CI is on the right side of the goal",
                   cols, [], notes=["missed: reporting intervals below the goal (mean per replication)"])
