@@ -288,8 +288,8 @@ def run(
 
 def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level: float) -> None:
     n = len(result.runs)
-    render_run(out, f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {confidence(level)} CI half-width",
-               table, currency=scenario.economics.currency, theory=predictions(scenario))
+    title = f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {confidence(level)} CI half-width"
+    render_run(out, title, table, currency=scenario.economics.currency, theory=predictions(scenario))
     render_targets(out, result.targets(level), level)
     load = result.load
     style = "red" if load.unstable else "yellow" if load.held else "dim"

@@ -43,8 +43,8 @@ def describe_scenario(s: Scenario) -> str:
     volumes = expected_arrivals(plan)
     lines.append("channels:")
     for (name, ch), vol in zip(s.channels.items(), volumes):
-        lines.append(f"  {escape(name)} ({ch.kind}): ~{fmt.value(round(vol), 'count')} contacts over the horizon, enters at '{escape(ch.entry)}', "
-                     f"patience: {_dist(ch.patience)}")
+        lines.append(f"  {escape(name)} ({ch.kind}): ~{fmt.value(round(vol), 'count')} contacts over the horizon, "
+                     f"enters at '{escape(ch.entry)}', patience: {_dist(ch.patience)}")
     if len(s.segments) > 1:
         lines.append("segments: " + ", ".join(
             f"{escape(n)} ({fmt.value(seg.share, 'share')}, priority {seg.priority})" for n, seg in s.segments.items()))

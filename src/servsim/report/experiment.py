@@ -89,9 +89,9 @@ def render_comparison(console: Console, exp: Experiment, c: Comparison, level: f
     means = {(str(r.option), str(r.metric)): fmt.estimate(r.mean, r.half_width, fmt.kind_of(str(r.metric)), money)
              for r in c.summary.itertuples()}
     diffs = {(str(r["option"]), str(r["metric"])): r for _, r in c.differences.iterrows()}
-    base = exp.baseline
-    title = f"{exp.spec.name} — {exp.spec.replications} replications per option, mean ± {fmt.confidence(level)} CI half-width"
-    note = (f"difference: option − {base}, paired over common random numbers, Bonferroni-corrected {fmt.confidence(level)} "
+    lvl = fmt.confidence(level)
+    title = f"{exp.spec.name} — {exp.spec.replications} replications per option, mean ± {lvl} CI half-width"
+    note = (f"difference: option − {exp.baseline}, paired over common random numbers, Bonferroni-corrected {lvl} "
             "interval; * significant (green better, red worse)")
     if not _render_wide(console, exp, metrics, means, diffs, money, title, note):
         _render_blocks(console, exp, metrics, means, diffs, money, title, note)

@@ -266,8 +266,7 @@ def _difference_panel(ax: Axes, sub: pd.DataFrame, metric: str, baseline: str, c
                     textcoords="offset points", ha="center", va="bottom", fontsize=8, color=c,
                     fontweight="bold" if sig else "normal", zorder=4)
     note = _better_note(info.better, forest=True)
-    scale = fmt.axis_unit(info.kind, np.concatenate([sub["low"].to_numpy(dtype=float), sub["high"].to_numpy(dtype=float),
-                                                     sub["diff"].to_numpy(dtype=float)]))
+    scale = fmt.axis_unit(info.kind, np.concatenate([sub[c].to_numpy(dtype=float) for c in ("low", "high", "diff")]))
     title = fmt.label(metric, unit=True, signed=True, currency=currency, scale=scale)
     ax.set_title(title + (f"\n{note}" if note else ""), loc="left")
     _option_axes(ax, info.kind, opts, margin=0.2, signed=True, scale=scale)

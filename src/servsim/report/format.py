@@ -55,8 +55,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NAN", "MINUS", "MetricInfo", "info", "kind_of", "label", "unit_text", "duration_unit", "value", "estimate",
-    "difference", "interval", "p_value", "confidence", "constraint", "violation", "parameter", "axis_unit", "axis_formatter",
-    "axis_locator",
+    "difference", "interval", "p_value", "confidence", "constraint", "violation", "parameter", "axis_unit",
+    "axis_formatter", "axis_locator",
 ]
 
 #: How a missing value (NaN, None) is shown.

@@ -250,8 +250,8 @@ def _summary_table(summary: pd.DataFrame, selection: Selection | None, baseline:
         klass = ' class="chosen"' if chosen is not None and opt == chosen else ""
         rows.append(f"<tr{klass}><th>{_e(opt)}{_option_tags(opt, selection, baseline)}</th>{''.join(tds)}"
                     f"<td class=\"num\">{n}</td></tr>")
-    parts.append(f"<p>Mean across replications ± half-width of the {fmt.confidence(level)} confidence interval (Student t). "
-                 "Values in red miss a constraint.</p>")
+    parts.append(f"<p>Mean across replications ± half-width of the {fmt.confidence(level)} confidence interval "
+                 "(Student t). Values in red miss a constraint.</p>")
     parts.append(_table(header, rows))
     parts.append("</section>")
     return "\n".join(parts)
@@ -398,7 +398,8 @@ def _notes(differences: pd.DataFrame, selection: Selection | None, level: float 
         f"the whole family holds at the stated level. {_e(bonf)} The choice under the objective compares the "
         "chosen option with each other feasible option the same way (Law, <em>Simulation Modeling and "
         "Analysis</em>, 5th ed., §10.2–10.3 and §11.2).</p>",
-        f"<p>Intervals in <em>Options compared</em> are {fmt.confidence(level)} Student-t intervals of each option on its own; "
+        f"<p>Intervals in <em>Options compared</em> are {fmt.confidence(level)} Student-t intervals of each option "
+        "on its own; "
         "a constraint is met when the sample mean meets its bound.</p>",
         "</section>",
     ])

@@ -157,5 +157,5 @@ def render_sweep(console: Console, sw: Sweep, summary: pd.DataFrame, level: floa
         cells = [fmt.estimate(v, hw, kind, money) for v, hw in zip(summary[m], summary[f"{m}_half_width"])]
         metrics.append(Column(escape(fmt.label(m, short=True)), cells))
         pairs.append((fmt.label(m, short=True), fmt.label(m)))
-    print_columns(console, f"{sw.spec.name} — mean ± {fmt.confidence(level)} CI half-width per cell", [*params, n], metrics,
-                  notes=legend(pairs))
+    title = f"{sw.spec.name} — mean ± {fmt.confidence(level)} CI half-width per cell"
+    print_columns(console, title, [*params, n], metrics, notes=legend(pairs))
