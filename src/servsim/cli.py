@@ -30,17 +30,15 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import pandas as pd
 import typer
 from typer.core import TyperCommand, TyperGroup
-from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.markup import escape
-from rich.table import Table
 
 from servsim import __version__, status
 from servsim.api import replicate
 from servsim.report.describe import describe_scenario
-from servsim.report.tables import fmt, kpi_rows, metric_label
-from servsim.targets import TARGETS
+from servsim.report.format import confidence
+from servsim.report.tables import render_run, render_targets
 from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
@@ -388,53 +386,12 @@ def _status_line(code: int, result: Replications) -> str:
 
 def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level: float) -> None:
     n = len(result.runs)
-    t = Table(title=f"{escape(scenario.name)} — {n} replication{'s' if n != 1 else ''}, mean ± {level:.0%} CI half-width",
-              title_justify="left")
-    theory = predictions(scenario)
-    columns, rows = kpi_rows(table, theory[1] if theory else None)
-    t.add_column("KPI")
-    for col in columns:
-        t.add_column(col, justify="right")
-    if theory:
-        t.add_column(f"theory: {theory[0]}", justify="right", style="cyan")
-    for name, cells in rows:
-        t.add_row(name, *cells)
-    out.print(t)
-    if theory:
-        out.print("[dim]theory is steady state; a finite run that starts empty agrees only when the horizon is long "
-                  "against the queue's relaxation time[/]")
-    _render_targets(result.targets(level), level)
+    title = f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {confidence(level)} CI half-width"
+    render_run(out, title, table, currency=scenario.economics.currency, theory=predictions(scenario))
+    render_targets(out, result.targets(level), level)
     load = result.load
     style = "red" if load.unstable else "yellow" if load.held else "dim"
     out.print(f"[{style}]{_shown(load.describe())}[/]", highlight=False)
-
-
-_VERDICT_STYLE = {"met": "green", "missed": "bold red", "uncertain": "yellow"}
-
-
-def _render_targets(targets: pd.DataFrame, level: float) -> None:
-    """The Targets table: per channel and overall, each target with its mean ± CI, in how many
-    replications it was met, the reporting intervals missing the goal, and the verdict."""
-    t = Table(title=f"Targets — met when the whole {level:.0%} CI is on the right side of the goal",
-              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-              caption="missed: reporting intervals below the goal (mean per replication)",
-              caption_justify="left")
-    t.add_column("channel")
-    t.add_column("target", no_wrap=True)
-    t.add_column("mean ± CI", justify="right", no_wrap=True)
-    t.add_column("met in", justify="right", no_wrap=True)
-    t.add_column("missed", justify="right", no_wrap=True)
-    t.add_column("verdict", no_wrap=True)
-    for r in targets.itertuples(index=False):
-        judged = int(r.n)
-        met_in = f"{round(r.share_met * judged)}/{judged}" if judged and not math.isnan(r.share_met) else "–"
-        missed = "" if math.isnan(r.intervals_missed) else f"{r.intervals_missed:,.1f}"
-        style = _VERDICT_STYLE.get(r.verdict, "dim")
-        t.add_row("overall" if r.channel == "all" else escape(str(r.channel)),
-                  f"{metric_label(TARGETS[r.target][0]) if r.target in TARGETS else r.target} "
-                  f"{'≥' if r.op == '>=' else '≤'} {r.goal * 100:g}%",
-                  fmt(r.mean, r.half_width, "share"), met_in, missed, f"[{style}]{r.verdict}[/]")
-    out.print(t)
 
 
 def _nan_none(value: object) -> object:
@@ -719,7 +676,7 @@ def sweep(
     Finished tasks are stored as they complete; running the same command again resumes.
     """
     from servsim import studies
-    from servsim.report.tables import fmt, metric_kind, parameter_text
+    from servsim.report.sweep import render_sweep
 
     _check_executor(workers, scheduler)
     sw = _load_sweep(file, allow)
@@ -732,16 +689,7 @@ def sweep(
         describe=lambda key: _describe_cell(sw.cells, key))
     summary = result.cells
     if not quiet:
-        t = Table(title=f"{escape(sw.spec.name)} — mean ± 95% CI half-width per cell", title_justify="left")
-        for p in sw.parameters:
-            t.add_column(escape(p.split(".")[-2] + "." + p.split(".")[-1] if "." in p else p))
-        t.add_column("n", justify="right")
-        for m in sw.spec.metrics:
-            t.add_column(escape(m), justify="right")
-        for _, row in summary.iterrows():
-            t.add_row(*[escape(parameter_text(row[p])) for p in sw.parameters], str(int(row["replications"])),
-                      *[fmt(row[m], row[m + "_half_width"], metric_kind(m)) for m in sw.spec.metrics])
-        out.print(t)
+        render_sweep(out, sw, summary)
         out.print(f"results, cells.csv and figures written to {_shown(folder)}/", highlight=False)
 
 

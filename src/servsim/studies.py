@@ -148,22 +148,23 @@ class ComparisonResult:
                 f".summary, .differences, .results, .pareto, .report(path)>")
 
     def _repr_html_(self) -> str:
-        from servsim.report.tables import fmt, metric_kind, metric_label
+        from servsim.report import format as fmt
 
         exp, s = self.experiment, self.summary
         metrics = list(dict.fromkeys(exp.spec.metrics))
-        head = "".join(f"<th>{html.escape(metric_label(m))}</th>" for m in metrics)
+        head = "".join(f"<th>{html.escape(fmt.label(m))}</th>" for m in metrics)
         rows = []
         for option in exp.options[:_HTML_ROWS]:
             cells = []
             for m in metrics:
                 row = s[(s["option"] == option) & (s["metric"] == m)]
-                cells.append(fmt(row["mean"].iloc[0], row["half_width"].iloc[0], metric_kind(m)) if len(row) else "")
+                cells.append(fmt.estimate(row["mean"].iloc[0], row["half_width"].iloc[0], fmt.kind_of(m))
+                             if len(row) else "")
             label = option + (" (baseline)" if option == exp.baseline else "")
             rows.append(f"<tr><th>{html.escape(label)}</th>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
                         + "</tr>")
         more = len(exp.options) - _HTML_ROWS
-        caption = (f"{self.name} — {exp.spec.replications} replications per option, mean ± {self.level:.0%} CI "
+        caption = (f"{self.name} — {exp.spec.replications} replications per option, mean ± {fmt.confidence(self.level)} CI "
                    f"half-width; {self._choice_text()}" + (f"; {more} more options in .summary" if more > 0 else ""))
         return (f"<table><caption>{html.escape(caption)}</caption><thead><tr><th>option</th>{head}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>")
@@ -266,18 +267,18 @@ class SweepResult:
                 f"{_names(sw.spec.metrics)}; .cells, .summary, .results, .report(folder)>")
 
     def _repr_html_(self) -> str:
-        from servsim.report.tables import fmt, metric_kind, parameter_text
+        from servsim.report import format as fmt
 
         sw = self.sweep
         head = "".join(f"<th>{html.escape(p)}</th>" for p in sw.parameters) + "<th>n</th>" + "".join(
             f"<th>{html.escape(m)}</th>" for m in sw.spec.metrics)
         rows = []
         for _, row in self.cells.head(_HTML_ROWS).iterrows():
-            cells = [parameter_text(row[p]) for p in sw.parameters] + [str(int(row["replications"]))]
-            cells += [fmt(row[m], row[m + "_half_width"], metric_kind(m)) for m in sw.spec.metrics]
+            cells = [fmt.parameter(row[p]) for p in sw.parameters] + [str(int(row["replications"]))]
+            cells += [fmt.estimate(row[m], row[m + "_half_width"], fmt.kind_of(m)) for m in sw.spec.metrics]
             rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
         more = len(self.cells) - _HTML_ROWS
-        caption = (f"{self.name} — mean ± {self.level:.0%} CI half-width per cell"
+        caption = (f"{self.name} — mean ± {fmt.confidence(self.level)} CI half-width per cell"
                    + (f"; {more} more cells in .cells" if more > 0 else ""))
         return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>")

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from servsim.report.day import DAY_METRICS, interval_estimates
 from servsim.report.figures import BLUE, DARK, RED, STYLE, _axis, _freeze
-from servsim.report.tables import metric_kind, metric_label
+from servsim.report import format as fmt
 from servsim.units import DAY, HOUR
 
 #: At most this many channels side by side; beyond, the overall rows alone.
@@ -61,8 +61,10 @@ def _series(rows: pd.DataFrame, n_int: int, *columns: str) -> list[np.ndarray]:
     return out
 
 
-def _panel(ax: Axes, rows: pd.DataFrame, metric: str, starts: np.ndarray, line: float | None, op: str) -> None:
-    """One KPI of one channel over the day: mean line, CI band, goal line, misses marked."""
+def _panel(ax: Axes, rows: pd.DataFrame, metric: str, starts: np.ndarray, line: float | None,
+           op: str) -> str | None:
+    """One KPI of one channel over the day: mean line, CI band, goal line, misses marked; returns the
+    unit a duration axis is drawn in (for its title)."""
     x = np.arange(len(starts), dtype=float)
     mean, hw = _series(rows, len(starts), metric, f"{metric}_half_width")
     day = np.floor(np.asarray(starts) / DAY)
@@ -78,9 +80,16 @@ def _panel(ax: Axes, rows: pd.DataFrame, metric: str, starts: np.ndarray, line: 
         with np.errstate(invalid="ignore"):
             bad = mean < line if op == ">=" else mean > line
         ax.plot(x[bad], mean[bad], "o", color=RED, markersize=3.5, label="misses")
-    _axis(ax.yaxis, metric_kind(metric))
+    scale = _scale(metric, mean, hw)
+    _axis(ax.yaxis, fmt.kind_of(metric), scale=scale)
     ax.grid(axis="y", color="#e6e6e6", linewidth=0.6)
     ax.set_axisbelow(True)
+    return scale
+
+
+def _scale(metric: str, mean: np.ndarray, hw: np.ndarray) -> str | None:
+    """The unit a duration axis is drawn in (s, min or h, from the range it shows)."""
+    return fmt.axis_unit(fmt.kind_of(metric), np.nan_to_num(mean) + np.nan_to_num(hw))
 
 
 def day_figure(intervals: pd.DataFrame, goals: Mapping[str, float], abandon_max: float, length_s: float,
@@ -110,8 +119,8 @@ def day_figure(intervals: pd.DataFrame, goals: Mapping[str, float], abandon_max:
                 line = goals.get(name, goals.get("all"))
             elif metric == "abandon_rate":
                 line, op = abandon_max, "<="
-            _panel(ax, est[est["channel"].astype(str) == name], metric, starts, line, op)
-            title = _axis_label(metric)
+            scale = _panel(ax, est[est["channel"].astype(str) == name], metric, starts, line, op)
+            title = _axis_label(metric, scale)
             ax.set_title(title if len(names) == 1 else f"{_channel(name)}: {title}", loc="left",
                          fontsize=9.5)
             _clock_axis(ax, starts)
@@ -137,15 +146,14 @@ def _channel(name: str) -> str:
     return "all channels" if name == "all" else name
 
 
-def _axis_label(metric: str) -> str:
-    """The registry label with its unit: "ASA (mean wait, answered), s"."""
-    unit = {"share": "%", "duration": "s"}.get(metric_kind(metric), "")
-    return metric_label(metric) + (f", {unit}" if unit else "")
+def _axis_label(metric: str, scale: str | None = None) -> str:
+    """The registry label with its unit: "ASA (mean wait, answered; s)"."""
+    return fmt.label(metric, unit=True, scale=scale)
 
 
 def _short(metric: str) -> str:
     """A y-axis label: the registry label, broken onto two lines when long."""
-    text = metric_label(metric)
+    text = fmt.label(metric)
     if len(text) <= 16:
         return text
     cut = text.rfind(" ", 0, 17)
@@ -246,11 +254,13 @@ def options_day_figure(intervals: pd.DataFrame, baseline: str, goals: Mapping[st
                                label="goal / ceiling")
                 elif metric == "abandon_rate":
                     ax.axhline(abandon_max, color=RED, linestyle="--", linewidth=1.0)
-                _axis(ax.yaxis, metric_kind(metric))
+                base = est[baseline][est[baseline]["channel"].astype(str) == name]
+                scale = _scale(metric, base[metric].to_numpy(float), base[f"{metric}_half_width"].to_numpy(float))
+                _axis(ax.yaxis, fmt.kind_of(metric), scale=scale)
                 ax.grid(axis="y", color="#e6e6e6", linewidth=0.6)
                 ax.set_axisbelow(True)
-                ax.set_title(f"{_channel(name)}: {_axis_label(metric)}" if len(names) > 1 else _axis_label(metric),
-                             loc="left", fontsize=9.5)
+                title = _axis_label(metric, scale)
+                ax.set_title(f"{_channel(name)}: {title}" if len(names) > 1 else title, loc="left", fontsize=9.5)
                 _clock_axis(ax, starts)
                 ax.tick_params(labelbottom=True)
         handles, labels = grid[0, 0].get_legend_handles_labels()

@@ -1,4 +1,5 @@
-"""A plain-language description of a scenario (``servsim validate``)."""
+"""A plain-language description of a scenario (``servsim validate``): durations as a scenario file
+writes them (``format_duration``), volumes and shares through :mod:`servsim.report.format`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from rich.markup import escape
 
 from servsim.capacity import expected_arrivals, offered_load
 from servsim.engine import compile_plan
+from servsim.report import format as fmt
 from servsim.scenario import Scenario
 from servsim.units import format_clock, format_duration
 
@@ -41,11 +43,11 @@ def describe_scenario(s: Scenario) -> str:
     volumes = expected_arrivals(plan)
     lines.append("channels:")
     for (name, ch), vol in zip(s.channels.items(), volumes):
-        lines.append(f"  {escape(name)} ({ch.kind}): ~{vol:,.0f} contacts over the horizon, enters at '{escape(ch.entry)}', "
-                     f"patience: {_dist(ch.patience)}")
+        lines.append(f"  {escape(name)} ({ch.kind}): ~{fmt.value(round(vol), 'count')} contacts over the horizon, "
+                     f"enters at '{escape(ch.entry)}', patience: {_dist(ch.patience)}")
     if len(s.segments) > 1:
         lines.append("segments: " + ", ".join(
-            f"{escape(n)} ({seg.share:.0%}, priority {seg.priority})" for n, seg in s.segments.items()))
+            f"{escape(n)} ({fmt.value(seg.share, 'share')}, priority {seg.priority})" for n, seg in s.segments.items()))
     lines.append("pools:")
     for name, pool in s.pools.items():
         parts = []
@@ -58,7 +60,7 @@ def describe_scenario(s: Scenario) -> str:
         lines.append(f"  {escape(name)}: {', '.join(parts)}; serves {escape(', '.join(pool.skills))}; priority {pool.priority}")
     lines.append("steps:")
     for name, st in s.steps.items():
-        nxt = ", ".join(f"{escape(t)} {p:.0%}" for t, p in st.routing().items())
+        nxt = ", ".join(f"{escape(t)} {fmt.value(p, 'share')}" for t, p in st.routing().items())
         lines.append(f"  {escape(name)} ({st.stage} stage): handle time {_dist(st.handle_time)}; then {nxt}")
     load = offered_load(plan)
     colour = "red" if load.unstable else "yellow" if load.held else ""

@@ -23,8 +23,9 @@ from servsim.economics import service_level_goals, warmup_end_s
 from servsim.report import day_figures
 from servsim.report.day import missed_intervals
 from servsim.report.figures import png_bytes
-from servsim.report.html import _CSS, format_estimate, format_value
-from servsim.report.tables import kpi_rows, metric_label
+from servsim.report import format as fmt
+from servsim.report.html import _CSS
+from servsim.report.tables import kpi_rows
 from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.targets import TARGETS
@@ -58,9 +59,9 @@ def _goals(scenario: Any) -> dict[str, float]:
 
 def _missed_rows(missed: pd.DataFrame) -> list[dict[str, object]]:
     return [{"channel": r.channel, "interval": int(r.interval), "start_s": f"{r.start_s:g}", "time": r.time,
-             "offered": format_value(r.offered, "count"),
-             "service_level": format_estimate(r.service_level, r.half_width, "share"),
-             "goal": format_value(r.goal, "share"), "verdict": r.verdict, "verdict_class": r.verdict}
+             "offered": fmt.value(r.offered, "count"),
+             "service_level": fmt.estimate(r.service_level, r.half_width, "share"),
+             "goal": fmt.value(r.goal, "share"), "verdict": r.verdict, "verdict_class": r.verdict}
             for r in missed.itertuples(index=False)]
 
 
@@ -75,11 +76,11 @@ def _missed_summary(scenario: Any, result: Replications, missed: pd.DataFrame) -
     unit = _interval_name(scenario)
     if not len(missed):
         return (f"Every one of the {n} {unit}s after the warm-up meets its service-level goal on average "
-                f"(overall service level {format_value(overall, 'share')}).")
+                f"(overall service level {fmt.value(overall, 'share')}).")
     sure = int((missed["verdict"] == "missed").sum())
     return (f"{len(missed)} of {n} {unit}s after the warm-up are below their service-level goal on average "
             f"({sure} of them with the whole confidence interval below), while the overall service level "
-            f"reads {format_value(overall, 'share')}.")
+            f"reads {fmt.value(overall, 'share')}.")
 
 
 def _interval_name(scenario: Any) -> str:
@@ -91,11 +92,11 @@ def _target_rows(targets: pd.DataFrame) -> list[dict[str, object]]:
     rows = []
     for r in targets.itertuples(index=False):
         judged = int(r.n)
-        label = metric_label(TARGETS[r.target][0]) if r.target in TARGETS else str(r.target)
+        label = fmt.label(TARGETS[r.target][0]) if r.target in TARGETS else str(r.target)
         rows.append({
             "channel": "overall" if r.channel == "all" else r.channel,
-            "target": f"{label} {'≥' if r.op == '>=' else '≤'} {format_value(r.goal, 'share')}",
-            "estimate": format_estimate(r.mean, r.half_width, "share"),
+            "target": f"{label} {'≥' if r.op == '>=' else '≤'} {fmt.value(r.goal, 'share')}",
+            "estimate": fmt.estimate(r.mean, r.half_width, "share"),
             "met_in": f"{round(r.share_met * judged)}/{judged}" if judged and not math.isnan(r.share_met) else "–",
             "missed": "" if math.isnan(r.intervals_missed) else f"{r.intervals_missed:,.1f}",
             "verdict": r.verdict, "verdict_class": r.verdict})
@@ -121,7 +122,9 @@ def run_report(scenario: Any, result: Replications, *, level: float = 0.95,
     pngs = {name: png_bytes(fig) for name, fig in figs.items()}
     missed = missed_intervals(scenario, result.intervals, level)
     theory = predictions(scenario)
-    columns, rows = kpi_rows(result.kpi_table(level), theory[1] if theory else None)
+    columns, rows = kpi_rows(result.kpi_table(level), theory[1] if theory else None,
+                             currency=scenario.economics.currency)
+    rows = [(fmt.label(name), cells) for name, cells in rows]
     if theory:
         columns = [*columns, f"theory: {theory[0]}"]
     status, status_class = _status(result)
