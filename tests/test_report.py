@@ -203,8 +203,9 @@ def test_report_shows_zones_and_verdicts():
     page = experiment_report(title="t", meta={}, summary=summary, differences=differences, selection=selection,
                              pareto=None, figures={}, zones={"paid_hours": "0.5 h (default)"})
     assert "<td>practically equivalent</td>" in page and '<td class="sig-worse">worse</td>' in page
-    assert page.count('<td class="num">±0.5 h</td>') == 2  # the zone beside each difference
-    assert "within the indifference zone of the best" in page and "indifference zone ±0.5 h" in page
+    # the zone beside each difference, in the unit the formatter gives a half-hour difference
+    assert page.count('<td class="num">±30.0 min</td>') == 2
+    assert "within the indifference zone of the best" in page and "indifference zone ±30.0 min" in page
     assert "Schuirmann 1987" in page and "Kim &amp; Nelson 2006" in page
     assert "paid agent-hours (people): 0.5 h (default)" in page
 

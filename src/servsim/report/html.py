@@ -64,7 +64,7 @@ def _e(x: object) -> str:
 
 _CSS = """
 :root { color-scheme: light; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", system-ui, sans-serif;
        color: #1f2328; background: #fff; margin: 0; line-height: 1.45; }
 main { max-width: 1100px; margin: 0 auto; padding: 1.5rem 1.5rem 3rem; }
 h1 { font-size: 1.7rem; margin: 0 0 .6rem; }

@@ -33,7 +33,7 @@ from servsim.targets import TARGETS
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    autoescape=select_autoescape(default=True), keep_trailing_newline=True)
 _EXTRA_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", sans-serif; }
+body { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", system-ui, sans-serif; }
 .status { padding: .4rem .7rem; border-radius: .3rem; background: #eef1f4; max-width: 60rem; }
 .status.unstable { background: #fbe9e7; color: #a40e26; font-weight: 600; }
 .status.held { background: #fff4d6; color: #7a5200; }
