@@ -614,7 +614,7 @@ def _method_text(best: object, comparisons: pd.DataFrame, constraints: list[Cons
         zone = ""
     else:
         verdict = _zone_verdict(comparisons, better)
-        zone = (f" and read against the indifference zone δ = {indifference:g} (the smallest difference in "
+        zone = (f" and read against the indifference zone δ = {indifference:.3g} (the smallest difference in "
                 f"{metric} that matters)")
     return (f"{rule}; "
             f"among the {k1 + 1} feasible options, {best!r} has the {goal} sample mean of {metric}. "
