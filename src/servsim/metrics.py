@@ -56,11 +56,12 @@ import pandas as pd
 
 from servsim.engine.core import Records, as_numpy
 from servsim.engine.plan import EPS, Plan
+from servsim.outcomes import TABLE_OUTCOMES, Outcome, VisitOutcome
 from servsim.units import DAY
 
-CONTACT_OUTCOMES = ["in_system", "handled", "abandoned", "balked", "contained"]
-_IN_SYSTEM, _HANDLED, _ABANDONED, _BALKED, _CONTAINED = range(len(CONTACT_OUTCOMES))
-VISIT_OUTCOMES = ["waiting", "served", "abandoned", "in_service"]
+CONTACT_OUTCOMES = [o.name.lower() for o in TABLE_OUTCOMES]
+_IN_SYSTEM, _HANDLED, _ABANDONED, _BALKED, _CONTAINED = (int(o) for o in TABLE_OUTCOMES)
+VISIT_OUTCOMES = [o.name.lower() for o in VisitOutcome]
 
 KPI_COLUMNS = [
     "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s",
@@ -97,8 +98,6 @@ def visit_table(plan: Plan, rec: Records) -> pd.DataFrame:
 
 def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per contact; see the module docstring for the columns."""
-    from servsim.engine.core import UNRESOLVED
-
     a = as_numpy(rec)
     v = visit_table(plan, rec) if visits is None else visits
     n = len(a["arrival"])
@@ -139,11 +138,11 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
     day = (arrival // DAY).astype(np.int64)
     interval = _interval_of(plan, arrival)
     code = a["outcome"].astype(np.int64)
-    unresolved = code == UNRESOLVED
-    done = (code == 1) | unresolved
+    unresolved = code == Outcome.UNRESOLVED
+    done = (code == Outcome.HANDLED) | unresolved
     contained = done & (people_served == 0)
-    outcome = np.where(unresolved, 1, code)
-    outcome = np.where(contained, 4, outcome)
+    outcome = np.where(unresolved, _HANDLED, code)
+    outcome = np.where(contained, _CONTAINED, outcome)
     return pd.DataFrame({
         "contact": np.arange(n, dtype=np.int64),
         "channel": _cat(a["channel"], [c.name for c in plan.channels]),
@@ -240,7 +239,7 @@ def pool_tables(plan: Plan, rec: Records) -> tuple[pd.DataFrame, pd.DataFrame]:
         busy_s = np.bincount(which, weights=busy_dt, minlength=n_int)
         staffed_s = np.bincount(which, weights=staffed_dt, minlength=n_int)
         paid_s = np.bincount(which, weights=paid_dt, minlength=n_int)
-        done = a["v_end"][mask & (a["v_outcome"] == 1)]
+        done = a["v_end"][mask & (a["v_outcome"] == VisitOutcome.SERVED)]
         served = np.bincount(np.clip(np.searchsorted(bounds, done, side="right") - 1, 0, n_int - 1),
                              minlength=n_int)[:n_int]
         rows.append((staffed_s, busy_s, paid_s, served))

@@ -45,10 +45,11 @@ from servsim.economics import satisfaction_scores
 from servsim.engine.core import Records
 from servsim.engine.plan import Plan
 from servsim.metrics import KPI_COLUMNS
+from servsim.outcomes import TABLE_OUTCOMES
 from servsim.units import DAY
 
 # contact outcome codes of metrics.CONTACT_OUTCOMES
-_IN_SYSTEM, _HANDLED, _ABANDONED, _BALKED, _CONTAINED = range(5)
+_IN_SYSTEM, _HANDLED, _ABANDONED, _BALKED, _CONTAINED = (int(o) for o in TABLE_OUTCOMES)
 
 #: Per-cell sums, one column each; then, per distinct service-level threshold T, three more:
 #: answered within T, abandoned (unanswered) within T, still waiting at the end having waited < T.

@@ -38,15 +38,23 @@ import simpy
 from simpy.events import Timeout
 
 from servsim.engine.plan import Plan
+from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
 from servsim.units import DAY
 
 INF = math.inf
 NAN = math.nan
 
-# visit / contact outcome codes
-WAITING, SERVED, ABANDONED, IN_SERVICE = 0, 1, 2, 3
-IN_SYSTEM, HANDLED, BALKED, UNRESOLVED = 0, 1, 3, 4   # ABANDONED = 2 for contacts too
+# outcome codes (servsim.outcomes), bound to plain ints: the hot path compares and stores ints
+IN_SYSTEM = int(Outcome.IN_SYSTEM)
+HANDLED = int(Outcome.HANDLED)
+ABANDONED = int(Outcome.ABANDONED)
+BALKED = int(Outcome.BALKED)
+UNRESOLVED = int(Outcome.UNRESOLVED)
+WAITING = int(VisitOutcome.WAITING)
+SERVED = int(VisitOutcome.SERVED)
+IN_SERVICE = int(VisitOutcome.IN_SERVICE)
+V_ABANDONED = int(VisitOutcome.ABANDONED)
 #: deadline of a contact whose patience timer already recorded its abandonment
 GONE = -1.0
 #: retrials and repeats are counted in a signed byte
@@ -455,7 +463,7 @@ class Engine:
     def _abandon(self, c: Contact, s: int) -> None:
         rec = self.rec
         rec.v_end[c.visit] = c.deadline
-        rec.v_outcome[c.visit] = ABANDONED
+        rec.v_outcome[c.visit] = V_ABANDONED
         rec.exit[c.id] = c.deadline
         rec.outcome[c.id] = ABANDONED
         self.in_system -= 1
