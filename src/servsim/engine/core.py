@@ -199,7 +199,7 @@ class Engine:
             if cursor < len(ch.trace):
                 self._at(ch.trace[cursor] - now, self._on_arrival, (c, cursor + 1))
             return
-        pieces = ch.segments
+        pieces = ch.rate_pieces
         need = self.arrival_gap[c]()
         t = now
         while cursor < len(pieces):

@@ -2,7 +2,7 @@
 
 The engine's hot path must not look anything up by string or touch pydantic. This module does every
 such look-up once: names become indices, clock times become absolute seconds, staffing becomes a
-timeline of headcount changes, arrival profiles become piecewise-constant rate segments.
+timeline of headcount changes, arrival profiles become piecewise-constant rate pieces.
 
 Absolute time: seconds after midnight of day 1 (so day d's 08:00 is ``d*86400 + 28800``).
 """
@@ -89,7 +89,7 @@ class ChannelPlan:
     kind: str
     entry: int
     #: piecewise-constant arrival rate: (start, end, rate per second), absolute times, sorted.
-    segments: tuple[tuple[float, float, float], ...]
+    rate_pieces: tuple[tuple[float, float, float], ...]
     #: recorded arrival times (absolute seconds) when the channel replays a trace, else None.
     trace: tuple[float, ...] | None
     #: cumulative segment shares and segment indices.
@@ -237,7 +237,7 @@ def compile_plan(s: Scenario) -> Plan:
             lo, hi = h.start, (h.days - 1) * DAY + h.end
             trace = tuple(t for t in ch.arrivals.trace.times if lo <= t < hi and h.start <= t % DAY < h.end)
         channels.append(ChannelPlan(
-            name, ch.kind, step_ix[ch.entry], _rate_segments(s, name), trace,
+            name, ch.kind, step_ix[ch.entry], _rate_pieces(s, name), trace,
             tuple(cum), tuple(seg_ix[n] for n in mix), patience, sl.threshold, sl.goal,
             (r.probability, r.delay, r.max_attempts) if r is not None else None,
             (b.queue, b.probability) if b is not None else None,
@@ -269,7 +269,7 @@ def _cumulative(probabilities: list[float]) -> list[float]:
     return out
 
 
-def _rate_segments(s: Scenario, channel: str) -> tuple[tuple[float, float, float], ...]:
+def _rate_pieces(s: Scenario, channel: str) -> tuple[tuple[float, float, float], ...]:
     """Piecewise-constant arrival rate of a channel over the whole horizon (zero-rate pieces dropped)."""
     h = s.horizon
     a = s.channels[channel].arrivals
