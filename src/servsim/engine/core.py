@@ -37,9 +37,10 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from servsim.engine.plan import Plan
+from servsim.engine.plan import ChannelPlan, Plan, StepPlan
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
+from servsim.scenario.distributions import _Dist
 from servsim.units import DAY
 
 INF = math.inf
@@ -130,39 +131,28 @@ class Engine:
     def __init__(self, plan: Plan, seed: Seed) -> None:
         self.plan = plan
         self.env = simpy.Environment(initial_time=plan.start)
+        # one named random stream per source, None where the source does not apply
         streams = Streams(seed)
-        self.handle = [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None else None
-                       for st in plan.steps]
-        self.route = [streams.uniform(f"routing/{st.name}") if len(st.route_to) > 1 else None
-                      for st in plan.steps]
+        self.handle = _handle_times(plan, streams)
+        self.route = _per_step(plan, streams, "routing", lambda st: len(st.route_to) > 1)
+        self.rules_u = _per_step(plan, streams, "entry", lambda st: st.rules)
         self.arrival_gap = [streams.exponential(f"arrivals/{ch.name}") for ch in plan.channels]
-        self.segment_u = [streams.uniform(f"segment/{ch.name}") if len(ch.segment_idx) > 1 else None
-                          for ch in plan.channels]
-        self.patience = [
-            [streams.sampler(f"patience/{ch.name}/{plan.segment_names[g]}", d.draw) if d is not None else None
-             for g, d in enumerate(ch.patience)]
-            for ch in plan.channels
-        ]
-        self.rules_u = [streams.uniform(f"entry/{st.name}") if st.rules else None for st in plan.steps]
-        self.retrial = [(streams.uniform(f"retrial/{ch.name}"), streams.sampler(f"retrial/{ch.name}/delay", ch.retrial[1].draw))
-                        if ch.retrial is not None else None for ch in plan.channels]
-        self.repeat = [(streams.uniform(f"repeat/{ch.name}"), streams.sampler(f"repeat/{ch.name}/delay", ch.repeats[1].draw))
-                       if ch.repeats is not None else None for ch in plan.channels]
-        self.balk_u = [streams.uniform(f"balking/{ch.name}") if ch.balking is not None else None
-                       for ch in plan.channels]
-        self.resolve = [(streams.uniform(f"resolution/{pl.name}"), pl.resolution) if pl.resolution < 1 else None
-                        for pl in plan.pools]
+        self.segment_u = _per_channel(plan, streams, "segment", lambda ch: len(ch.segment_idx) > 1)
+        self.balk_u = _per_channel(plan, streams, "balking", lambda ch: ch.balking is not None)
+        self.patience = _patience(plan, streams)
+        self.retrial = _returns(plan, streams, "retrial", [ch.retrial for ch in plan.channels])
+        self.repeat = _returns(plan, streams, "repeat", [ch.repeats for ch in plan.channels])
+        self.resolve = _resolution(plan, streams)
+        # pools: slots on duty (headcount × concurrency), agents on duty, slots in use
         n_pools = len(plan.pools)
-        self.staffed = [0] * n_pools      # slots on duty: headcount × concurrency
-        self.heads = [0] * n_pools        # agents on duty
-        self.busy = [0] * n_pools         # slots in use
+        self.staffed = [0] * n_pools
+        self.heads = [0] * n_pools
+        self.busy = [0] * n_pools
         self.concurrency = [pl.concurrency for pl in plan.pools]
         self.slowdown = [pl.slowdown for pl in plan.pools]
+        self.proficiency = _proficiency(plan)
+        # steps: waiting contacts, one lane per queue level
         self.waiting = [0] * len(plan.steps)
-        self.proficiency = [dict() for _ in range(n_pools)]
-        for s, st in enumerate(plan.steps):
-            for p, prof in st.pools:
-                self.proficiency[p][s] = prof
         self.queues = [[deque() for _ in range(plan.n_levels)] for _ in plan.steps]
         self.in_system = 0
         self.limit = plan.max_in_system
@@ -532,6 +522,54 @@ class Engine:
     def _finish(self) -> None:
         """At the end of the horizon, contacts whose patience ran out before it have abandoned."""
         self._purge(min(self.env.now, self.plan.end))
+
+
+# ----------------------------------------------------------------- random streams of an engine
+def _handle_times(plan: Plan, streams: Streams) -> list[Callable[[], float] | None]:
+    """Handle-time sampler of each step (None: a step without people's handle time is never served)."""
+    return [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None else None
+            for st in plan.steps]
+
+
+def _per_step(plan: Plan, streams: Streams, source: str,
+              needed: Callable[[StepPlan], bool]) -> list[Callable[[], float] | None]:
+    """A uniform stream ``source/<step>`` for each step that needs one."""
+    return [streams.uniform(f"{source}/{st.name}") if needed(st) else None for st in plan.steps]
+
+
+def _per_channel(plan: Plan, streams: Streams, source: str,
+                 needed: Callable[[ChannelPlan], bool]) -> list[Callable[[], float] | None]:
+    """A uniform stream ``source/<channel>`` for each channel that needs one."""
+    return [streams.uniform(f"{source}/{ch.name}") if needed(ch) else None for ch in plan.channels]
+
+
+def _patience(plan: Plan, streams: Streams) -> list[list[Callable[[], float] | None]]:
+    """Patience sampler per channel and segment (None: never abandons)."""
+    return [[streams.sampler(f"patience/{ch.name}/{plan.segment_names[g]}", d.draw) if d is not None else None
+             for g, d in enumerate(ch.patience)]
+            for ch in plan.channels]
+
+
+def _returns(plan: Plan, streams: Streams, source: str, rules: list[tuple[float, _Dist, int] | None]
+             ) -> list[tuple[Callable[[], float], Callable[[], float]] | None]:
+    """Per channel with a retrial or repeat rule: whether a contact comes back, and after what delay."""
+    return [(streams.uniform(f"{source}/{ch.name}"), streams.sampler(f"{source}/{ch.name}/delay", r[1].draw))
+            if r is not None else None for ch, r in zip(plan.channels, rules)]
+
+
+def _resolution(plan: Plan, streams: Streams) -> list[tuple[Callable[[], float], float] | None]:
+    """Per pool resolving less than every contact: its draw and its first-contact resolution share."""
+    return [(streams.uniform(f"resolution/{pl.name}"), pl.resolution) if pl.resolution < 1 else None
+            for pl in plan.pools]
+
+
+def _proficiency(plan: Plan) -> list[dict[int, float]]:
+    """Per pool: handle-time factor at each step it serves."""
+    out: list[dict[int, float]] = [{} for _ in plan.pools]
+    for s, st in enumerate(plan.steps):
+        for p, prof in st.pools:
+            out[p][s] = prof
+    return out
 
 
 def run(plan: Plan, seed: Seed) -> Records:
