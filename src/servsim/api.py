@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from servsim.capacity import offered_load
-from servsim.engine import compile_plan, run, stream
+from servsim.engine import LiveRows, compile_plan, run
 from servsim.execution import Executor, execute
 from servsim.random import Seed, replication_seeds, seed_sequence
 from servsim.results import Replications, RunResult, build, build_streaming
@@ -39,8 +39,8 @@ def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0, log: bool
     key = (int(ss.entropy), *ss.spawn_key) if isinstance(ss.entropy, int) else tuple(ss.spawn_key)
     if not log:
         acc = Accumulator(plan)
-        rec = stream.run(plan, ss, acc)
-        return build_streaming(plan, acc, rec.end_time, rec.stopped, replication, key, offered_load(plan))
+        live = run(plan, ss, LiveRows(acc))
+        return build_streaming(plan, acc, live.end_time, live.stopped, replication, key, offered_load(plan))
     rec = run(plan, ss)
     return build(plan, rec, replication, key, offered_load(plan))
 

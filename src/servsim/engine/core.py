@@ -20,24 +20,26 @@ Bots and vendors are pools too; a step with ``automation`` or ``outsource`` has 
 (``claims@rpa``, ``answer@vendor``) served only by them, and its entry rules decide who gets the
 work. Chat concurrency k multiplies a pool's slots by k.
 
-Records are appended to typed columnar arrays (``array.array``), one row per contact and one per
-step visit; tables are built once, after the run (see :mod:`servsim.metrics`).
+Everything the engine records goes through a :class:`~servsim.engine.record.Recorder`, one row
+per contact and one per step visit, which it never reads back; the engine's own state lives in its
+:class:`Contact` objects and counters. By default the recorder is the per-contact log
+(:class:`~servsim.engine.record.Records`, typed columnar arrays); tables are built once, after the
+run (see :mod:`servsim.metrics`).
 """
 
 from __future__ import annotations
 
 import math
-from array import array
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
-import numpy as np
 import simpy
 from simpy.events import Timeout
 
 from servsim.engine.plan import ChannelPlan, Plan, StepPlan
+from servsim.engine.record import Recorder, Records, as_numpy  # noqa: F401 - Records, as_numpy: re-exported
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
 from servsim.scenario.distributions import _Dist
@@ -66,12 +68,22 @@ PACE_BLOCK = 1 << 16
 
 
 class Contact:
-    """A customer (front stage) or work item (back stage) in the system."""
+    """A customer (front stage) or work item (back stage) in the system: everything the engine needs
+    to know about it (it never reads its recorder).
 
-    __slots__ = ("id", "level", "deadline", "enq", "visit", "step", "pool", "patience", "timed")
+    ``visit`` and ``step``: its current visit id and step; ``pool``: the pool serving that visit, -1
+    while it waits; ``deadline``: when its patience runs out in that visit (INF: never; GONE: it
+    has abandoned); ``enq``: when it joined the queue; ``level``: its queue level (0 = first)."""
 
-    def __init__(self, cid: int, level: int, patience: Callable[[], float] | None, timed: bool) -> None:
+    __slots__ = ("id", "channel", "segment", "attempt", "level", "deadline", "enq", "visit", "step", "pool",
+                 "patience", "timed")
+
+    def __init__(self, cid: int, channel: int, segment: int, attempt: int, level: int,
+                 patience: Callable[[], float] | None, timed: bool) -> None:
         self.id = cid
+        self.channel = channel
+        self.segment = segment
+        self.attempt = attempt
         self.level = level
         self.patience = patience
         self.timed = timed
@@ -86,49 +98,11 @@ class _Overflow(Exception):
     """Raised inside the event loop when the system holds more contacts than allowed."""
 
 
-@dataclass
-class Records:
-    """Raw, columnar output of one run (plain arrays: they pickle across processes).
-
-    Without a per-contact log the engine writes to :class:`servsim.engine.stream.StreamRecords`
-    instead, which keeps live rows only. That relies on how the engine uses these columns; keep it so
-    (``tests/test_streaming.py`` compares both ways on every example):
-
-    * a contact's id is ``len(arrival)`` and a visit's ``len(v_step)``, taken just before its row is
-      appended, ``channel`` first and ``v_contact`` first; columns are only appended to, written by
-      index (``col[i] = x``) and read by index, and only ``channel``, ``segment``, ``attempt`` and
-      ``v_outcome`` are read;
-    * ``outcome[cid] = code`` is written once per contact, when it leaves (after its ``exit`` and its
-      visits' last writes); after that write only that contact's ``channel``, ``segment`` and
-      ``attempt`` are read, before any new contact is appended;
-    * ``v_start[v] = now`` follows ``v_pool[v] = p``; ``v_end[v]`` of a started visit is written when
-      its service ends, at the current time.
-    """
-
-    # per contact
-    channel: array = field(default_factory=lambda: array("h"))
-    segment: array = field(default_factory=lambda: array("h"))
-    arrival: array = field(default_factory=lambda: array("d"))
-    exit: array = field(default_factory=lambda: array("d"))
-    outcome: array = field(default_factory=lambda: array("b"))
-    attempt: array = field(default_factory=lambda: array("b"))
-    # per step visit
-    v_contact: array = field(default_factory=lambda: array("i"))
-    v_step: array = field(default_factory=lambda: array("h"))
-    v_pool: array = field(default_factory=lambda: array("h"))
-    v_queued: array = field(default_factory=lambda: array("d"))
-    v_start: array = field(default_factory=lambda: array("d"))
-    v_end: array = field(default_factory=lambda: array("d"))
-    v_outcome: array = field(default_factory=lambda: array("b"))
-    # run status
-    end_time: float = 0.0
-    stopped: str = ""
-
-
 class Engine:
-    """One replication of a :class:`Plan` under one seed. Use :func:`run` rather than this class."""
+    """One replication of a :class:`Plan` under one seed, written to ``rec`` (default: a new
+    :class:`Records`). Use :func:`run` rather than this class."""
 
-    def __init__(self, plan: Plan, seed: Seed) -> None:
+    def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
         self.env = simpy.Environment(initial_time=plan.start)
         # one named random stream per source, None where the source does not apply
@@ -160,25 +134,29 @@ class Engine:
         #: moves to a next step left before the visit limits are checked, and the time of the last check
         self.hops = PACE_BLOCK
         self.paced = plan.start
-        self.rec = Records()
+        #: contacts and visits so far: the next one's id
+        self.n_contacts = 0
+        self.n_visits = 0
+        self.rec: Recorder = rec if rec is not None else Records()
 
     # ----------------------------------------------------------------- scheduling
     def _at(self, delay: float, callback: Callable[[Timeout], None], value: object) -> None:
         Timeout(self.env, delay, value).callbacks.append(callback)
 
-    def run(self) -> Records:
+    def run(self) -> Recorder:
         plan = self.plan
         # staffing first: at equal times, agents come on duty before contacts arrive
         for t, p, n in plan.staffing:
             self._at(t - plan.start, self._on_staffing, (p, n))
         for c, ch in enumerate(plan.channels):
             self._schedule_arrival(c, plan.start, 0)
+        stopped = ""
         try:
             self.env.run(until=plan.end)
         except _Overflow as reason:
-            self.rec.stopped = f"stopped at t={self.env.now:.0f}s: {reason}"
+            stopped = f"stopped at t={self.env.now:.0f}s: {reason}"
         self._finish()
-        self.rec.end_time = self.env.now
+        self.rec.close(self.env.now, stopped)
         return self.rec
 
     # ----------------------------------------------------------------- arrivals
@@ -215,11 +193,12 @@ class Engine:
             self._new_contact(c, g, 1, now)
             return
         # the common case, inlined: no balking, no retrials, within limits
-        rec = self.rec
-        cid = len(rec.arrival)
+        cid = self.n_contacts
         if cid >= self.max_contacts:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
                             "for a longer run")
+        self.n_contacts = cid + 1
+        rec = self.rec
         rec.channel.append(c)
         rec.segment.append(g)
         rec.arrival.append(now)
@@ -227,7 +206,7 @@ class Engine:
         rec.outcome.append(IN_SYSTEM)
         rec.attempt.append(1)
         self.in_system += 1
-        self._enter(Contact(cid, self.plan.segment_level[g], self.patience[c][g], False), ch.entry, now)
+        self._enter(Contact(cid, c, g, 1, self.plan.segment_level[g], self.patience[c][g], False), ch.entry, now)
 
     def _on_return(self, ev: Timeout) -> None:
         """A retrial or repeat contact: same channel and segment, one more attempt."""
@@ -238,24 +217,26 @@ class Engine:
         if self.in_system >= self.limit:
             self._check_limit(now)
         ch = self.plan.channels[c]
-        rec = self.rec
-        cid = len(rec.arrival)
+        cid = self.n_contacts
         if cid >= self.max_contacts:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
                             "for a longer run")
+        self.n_contacts = cid + 1
+        rec = self.rec
         rec.channel.append(c)
         rec.segment.append(g)
         rec.arrival.append(now)
         rec.exit.append(NAN)
         rec.outcome.append(IN_SYSTEM)
         rec.attempt.append(attempt)
-        contact = Contact(cid, self.plan.segment_level[g], self.patience[c][g], ch.retrial is not None)
+        contact = Contact(cid, c, g, attempt, self.plan.segment_level[g], self.patience[c][g], ch.retrial is not None)
         self.in_system += 1
         if ch.balking is not None and self._balks(c, ch, ch.entry, now):
             rec.exit[cid] = now
             rec.outcome[cid] = BALKED
+            rec.left(cid)
             self.in_system -= 1
-            self._retry(cid, c, now)
+            self._retry(contact, now)
             return
         self._enter(contact, ch.entry, now)
 
@@ -279,9 +260,12 @@ class Engine:
         if st.rules:
             s = self._entry_rules(contact, s, st, now)
             st = self.plan.steps[s]
-        rec = self.rec
-        contact.visit = len(rec.v_step)
+        v = self.n_visits
+        self.n_visits = v + 1
+        contact.visit = v
         contact.step = s
+        contact.pool = -1
+        rec = self.rec
         rec.v_contact.append(contact.id)
         rec.v_step.append(s)
         rec.v_pool.append(-1)
@@ -324,7 +308,7 @@ class Engine:
         return s
 
     def _overflows(self, contact: Contact, s: int, o, now: float) -> bool:  # noqa: ANN001 - an Overflow
-        if o.segments is not None and self.rec.segment[contact.id] not in o.segments:
+        if o.segments is not None and contact.segment not in o.segments:
             return False
         if o.between is not None and not o.between[0] <= now % DAY < o.between[1]:
             return False
@@ -367,14 +351,15 @@ class Engine:
         i = bisect_right(st.route_cum, u()) if u is not None else 0
         nxt = st.route_to[i]
         if nxt < 0:
-            rec.exit[contact.id] = now
+            cid = contact.id
+            rec.exit[cid] = now
             self.in_system -= 1
             r = self.resolve[contact.pool]
-            if r is None or r[0]() < r[1]:
-                rec.outcome[contact.id] = HANDLED
-            else:
-                rec.outcome[contact.id] = UNRESOLVED
-                self._repeat(contact.id, now)
+            resolved = r is None or r[0]() < r[1]
+            rec.outcome[cid] = HANDLED if resolved else UNRESOLVED
+            rec.left(cid)
+            if not resolved:
+                self._repeat(contact)
         else:
             if i >= st.rework_from:
                 contact.step = -1    # new work for the next step's entry rules, not a bot exception
@@ -384,26 +369,27 @@ class Engine:
             self._enter(contact, nxt, now)
 
     # ----------------------------------------------------------------- returns
-    def _retry(self, cid: int, c: int, now: float) -> None:
+    def _retry(self, contact: Contact, now: float) -> None:
         """After abandoning or balking at ``now``: maybe try again later."""
+        c = contact.channel
         r = self.retrial[c]
         if r is None:
             return
         prob, _, most = self.plan.channels[c].retrial
-        attempt = self.rec.attempt[cid]
+        attempt = contact.attempt
         if r[0]() < prob and attempt < min(most, MAX_ATTEMPT):
-            self._at(now + r[1]() - self.env._now, self._on_return, (c, self.rec.segment[cid], attempt + 1))
+            self._at(now + r[1]() - self.env._now, self._on_return, (c, contact.segment, attempt + 1))
 
-    def _repeat(self, cid: int, now: float) -> None:
-        """An unresolved contact: maybe contact again later."""
-        c = self.rec.channel[cid]
+    def _repeat(self, contact: Contact) -> None:
+        """An unresolved contact, leaving now: maybe contact again later."""
+        c = contact.channel
         r = self.repeat[c]
         if r is None:
             return
         prob, _, most = self.plan.channels[c].repeats
-        attempt = self.rec.attempt[cid]
+        attempt = contact.attempt
         if r[0]() < prob and attempt < min(most, MAX_ATTEMPT):
-            self._at(r[1](), self._on_return, (c, self.rec.segment[cid], attempt + 1))
+            self._at(r[1](), self._on_return, (c, contact.segment, attempt + 1))
 
     # ----------------------------------------------------------------- agents
     def _release(self, p: int, now: float) -> None:
@@ -451,22 +437,26 @@ class Engine:
         return None
 
     def _abandon(self, c: Contact, s: int) -> None:
+        """Waiting contact c leaves step s's queue at its deadline (which then reads GONE)."""
         rec = self.rec
-        rec.v_end[c.visit] = c.deadline
+        t = c.deadline
+        rec.v_end[c.visit] = t
         rec.v_outcome[c.visit] = V_ABANDONED
-        rec.exit[c.id] = c.deadline
+        rec.exit[c.id] = t
         rec.outcome[c.id] = ABANDONED
+        rec.left(c.id)
+        c.deadline = GONE
         self.in_system -= 1
         self.waiting[s] -= 1
         if c.timed:
-            self._retry(c.id, rec.channel[c.id], c.deadline)
+            self._retry(c, t)
 
     def _on_patience(self, ev: Timeout) -> None:
-        """A timed contact's patience ran out: abandon now if it is still waiting in that visit."""
+        """A timed contact's patience ran out: abandon now if it is still waiting in that visit (not
+        served: no pool; not abandoned already: deadline not GONE)."""
         c, v = ev._value
-        if c.visit == v and c.deadline != GONE and self.rec.v_outcome[v] == WAITING:
+        if c.visit == v and c.pool < 0 and c.deadline != GONE:
             self._abandon(c, c.step)
-            c.deadline = GONE
 
     def _on_staffing(self, ev: Timeout) -> None:
         p, n = ev._value
@@ -510,7 +500,7 @@ class Engine:
         allows (a loop of zero-time steps makes work without letting the clock move)."""
         plan = self.plan
         self.hops = PACE_BLOCK
-        if len(self.rec.v_step) >= plan.max_visits:
+        if self.n_visits >= plan.max_visits:
             raise _Overflow(f"more than {plan.max_visits:,} step visits (limits.max_visits); raise it "
                             "for a longer run")
         if (now - self.paced) * plan.max_visits_per_second < PACE_BLOCK:
@@ -572,14 +562,21 @@ def _proficiency(plan: Plan) -> list[dict[int, float]]:
     return out
 
 
-def run(plan: Plan, seed: Seed) -> Records:
-    """Simulate one replication of ``plan`` with ``seed``; a pure function of its inputs."""
-    return Engine(plan, seed).run()
+R = TypeVar("R", bound=Recorder)
 
 
-def as_numpy(rec: Records) -> dict[str, np.ndarray]:
-    """Zero-copy numpy views of the record columns."""
-    return {name: np.frombuffer(getattr(rec, name), dtype=getattr(rec, name).typecode)
-            if len(getattr(rec, name)) else np.array([], dtype=getattr(rec, name).typecode)
-            for name in ("channel", "segment", "arrival", "exit", "outcome", "attempt", "v_contact", "v_step",
-                         "v_pool", "v_queued", "v_start", "v_end", "v_outcome")}
+@overload
+def run(plan: Plan, seed: Seed, rec: None = None) -> Records: ...
+
+
+@overload
+def run(plan: Plan, seed: Seed, rec: R) -> R: ...
+
+
+def run(plan: Plan, seed: Seed, rec: Recorder | None = None) -> Recorder:
+    """Simulate one replication of ``plan`` with ``seed``, a pure function of its inputs; returns the
+    recorder it wrote to: ``rec``, or a new per-contact log (:class:`Records`)."""
+    out = Records() if rec is None else rec
+    Engine(plan, seed, out).run()
+    return out
+
