@@ -38,7 +38,7 @@ from typing import TypeVar, overload
 import simpy
 from simpy.events import Timeout
 
-from servsim.engine.plan import ChannelPlan, Plan, StepPlan
+from servsim.engine.plan import ChannelPlan, Overflow, Plan, StepPlan
 from servsim.engine.record import Recorder, Records, as_numpy  # noqa: F401 - Records, as_numpy: re-exported
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
@@ -240,7 +240,7 @@ class Engine:
             return
         self._enter(contact, ch.entry, now)
 
-    def _balks(self, c: int, ch, s: int, now: float) -> bool:  # noqa: ANN001 - a ChannelPlan
+    def _balks(self, c: int, ch: ChannelPlan, s: int, now: float) -> bool:
         """Whether an arriving customer of channel c balks at the queue of its entry step s."""
         queue, probability = ch.balking
         if self.waiting[s] < queue or self._idle_pool(s) >= 0:
@@ -290,7 +290,7 @@ class Engine:
             if contact.deadline < INF:
                 self._at(contact.deadline - now, self._on_patience, (contact, contact.visit))
 
-    def _entry_rules(self, contact: Contact, s: int, st, now: float) -> int:  # noqa: ANN001 - a StepPlan
+    def _entry_rules(self, contact: Contact, s: int, st: StepPlan, now: float) -> int:
         """Who gets work entering blueprint step s: its bots (a share ``bot_level``; not for the bots'
         own exceptions coming back), its vendor (a fixed share, or overflow), or its people."""
         u = self.rules_u[s]
@@ -307,22 +307,30 @@ class Engine:
                 return st.vendor_step
         return s
 
-    def _overflows(self, contact: Contact, s: int, o, now: float) -> bool:  # noqa: ANN001 - an Overflow
+    def _overflows(self, contact: Contact, s: int, o: Overflow, now: float) -> bool:
+        """Whether work entering step s, whose people are all busy, overflows to the vendor: the rule
+        applies to the contact's segment and the time of day, and one of its thresholds is passed
+        (tried in this order: queue length, predicted wait, longest wait)."""
         if o.segments is not None and contact.segment not in o.segments:
             return False
         if o.between is not None and not o.between[0] <= now % DAY < o.between[1]:
             return False
         if o.queue_over is not None and self.waiting[s] >= o.queue_over:
             return True
-        if o.expected_wait_over is not None:
-            slots = sum(self.staffed[p] for p, _ in self.plan.steps[s].pools)
-            if slots == 0 or (self.waiting[s] + 1) * o.mean_handle / slots > o.expected_wait_over:
-                return True
-        if o.wait_over is not None:
-            heads = [h for lane in self.queues[s] if (h := self._head(lane, now, s)) is not None]
-            if heads and now - min(h.enq for h in heads) > o.wait_over:
-                return True
-        return False
+        if o.expected_wait_over is not None and self._predicted_wait_over(s, o.mean_handle, o.expected_wait_over):
+            return True
+        return o.wait_over is not None and self._longest_wait_over(s, o.wait_over, now)
+
+    def _predicted_wait_over(self, s: int, mean_handle: float, limit: float) -> bool:
+        """(waiting + 1) × mean handle time / slots on duty at step s is over ``limit`` (or no slot is)."""
+        slots = sum(self.staffed[p] for p, _ in self.plan.steps[s].pools)
+        return slots == 0 or (self.waiting[s] + 1) * mean_handle / slots > limit
+
+    def _longest_wait_over(self, s: int, limit: float, now: float) -> bool:
+        """The longest wait of a contact still waiting at step s is over ``limit`` (heads of lanes past
+        their deadline abandon on the way)."""
+        heads = [h for lane in self.queues[s] if (h := self._head(lane, now, s)) is not None]
+        return bool(heads) and now - min(h.enq for h in heads) > limit
 
     def _start(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
         """Begin service; the caller has already counted the agent as busy."""
