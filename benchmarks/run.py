@@ -185,7 +185,7 @@ import sys, gc, tracemalloc, json
 sys.path[:0] = {path!r}
 import servsim
 from servsim.engine import LiveRows, compile_plan, run
-from servsim.streaming import Accumulator
+from servsim.metrics.cells import CellSums as Accumulator
 from run import servsim_scenario
 plan = compile_plan(servsim_scenario({n}, abandonment=False))
 gc.collect()

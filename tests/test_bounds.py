@@ -17,7 +17,7 @@ from servsim.engine import LiveRows, compile_plan, run
 from servsim.engine.core import PACE_BLOCK
 from servsim.engine.plan import EPS, _break_slots, _staffing
 from servsim.scenario import ScenarioError
-from servsim.streaming import Accumulator
+from servsim.metrics.cells import CellSums as Accumulator
 from servsim.units import DAY
 from conftest import scenario
 

@@ -26,7 +26,7 @@ def test_interval_rows_equal_kpis_of_their_contacts():
             thr = thresholds[row["channel"]]
         sub = c[mask]
         handles = served[served["contact"].isin(sub["contact"])]["handle_s"].to_numpy()
-        expected = kpis(sub, handles, thr)
+        expected = kpis(sub, handles, thr, s.economics.satisfaction)
         got = row[KPI_COLUMNS].to_numpy(dtype=float)
         want = np.array([expected[k] for k in KPI_COLUMNS], dtype=float)
         assert np.allclose(got, want, equal_nan=True, rtol=1e-12), (row["channel"], row["interval"])

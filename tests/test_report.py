@@ -210,8 +210,8 @@ def test_write_report_round_trips(tmp_path, page):
 
 
 @pytest.mark.parametrize(("metric", "kind", "better"), [
-    ("service_level", "share", "higher"), ("abandon_rate", "share", "lower"), ("asa_s", "seconds", "lower"),
-    ("mean_wait_s", "seconds", "lower"), ("cost", "money", "lower"), ("occupancy_tellers", "share", None),
+    ("service_level", "share", "higher"), ("abandon_rate", "share", "lower"), ("asa_s", "duration", "lower"),
+    ("mean_wait_s", "duration", "lower"), ("cost", "money", "lower"), ("occupancy_tellers", "share", None),
     ("service_level_phone", "share", "higher"),
 ])
 def test_metric_units(metric, kind, better):

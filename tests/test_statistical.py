@@ -186,6 +186,8 @@ def test_mmc_with_exponential_patience_matches_erlang_a(lam_per_min, handle_min,
         ("P(wait)", r["p_wait"], ea.p_wait),
         # mean_wait_s covers answered and abandoned contacts = E[W] over all arrivals
         ("mean wait, all [s]", r["mean_wait_s"], ea.mean_wait),
+        # delayed customers who abandoned: P(Ab | W > 0) = P(Ab) / P(W > 0)
+        ("P(abandon | wait > 0)", r["abandon_rate_waited"], ea.p_abandon / ea.p_wait),
     ])
 
 

@@ -16,7 +16,8 @@ import pytest
 
 import servsim
 from servsim.engine import LiveRows, compile_plan, record, run
-from servsim.streaming import N_BINS, Accumulator, hist_percentiles, wait_bins
+from servsim.metrics.cells import N_BINS, hist_percentiles, wait_bins
+from servsim.metrics.cells import CellSums as Accumulator
 from conftest import ROOT, scenario
 
 PERCENTILES = ["p90_wait_s", "p95_wait_s"]

@@ -12,7 +12,7 @@ any process, on any machine.
 ``log=False`` keeps no per-contact log: contacts are folded into per-interval sums as they leave, so
 memory follows the number of intervals (and of contacts present at once), not the number of contacts.
 The summary, intervals and pools tables and the costs are the same (percentiles: see
-:mod:`servsim.streaming`); ``contacts`` and ``visits`` are empty.
+:mod:`servsim.metrics.cells`); ``contacts`` and ``visits`` are empty.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from servsim.capacity import offered_load
 from servsim.engine import LiveRows, compile_plan, run
 from servsim.execution import Executor, execute
 from servsim.random import Seed, replication_seeds, seed_sequence
-from servsim.results import Replications, RunResult, build, build_streaming
+from servsim.metrics import CellSums
+from servsim.results import Replications, RunResult, build
 from servsim.scenario import Scenario
-from servsim.streaming import Accumulator
 
 
 def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0, log: bool = True) -> RunResult:
@@ -37,12 +37,13 @@ def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0, log: bool
     ss = seed_sequence(seed)
     plan = compile_plan(scenario)
     key = (int(ss.entropy), *ss.spawn_key) if isinstance(ss.entropy, int) else tuple(ss.spawn_key)
+    sums = CellSums(plan)
     if not log:
-        acc = Accumulator(plan)
-        live = run(plan, ss, LiveRows(acc))
-        return build_streaming(plan, acc, live.end_time, live.stopped, replication, key, offered_load(plan))
+        live = run(plan, ss, LiveRows(sums))
+        return build(plan, sums, live.end_time, live.stopped, replication, key, offered_load(plan))
     rec = run(plan, ss)
-    return build(plan, rec, replication, key, offered_load(plan))
+    sums.fold_log(rec)
+    return build(plan, sums, rec.end_time, rec.stopped, replication, key, offered_load(plan), rec=rec)
 
 
 @dataclass(frozen=True)

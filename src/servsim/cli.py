@@ -37,7 +37,8 @@ from rich.table import Table
 from servsim import __version__, status
 from servsim.api import replicate
 from servsim.report.describe import describe_scenario
-from servsim.report.tables import fmt, kpi_rows
+from servsim.report.tables import fmt, kpi_rows, metric_label
+from servsim.targets import TARGETS
 from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
@@ -311,7 +312,6 @@ def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level
 
 
 _VERDICT_STYLE = {"met": "green", "missed": "bold red", "uncertain": "yellow"}
-_TARGET_LABEL = {"service_level": "service level", "abandonment": "abandonment"}
 
 
 def _render_targets(targets: pd.DataFrame, level: float) -> None:
@@ -333,7 +333,8 @@ def _render_targets(targets: pd.DataFrame, level: float) -> None:
         missed = "" if math.isnan(r.intervals_missed) else f"{r.intervals_missed:,.1f}"
         style = _VERDICT_STYLE.get(r.verdict, "dim")
         t.add_row("overall" if r.channel == "all" else escape(str(r.channel)),
-                  f"{_TARGET_LABEL.get(r.target, r.target)} {'≥' if r.op == '>=' else '≤'} {r.goal * 100:g}%",
+                  f"{metric_label(TARGETS[r.target][0]) if r.target in TARGETS else r.target} "
+                  f"{'≥' if r.op == '>=' else '≤'} {r.goal * 100:g}%",
                   fmt(r.mean, r.half_width, "share"), met_in, missed, f"[{style}]{r.verdict}[/]")
     out.print(t)
 
@@ -351,7 +352,15 @@ def _json_summary(
         "scenario": scenario.name, "replications": len(result.runs), "seed": seed, "level": level,
         "servsim_version": __version__, "status": result.load.describe(), "unstable": result.unstable,
         "stopped": result.stopped, "kpis": _json_records(table), "targets": _json_records(result.targets(level)),
+        "metrics": _units(table),
     }
+
+
+def _units(table: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Label, unit and kind of every metric in a KPI table (pool rows: ``occupancy``)."""
+    from servsim.metrics.registry import units
+
+    return units(table["metric"].astype(str))
 
 
 def _json_records(table: pd.DataFrame) -> list[dict[str, object]]:
@@ -405,6 +414,7 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
             "seed": seed, "replications": len(result.runs), "servsim_version": __version__,
             "status": result.load.describe(), "unstable": result.unstable, "stopped": result.stopped,
             "per_contact_log": log, "level": level, "targets": _json_records(result.targets(level)),
+            "metrics": _units(result.kpi_table(level)),
         }
         write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=_nan_none) + "\n")
     except OutputError as exc:

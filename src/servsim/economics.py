@@ -46,18 +46,19 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from servsim.metrics.registry import columns
+from servsim.outcomes import Outcome
 from servsim.scenario.economics import Economics, Satisfaction, WaitCurve
 
 HOUR_S = 3600.0
 #: Slack when comparing interval start times with the warm-up end (seconds).
 _EPS = 1e-9
 
-#: Keys of :func:`economics_summary`, in display order.
-SUMMARY_KEYS = ["staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "satisfaction_mean",
-                "share_satisfied", "vendor_cost", "bot_cost"]
+#: Keys of :func:`economics_summary`: the registry's cost KPIs, then the satisfaction proxy's.
+SUMMARY_KEYS = [*columns("summary", "costs"), "satisfaction_mean", "share_satisfied"]
 
 #: Contact outcomes scored by the satisfaction proxy (others, e.g. ``in_system``, score NaN).
-_SCORED = ("handled", "abandoned", "contained")
+_SCORED = tuple(o.name.lower() for o in (Outcome.HANDLED, Outcome.ABANDONED, Outcome.CONTAINED))
 
 
 def labels(column: pd.Series) -> np.ndarray:
@@ -73,7 +74,7 @@ def _after_warmup(df: pd.DataFrame, warmup_end_s: float) -> pd.DataFrame:
     """Rows of a per-interval table (``start_s``) that start at or after the warm-up end: whole
     intervals, so the rest of an interval the warm-up ends in is dropped. A table without
     ``start_s`` holds totals already over exactly [warm-up end, end of run] (a run's exact pool
-    totals, :func:`servsim.metrics.pool_summary_frame`) and is kept whole."""
+    totals, :meth:`servsim.metrics.CellSums.pool_totals`) and is kept whole."""
     if warmup_end_s <= 0 or "start_s" not in df.columns:
         return df
     return df[df["start_s"].to_numpy(dtype=float) >= warmup_end_s - _EPS]
@@ -90,7 +91,7 @@ def pool_costs(pools: pd.DataFrame, cost_per_hour: Mapping[str, float], warmup_e
     """Staff cost per pool.
 
     ``pools`` is either a run's exact post-warm-up totals per pool (no ``start_s`` column: every row
-    counts; :func:`servsim.metrics.pool_summary_frame`, as the run summary's costs use) or the
+    counts; :meth:`servsim.metrics.CellSums.pool_totals`, as the run summary's costs use) or the
     per-interval ``pools`` table (one row per pool per interval), of which the rows starting at or
     after ``warmup_end_s`` count — whole intervals only. For each pool p, over the rows that count:
 

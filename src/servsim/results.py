@@ -11,20 +11,14 @@ import pandas as pd
 
 import numpy as np
 
-from servsim import metrics
-from servsim.economics import cost_summary, economics_summary, satisfaction_scores
 from servsim.capacity import Load
+from servsim.economics import cost_summary
 from servsim.engine import Plan, Records
+from servsim.metrics import CellSums, records
+from servsim.metrics.cells import summary_frame
+from servsim.metrics.registry import REGISTRY, columns, names
 from servsim.stats import summarise
-from servsim.streaming import Accumulator
 from servsim.targets import run_targets, verdicts
-
-#: KPIs shown by default, in this order.
-HEADLINE = ["offered", "answered", "abandoned", "abandon_rate", "p_wait", "asa_s", "mean_wait_s", "p90_wait_s",
-            "p95_wait_s", "service_level", "mean_handle_s", "mean_lead_time_s", "in_system_end",
-            "littles_gap", "satisfaction_mean", "share_satisfied", "total_cost", "cost_per_handled"]
-#: Shown as well when the scenario uses the mechanism (any replication has a non-zero value).
-OPTIONAL = ["balked", "contained", "outsourced", "unresolved", "retrials", "staff_cost", "vendor_cost", "bot_cost"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +32,7 @@ class RunResult:
     stopped, or over capacity where abandonment does not hold the queue).
     ``log`` is false for a run kept without a per-contact log (``simulate(..., log=False)``): then
     ``contacts`` and ``visits`` are empty and the other tables come from per-interval sums (see
-    :mod:`servsim.streaming`; interval percentiles are NaN, summary percentiles within 0.5 %).
+    :mod:`servsim.metrics.cells`; interval percentiles are NaN, summary percentiles within 0.5 %).
     """
 
     scenario: str
@@ -100,8 +94,8 @@ class ContactLog:
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(contacts, visits), each with its ``replication`` column."""
         if self._tables is None:
-            visits = metrics.visit_table(self.plan, self.rec)
-            contacts = metrics.contact_table(self.plan, self.rec, visits)
+            visits = records.visit_table(self.plan, self.rec)
+            contacts = records.contact_table(self.plan, self.rec, visits)
             self._tables = (_tag(contacts, self.replication), _tag(visits, self.replication))
         return self._tables
 
@@ -166,17 +160,22 @@ class Replications:
         :mod:`servsim.targets`."""
         return verdicts(pd.concat([r.targets for r in self.runs], ignore_index=True), level)
 
+    def _shown(self) -> list[str]:
+        """The KPIs a run shows by default: the registry's headline ones, then those shown when used
+        (any replication has a non-zero value); the split of the cost is shown only when there is one."""
+        summary = self.summary
+        used = [m for m in names(show="when_used") if m in summary and (summary[m].fillna(0) != 0).any()]
+        costs = [m for m in used if REGISTRY[m].source == "costs"]
+        wanted = [m for m in names(show="headline") if REGISTRY[m].source != "costs"]
+        wanted += [m for m in used if m not in costs]
+        if len(costs) > 1:
+            wanted += costs
+        return wanted + [m for m in names(show="headline") if REGISTRY[m].source == "costs"]
+
     def kpi_table(self, level: float = 0.95, metrics_: list[str] | None = None) -> pd.DataFrame:
         """Mean and CI half-width across replications of each KPI, per channel/segment row, plus
         occupancy per pool (channel = 'pool:NAME')."""
-        if metrics_ is None:
-            used = [m for m in OPTIONAL if m in self.summary and (self.summary[m].fillna(0) != 0).any()]
-            costs = [m for m in used if m.endswith("_cost")]
-            wanted = HEADLINE + [m for m in used if m not in costs]
-            if len(costs) > 1:  # the split of the total is worth showing only when there is one
-                wanted += costs
-        else:
-            wanted = metrics_
+        wanted = self._shown() if metrics_ is None else metrics_
         main = summarise(self.summary, ["channel", "segment"], wanted, level)
         occ = self.pool_summary.rename(columns={"pool": "channel"})
         occ["channel"] = "pool:" + occ["channel"].astype(str)
@@ -187,81 +186,28 @@ class Replications:
 
 def pool_summary(totals: pd.DataFrame) -> pd.DataFrame:
     """The ``pool_summary`` table from a run's exact post-warm-up pool totals
-    (:func:`servsim.metrics.pool_summary_frame`): per pool ``staffed_s, busy_s, paid_s, occupancy``."""
+    (:meth:`servsim.metrics.CellSums.pool_totals`): per pool ``staffed_s, busy_s, paid_s, occupancy``."""
     return totals.drop(columns="served")
 
 
-def _add_economics(summary: pd.DataFrame, plan: Plan, contacts: pd.DataFrame, pools: pd.DataFrame,
-                   intervals: pd.DataFrame, acc: Accumulator | None = None) -> None:
-    """Costs on the overall row; the satisfaction proxy on every row (its own contacts). ``pools`` are
-    the exact post-warm-up pool totals (:func:`servsim.metrics.pool_summary_frame`), so staff, vendor
-    and bot costs cover exactly the contact KPIs' window. Without a per-contact log (``acc`` given),
-    contact counts and scores come from the run's sums."""
-    s = plan.scenario
-    overall = ((summary["channel"] == "all") & (summary["segment"] == "all")).to_numpy()
-    if acc is None:
-        econ = economics_summary(contacts, pools, intervals, s)
-    else:
-        row = summary[overall].iloc[0]
-        econ = cost_summary(pools, intervals, s, int(row["abandoned"]), int(row["handled"] + row["contained"]))
-    for key in ("staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "vendor_cost", "bot_cost"):
-        summary[key] = np.where(overall, econ[key], np.nan)
-    if acc is not None:
-        summary["satisfaction_mean"], summary["share_satisfied"] = acc.satisfaction_rows(summary)
-        return
-    scores = satisfaction_scores(contacts, s.economics.satisfaction)
-    keep = ~contacts["warmup"].to_numpy()
-    channel = contacts["channel"].astype(str).to_numpy()
-    segment = contacts["segment"].astype(str).to_numpy()
-    means, shares = [], []
-    for ch, seg in zip(summary["channel"], summary["segment"]):
-        mask = keep & ~np.isnan(scores)
-        if ch != "all":
-            mask &= channel == ch
-        if seg != "all":
-            mask &= segment == seg
-        x = scores[mask]
-        means.append(float(x.mean()) if len(x) else np.nan)
-        shares.append(float((x >= s.economics.satisfaction.satisfied_at).mean()) if len(x) else np.nan)
-    summary["satisfaction_mean"] = means
-    summary["share_satisfied"] = shares
-
-
-def build_streaming(plan: Plan, acc: Accumulator, end_time: float, stopped: str, replication: int,
-                    seed: tuple[int, ...], load: Load) -> RunResult:
-    """A :class:`RunResult` from the sums of a run kept without a per-contact log (see
-    :mod:`servsim.streaming`); ``contacts`` and ``visits`` are empty."""
-    empty = Records()
-    visits = metrics.visit_table(plan, empty)
-    contacts = metrics.contact_table(plan, empty, visits)
-    pools = acc.pools()
-    totals = acc.pool_totals()
-    summary = acc.summary(end_time)
-    intervals = acc.intervals()
-    summary["load_ratio"] = load.ratio
-    summary["stopped"] = bool(stopped)
-    _add_economics(summary, plan, contacts, totals, intervals, acc)
+def build(plan: Plan, sums: CellSums, end_time: float, stopped: str, replication: int, seed: tuple[int, ...],
+          load: Load, rec: Records | None = None) -> RunResult:
+    """A :class:`RunResult` from a run's per-cell sums (:mod:`servsim.metrics.cells`), and its
+    per-contact log ``rec`` if it kept one (without it ``contacts`` and ``visits`` are empty).
+    Costs read the overall row's counts and the exact post-warm-up pool totals, so they cover
+    exactly the contact KPIs' window."""
+    totals = sums.pool_totals()
+    kpis = sums.summary_columns(end_time)
+    intervals = sums.intervals()
+    n = len(kpis["channel"])
+    econ = cost_summary(totals, intervals, plan.scenario, int(kpis["abandoned"][0]),
+                        int(kpis["handled"][0] + kpis["contained"][0]))
+    overall = np.arange(n) == 0
+    summary = summary_frame(kpis | {"load_ratio": np.full(n, load.ratio), "stopped": np.full(n, bool(stopped))}
+                            | {key: np.where(overall, econ[key], np.nan) for key in columns("summary", "costs")})
     return RunResult(
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=stopped,
         summary=_tag(summary, replication), pool_summary=_tag(pool_summary(totals), replication),
-        intervals=_tag(intervals, replication), pools=_tag(pools, replication),
-        per_contact=ContactLog(plan, Records(), replication), log=False,
-    )
-
-
-def build(plan: Plan, rec: Records, replication: int, seed: tuple[int, ...], load: Load) -> RunResult:
-    """Turn one run's records into a :class:`RunResult`."""
-    visits = metrics.visit_table(plan, rec)
-    contacts = metrics.contact_table(plan, rec, visits)
-    pools, totals = metrics.pool_tables(plan, rec)
-    summary = metrics.summary_rows(plan, contacts, visits, rec.end_time)
-    intervals = metrics.interval_table(plan, contacts, visits)
-    summary["load_ratio"] = load.ratio
-    summary["stopped"] = bool(rec.stopped)
-    _add_economics(summary, plan, contacts, totals, intervals)
-    return RunResult(
-        scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=rec.stopped,
-        summary=_tag(summary, replication), pool_summary=_tag(pool_summary(totals), replication),
-        intervals=_tag(intervals, replication), pools=_tag(pools, replication),
-        per_contact=ContactLog(plan, rec, replication),
+        intervals=_tag(intervals, replication), pools=_tag(sums.pools(), replication),
+        per_contact=ContactLog(plan, rec if rec is not None else Records(), replication), log=rec is not None,
     )

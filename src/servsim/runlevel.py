@@ -25,9 +25,6 @@ import pandas as pd
 from servsim.targets import run_targets, target_flags
 
 HOUR_S = 3600.0
-#: The run-level metrics every scenario has (``occupancy_<pool>`` is added per pool).
-RUN_LEVEL = ["cost", "paid_hours", "bot_hours", "vendor_hours", "sl_met", "abandon_met", "targets_met",
-             "intervals_missed"]
 
 
 def _hours(pool_summary: pd.DataFrame, kinds: dict[str, str], kind: str, column: str) -> float:
@@ -37,8 +34,8 @@ def _hours(pool_summary: pd.DataFrame, kinds: dict[str, str], kind: str, column:
 
 def run_metrics(scenario: Any, summary: pd.DataFrame, pool_summary: pd.DataFrame,
                 intervals: pd.DataFrame) -> dict[str, float]:
-    """The metrics of the module docstring for one replication's tables, in :data:`RUN_LEVEL`
-    order followed by ``occupancy_<pool>`` in pool order."""
+    """The metrics of the module docstring for one replication's tables (declared in
+    :mod:`servsim.metrics.registry`), ``occupancy_<pool>`` last, in pool order."""
     kinds = {str(name): getattr(pool, "kind", "agents") for name, pool in scenario.pools.items()}
     overall = summary[(summary["channel"] == "all") & (summary["segment"] == "all")].iloc[0]
     out: dict[str, float] = {

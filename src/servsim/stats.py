@@ -374,6 +374,12 @@ def _one_sided_bound(x: np.ndarray, op: str, level: float) -> float:
     return float(x.mean()) + margin if op == "<=" else float(x.mean()) - margin
 
 
+_CONSTRAINT_COLUMNS = ["option", "constraint", "metric", "op", "bound", "mean", "conf_bound", "holds", "confident",
+                       "level"]
+_COMPARISON_COLUMNS = ["option", "mean", "best", "best_mean", "diff", "half_width", "low", "high", "n", "p_value",
+                       "p_raw", "better", "level"]
+
+
 def select_best(table: pd.DataFrame, option_col: str, metric: str, minimize: bool,
                 constraints: Sequence[Constraint] = (), level: float = 0.95,
                 replication_col: str = "replication") -> Selection:
@@ -411,49 +417,66 @@ def select_best(table: pd.DataFrame, option_col: str, metric: str, minimize: boo
     constraints = list(constraints)
     _require_columns(table, [option_col, replication_col, metric, *[c.metric for c in constraints]])
     series = _by_replication(table, option_col, replication_col, metric)
-    options = list(series)
-    grouped = {opt: sub for opt, sub in table.groupby(option_col, sort=False, observed=True)}
-
-    feasible: list[str] = []
-    infeasible: dict[str, list[str]] = {}
-    crow = []
-    for opt in options:
-        reasons = []
-        sub = grouped[opt]
-        if not np.isfinite(series[opt].to_numpy(dtype=float)).any():
-            reasons.append(f"{metric} has no finite value")
-        for c in constraints:
-            x = sub[c.metric].to_numpy(dtype=float)
-            mean = float(np.nanmean(x)) if np.isfinite(x).any() else math.nan
-            bound = _one_sided_bound(x, c.op, level)
-            crow.append({"option": opt, "constraint": str(c), "metric": c.metric, "op": c.op, "bound": c.bound,
-                         "mean": mean, "conf_bound": bound, "holds": c.holds(mean),
-                         "confident": c.holds(bound), "level": level})
-            if math.isnan(mean):
-                reasons.append(f"{c.metric} has no finite value (constraint {c})")
-            elif not c.holds(mean):
-                reasons.append(f"mean {c.metric} = {mean:.6g} violates {c}")
-        if reasons:
-            infeasible[str(opt)] = reasons
-        else:
-            feasible.append(opt)
-    constraint_table = pd.DataFrame(crow, columns=["option", "constraint", "metric", "op", "bound", "mean",
-                                                   "conf_bound", "holds", "confident", "level"])
-    comp_columns = ["option", "mean", "best", "best_mean", "diff", "half_width", "low", "high", "n", "p_value",
-                    "p_raw", "better", "level"]
-    goal = "lowest" if minimize else "highest"
-    cons = "; ".join(str(c) for c in constraints)
-    rule = (f"Feasible means the sample mean of every constrained metric meets its bound ({cons})" if constraints
-            else "There are no constraints, so every option with data is feasible")
-
+    feasible, infeasible, constraint_table = _feasibility(table, series, option_col, metric, constraints, level)
     if not feasible:
+        cons = "; ".join(str(c) for c in constraints)
         method = (f"No option is feasible: none has sample means meeting every constraint ({cons or 'none'}) "
                   f"and data on {metric}, so no option was chosen.")
-        return Selection(None, [], infeasible, False, pd.DataFrame(columns=comp_columns), constraint_table,
+        return Selection(None, [], infeasible, False, pd.DataFrame(columns=_COMPARISON_COLUMNS), constraint_table,
                          method, level)
 
     means = {opt: float(np.nanmean(series[opt].to_numpy(dtype=float))) for opt in feasible}
     best = (min if minimize else max)(feasible, key=lambda o: means[o])  # first wins ties
+    comparisons, each = _against_best(series, feasible, means, best, minimize, level, replication_col)
+    confident = bool(comparisons["better"].all()) if len(comparisons) else True
+    method = _method_text(best, comparisons, constraints, metric, minimize, level, each, confident)
+    return Selection(str(best), [str(o) for o in feasible], infeasible, confident, comparisons, constraint_table,
+                     method, level)
+
+
+def _feasibility(table: pd.DataFrame, series: dict[object, pd.Series], option_col: str, metric: str,
+                 constraints: list[Constraint], level: float
+                 ) -> tuple[list[object], dict[str, list[str]], pd.DataFrame]:
+    """Step 1 of :func:`select_best`: the feasible options (in order of appearance), the reasons of
+    the others, and the constraint table (one row per option × constraint)."""
+    grouped = {opt: sub for opt, sub in table.groupby(option_col, sort=False, observed=True)}
+    feasible: list[object] = []
+    infeasible: dict[str, list[str]] = {}
+    crow = []
+    for opt in series:
+        reasons = []
+        if not np.isfinite(series[opt].to_numpy(dtype=float)).any():
+            reasons.append(f"{metric} has no finite value")
+        for c in constraints:
+            row, reason = _constraint_check(opt, grouped[opt], c, level)
+            crow.append(row)
+            if reason:
+                reasons.append(reason)
+        if reasons:
+            infeasible[str(opt)] = reasons
+        else:
+            feasible.append(opt)
+    return feasible, infeasible, pd.DataFrame(crow, columns=_CONSTRAINT_COLUMNS)
+
+
+def _constraint_check(opt: object, sub: pd.DataFrame, c: Constraint, level: float) -> tuple[dict[str, object], str]:
+    """One option against one constraint: its constraint-table row, and why it fails ("" if it holds)."""
+    x = sub[c.metric].to_numpy(dtype=float)
+    mean = float(np.nanmean(x)) if np.isfinite(x).any() else math.nan
+    bound = _one_sided_bound(x, c.op, level)
+    row = {"option": opt, "constraint": str(c), "metric": c.metric, "op": c.op, "bound": c.bound, "mean": mean,
+           "conf_bound": bound, "holds": c.holds(mean), "confident": c.holds(bound), "level": level}
+    if math.isnan(mean):
+        return row, f"{c.metric} has no finite value (constraint {c})"
+    if not c.holds(mean):
+        return row, f"mean {c.metric} = {mean:.6g} violates {c}"
+    return row, ""
+
+
+def _against_best(series: dict[object, pd.Series], feasible: list[object], means: dict[object, float], best: object,
+                  minimize: bool, level: float, replication_col: str) -> tuple[pd.DataFrame, float]:
+    """Step 3 of :func:`select_best`: the Bonferroni-corrected paired comparisons of every other
+    feasible option with the best, and the level of each interval."""
     others = [o for o in feasible if o != best]
     k1 = len(others)
     each = 1 - (1 - level) / k1 if k1 else level
@@ -466,23 +489,28 @@ def select_best(table: pd.DataFrame, option_col: str, metric: str, minimize: boo
         rows.append({"option": opt, "mean": means[opt], "best": best, "best_mean": means[best], "diff": d.mean,
                      "half_width": d.half_width, "low": d.low, "high": d.high, "n": d.n, "p_value": p,
                      "p_raw": d.p_value, "better": better, "level": each})
-    comparisons = pd.DataFrame(rows, columns=comp_columns)
-    confident = bool(comparisons["better"].all()) if k1 else True
+    return pd.DataFrame(rows, columns=_COMPARISON_COLUMNS), each
 
+
+def _method_text(best: object, comparisons: pd.DataFrame, constraints: list[Constraint], metric: str,
+                 minimize: bool, level: float, each: float, confident: bool) -> str:
+    """The sentence of :attr:`Selection.method` when an option was chosen."""
+    cons = "; ".join(str(c) for c in constraints)
+    rule = (f"Feasible means the sample mean of every constrained metric meets its bound ({cons})" if constraints
+            else "There are no constraints, so every option with data is feasible")
+    k1 = len(comparisons)
     if k1 == 0:
-        method = (f"{rule}; "
-                  f"{best!r} is the only feasible option, so it is chosen without comparison.")
-    else:
-        losers = ", ".join(repr(o) for o in comparisons.loc[~comparisons["better"], "option"])
-        verdict = ("significantly better than every other feasible option." if confident
-                   else f"not significantly better than {losers}.")
-        method = (f"{rule}; "
-                  f"among the {k1 + 1} feasible options, {best!r} has the {goal} sample mean of {metric}. "
-                  f"It was compared with each of the other {k1} by paired-t intervals over common random "
-                  f"numbers, Bonferroni-corrected to hold jointly at {level * 100:g}% "
-                  f"(each at {each * 100:.4g}%): it is {verdict}")
-    return Selection(str(best), [str(o) for o in feasible], infeasible, confident, comparisons, constraint_table,
-                     method, level)
+        return (f"{rule}; "
+                f"{best!r} is the only feasible option, so it is chosen without comparison.")
+    goal = "lowest" if minimize else "highest"
+    losers = ", ".join(repr(o) for o in comparisons.loc[~comparisons["better"], "option"])
+    verdict = ("significantly better than every other feasible option." if confident
+               else f"not significantly better than {losers}.")
+    return (f"{rule}; "
+            f"among the {k1 + 1} feasible options, {best!r} has the {goal} sample mean of {metric}. "
+            f"It was compared with each of the other {k1} by paired-t intervals over common random "
+            f"numbers, Bonferroni-corrected to hold jointly at {level * 100:g}% "
+            f"(each at {each * 100:.4g}%): it is {verdict}")
 
 
 def pareto_front(df: pd.DataFrame, minimize: Sequence[str], maximize: Sequence[str] = ()) -> pd.Series:

@@ -14,10 +14,6 @@ from servsim.experiments.spec import Experiment
 from servsim.stats import Constraint, Selection, compare_to_baseline, mser, pareto_front, select_best, summarise
 from servsim.units import format_duration
 
-#: Metrics that are better when higher (everything else is better lower) — for the Pareto front.
-HIGHER_IS_BETTER = {"service_level", "answered", "handled"}
-
-
 def warmup_check(exp: Experiment, intervals: pd.DataFrame) -> str:
     """A sentence on the warm-up: MSER (White 1997) on the baseline's mean wait per reporting interval,
     averaged over replications (each interval is already a batch mean, so batch size 1).

@@ -47,7 +47,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_va
 from pydantic import Strict as StrictMode
 
 from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
-from servsim.runlevel import RUN_LEVEL
+from servsim.metrics.registry import DEFAULT_EXPERIMENT_METRICS, experiment_metrics
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
 from servsim.scenario.base import Name, Strict
 from servsim.scenario.errors import Problem, closest, located_validation_error, quoted
@@ -58,14 +58,6 @@ from servsim.scenario.yamlio import LocatedDoc, load_yaml
 #: Top-level fields of a scenario: a base or patch file with none of them is not one.
 SCENARIO_FIELDS = tuple(Scenario.model_fields)
 
-#: The overall KPI columns of a run an experiment can use (see :func:`valid_metrics` for the rest).
-RUN_METRICS = [
-    "offered", "answered", "handled", "abandoned", "in_system_end", "abandon_rate", "asa_s", "mean_wait_s",
-    "p90_wait_s", "p95_wait_s", "p_wait", "service_level", "mean_handle_s", "mean_lead_time_s",
-    "staff_cost", "penalty_cost", "total_cost", "cost_per_handled", "satisfaction_mean", "share_satisfied",
-    "balked", "contained", "outsourced", "unresolved", "retrials", "vendor_cost", "bot_cost",
-]
-DEFAULT_METRICS = ["service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost"]
 M = TypeVar("M", bound=BaseModel)
 _CONSTRAINT = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*$", re.ASCII)
@@ -197,7 +189,7 @@ class StudyFile(Strict):
     base: str
     replications: Count = Field(default=10, ge=1, le=100_000)
     seed: Count = Field(default=0, ge=0, lt=2**128)
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS), min_length=1)
+    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_EXPERIMENT_METRICS), min_length=1)
     limits: StudyLimits = StudyLimits()
 
 
@@ -226,10 +218,10 @@ class Experiment:
 
 
 def valid_metrics(scenario: Scenario) -> list[str]:
-    """Metrics (and constraint names) an experiment or sweep on ``scenario`` can use: the overall KPI
-    columns, then the run-level metrics of :mod:`servsim.runlevel` (cost, people's paid hours, bot
-    and vendor hours, the targets flags) and ``occupancy_<pool>`` for each pool."""
-    return [*RUN_METRICS, *RUN_LEVEL, *(f"occupancy_{p}" for p in scenario.pools)]
+    """Metrics (and constraint names) an experiment or sweep on ``scenario`` can use: the registry's
+    ``results`` entries (the overall KPI columns, then the run-level metrics of
+    :mod:`servsim.runlevel`) and ``occupancy_<pool>`` for each pool."""
+    return experiment_metrics(scenario)
 
 
 @dataclass
@@ -295,12 +287,33 @@ def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
     path = Path(path)
     policy = policy_for(roots, top_file=path)
     spec, located = read_file(path, ExperimentFile, None if roots is None else policy)
-    problem = located.add
     check_size(located, len(spec.options) * spec.replications,
                f"{len(spec.options)} options × {spec.replications} replications", spec)
     base_path, base_doc, base_scenario = read_base(spec.base, path.parent, located, policy)
+    _check_names(spec, valid_metrics(base_scenario), located)
 
-    metrics = valid_metrics(base_scenario)
+    scenarios: dict[str, Scenario] = {}
+    option_data: dict[str, dict[str, Any]] = {}
+    for name, changes in spec.options.items():
+        data = _changed_data(name, changes, base_doc.data, path.parent, policy, located)
+        if data is None:
+            continue
+        try:
+            scenarios[name] = scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [{name}]",
+                                                 roots=policy)
+        except ScenarioError as exc:
+            located.add(("options", name), "the changed scenario is not valid: "
+                        + "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:3]))
+            continue
+        option_data[name] = data
+    located.raise_if_any()
+    return Experiment(spec=spec, file=str(path), scenarios=scenarios, option_data=option_data)
+
+
+def _check_names(spec: ExperimentFile, metrics: list[str], located: Located) -> None:
+    """Located problems for unknown metrics (listed, in the objective or its constraints) and an
+    unknown baseline option."""
+    problem = located.add
     for i, m in enumerate(spec.metrics):
         if m not in metrics:
             problem(("metrics", i), f"unknown metric {quoted(m)}", _suggest(m, metrics))
@@ -316,36 +329,25 @@ def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
     if spec.baseline is not None and spec.baseline not in spec.options:
         problem(("baseline",), f"option {spec.baseline!r} does not exist", _suggest(spec.baseline, spec.options))
 
-    scenarios: dict[str, Scenario] = {}
-    option_data: dict[str, dict[str, Any]] = {}
-    for name, changes in spec.options.items():
-        data = copy.deepcopy(base_doc.data)
-        ok = True
-        for i, change in enumerate(changes):
-            try:
-                data = _apply(change, data, path.parent, policy)
-            except (PathError, ScenarioError, FileRefused) as exc:
-                problem(("options", name, i), str(exc) if not isinstance(exc, ScenarioError)
-                        else "; ".join(str(p) for p in exc.problems[:3]))
-                ok = False
-                break
-        if not ok:
-            continue
-        # an explicit empty option is a deliberate reference point; changes that change nothing are a mistake
-        if changes and data == base_doc.data:
-            problem(("options", name), f"option {name!r} changes nothing in the base scenario",
-                    "give it at least one change, or remove it")
-            continue
+
+def _changed_data(name: str, changes: list[Change], base: dict[str, Any], folder: Path, policy: FilePolicy,
+                  located: Located) -> dict[str, Any] | None:
+    """The base scenario's data with option ``name``'s changes applied; None (with a located
+    problem) if a change fails or the changes change nothing."""
+    data = copy.deepcopy(base)
+    for i, change in enumerate(changes):
         try:
-            scenarios[name] = scenario_from_dict(data, base_dir=base_path.parent, file=f"{spec.base} [{name}]",
-                                                 roots=policy)
-        except ScenarioError as exc:
-            problem(("options", name), "the changed scenario is not valid: "
-                    + "; ".join(f"{p.field}: {p.message}" for p in exc.problems[:3]))
-            continue
-        option_data[name] = data
-    located.raise_if_any()
-    return Experiment(spec=spec, file=str(path), scenarios=scenarios, option_data=option_data)
+            data = _apply(change, data, folder, policy)
+        except (PathError, ScenarioError, FileRefused) as exc:
+            located.add(("options", name, i), str(exc) if not isinstance(exc, ScenarioError)
+                        else "; ".join(str(p) for p in exc.problems[:3]))
+            return None
+    # an explicit empty option is a deliberate reference point; changes that change nothing are a mistake
+    if changes and data == base:
+        located.add(("options", name), f"option {name!r} changes nothing in the base scenario",
+                    "give it at least one change, or remove it")
+        return None
+    return data
 
 
 def _existing_step(data: dict[str, Any], step: str) -> dict[str, Any]:

@@ -14,20 +14,8 @@ from servsim.atomic import ensure_dir, write_bytes, write_text
 from servsim.experiments.compare import Comparison
 from servsim.experiments.spec import Experiment
 from servsim.report import figures, html
-from servsim.report.tables import LABELS, fmt
+from servsim.report.tables import fmt, metric_kind, metric_label
 from servsim.stats import Constraint
-
-
-def _kind(metric: str) -> str:
-    if metric.startswith("occupancy_"):
-        return "share"
-    return LABELS.get(metric, (metric, "count"))[1]
-
-
-def _label(metric: str) -> str:
-    if metric.startswith("occupancy_"):
-        return f"occupancy {metric[len('occupancy_'):]}"
-    return LABELS.get(metric, (metric.replace("_", " "), ""))[0]
 
 
 def meta(exp: Experiment, warmup: str = "") -> dict[str, str]:
@@ -74,12 +62,12 @@ def render_comparison(console: Console, exp: Experiment, c: Comparison, level: f
                     f"mean ± {level:.0%} CI half-width", title_justify="left")
     t.add_column("option")
     for m in metrics:
-        t.add_column(_label(m), justify="right")
+        t.add_column(metric_label(m), justify="right")
     for option in exp.options:
         cells = []
         for m in metrics:
             row = c.summary[(c.summary["option"] == option) & (c.summary["metric"] == m)]
-            cells.append(fmt(row["mean"].iloc[0], row["half_width"].iloc[0], _kind(m)) if len(row) else "")
+            cells.append(fmt(row["mean"].iloc[0], row["half_width"].iloc[0], metric_kind(m)) if len(row) else "")
         t.add_row(escape(option) + (" (baseline)" if option == exp.baseline else ""), *cells)
     console.print(t)
     if len(c.differences):
@@ -87,7 +75,7 @@ def render_comparison(console: Console, exp: Experiment, c: Comparison, level: f
                         "Bonferroni-corrected; * = significant)", title_justify="left")
         d.add_column("option")
         for m in metrics:
-            d.add_column(_label(m), justify="right")
+            d.add_column(metric_label(m), justify="right")
         for option in exp.options:
             if option == exp.baseline:
                 continue
@@ -98,7 +86,7 @@ def render_comparison(console: Console, exp: Experiment, c: Comparison, level: f
                     cells.append("")
                     continue
                 r = row.iloc[0]
-                cells.append(("+" if r["diff"] > 0 else "") + fmt(r["diff"], r["half_width"], _kind(m))
+                cells.append(("+" if r["diff"] > 0 else "") + fmt(r["diff"], r["half_width"], metric_kind(m))
                              + (" *" if r["significant"] else ""))
             d.add_row(escape(option), *cells)
         console.print(d)
@@ -114,4 +102,4 @@ def render_comparison(console: Console, exp: Experiment, c: Comparison, level: f
     if c.warmup:
         console.print(f"Warm-up check: {escape(c.warmup)}")
     front = ", ".join(escape(o) for o in c.pareto.loc[c.pareto["pareto"], "option"])
-    console.print(f"Pareto front ({_label(c.pareto_axes[0])} vs {_label(c.pareto_axes[1])}): {front}")
+    console.print(f"Pareto front ({metric_label(c.pareto_axes[0])} vs {metric_label(c.pareto_axes[1])}): {front}")

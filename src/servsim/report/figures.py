@@ -20,6 +20,7 @@ from pathlib import Path
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -140,55 +141,84 @@ def comparison_figure(summary: pd.DataFrame, metrics: Sequence[str], *, highligh
     k = len(options)
     nrows, ncols = _grid(len(metrics), max_cols)
     longest = max((len(o) for o in options), default=4)
+    shown = highlight if highlight is not None and highlight in options else None
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(3.4 * ncols + 0.065 * longest + 0.4, (0.42 * k + 1.35) * nrows + 0.45),
                      layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
-        y = np.arange(k)
         for i, metric in enumerate(metrics):
-            ax = axes[i // ncols][i % ncols]
-            info = metric_info(metric)
-            sub = s[s["metric"] == metric].drop_duplicates("option").set_index("option").reindex(options)
-            means = sub["mean"].to_numpy(dtype=float)
-            hws = np.nan_to_num(sub["half_width"].to_numpy(dtype=float), nan=0.0)
-            best = None
-            if info.better is not None and np.isfinite(means).any():
-                best = int(np.nanargmin(means) if info.better == "lower" else np.nanargmax(means))
-            if highlight is not None and highlight in options:
-                j = options.index(highlight)
-                ax.axhspan(j - 0.45, j + 0.45, color=CHOSEN_BAND, zorder=0, lw=0)
-            for j in range(k):
-                if not np.isfinite(means[j]):
-                    continue
-                c = BLUE if j == best else DARK
-                ax.errorbar(means[j], y[j], xerr=hws[j], fmt="o", color=c, ecolor=c, elinewidth=2.2,
-                            capsize=4, capthick=1.6, markersize=7, zorder=3)
-                ax.annotate(format_value(means[j], info.kind), (means[j], y[j]), xytext=(0, 6),
-                            textcoords="offset points", ha="center", va="bottom", fontsize=8, color=c,
-                            fontweight="bold" if j == best else "normal", zorder=4)
-            notes = [_better_note(info.better)]
-            for con in constraints:
-                if con.metric == metric:
-                    ax.axvline(con.bound, color=RED, ls="--", lw=1.2, zorder=2)
-                    notes.append(f"target {'≤' if con.op == '<=' else '≥'} {format_value(con.bound, info.kind)}")
-            note = " · ".join(n for n in notes if n)
-            ax.set_title(metric_label(metric, unit=True) + (f"\n{note}" if note else ""), loc="left")
-            _axis(ax.xaxis, info.kind)
-            ax.xaxis.grid(True, color="#e5e5e5", lw=0.8, zorder=0)
-            ax.set_axisbelow(True)
-            ax.margins(x=0.18)
-            ax.tick_params(axis="y", length=0)
-            ax.set_yticks(y, labels=options)
-            ax.set_ylim(k - 0.5, -0.85)
-        for i in range(len(metrics), nrows * ncols):
-            axes[i // ncols][i % ncols].set_visible(False)
-        if highlight is not None and highlight in options:
-            for r in range(nrows):
-                for lab in axes[r][0].get_yticklabels():
-                    if lab.get_text() == highlight:
-                        lab.set_fontweight("bold")
+            _comparison_panel(axes[i // ncols][i % ncols], s[s["metric"] == metric], metric, options, shown,
+                              constraints)
+        _hide_unused(axes, len(metrics))
+        if shown is not None:
+            _bold_highlight(axes, shown)
         fig.suptitle("Options compared: mean with confidence interval")
         return _freeze(fig)
+
+
+def _comparison_panel(ax: Axes, rows: pd.DataFrame, metric: str, options: list[str], highlight: str | None,
+                      constraints: Sequence[Constraint]) -> None:
+    """One metric's panel of :func:`comparison_figure`; ``rows`` are the summary rows of ``metric``."""
+    info = metric_info(metric)
+    sub = rows.drop_duplicates("option").set_index("option").reindex(options)
+    means = sub["mean"].to_numpy(dtype=float)
+    hws = np.nan_to_num(sub["half_width"].to_numpy(dtype=float), nan=0.0)
+    best = None
+    if info.better is not None and np.isfinite(means).any():
+        best = int(np.nanargmin(means) if info.better == "lower" else np.nanargmax(means))
+    if highlight is not None:
+        j = options.index(highlight)
+        ax.axhspan(j - 0.45, j + 0.45, color=CHOSEN_BAND, zorder=0, lw=0)
+    y = np.arange(len(options))
+    for j in range(len(options)):
+        if not np.isfinite(means[j]):
+            continue
+        c = BLUE if j == best else DARK
+        ax.errorbar(means[j], y[j], xerr=hws[j], fmt="o", color=c, ecolor=c, elinewidth=2.2,
+                    capsize=4, capthick=1.6, markersize=7, zorder=3)
+        ax.annotate(format_value(means[j], info.kind), (means[j], y[j]), xytext=(0, 6),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=8, color=c,
+                    fontweight="bold" if j == best else "normal", zorder=4)
+    notes = [_better_note(info.better), *_targets(ax, metric, info.kind, constraints)]
+    note = " · ".join(n for n in notes if n)
+    ax.set_title(metric_label(metric, unit=True) + (f"\n{note}" if note else ""), loc="left")
+    _option_axes(ax, info.kind, options, margin=0.18)
+
+
+def _targets(ax: Axes, metric: str, kind: str, constraints: Sequence[Constraint]) -> list[str]:
+    """Dashed red lines at the bounds of the constraints on ``metric``; their notes for the title."""
+    notes = []
+    for con in constraints:
+        if con.metric == metric:
+            ax.axvline(con.bound, color=RED, ls="--", lw=1.2, zorder=2)
+            notes.append(f"target {'≤' if con.op == '<=' else '≥'} {format_value(con.bound, kind)}")
+    return notes
+
+
+def _option_axes(ax: Axes, kind: str, labels: list[str], margin: float, signed: bool = False) -> None:
+    """A panel's x axis in the metric's unit, with a light grid, and the options down the y axis."""
+    _axis(ax.xaxis, kind, signed)
+    ax.xaxis.grid(True, color="#e5e5e5", lw=0.8, zorder=0)
+    ax.set_axisbelow(True)
+    ax.margins(x=margin)
+    ax.tick_params(axis="y", length=0)
+    ax.set_yticks(np.arange(len(labels)), labels=labels)
+    ax.set_ylim(len(labels) - 0.5, -0.85)
+
+
+def _hide_unused(axes: np.ndarray, used: int) -> None:
+    """Hide the panels of the grid after the first ``used`` (row by row)."""
+    ncols = axes.shape[1]
+    for i in range(used, axes.size):
+        axes[i // ncols][i % ncols].set_visible(False)
+
+
+def _bold_highlight(axes: np.ndarray, highlight: str) -> None:
+    """The highlighted option's label in bold, on the first panel of every row."""
+    for r in range(axes.shape[0]):
+        for lab in axes[r][0].get_yticklabels():
+            if lab.get_text() == highlight:
+                lab.set_fontweight("bold")
 
 
 def differences_figure(differences: pd.DataFrame, *, max_cols: int = 2) -> Figure:
@@ -213,60 +243,74 @@ def differences_figure(differences: pd.DataFrame, *, max_cols: int = 2) -> Figur
         axes = fig.subplots(nrows, ncols, squeeze=False)
         kinds_used: set[str] = set()
         for i, metric in enumerate(metrics):
-            ax = axes[i // ncols][i % ncols]
-            info = metric_info(metric)
-            sub = d[d["metric"] == metric]
-            opts = sub["option"].tolist()
-            yy = np.arange(len(opts))
-            ax.axvline(0.0, color="#222222", lw=1.1, zorder=2)
-            for j, r in enumerate(sub.itertuples()):
-                diff = float(r.diff)
-                if not math.isfinite(diff):
-                    continue
-                sig = bool(r.significant)
-                if sig and info.better is not None and diff != 0:
-                    kind = "better" if (diff < 0) == (info.better == "lower") else "worse"
-                    c = BLUE if kind == "better" else RED
-                elif sig:
-                    kind, c = "significant", PURPLE
-                else:
-                    kind, c = "ns", GREY
-                kinds_used.add(kind)
-                lo, hi = float(r.low), float(r.high)
-                xerr = None
-                if math.isfinite(lo) and math.isfinite(hi):
-                    xerr = [[max(diff - lo, 0.0)], [max(hi - diff, 0.0)]]
-                ax.errorbar(diff, yy[j], xerr=xerr, fmt="o", color=c, ecolor=c, elinewidth=2.2, capsize=4,
-                            capthick=1.6, markersize=7, markerfacecolor=c if sig else "white",
-                            markeredgewidth=1.6, zorder=3)
-                ax.annotate(format_value(diff, info.kind, signed=True), (diff, yy[j]), xytext=(0, 6),
-                            textcoords="offset points", ha="center", va="bottom", fontsize=8, color=c,
-                            fontweight="bold" if sig else "normal", zorder=4)
-            note = _better_note(info.better, forest=True)
-            unit = " (pp)" if info.kind == "share" else metric_label(metric, unit=True)[len(info.label):]
-            ax.set_title(info.label + unit + (f"\n{note}" if note else ""), loc="left")
-            _axis(ax.xaxis, info.kind, signed=True)
-            ax.xaxis.grid(True, color="#e5e5e5", lw=0.8, zorder=0)
-            ax.set_axisbelow(True)
-            ax.margins(x=0.2)
-            ax.tick_params(axis="y", length=0)
-            ax.set_yticks(yy, labels=opts)
-            ax.set_ylim(len(opts) - 0.5, -0.85)
-            ax.set_xlabel(f"difference from {baseline}")
-        for i in range(len(metrics), nrows * ncols):
-            axes[i // ncols][i % ncols].set_visible(False)
+            kinds_used |= _difference_panel(axes[i // ncols][i % ncols], d[d["metric"] == metric], metric, baseline)
+        _hide_unused(axes, len(metrics))
         levels = sorted({round(float(v), 6) for v in d["level"] if math.isfinite(float(v))})
         lvl = f" at {levels[0] * 100:.4g}% each" if len(levels) == 1 else ""
         fig.suptitle(f"Difference from the baseline ({baseline}), paired over common random numbers\n"
                      f"Bonferroni-corrected confidence intervals{lvl}")
-        styles = [("better", BLUE, True, "significant, better"), ("worse", RED, True, "significant, worse"),
-                  ("significant", PURPLE, True, "significant"), ("ns", GREY, False, "not significant")]
-        handles = [Line2D([], [], color=c, marker="o", lw=2.2, markersize=7, markerfacecolor=c if filled else "white",
-                          markeredgewidth=1.6, label=label)
-                   for key, c, filled, label in styles if key in kinds_used]
-        if handles:
-            fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+        _legend(fig, kinds_used)
         return _freeze(fig)
+
+
+def _difference_panel(ax: Axes, sub: pd.DataFrame, metric: str, baseline: str) -> set[str]:
+    """One metric's panel of :func:`differences_figure`; returns the point styles it used."""
+    info = metric_info(metric)
+    opts = sub["option"].tolist()
+    yy = np.arange(len(opts))
+    ax.axvline(0.0, color="#222222", lw=1.1, zorder=2)
+    kinds: set[str] = set()
+    for j, r in enumerate(sub.itertuples()):
+        diff = float(r.diff)
+        if not math.isfinite(diff):
+            continue
+        sig = bool(r.significant)
+        kind, c = _point_style(sig, diff, info.better)
+        kinds.add(kind)
+        ax.errorbar(diff, yy[j], xerr=_xerr(diff, float(r.low), float(r.high)), fmt="o", color=c, ecolor=c,
+                    elinewidth=2.2, capsize=4, capthick=1.6, markersize=7, markerfacecolor=c if sig else "white",
+                    markeredgewidth=1.6, zorder=3)
+        ax.annotate(format_value(diff, info.kind, signed=True), (diff, yy[j]), xytext=(0, 6),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=8, color=c,
+                    fontweight="bold" if sig else "normal", zorder=4)
+    note = _better_note(info.better, forest=True)
+    unit = " (pp)" if info.kind == "share" else metric_label(metric, unit=True)[len(info.label):]
+    ax.set_title(info.label + unit + (f"\n{note}" if note else ""), loc="left")
+    _option_axes(ax, info.kind, opts, margin=0.2, signed=True)
+    ax.set_xlabel(f"difference from {baseline}")
+    return kinds
+
+
+def _point_style(significant: bool, diff: float, better: str | None) -> tuple[str, str]:
+    """(style key, colour) of a difference: significantly better or worse where the metric has a
+    direction, significant otherwise, or not significant."""
+    if significant and better is not None and diff != 0:
+        kind = "better" if (diff < 0) == (better == "lower") else "worse"
+        return kind, BLUE if kind == "better" else RED
+    if significant:
+        return "significant", PURPLE
+    return "ns", GREY
+
+
+def _xerr(diff: float, low: float, high: float) -> list[list[float]] | None:
+    """Asymmetric error bar from the interval's ends (None when an end is not finite)."""
+    if math.isfinite(low) and math.isfinite(high):
+        return [[max(diff - low, 0.0)], [max(high - diff, 0.0)]]
+    return None
+
+
+#: Legend entries of :func:`differences_figure`: (style key, colour, filled, label).
+_DIFFERENCE_STYLES = [("better", BLUE, True, "significant, better"), ("worse", RED, True, "significant, worse"),
+                      ("significant", PURPLE, True, "significant"), ("ns", GREY, False, "not significant")]
+
+
+def _legend(fig: Figure, kinds_used: set[str]) -> None:
+    """A legend below the panels with the point styles that were used, in a fixed order."""
+    handles = [Line2D([], [], color=c, marker="o", lw=2.2, markersize=7, markerfacecolor=c if filled else "white",
+                      markeredgewidth=1.6, label=label)
+               for key, c, filled, label in _DIFFERENCE_STYLES if key in kinds_used]
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
 
 
 def pareto_figure(pareto: pd.DataFrame, x: str, y: str, *, highlight: str | None = None) -> Figure:

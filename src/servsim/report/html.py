@@ -21,12 +21,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
 from servsim.atomic import ensure_dir, write_text
-from servsim.report.tables import LABELS, fmt
+from servsim.metrics.registry import REGISTRY, resolve
+from servsim.report.tables import fmt
 from servsim.stats import Selection
 
 __all__ = [
@@ -39,71 +39,57 @@ __all__ = [
 # Metrics: label, unit and direction
 # ---------------------------------------------------------------------------------------------
 
-#: Labels and units beyond ``servsim.report.tables.LABELS`` (experiment-level metrics).
-EXTRA_LABELS: dict[str, tuple[str, str]] = {
-    "cost": ("cost", "money"),
-    "total_cost": ("total cost", "money"),
-    "staff_cost": ("staff cost", "money"),
-    "vendor_cost": ("vendor cost", "money"),
-    "bot_cost": ("bot cost", "money"),
-    "paid_hours": ("paid agent-hours", "hours"),
-    "busy_hours": ("busy agent-hours", "hours"),
-}
-
-#: Which direction is better, for metrics where that is clear; others are left to the reader.
-DIRECTION: dict[str, Literal["lower", "higher"]] = {
-    "service_level": "higher", "answered": "higher", "handled": "higher",
-    "abandon_rate": "lower", "abandoned": "lower", "asa_s": "lower", "mean_wait_s": "lower",
-    "p90_wait_s": "lower", "p95_wait_s": "lower", "mean_lead_time_s": "lower", "p_wait": "lower",
-    "in_system_end": "lower", "cost": "lower", "total_cost": "lower", "staff_cost": "lower",
-    "paid_hours": "lower", "vendor_cost": "lower", "bot_cost": "lower", "balked": "lower",
-    "unresolved": "lower", "share_satisfied": "higher", "satisfaction_mean": "higher",
-}
-
-_KNOWN = {**LABELS, **EXTRA_LABELS}
 _SEPARATORS = ("_", ".", ":", "/", "@", " ", "-")
 
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """How to show a metric: ``label`` for people, unit ``kind`` (share, seconds, count, money,
-    hours) and ``better`` ("lower", "higher" or None when it depends)."""
+    """How to show a metric: ``label`` for people, unit ``kind`` (:mod:`servsim.metrics.registry`:
+    count, share, duration, hours, money, ratio) and ``better`` ("lower", "higher" or None when it
+    depends)."""
 
     label: str
     kind: str
     better: str | None
 
 
+def _qualified(m: str) -> MetricInfo | None:
+    """A registry name qualified by a channel, segment or pool before or after it
+    (``service_level_phone``, ``phone:asa_s``, ``pool:clerks occupancy``): the known unit, with the
+    qualifier in the label. Longest names first, so ``abandon_rate_waited`` wins over ``abandon_rate``."""
+    for known in sorted(REGISTRY, key=lambda k: (-len(k), k)):
+        entry = REGISTRY[known]
+        for sep in _SEPARATORS:
+            if m.startswith(known + sep) and len(m) > len(known) + 1:
+                return MetricInfo(f"{entry.label}, {m[len(known) + 1:]}", entry.kind, entry.better)
+            if m.endswith(sep + known) and len(m) > len(known) + 1:
+                qualifier = m[:-len(known) - 1]
+                if known == "occupancy" and qualifier.startswith("pool") and len(qualifier) > 5:
+                    return MetricInfo(f"occupancy {qualifier[5:].strip('_.:/@ ')}", entry.kind, entry.better)
+                return MetricInfo(f"{entry.label}, {qualifier}", entry.kind, entry.better)
+    return None
+
+
 def metric_info(metric: str) -> MetricInfo:
     """Label, unit kind and better direction of a KPI column name.
 
-    Exact names come from ``servsim.report.tables.LABELS`` plus :data:`EXTRA_LABELS`;
-    ``occupancy_<pool>`` is a share; a known name qualified by a channel, segment or pool before or
-    after it (``service_level_phone``, ``phone:asa_s``) keeps the known unit with the qualifier in
-    the label. Unknown names: ``*_s`` are seconds, ``*rate``/``*share`` shares, ``*cost*`` money,
-    anything else a plain number.
+    Names and patterns (``occupancy_<pool>``) come from :mod:`servsim.metrics.registry`; a registry
+    name qualified by a channel, segment or pool keeps its unit with the qualifier in the label.
+    Unknown names (e.g. a user's column): ``*_s`` are durations, ``*rate``/``*share``/``*level``
+    shares, ``*cost*`` money, ``*_hours`` hours, anything else a plain number.
     """
     m = str(metric)
-    if m in _KNOWN:
-        label, kind = _KNOWN[m]
-        return MetricInfo(label, kind, DIRECTION.get(m))
-    for sep in ("_", ":", ".", "/", "@", " "):
-        if m.startswith("occupancy" + sep) and len(m) > len("occupancy") + 1:
-            return MetricInfo(f"occupancy {m[len('occupancy') + 1:]}", "share", None)
-        if m.startswith("pool" + sep) and m.endswith("occupancy"):
-            return MetricInfo(f"occupancy {m[len('pool') + 1:-len('occupancy')].strip('_.:/@ ')}", "share", None)
-    for known in sorted(_KNOWN, key=lambda k: (-len(k), k)):
-        label, kind = _KNOWN[known]
-        for sep in _SEPARATORS:
-            if m.startswith(known + sep) and len(m) > len(known) + 1:
-                return MetricInfo(f"{label}, {m[len(known) + 1:]}", kind, DIRECTION.get(known))
-            if m.endswith(sep + known) and len(m) > len(known) + 1:
-                return MetricInfo(f"{label}, {m[:-len(known) - 1]}", kind, DIRECTION.get(known))
+    entry = resolve(m)
+    if entry is not None:
+        return MetricInfo(entry.label, entry.kind, entry.better)
+    qualified = _qualified(m)
+    if qualified is not None:
+        return qualified
     low = m.lower()
     if "cost" in low:
         return MetricInfo(m.replace("_", " "), "money", "lower")
     if low.endswith("_s"):
-        return MetricInfo(m[:-2].replace("_", " "), "seconds", None)
+        return MetricInfo(m[:-2].replace("_", " "), "duration", None)
     if low.endswith("_hours") or low.endswith("_h"):
         return MetricInfo(m.rsplit("_", 1)[0].replace("_", " "), "hours", None)
     if low.endswith("rate") or low.endswith("share") or low.endswith("level"):
@@ -111,7 +97,7 @@ def metric_info(metric: str) -> MetricInfo:
     return MetricInfo(m.replace("_", " "), "count", None)
 
 
-_UNIT_NOTE = {"share": "%", "seconds": "s", "hours": "h", "money": "", "count": ""}
+_UNIT_NOTE = {"share": "%", "duration": "s", "hours": "h", "money": "", "count": "", "ratio": "×"}
 
 
 def metric_label(metric: str, unit: bool = False, better: bool = False) -> str:
@@ -149,7 +135,7 @@ def format_value(value: float, kind: str, signed: bool = False) -> str:
     s = "+" if signed else ""
     if kind == "share":
         out = f"{v * 100:{s},.1f} pp" if signed else f"{v:.1%}"
-    elif kind == "seconds":
+    elif kind in ("duration", "seconds"):
         out = f"{v:{s},.1f}s"
     elif kind == "hours":
         out = f"{v:{s},.1f} h"
@@ -164,7 +150,7 @@ def format_estimate(mean: float, half_width: float, kind: str) -> str:
     """``mean ± half-width`` in the metric's unit (NaN half-width: the mean alone)."""
     if _isnan(mean):
         return "–"
-    if kind in ("share", "seconds", "count"):
+    if kind in ("share", "duration", "seconds", "count"):
         return _minus(fmt(float(mean), math.nan if _isnan(half_width) else float(half_width), kind))
     main = format_value(mean, kind)
     if _isnan(half_width):
@@ -287,67 +273,85 @@ def _choice(selection: Selection | None, summary: pd.DataFrame) -> str:
         return "\n".join([*parts, "<p>No objective was given in the experiment file, so no option is chosen; "
                            "see the comparison and the differences below.</p>", "</section>"])
     level = f"{selection.level * 100:g}%"
-    if selection.best is None:
-        parts.append('<p class="verdict"><span class="none">No option is chosen:</span> '
-                     "none meets every constraint.</p>")
-    else:
-        if selection.confident:
-            conf = (f'<span class="confident">confident</span> — significantly better than every other feasible '
-                    f"option (joint {_e(level)} level)")
-            if len(selection.feasible) == 1:
-                conf = '<span class="confident">the only feasible option</span>'
-        else:
-            conf = ('<span class="unsure">not confident</span> — not significantly better than every other '
-                    "feasible option")
-        parts.append(f'<p class="verdict">Chosen: <strong>{_e(selection.best)}</strong> · {conf}.</p>')
-        if not selection.constraints.empty and not selection.constraints_confident:
-            parts.append(f"<p>Its sample means meet every constraint, but not every constraint holds at the "
-                         f"{_e(level)} one-sided confidence bound (see the table below).</p>")
+    parts.extend(_verdict(selection, level))
     parts.append(f'<p class="method"><strong>Method.</strong> {_e(selection.method)}</p>')
-
-    metric = _objective_metric(summary, selection)
-    comp = selection.comparisons
-    if comp is not None and not comp.empty:
-        kind = metric_info(metric).kind if metric else "count"
-        what = _e(metric_label(metric)) if metric else "objective"
-        rows = []
-        for r in comp.itertuples():
-            d, ci = format_difference(r.diff, r.low, r.high, kind)
-            rows.append(f"<tr><th>{_e(r.option)}</th><td class=\"num\">{_e(format_value(r.mean, kind))}</td>"
-                        f"<td class=\"num\">{_e(d)}</td><td class=\"num\">{_e(ci)}</td>"
-                        f"<td class=\"num\">{_e(format_p(r.p_value))}</td>"
-                        f"<td>{'yes' if bool(r.better) else 'no'}</td></tr>")
-        parts.append(f"<h3>The chosen option against the other feasible options ({what})</h3>")
-        parts.append(_table(["option", f"mean {what}", f"difference from {_e(selection.best)}",
-                             "Bonferroni CI", "p-value (adjusted)", f"{_e(selection.best)} significantly better"],
-                            rows))
-
-    if selection.infeasible:
-        parts.append("<h3>Infeasible options</h3>")
-        items = []
-        for opt, reasons in selection.infeasible.items():
-            why = "; ".join(_e(r) for r in reasons)
-            items.append(f"<li><strong>{_e(opt)}</strong>: {why}</li>")
-        parts.append("<ul>\n" + "\n".join(items) + "\n</ul>")
-
-    cons = selection.constraints
-    if cons is not None and not cons.empty:
-        rows = []
-        for r in cons.itertuples():
-            kind = metric_info(r.metric).kind
-            bound_word = "upper" if r.op == "<=" else "lower"
-            chosen = ' class="chosen"' if selection.best is not None and str(r.option) == selection.best else ""
-            rows.append(f"<tr{chosen}><th>{_e(r.option)}</th><td>{_e(metric_label(r.metric))} "
-                        f"{'≤' if r.op == '<=' else '≥'} {_e(format_value(r.bound, kind))}</td>"
-                        f"<td class=\"num{'' if bool(r.holds) else ' bad'}\">{_e(format_value(r.mean, kind))}</td>"
-                        f"<td>{'yes' if bool(r.holds) else 'no'}</td>"
-                        f"<td class=\"num\">{_e(format_value(r.conf_bound, kind))} ({bound_word})</td>"
-                        f"<td>{'yes' if bool(r.confident) else 'no'}</td></tr>")
-        parts.append("<h3>Constraints</h3>")
-        parts.append(_table(["option", "constraint", "mean", "mean meets it",
-                             f"one-sided {_e(level)} bound", "bound meets it"], rows))
+    parts.extend(_comparisons_table(selection, summary))
+    parts.extend(_infeasible_list(selection))
+    parts.extend(_constraints_table(selection, level))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _verdict(selection: Selection, level: str) -> list[str]:
+    """The chosen option (or that there is none) and how confident the choice is."""
+    if selection.best is None:
+        return ['<p class="verdict"><span class="none">No option is chosen:</span> '
+                "none meets every constraint.</p>"]
+    if selection.confident:
+        conf = (f'<span class="confident">confident</span> — significantly better than every other feasible '
+                f"option (joint {_e(level)} level)")
+        if len(selection.feasible) == 1:
+            conf = '<span class="confident">the only feasible option</span>'
+    else:
+        conf = ('<span class="unsure">not confident</span> — not significantly better than every other '
+                "feasible option")
+    out = [f'<p class="verdict">Chosen: <strong>{_e(selection.best)}</strong> · {conf}.</p>']
+    if not selection.constraints.empty and not selection.constraints_confident:
+        out.append(f"<p>Its sample means meet every constraint, but not every constraint holds at the "
+                   f"{_e(level)} one-sided confidence bound (see the table below).</p>")
+    return out
+
+
+def _comparisons_table(selection: Selection, summary: pd.DataFrame) -> list[str]:
+    """Heading and table of the chosen option against each other feasible option (none if alone)."""
+    comp = selection.comparisons
+    if comp is None or comp.empty:
+        return []
+    metric = _objective_metric(summary, selection)
+    kind = metric_info(metric).kind if metric else "count"
+    what = _e(metric_label(metric)) if metric else "objective"
+    rows = []
+    for r in comp.itertuples():
+        d, ci = format_difference(r.diff, r.low, r.high, kind)
+        rows.append(f"<tr><th>{_e(r.option)}</th><td class=\"num\">{_e(format_value(r.mean, kind))}</td>"
+                    f"<td class=\"num\">{_e(d)}</td><td class=\"num\">{_e(ci)}</td>"
+                    f"<td class=\"num\">{_e(format_p(r.p_value))}</td>"
+                    f"<td>{'yes' if bool(r.better) else 'no'}</td></tr>")
+    return [f"<h3>The chosen option against the other feasible options ({what})</h3>",
+            _table(["option", f"mean {what}", f"difference from {_e(selection.best)}",
+                    "Bonferroni CI", "p-value (adjusted)", f"{_e(selection.best)} significantly better"], rows)]
+
+
+def _infeasible_list(selection: Selection) -> list[str]:
+    """Heading and list of the infeasible options with their reasons (none if every option is feasible)."""
+    if not selection.infeasible:
+        return []
+    items = []
+    for opt, reasons in selection.infeasible.items():
+        why = "; ".join(_e(r) for r in reasons)
+        items.append(f"<li><strong>{_e(opt)}</strong>: {why}</li>")
+    return ["<h3>Infeasible options</h3>", "<ul>\n" + "\n".join(items) + "\n</ul>"]
+
+
+def _constraints_table(selection: Selection, level: str) -> list[str]:
+    """Heading and table of every option × constraint: mean and one-sided bound against the bound."""
+    cons = selection.constraints
+    if cons is None or cons.empty:
+        return []
+    rows = []
+    for r in cons.itertuples():
+        kind = metric_info(r.metric).kind
+        bound_word = "upper" if r.op == "<=" else "lower"
+        chosen = ' class="chosen"' if selection.best is not None and str(r.option) == selection.best else ""
+        rows.append(f"<tr{chosen}><th>{_e(r.option)}</th><td>{_e(metric_label(r.metric))} "
+                    f"{'≤' if r.op == '<=' else '≥'} {_e(format_value(r.bound, kind))}</td>"
+                    f"<td class=\"num{'' if bool(r.holds) else ' bad'}\">{_e(format_value(r.mean, kind))}</td>"
+                    f"<td>{'yes' if bool(r.holds) else 'no'}</td>"
+                    f"<td class=\"num\">{_e(format_value(r.conf_bound, kind))} ({bound_word})</td>"
+                    f"<td>{'yes' if bool(r.confident) else 'no'}</td></tr>")
+    return ["<h3>Constraints</h3>",
+            _table(["option", "constraint", "mean", "mean meets it", f"one-sided {_e(level)} bound",
+                    "bound meets it"], rows)]
 
 
 def _summary_table(summary: pd.DataFrame, selection: Selection | None, baseline: str | None,
@@ -360,41 +364,58 @@ def _summary_table(summary: pd.DataFrame, selection: Selection | None, baseline:
     options = list(dict.fromkeys(s["option"].tolist()))
     metrics = list(dict.fromkeys(s["metric"].tolist()))
     cells = {(r.option, r.metric): r for r in s.itertuples()}
-    violated = set()
-    if selection is not None and selection.constraints is not None and not selection.constraints.empty:
-        for r in selection.constraints.itertuples():
-            if not bool(r.holds):
-                violated.add((str(r.option), str(r.metric)))
+    violated = _violations(selection)
+    chosen = selection.best if selection is not None else None
     header = ["option"] + [_e(metric_label(m, better=True)) for m in metrics] + ["replications"]
     rows = []
     for opt in options:
-        tags = ""
-        if selection is not None and selection.best is not None and opt == selection.best:
-            tags += '<span class="tag chosen">chosen</span>'
-        if baseline is not None and opt == baseline:
-            tags += '<span class="tag">baseline</span>'
-        if selection is not None and opt in selection.infeasible:
-            tags += '<span class="tag">infeasible</span>'
-        tds = []
-        ns = []
-        for m in metrics:
-            r = cells.get((opt, m))
-            if r is None:
-                tds.append('<td class="num">–</td>')
-                continue
-            if not _isnan(r.n):
-                ns.append(int(r.n))
-            bad = " bad" if (opt, m) in violated else ""
-            tds.append(f'<td class="num{bad}">{_e(format_estimate(r.mean, r.half_width, metric_info(m).kind))}</td>')
-        n = str(max(ns)) if ns else "–"
-        chosen = ' class="chosen"' if selection is not None and selection.best is not None \
-            and opt == selection.best else ""
-        rows.append(f"<tr{chosen}><th>{_e(opt)}{tags}</th>{''.join(tds)}<td class=\"num\">{n}</td></tr>")
+        tds, n = _option_cells(opt, metrics, cells, violated)
+        klass = ' class="chosen"' if chosen is not None and opt == chosen else ""
+        rows.append(f"<tr{klass}><th>{_e(opt)}{_option_tags(opt, selection, baseline)}</th>{''.join(tds)}"
+                    f"<td class=\"num\">{n}</td></tr>")
     parts.append(f"<p>Mean across replications ± half-width of the {level * 100:g}% confidence interval (Student t). "
                  "Values in red miss a constraint.</p>")
     parts.append(_table(header, rows))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _violations(selection: Selection | None) -> set[tuple[str, str]]:
+    """(option, metric) pairs whose sample mean misses a constraint."""
+    if selection is None or selection.constraints is None or selection.constraints.empty:
+        return set()
+    return {(str(r.option), str(r.metric)) for r in selection.constraints.itertuples() if not bool(r.holds)}
+
+
+def _option_tags(opt: str, selection: Selection | None, baseline: str | None) -> str:
+    """The chosen / baseline / infeasible tags after an option's name."""
+    tags = ""
+    if selection is not None and selection.best is not None and opt == selection.best:
+        tags += '<span class="tag chosen">chosen</span>'
+    if baseline is not None and opt == baseline:
+        tags += '<span class="tag">baseline</span>'
+    if selection is not None and opt in selection.infeasible:
+        tags += '<span class="tag">infeasible</span>'
+    return tags
+
+
+def _option_cells(opt: str, metrics: list[str], cells: Mapping[tuple[str, str], tuple[object, ...]],
+                  violated: set[tuple[str, str]]) -> tuple[list[str], str]:
+    """An option's estimate cells, one per metric (red where a constraint is missed), and its
+    number of replications (the largest n of its metrics; "–" if none)."""
+    tds = []
+    ns = []
+    for m in metrics:
+        r = cells.get((opt, m))
+        if r is None:
+            tds.append('<td class="num">–</td>')
+            continue
+        n, mean, half_width = r.n, r.mean, r.half_width  # type: ignore[attr-defined]
+        if not _isnan(n):
+            ns.append(int(n))
+        bad = " bad" if (opt, m) in violated else ""
+        tds.append(f'<td class="num{bad}">{_e(format_estimate(mean, half_width, metric_info(m).kind))}</td>')
+    return tds, str(max(ns)) if ns else "–"
 
 
 def _differences_table(differences: pd.DataFrame) -> str:

@@ -6,44 +6,30 @@ import math
 
 import pandas as pd
 
-LABELS = {
-    "offered": ("offered", "count"), "answered": ("answered", "count"), "handled": ("handled", "count"),
-    "abandoned": ("abandoned", "count"), "abandon_rate": ("abandonment rate", "share"),
-    "asa_s": ("ASA (mean wait, answered)", "seconds"), "mean_wait_s": ("mean wait", "seconds"),
-    "p90_wait_s": ("90th percentile wait", "seconds"), "p95_wait_s": ("95th percentile wait", "seconds"),
-    "service_level": ("service level", "share"), "mean_handle_s": ("mean handle time", "seconds"),
-    "mean_lead_time_s": ("mean end-to-end time", "seconds"), "in_system_end": ("in system at end", "count"),
-    "littles_gap": ("Little's law gap |L−λW|/L", "share"), "occupancy": ("occupancy", "share"),
-    "p_wait": ("P(wait > 0)", "share"),
-    "satisfaction_mean": ("satisfaction proxy (mean score, 0–100%)", "share"),
-    "share_satisfied": ("satisfied (proxy)", "share"),
-    "total_cost": ("total cost (staff + vendor + bots + penalties)", "count"),
-    "vendor_cost": ("vendor cost", "count"), "bot_cost": ("bot cost", "count"),
-    "balked": ("balked", "count"), "contained": ("contained by bots", "count"),
-    "outsourced": ("handled by a vendor", "count"), "unresolved": ("handled, unresolved", "count"),
-    "retrials": ("retrials and repeats", "count"),
-    "staff_cost": ("staff cost", "count"), "penalty_cost": ("penalty cost", "count"),
-    "cost_per_handled": ("cost per handled contact", "count"),
-}
-
+from servsim.metrics.registry import resolve
 
 def fmt(value: float, half_width: float, kind: str) -> str:
-    """``mean ± half-width`` in the metric's unit."""
+    """``mean ± half-width`` in the metric's unit (kinds of :mod:`servsim.metrics.registry`)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     hw = "" if half_width is None or math.isnan(half_width) else half_width
     if kind == "share":
         return f"{value:.1%}" + (f" ± {hw:.1%}" if hw != "" else "")
-    if kind == "seconds":
+    if kind in ("duration", "seconds"):
         return f"{value:,.1f}s" + (f" ± {hw:,.1f}" if hw != "" else "")
     return f"{value:,.1f}" + (f" ± {hw:,.1f}" if hw != "" else "")
 
 
+def metric_label(metric: str) -> str:
+    """People's label of a metric (the registry's; an unknown name with its underscores as spaces)."""
+    m = resolve(metric)
+    return m.label if m is not None else metric.replace("_", " ")
+
+
 def metric_kind(metric: str) -> str:
-    """The unit kind of a metric for :func:`fmt`: share, seconds or count (occupancy_<pool> is a share)."""
-    if metric.startswith("occupancy"):
-        return "share"
-    return LABELS.get(metric, (metric, "count"))[1]
+    """The unit kind of a metric for :func:`fmt` (the registry's; an unknown name is a count)."""
+    m = resolve(metric)
+    return m.kind if m is not None else "count"
 
 
 def parameter_text(value: object) -> str:
@@ -70,7 +56,7 @@ def kpi_rows(
     columns = [_group_label(c, s) for c, s in groups]
     rows: list[tuple[str, list[str]]] = []
     for metric in dict.fromkeys(kpi["metric"]):
-        label, kind = LABELS.get(metric, (metric, "count"))
+        label, kind = metric_label(metric), metric_kind(metric)
         cells = []
         for c, s in groups:
             hit = kpi[(kpi["channel"] == c) & (kpi["segment"] == s) & (kpi["metric"] == metric)]
@@ -80,5 +66,5 @@ def kpi_rows(
         rows.append((label, cells))
     for _, r in pools.iterrows():
         cells = [fmt(r["mean"], r["half_width"], "share")] + [""] * (len(columns) - 1 + (theory is not None))
-        rows.append((f"occupancy {str(r['channel'])[5:]}", cells))
+        rows.append((metric_label(f"occupancy_{str(r['channel'])[5:]}"), cells))
     return columns, rows

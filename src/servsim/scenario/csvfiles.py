@@ -46,45 +46,62 @@ def read_rows(path: Path, columns: Sequence[str | None], parse: Callable[[list[s
     the file policy (:func:`servsim.scenario.files.referenced_file`).
     """
     name = plain(path.name)
-    try:
-        fd = open_regular(path, "CSV file")
-    except FileRefused as exc:
-        hint = " (paths are relative to the scenario file)" if "does not exist" in str(exc) else ""
-        raise ValueError(f"{exc}{hint}") from None
-    out: list[T] = []
-    lineno = 0  # the last line read in full
+    fd = _open_csv(path)
     try:
         with io.open(fd, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(_bounded_lines(fh, name))
-            header = next(reader, None)
-            if header is None:
-                raise ValueError(f"file {quoted(str(path), 200)} is empty")
-            lineno = 1
-            header = [h.strip() for h in header]
-            missing = [c for c in columns if c is not None and c not in header]
-            if missing:
-                raise ValueError(f"column {quoted(missing[0])} not in {name}; columns are {_columns(header)}")
-            idx = [0 if c is None else header.index(c) for c in columns]
-            for lineno, row in enumerate(reader, start=2):
-                if not row or not "".join(row).strip():
-                    continue
-                try:
-                    out.append(parse([row[i] if i < len(row) else None for i in idx]))
-                except (ValueError, OverflowError) as exc:
-                    raise ValueError(f"{name} line {lineno}: {exc}") from None
-                if len(out) > limit:
-                    raise ValueError(f"{name} has more than {limit:,} rows")
+            out = _parse_rows(csv.reader(_bounded_lines(fh, name)), path, name, columns, parse, limit)
     except UnicodeDecodeError as exc:
         raise ValueError(f"{name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
                          "save it as UTF-8 CSV") from None
-    except csv.Error as exc:
-        reason = "a field is too long" if "field larger" in str(exc) else quoted(str(exc), 60)
-        raise ValueError(f"{name} line {lineno + 1}: not readable as CSV ({reason})") from None
     except OSError as exc:
         raise ValueError(f"cannot read {name}: {plain(exc.strerror or exc)}") from None
     if not out:
         raise ValueError(f"file {quoted(str(path), 200)} has no values")
     return out
+
+
+def _open_csv(path: Path) -> int:
+    """A descriptor of the regular file ``path``; ``ValueError`` saying why it is refused."""
+    try:
+        return open_regular(path, "CSV file")
+    except FileRefused as exc:
+        hint = " (paths are relative to the scenario file)" if "does not exist" in str(exc) else ""
+        raise ValueError(f"{exc}{hint}") from None
+
+
+def _parse_rows(reader: Iterator[list[str]], path: Path, name: str, columns: Sequence[str | None],
+                parse: Callable[[list[str | None]], T], limit: int) -> list[T]:
+    """The rows of :func:`read_rows` after the header, each parsed; ``ValueError`` naming the line
+    that cannot be read or parsed."""
+    out: list[T] = []
+    lineno = 0  # the last line read in full
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"file {quoted(str(path), 200)} is empty")
+        lineno = 1
+        idx = _column_index([h.strip() for h in header], columns, name)
+        for lineno, row in enumerate(reader, start=2):
+            if not row or not "".join(row).strip():
+                continue
+            try:
+                out.append(parse([row[i] if i < len(row) else None for i in idx]))
+            except (ValueError, OverflowError) as exc:
+                raise ValueError(f"{name} line {lineno}: {exc}") from None
+            if len(out) > limit:
+                raise ValueError(f"{name} has more than {limit:,} rows")
+    except csv.Error as exc:
+        reason = "a field is too long" if "field larger" in str(exc) else quoted(str(exc), 60)
+        raise ValueError(f"{name} line {lineno + 1}: not readable as CSV ({reason})") from None
+    return out
+
+
+def _column_index(header: list[str], columns: Sequence[str | None], name: str) -> list[int]:
+    """Positions of ``columns`` in the header (None: the first column); ``ValueError`` for a missing one."""
+    missing = [c for c in columns if c is not None and c not in header]
+    if missing:
+        raise ValueError(f"column {quoted(missing[0])} not in {name}; columns are {_columns(header)}")
+    return [0 if c is None else header.index(c) for c in columns]
 
 
 def _bounded_lines(fh: io.TextIOBase, name: str) -> Iterator[str]:

@@ -1,0 +1,615 @@
+"""Per-cell sums: the one computation of every contact KPI, with a per-contact log or without.
+
+A *cell* is a group of contacts whose KPIs can be added: (channel, reporting interval of arrival)
+for the ``intervals`` table, (channel, customer segment) over contacts arriving after the warm-up
+for the ``summary`` rows (overall, per channel, per segment: sums of cells). Each contact
+contributes one row of :data:`SUMS` — 0/1 counts and sums of waits, handle times, lead times and
+satisfaction scores — and :func:`np.bincount` adds them into their cells, one column at a time (no
+Python loop over contacts, rows or intervals). Every KPI that is a count, a share or a mean is
+then its registry entry's ``compute`` on the summed rows (:mod:`servsim.metrics.registry`).
+
+Both kinds of run go through :class:`CellSums`: without a per-contact log the engine hands over
+contacts in chunks as they leave and pool events in time order (:func:`CellSums.contacts`,
+:func:`CellSums.busy`), so memory follows the number of cells, not of contacts; with a log, the
+whole log is folded once (:func:`CellSums.fold_log`). The two give equal tables up to the order of
+floating-point additions (relative differences around 1e-15), except wait percentiles:
+
+* with a log they are exact: :func:`grouped_percentile`, numpy's linear interpolation between order
+  statistics, per row;
+* without one, ``summary`` percentiles come from a histogram of waits per cell: one bin for waits
+  of exactly 0 s, one for (0, 0.01 s), then geometric bins 0.5 % wide up to 10⁷ s (about 116 days;
+  longer waits share the last bin), waits spread evenly inside a bin — within 0.5 % (or 0.01 s) of
+  the exact value; in the ``intervals`` table they are NaN.
+
+Pools: each pool's busy-slot count is integrated exactly between its change points (service starts
+and ends, staffing changes, interval boundaries, the warm-up end): ``staffed_s`` = ∫ on-duty
+headcount, ``busy_s`` = ∫ busy, ``paid_s`` = ∫ max(scheduled headcount, busy), per interval and over
+exactly [warm-up end, end of run] (``pool_summary``).
+
+Little's law: L = Σ over visits of their time in the window [warm-up end, end] / τ; λ and W from
+the contacts that arrived in the window (arrivals at exactly the end are outside it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from servsim import economics
+from servsim.engine.core import Records, as_numpy
+from servsim.engine.plan import Plan
+from servsim.metrics import records
+from servsim.metrics.registry import REGISTRY, columns
+from servsim.outcomes import Outcome, VisitOutcome
+from servsim.scenario.economics import Satisfaction
+from servsim.units import DAY
+
+#: The per-contact quantities summed into cells (not KPIs: their inputs). ``sl_*_own`` use the
+#: contact's channel threshold, ``sl_*_target`` the targets' threshold.
+SUMS = ("offered", "answered", "handled", "abandoned", "in_system", "balked", "contained", "outsourced",
+        "unresolved", "retrials", "answered_wait_sum", "known", "known_wait_sum", "known_waited",
+        "abandoned_waited", "handled_lead_sum", "handles", "handle_sum", "scored", "score_sum", "satisfied",
+        "sl_within_own", "sl_ab_within_own", "sl_young_own", "sl_within_target", "sl_ab_within_target",
+        "sl_young_target")
+_J = {name: j for j, name in enumerate(SUMS)}
+_SL = ("sl_within", "sl_ab_within", "sl_young")
+
+#: KPIs evaluated from the sums, and the wait percentiles (column, percentile).
+CELL_KPIS = [(m.name, m.compute) for m in REGISTRY.values() if m.compute is not None]
+PERCENTILES = (("p90_wait_s", 90.0), ("p95_wait_s", 95.0))
+_LITTLE = columns("summary", "littles")
+
+# --------------------------------------------------------------------------- wait histogram
+H_MIN = 0.01
+H_MAX = 1e7
+H_RATIO = 1.005
+_H_GEOM = math.ceil(math.log(H_MAX / H_MIN) / math.log(H_RATIO))
+_H_LO = np.r_[0.0, 0.0, H_MIN * H_RATIO ** np.arange(_H_GEOM)]
+_H_HI = np.r_[0.0, H_MIN, H_MIN * H_RATIO ** np.arange(1, _H_GEOM + 1)]
+N_BINS = len(_H_LO)
+
+
+def wait_bins(w: np.ndarray) -> np.ndarray:
+    """Histogram bin of each wait (seconds, >= 0)."""
+    b = np.zeros(len(w), dtype=np.int64)
+    pos = w > 0
+    small = pos & (w < H_MIN)
+    b[small] = 1
+    big = pos & ~small
+    j = np.floor(np.log(w[big] / H_MIN) / math.log(H_RATIO)).astype(np.int64)
+    b[big] = 2 + np.clip(j, 0, _H_GEOM - 1)
+    return b
+
+
+def hist_percentiles(counts: np.ndarray, qs: Iterable[float]) -> list[float]:
+    """Percentiles (0-100) of the values counted in ``counts`` (bins of :func:`wait_bins`), by numpy's
+    linear interpolation between order statistics, each order statistic placed evenly in its bin."""
+    qs = list(qs)
+    n = int(counts.sum())
+    if n == 0:
+        return [np.nan] * len(qs)
+    cum = np.cumsum(counts)
+
+    def value(r: int) -> float:  # r-th smallest (0-based)
+        b = int(np.searchsorted(cum, r, side="right"))
+        first = cum[b] - counts[b]
+        return float(_H_LO[b] + (_H_HI[b] - _H_LO[b]) * (r - first + 0.5) / counts[b])
+
+    out = []
+    for q in qs:
+        h = (n - 1) * q / 100.0
+        lo = math.floor(h)
+        v = value(lo)
+        if lo + 1 < n and h > lo:
+            v += (h - lo) * (value(lo + 1) - v)
+        out.append(v)
+    return out
+
+
+def grouped_percentiles(values: np.ndarray, groups: np.ndarray, n_groups: int,
+                        qs: Iterable[float]) -> np.ndarray:
+    """``float64[len(qs), n_groups]``: the percentiles ``qs`` (0-100) of ``values`` within each group
+    0..n_groups-1 (NaN for an empty group), by numpy's default linear interpolation between order
+    statistics. ``values`` must be sorted already: one stable sort of the integer group codes then
+    keeps each group's values in order, so all groups and percentiles cost one pass."""
+    qs = list(qs)
+    order = np.argsort(groups, kind="stable")
+    v = values[order]
+    n = np.bincount(groups, minlength=n_groups)[:n_groups]
+    start = np.cumsum(n) - n
+    has = n > 0
+    out = np.full((len(qs), n_groups), np.nan)
+    for i, q in enumerate(qs):
+        h = (np.maximum(n, 1) - 1) * (q / 100.0)
+        lo = np.floor(h).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+        a, b = v[(start + lo)[has]], v[(start + hi)[has]]
+        t = (h - lo)[has]
+        # numpy's _lerp: exact at both ends
+        out[i, has] = np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)
+    return out
+
+
+# --------------------------------------------------------------------------- per-contact sums
+def contact_inputs(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The contact columns KPIs need, as numpy arrays; ``outcome`` as codes of the table outcomes
+    (:data:`servsim.outcomes.TABLE_OUTCOMES`); missing optional columns get their neutral value."""
+    col = contacts["outcome"]
+    names = records.CONTACT_OUTCOMES
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in col.cat.categories]
+        remap = np.array([names.index(c) if c in names else -1 for c in cats] + [-1])
+        codes = remap[col.cat.codes.to_numpy()]
+    else:
+        lookup = {n: i for i, n in enumerate(names)}
+        codes = np.array([lookup.get(str(x), -1) for x in col.to_numpy()], dtype=np.int64)
+    n = len(contacts)
+    out = {"outcome": codes}
+    defaults = {"outsourced": np.zeros(n, bool), "resolved": np.ones(n, bool), "attempt": np.ones(n, np.int64)}
+    for name in ("answered", "wait_s", "lead_time_s", "outsourced", "resolved", "attempt"):
+        out[name] = contacts[name].to_numpy() if name in contacts.columns else defaults[name]
+    return out
+
+
+def contact_sums(contacts: pd.DataFrame, handles: np.ndarray, handle_sum: np.ndarray,
+                 own_t: np.ndarray, target_t: float, satisfaction: Satisfaction | None) -> np.ndarray:
+    """One row of :data:`SUMS` per contact, ``float64[n, len(SUMS)]``. ``handles``/``handle_sum``:
+    number and total handle time of each contact's completed service visits; ``own_t``: each
+    contact's service-level threshold; ``satisfaction``: the proxy's settings (None: no scores)."""
+    c = contact_inputs(contacts)
+    n = len(contacts)
+    outcome, answered, wait = c["outcome"], c["answered"].astype(bool), c["wait_s"]
+    handled = outcome == Outcome.HANDLED
+    abandoned = outcome == Outcome.ABANDONED
+    in_system = outcome == Outcome.IN_SYSTEM
+    known = answered | abandoned
+    waiting_end = in_system & ~answered
+    waited = known & (wait > 0)
+    x = np.empty((n, len(SUMS)), order="F")  # column by column: contiguous writes and sums
+    j = _J
+    x[:, j["offered"]] = 1.0
+    x[:, j["answered"]] = answered
+    x[:, j["handled"]] = handled
+    x[:, j["abandoned"]] = abandoned
+    x[:, j["in_system"]] = in_system
+    x[:, j["balked"]] = outcome == Outcome.BALKED
+    x[:, j["contained"]] = outcome == Outcome.CONTAINED
+    x[:, j["outsourced"]] = handled & c["outsourced"]
+    x[:, j["unresolved"]] = handled & ~c["resolved"].astype(bool)
+    x[:, j["retrials"]] = c["attempt"] > 1
+    x[:, j["answered_wait_sum"]] = np.where(answered, wait, 0.0)
+    x[:, j["known"]] = known
+    x[:, j["known_wait_sum"]] = np.where(known, wait, 0.0)
+    x[:, j["known_waited"]] = waited
+    x[:, j["abandoned_waited"]] = waited & abandoned
+    x[:, j["handled_lead_sum"]] = np.where(handled, c["lead_time_s"], 0.0)
+    x[:, j["handles"]] = handles
+    x[:, j["handle_sum"]] = handle_sum
+    if satisfaction is not None:
+        scores = economics.satisfaction_scores(contacts, satisfaction)
+        scored = ~np.isnan(scores)
+        x[:, j["scored"]] = scored
+        x[:, j["score_sum"]] = np.where(scored, scores, 0.0)
+        x[:, j["satisfied"]] = scored & (scores >= satisfaction.satisfied_at)
+    else:
+        x[:, j["scored"]] = x[:, j["score_sum"]] = x[:, j["satisfied"]] = 0.0
+    for kind, t in (("own", own_t), ("target", target_t)):
+        x[:, j[f"sl_within_{kind}"]] = answered & (wait <= t)
+        x[:, j[f"sl_ab_within_{kind}"]] = abandoned & ~answered & (wait <= t)
+        x[:, j[f"sl_young_{kind}"]] = waiting_end & (wait < t)
+    return x
+
+
+def kpi_frame(sums: np.ndarray, use_target: np.ndarray | bool) -> dict[str, np.ndarray]:
+    """Every ``cells`` KPI of the registry for each row of ``sums`` (``float64[rows, len(SUMS)]``);
+    rows with ``use_target`` measure the service level at the targets' threshold, the others at
+    their channel's. One vectorised evaluation per KPI, whatever the number of rows."""
+    s = {name: sums[:, j] for name, j in _J.items()}
+    for name in _SL:
+        s[name] = np.where(use_target, s[f"{name}_target"], s[f"{name}_own"])
+    return {name: compute(s) for name, compute in CELL_KPIS}
+
+
+def _add(table: np.ndarray, cell: np.ndarray, x: np.ndarray) -> None:
+    """table[cell[i]] += x[i] for every contact i, one :func:`np.bincount` per column."""
+    if not len(cell):
+        return
+    size = table.shape[0]
+    for j in range(table.shape[1]):
+        table[:, j] += np.bincount(cell, weights=x[:, j], minlength=size)[:size]
+
+
+def _timeline(changes: tuple[tuple[float, int, int], ...], pool: int) -> tuple[np.ndarray, np.ndarray]:
+    """(times, headcounts) of one pool's changes in a plan's (time, pool, headcount) timeline."""
+    mine = [(t, n) for t, q, n in changes if q == pool]
+    return np.array([t for t, _ in mine], dtype=float), np.array([n for _, n in mine], dtype=float)
+
+
+def busy_events(rec: Records) -> tuple[np.ndarray, np.ndarray]:
+    """Service starts (code = pool) and ends (code = ~pool) of a log's started visits, in time order."""
+    a = as_numpy(rec)
+    started = ~np.isnan(a["v_start"])
+    ended = started & ~np.isnan(a["v_end"])
+    t = np.concatenate([a["v_start"][started], a["v_end"][ended]])
+    pool = a["v_pool"].astype(np.int64)
+    code = np.concatenate([pool[started], ~pool[ended]])
+    order = np.argsort(t, kind="stable")
+    return t[order], code[order]
+
+
+class CellSums:
+    """The per-cell sums of one run (module docstring), and its tables built from them."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.n_ch = len(plan.channels)
+        self.n_seg = len(plan.segment_names)
+        self.bounds = np.asarray(plan.boundaries, dtype=float)
+        self.n_int = len(self.bounds) - 1
+        self.own_t = np.array([ch.sl_threshold for ch in plan.channels], dtype=float)
+        self.target_t = float(plan.scenario.targets.service_level.threshold)
+        self.satisfaction = plan.scenario.economics.satisfaction
+        # cells (channel, segment, slot): slot k < n_int is the interval of arrival; slot n_int holds the
+        # warm-up contacts of the interval the warm-up ends in (``warm_slot``), so that the slots from
+        # ``warm_slot`` to n_int - 1 hold exactly the contacts arriving after the warm-up
+        self.warm_slot = min(int(records.interval_of(plan, np.array([plan.warmup_end]))[0]), self.n_int)
+        self.cube = np.zeros((self.n_ch * self.n_seg * (self.n_int + 1), len(SUMS)))
+        self.hist = np.zeros((self.n_ch * self.n_seg, N_BINS), dtype=np.int64)
+        #: exact percentiles from a log: {column: (summary row values, interval row values)}
+        self.exact: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+        # Little's law: Σ visit time in the window, arrivals in it, Σ and count of their times in system
+        self.l_sum = 0.0
+        self.arrived = 0
+        self.w_sum = 0.0
+        self.w_n = 0
+        # contacts that arrived at the latest arrival time seen (the window excludes arrivals at its end)
+        self.tail_t = -math.inf
+        self.tail_n = 0
+        self.tail_left = 0
+        n_pools = len(plan.pools)
+        self.staffed_s = np.zeros((n_pools, self.n_int))
+        self.busy_s = np.zeros((n_pools, self.n_int))
+        self.paid_s = np.zeros((n_pools, self.n_int))
+        self.served = np.zeros((n_pools, self.n_int), dtype=np.int64)
+        #: per pool: staffed, busy, paid agent-seconds and visits served after the warm-up end
+        self.post = np.zeros((n_pools, 4))
+        self.carry = np.zeros(n_pools)
+        self.t_from = plan.start
+        self.levels = [(*_timeline(plan.staffing, p), *_timeline(plan.paid, p)) for p in range(n_pools)]
+
+    # ------------------------------------------------------------------ folding
+    def contacts(self, rec: Records) -> None:
+        """Fold a chunk of contacts with all their visits (the engine's sink without a log)."""
+        visits = records.visit_table(self.plan, rec)
+        self.fold(records.contact_table(self.plan, rec, visits), visits, rec.end_time)
+
+    def fold_log(self, rec: Records) -> None:
+        """Fold a whole per-contact log: its contacts, its pools' busy time to its end, and the exact
+        wait percentiles of every summary and interval row."""
+        visits = records.visit_table(self.plan, rec)
+        contacts = records.contact_table(self.plan, rec, visits)
+        self.fold(contacts, visits, rec.end_time, histogram=False)
+        self.busy(*busy_events(rec), rec.end_time)
+        self.exact = self._exact_percentiles(contacts)
+
+    def fold(self, c: pd.DataFrame, visits: pd.DataFrame, end_time: float, histogram: bool = True) -> None:
+        """Add contacts ``c`` (with their ``visits``) to the cells, Little's sums and (unless the exact
+        waits are at hand) the wait histogram."""
+        n = len(c)
+        served = (visits["outcome"].cat.codes.to_numpy() == VisitOutcome.SERVED)
+        vc = visits["contact"].to_numpy()[served]
+        handles = np.bincount(vc, minlength=n)[:n]
+        handle_sum = np.bincount(vc, weights=visits["handle_s"].to_numpy()[served], minlength=n)[:n]
+        channel = c["channel"].cat.codes.to_numpy().astype(np.int64)
+        segment = c["segment"].cat.codes.to_numpy().astype(np.int64)
+        x = contact_sums(c, handles, handle_sum, self.own_t[channel], self.target_t, self.satisfaction)
+        warm = c["warmup"].to_numpy()
+        interval = c["interval"].to_numpy()
+        slot = np.where(warm & (interval >= self.warm_slot), self.n_int, interval)
+        group = channel * self.n_seg + segment
+        _add(self.cube, group * (self.n_int + 1) + slot, x)
+        if histogram:
+            keep = ~warm
+            timed = keep & (x[:, _J["known"]] > 0)
+            cell = group[timed] * N_BINS + wait_bins(c["wait_s"].to_numpy()[timed])
+            self.hist += np.bincount(cell, minlength=self.hist.size).reshape(self.hist.shape)
+        self._fold_littles(c, visits, end_time)
+
+    def _fold_littles(self, c: pd.DataFrame, visits: pd.DataFrame, end_time: float) -> None:
+        # a chunk handed over during the run does not know the end yet (NaN): no upper bound then;
+        # arrivals at exactly the end are taken out afterwards (the tail)
+        t0 = self.plan.warmup_end
+        t1 = end_time if end_time == end_time else math.inf
+        arr = c["arrival_s"].to_numpy()
+        inside, left, visit_time = _window(visits, arr, c["exit_s"].to_numpy(), t0, t1)
+        self.l_sum += visit_time
+        self.arrived += int(inside.sum())
+        self.w_n += int(left.sum())
+        self.w_sum += float((c["exit_s"].to_numpy()[left] - arr[left]).sum())
+        if inside.any():
+            m = float(arr[inside].max())
+            at = inside & (arr == m)
+            if m > self.tail_t:
+                self.tail_t, self.tail_n, self.tail_left = m, 0, 0
+            if m == self.tail_t:
+                self.tail_n += int(at.sum())
+                self.tail_left += int((at & left).sum())
+
+    def busy(self, times: np.ndarray, codes: np.ndarray, until: float) -> None:
+        """Fold service starts (code = pool) and ends (code = ~pool), in time order, and integrate each
+        pool's staffed, busy and paid time up to ``until`` (no event will come before it)."""
+        t_from = self.t_from
+        if len(times) and times[0] < t_from:
+            raise RuntimeError("servsim.metrics.cells: pool events out of time order")
+        for p in range(len(self.plan.pools)):
+            start = codes == p
+            sel = start | (codes == ~p)
+            tp = times[sel]
+            dp = np.where(start[sel], 1.0, -1.0)
+            if len(tp) > 1 and (np.diff(tp) < 0).any():
+                raise RuntimeError("servsim.metrics.cells: pool events out of time order")
+            self._integrate(p, tp, dp, t_from, until)
+        self.t_from = until
+
+    def _integrate(self, p: int, tp: np.ndarray, dp: np.ndarray, t_from: float, until: float) -> None:
+        """One pool's piecewise-constant levels integrated over [t_from, until] between change points."""
+        pool = self.plan.pools[p]
+        bounds, n_int, warm = self.bounds, self.n_int, self.plan.warmup_end
+        st_t, st_n, pd_t, pd_n = self.levels[p]
+        parts = [tp, np.array([t_from, until])]
+        if t_from < warm < until:  # the post-warm-up totals start exactly there
+            parts.append(np.array([warm]))
+        for a in (st_t, pd_t, bounds):
+            parts.append(a[np.searchsorted(a, t_from, "left"):np.searchsorted(a, until, "right")])
+        grid = np.unique(np.concatenate(parts))
+        cum = np.r_[0.0, np.cumsum(dp)]
+        busy = (self.carry[p] + cum[np.searchsorted(tp, grid, side="right")]) / pool.concurrency
+        staffed, scheduled = _level(st_t, st_n, grid), _level(pd_t, pd_n, grid)
+        if pool.unlimited:
+            staffed = scheduled = busy
+        dt = np.diff(grid)
+        which = np.clip(np.searchsorted(bounds, grid[:-1], side="right") - 1, 0, n_int - 1)
+        busy, staffed, scheduled = busy[:-1], staffed[:-1], scheduled[:-1]
+        busy_dt, staffed_dt, paid_dt = busy * dt, staffed * dt, np.maximum(busy, scheduled) * dt
+        self.busy_s[p] += np.bincount(which, weights=busy_dt, minlength=n_int)
+        self.staffed_s[p] += np.bincount(which, weights=staffed_dt, minlength=n_int)
+        self.paid_s[p] += np.bincount(which, weights=paid_dt, minlength=n_int)
+        ends = tp[dp < 0]
+        if len(ends):
+            self.served[p] += np.bincount(np.clip(np.searchsorted(bounds, ends, side="right") - 1, 0, n_int - 1),
+                                          minlength=n_int)
+        after = grid[:-1] >= warm
+        self.post[p] += (staffed_dt[after].sum(), busy_dt[after].sum(), paid_dt[after].sum(), (ends >= warm).sum())
+        self.carry[p] += dp.sum()
+
+    # ------------------------------------------------------------------ rows
+    @property
+    def by_group(self) -> np.ndarray:
+        """Sums per (channel, segment) over the contacts arriving after the warm-up."""
+        cube = self.cube.reshape(self.n_ch * self.n_seg, self.n_int + 1, len(SUMS))
+        return cube[:, self.warm_slot:self.n_int].sum(axis=1)
+
+    @property
+    def by_interval(self) -> np.ndarray:
+        """Sums per (channel, interval of arrival), every contact: ``float64[n_ch, n_int, len(SUMS)]``."""
+        cube = self.cube.reshape(self.n_ch, self.n_seg, self.n_int + 1, len(SUMS)).sum(axis=1)
+        out = cube[:, :self.n_int].copy()
+        if self.warm_slot < self.n_int:
+            out[:, self.warm_slot] += cube[:, self.n_int]
+        return out
+
+    def _summary_cells(self) -> list[tuple[str, str, np.ndarray]]:
+        """(channel, segment, cells of :attr:`by_group`) of each summary row: overall, per channel (if
+        several), per segment (if several)."""
+        cells = np.arange(self.n_ch * self.n_seg)
+        rows = [("all", "all", cells)]
+        if self.n_ch > 1:
+            rows += [(ch.name, "all", cells[cells // self.n_seg == i]) for i, ch in enumerate(self.plan.channels)]
+        if self.n_seg > 1:
+            rows += [("all", g, cells[cells % self.n_seg == i]) for i, g in enumerate(self.plan.segment_names)]
+        return rows
+
+    def _interval_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(channel index or -1 for 'all', interval, sums, use_target) of each intervals-table row:
+        channel rows with work offered, then, with several channels, 'all' rows per interval."""
+        cube = self.by_interval
+        ch, k = np.nonzero(cube[:, :, _J["offered"]] > 0)
+        sums, use_target = [cube[ch, k]], [np.zeros(len(ch), bool)]
+        chans, ints = [ch], [k]
+        if self.n_ch > 1:
+            total = cube.sum(axis=0)
+            (kk,) = np.nonzero(total[:, _J["offered"]] > 0)
+            sums.append(total[kk])
+            use_target.append(np.ones(len(kk), bool))
+            chans.append(np.full(len(kk), -1))
+            ints.append(kk)
+        return np.concatenate(chans), np.concatenate(ints), np.concatenate(sums), np.concatenate(use_target)
+
+    def _exact_percentiles(self, c: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Exact wait percentiles of every summary and interval row, from a log's contacts: the known
+        waits sorted once, then grouped by each kind of row."""
+        inputs = contact_inputs(c)
+        known = inputs["answered"].astype(bool) | (inputs["outcome"] == Outcome.ABANDONED)
+        order = np.argsort(inputs["wait_s"][known], kind="stable")
+        wait = inputs["wait_s"][known][order]
+
+        def col(name: str) -> np.ndarray:
+            return c[name].to_numpy()[known][order]
+
+        channel = c["channel"].cat.codes.to_numpy().astype(np.int64)[known][order]
+        segment = c["segment"].cat.codes.to_numpy().astype(np.int64)[known][order]
+        post = ~col("warmup")
+        interval = col("interval")
+        qs = [q for _, q in PERCENTILES]
+        # summary rows: overall, per channel, per segment (a contact is in one row of each kind)
+        kinds = [(np.zeros(len(wait), np.int64), 1)]
+        if self.n_ch > 1:
+            kinds.append((channel, self.n_ch))
+        if self.n_seg > 1:
+            kinds.append((segment, self.n_seg))
+        summary = np.concatenate([grouped_percentiles(wait[post], key[post], n, qs) for key, n in kinds], axis=1)
+        by_channel = grouped_percentiles(wait, channel * self.n_int + interval, self.n_ch * self.n_int, qs)
+        by_interval = grouped_percentiles(wait, interval, self.n_int, qs)
+        ch_rows, k_rows, _, _ = self._interval_cells()
+        rows = np.where(ch_rows >= 0, by_channel[:, np.maximum(ch_rows, 0) * self.n_int + k_rows],
+                        by_interval[:, k_rows])
+        return {name: (summary[i], rows[i]) for i, (name, _) in enumerate(PERCENTILES)}
+
+    # ------------------------------------------------------------------ tables
+    def summary(self, end_s: float, **more: object) -> pd.DataFrame:
+        """KPIs overall, per channel and per segment after the warm-up, with Little's law on the
+        overall row: the ``summary`` table, in the registry's column order. Columns the sums do not
+        give (run status, costs: :func:`servsim.results.build`) come in ``more``, by name."""
+        return summary_frame(self.summary_columns(end_s) | more)
+
+    def summary_columns(self, end_s: float) -> dict[str, np.ndarray]:
+        """The columns of :meth:`summary` the sums give, by name (``channel`` and ``segment`` first)."""
+        groups = self._summary_cells()
+        by_group = self.by_group
+        sums = np.stack([by_group[cells].sum(axis=0) for _, _, cells in groups])
+        use_target = np.array([self.n_ch > 1 and ch == "all" for ch, _, _ in groups])
+        values = kpi_frame(sums, use_target)
+        if self.exact is not None:
+            values |= {name: self.exact[name][0] for name, _ in PERCENTILES}
+        else:
+            pct = np.array([hist_percentiles(self.hist[cells].sum(axis=0), [q for _, q in PERCENTILES])
+                            for _, _, cells in groups]).reshape(len(groups), len(PERCENTILES))
+            values |= {name: pct[:, i] for i, (name, _) in enumerate(PERCENTILES)}
+        out: dict[str, np.ndarray] = {"channel": np.array([g[0] for g in groups], dtype=object),
+                                      "segment": np.array([g[1] for g in groups], dtype=object)}
+        out |= {name: values[name] for name in columns("summary") if name in values}
+        overall = np.arange(len(groups)) == 0
+        out |= {name: np.where(overall, value, np.nan) for name, value in self.littles_law(end_s).items()}
+        return out
+
+    def littles_law(self, end_s: float) -> dict[str, float]:
+        """L, λW and their gap over [warm-up end, ``end_s``] (:func:`servsim.metrics.littles_law`)."""
+        t0, t1 = self.plan.warmup_end, end_s
+        tau = t1 - t0
+        if tau <= 0:
+            return dict.fromkeys(_LITTLE, np.nan)
+        arrived, w_n = self.arrived, self.w_n
+        if self.tail_t >= t1:  # arrived at t1 exactly: outside [t0, t1)
+            arrived -= self.tail_n
+            w_n -= self.tail_left
+        L = self.l_sum / tau
+        W = self.w_sum / w_n if w_n else 0.0
+        return littles_values(L, arrived / tau * W)
+
+    def intervals(self) -> pd.DataFrame:
+        """KPIs per channel per reporting interval of arrival (warm-up included); with several
+        channels, rows 'all' per interval: the ``intervals`` table."""
+        ch, k, sums, use_target = self._interval_cells()
+        values = kpi_frame(sums, use_target)
+        if self.exact is not None:
+            values |= {name: self.exact[name][1] for name, _ in PERCENTILES}
+        names = np.array([c.name for c in self.plan.channels] + ["all"], dtype=object)
+        start = self.bounds[k]
+        return pd.DataFrame({"channel": names[ch], "interval": k.astype(np.int64), "start_s": start,
+                             **{name: values.get(name, np.full(len(k), np.nan)) for name in columns("intervals")},
+                             "day": (start // DAY).astype(np.int64) + 1})
+
+    def pools(self) -> pd.DataFrame:
+        """Staffed, busy and paid agent-seconds and visits served per pool per reporting interval."""
+        plan, n_int = self.plan, self.n_int
+        n_pools = len(plan.pools)
+        start = np.tile(self.bounds[:-1], n_pools)
+        unlimited = np.repeat([p.unlimited for p in plan.pools], n_int)
+        return pd.DataFrame({
+            "pool": pd.Categorical.from_codes(np.repeat(np.arange(n_pools), n_int),
+                                              categories=[p.name for p in plan.pools]),
+            "interval": np.tile(np.arange(n_int), n_pools), "start_s": start,
+            "staffed_s": self.staffed_s.ravel(), "busy_s": self.busy_s.ravel(), "paid_s": self.paid_s.ravel(),
+            "served": self.served.ravel(), "day": (start // DAY).astype(np.int64) + 1,
+            "occupancy": _occupancy(self.busy_s.ravel(), self.paid_s.ravel(), unlimited),
+        })
+
+    def pool_totals(self) -> pd.DataFrame:
+        """Per pool over exactly [warm-up end, end of run]: staffed_s, busy_s, paid_s, served (visits
+        finished at or after the warm-up end) and occupancy."""
+        plan = self.plan
+        return pd.DataFrame({
+            "pool": pd.Categorical([p.name for p in plan.pools], categories=[p.name for p in plan.pools]),
+            "staffed_s": self.post[:, 0], "busy_s": self.post[:, 1], "paid_s": self.post[:, 2],
+            "served": self.post[:, 3].astype(np.int64),
+            "occupancy": _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools])),
+        })
+
+
+def summary_frame(cols: dict[str, object]) -> pd.DataFrame:
+    """The ``summary`` table from its columns by name: ``channel``, ``segment``, then the registry's
+    summary columns present, in declaration order."""
+    return pd.DataFrame({name: cols[name] for name in ("channel", "segment", *columns("summary")) if name in cols})
+
+
+def _level(t: np.ndarray, n: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """A step function with values ``n`` from times ``t`` on (0 before the first), read at ``grid``."""
+    if not len(t):
+        return np.zeros(len(grid))
+    idx = np.searchsorted(t, grid, side="right") - 1
+    return np.where(idx >= 0, n[np.maximum(idx, 0)], 0.0)
+
+
+def _occupancy(busy: np.ndarray, paid: np.ndarray, unlimited: np.ndarray) -> np.ndarray:
+    """busy / paid; NaN where nothing is paid or the pool is unlimited."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((paid > 0) & ~unlimited, busy / np.where(paid > 0, paid, 1.0), np.nan)
+
+
+def _window(visits: pd.DataFrame, arrival: np.ndarray, exit_s: np.ndarray, t0: float,
+            t1: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(arrived at or after t0, of them left by t1, Σ over visits of their time inside [t0, t1]):
+    each visit is present from queue entry to service end or abandonment (still open: to t1)."""
+    q = visits["queued_s"].to_numpy()
+    e = visits["end_s"].to_numpy()
+    if np.isnan(e).any():
+        e = np.nan_to_num(e, nan=t1)
+    e = np.minimum(e, t1)
+    inside = arrival >= t0
+    return inside, inside & (exit_s <= t1), float(np.clip(e - np.maximum(q, t0), 0, None).sum())
+
+
+def littles_law(contacts: pd.DataFrame, visits: pd.DataFrame, t0: float, t1: float) -> dict[str, float]:
+    """Little's law over the window [t0, t1] from a log's two independent record sets: L = time-average
+    number in system from the *visit* records; λ = arrivals in [t0, t1) / τ and W = mean time in
+    system of those that left by t1, from the *contact* records. L = λW in steady state; on a finite
+    run the gap comes from the window's edges only."""
+    tau = t1 - t0
+    if tau <= 0:
+        return dict.fromkeys(_LITTLE, np.nan)
+    arr = contacts["arrival_s"].to_numpy()
+    ex = contacts["exit_s"].to_numpy()
+    inside, left, visit_time = _window(visits, arr, ex, t0, t1)
+    inside &= arr < t1
+    left &= arr < t1
+    W = float((ex[left] - arr[left]).mean()) if left.any() else 0.0
+    return littles_values(visit_time / tau, inside.sum() / tau * W)
+
+
+def littles_values(L: float, lw: float) -> dict[str, float]:
+    """The Little's law columns from L and λW: gap = |L − λW| / L (0 if both are 0, inf if only L is)."""
+    gap = abs(L - lw) / L if L > 0 else (0.0 if lw == 0 else np.inf)
+    return dict(zip(_LITTLE, (float(L), float(lw), float(gap))))
+
+
+def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float,
+         satisfaction: Satisfaction | None = None) -> dict[str, float]:
+    """KPIs of a set of contacts (already filtered: no warm-up rows) and the handle times of their
+    completed service visits, at service-level threshold ``threshold_s``: one cell through the same
+    computation as every table, with exact percentiles. Definitions: :mod:`servsim.metrics.registry`."""
+    n = len(contacts)
+    x = contact_sums(contacts, np.zeros(n), np.zeros(n), np.full(n, float(threshold_s)), float(threshold_s),
+                     satisfaction)
+    sums = x.sum(axis=0, keepdims=True)
+    sums[0, _J["handles"]] = len(handles)
+    sums[0, _J["handle_sum"]] = float(np.sum(handles))
+    values = {name: float(v[0]) for name, v in kpi_frame(sums, False).items()}
+    c = contact_inputs(contacts)
+    known = c["answered"].astype(bool) | (c["outcome"] == Outcome.ABANDONED)
+    w = c["wait_s"][known]
+    for name, q in PERCENTILES:
+        values[name] = float(np.percentile(w, q)) if len(w) else np.nan
+    return {name: values[name] for name in columns("intervals") if name in values}

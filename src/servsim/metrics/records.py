@@ -1,0 +1,145 @@
+"""From a run's raw records to its per-contact tables (pandas DataFrames; times in seconds,
+absolute = seconds after midnight of day 1).
+
+* ``contacts`` — one row per contact: ``contact, channel, segment, day, interval, arrival_s, exit_s,
+  outcome`` (handled | abandoned | in_system | balked | contained), ``answered`` (service at its
+  first *people* step started: a step worked by agents or a vendor, not bots), ``wait_s`` (wait at
+  that step, or at the first step if bots did everything: from arrival to the start of service,
+  to abandoning, or to the end of the horizon for a contact still waiting), ``total_wait_s``,
+  ``handle_s``, ``visits``, ``pool`` (who served that step), ``lead_time_s`` (exit − arrival),
+  ``warmup`` (arrived during the warm-up: left out of the summary), ``attempt`` (1 = first
+  attempt; 2, 3… retrials and repeat contacts), ``resolved`` (handled and resolved; false for
+  unresolved), ``outsourced`` (a vendor served one of its steps), ``bot_s`` (time with bots at
+  front-stage steps before reaching a person, queue + service); *contained* = left the process
+  having been served by bots only;
+* ``visits`` — one row per step visit: ``contact, step, pool, queued_s, start_s, end_s, outcome``
+  (served | abandoned | waiting | in_service), ``wait_s``, ``handle_s``.
+
+The engine's outcome codes and the tables' are :mod:`servsim.outcomes`. Every KPI is defined in
+:mod:`servsim.metrics.registry` and computed from per-cell sums in :mod:`servsim.metrics.cells`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from servsim.engine.core import Records, as_numpy
+from servsim.engine.plan import EPS, Plan
+from servsim.outcomes import TABLE_OUTCOMES, Outcome, VisitOutcome
+from servsim.units import DAY
+
+#: Category names of the tables' ``outcome`` columns, in code order.
+CONTACT_OUTCOMES = [o.name.lower() for o in TABLE_OUTCOMES]
+VISIT_OUTCOMES = [o.name.lower() for o in VisitOutcome]
+
+
+def _cat(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(names))
+
+
+def visit_table(plan: Plan, rec: Records) -> pd.DataFrame:
+    """One row per step visit; see the module docstring for the columns."""
+    a = as_numpy(rec)
+    end = np.where(np.isnan(a["v_end"]), rec.end_time, a["v_end"])
+    started = ~np.isnan(a["v_start"])
+    wait = np.where(started, a["v_start"], end) - a["v_queued"]
+    handle = np.where(started, end - np.where(started, a["v_start"], 0.0), np.nan)
+    pool_names = [p.name for p in plan.pools]
+    pools = a["v_pool"].astype(np.int64)
+    return pd.DataFrame({
+        "contact": a["v_contact"].astype(np.int64),
+        "step": _cat(a["v_step"], [s.name for s in plan.steps]),
+        "pool": pd.Categorical.from_codes(np.where(pools < 0, -1, pools), categories=pool_names),
+        "queued_s": a["v_queued"],
+        "start_s": a["v_start"],
+        "end_s": a["v_end"],
+        "outcome": _cat(a["v_outcome"], VISIT_OUTCOMES),
+        "wait_s": wait,
+        "handle_s": handle,
+    })
+
+
+def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per contact; see the module docstring for the columns."""
+    a = as_numpy(rec)
+    v = visit_table(plan, rec) if visits is None else visits
+    n = len(a["arrival"])
+    vc = v["contact"].to_numpy()
+    v_step = v["step"].cat.codes.to_numpy()
+    by_bots = np.array([st.kind == "bots" for st in plan.steps] + [False], dtype=bool)[v_step] if len(vc) \
+        else np.zeros(0, bool)
+    # a contact's "first" visit is its first visit to a people step, or its first visit if bots did all;
+    # visits are appended in time order, so the first row of a contact is its earliest
+    first = np.full(n, -1, dtype=np.int64)
+    rows = np.arange(len(vc))
+    ids, first_row = np.unique(vc, return_index=True)
+    first[ids] = first_row
+    people_ids, people_row = np.unique(vc[~by_bots], return_index=True)
+    first[people_ids] = rows[~by_bots][people_row]
+    has = first >= 0
+    fi = np.where(has, first, 0)
+    v_start = v["start_s"].to_numpy()
+    v_wait = v["wait_s"].to_numpy()
+    answered = has & ~np.isnan(v_start[fi]) if len(vc) else np.zeros(n, bool)
+    wait = np.where(has, v_wait[fi], np.nan) if len(vc) else np.full(n, np.nan)
+    pool_codes = v["pool"].cat.codes.to_numpy()[fi] if len(vc) else np.full(n, -1)
+    pool_codes = np.where(has, pool_codes, -1)
+    handle = _sums(vc, np.nan_to_num(v["handle_s"].to_numpy()), n)
+    total_wait = _sums(vc, v_wait, n)
+    n_visits = np.bincount(vc, minlength=n)[:n]
+    served = v["outcome"].cat.codes.to_numpy() == VisitOutcome.SERVED
+    people_served = np.bincount(vc[served & ~by_bots], minlength=n)[:n]
+    # time with bots the customer spent *before* reaching a person (front stage only)
+    front = np.array([st.front for st in plan.steps] + [False], dtype=bool)[v_step] if len(vc) else by_bots
+    first_person = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    first_person[people_ids] = rows[~by_bots][people_row]
+    before = by_bots & front & (rows < first_person[vc]) if len(vc) else by_bots
+    bot_time = _sums(vc[before], (np.nan_to_num(v["handle_s"].to_numpy()) + v_wait)[before], n)
+    vendor_pools = np.array([p.kind == "vendor" for p in plan.pools] + [False], dtype=bool)
+    outsourced = np.bincount(vc[served & vendor_pools[v["pool"].cat.codes.to_numpy()]], minlength=n)[:n] > 0
+    arrival = a["arrival"]
+    day = (arrival // DAY).astype(np.int64)
+    interval = interval_of(plan, arrival)
+    code = a["outcome"].astype(np.int64)
+    # the engine's UNRESOLVED is a handled contact with resolved false; CONTAINED a handled one no
+    # person served
+    unresolved = code == Outcome.UNRESOLVED
+    done = (code == Outcome.HANDLED) | unresolved
+    contained = done & (people_served == 0)
+    outcome = np.where(unresolved, Outcome.HANDLED, code)
+    outcome = np.where(contained, Outcome.CONTAINED, outcome)
+    return pd.DataFrame({
+        "contact": np.arange(n, dtype=np.int64),
+        "channel": _cat(a["channel"], [c.name for c in plan.channels]),
+        "segment": _cat(a["segment"], list(plan.segment_names)),
+        "day": day + 1,
+        "interval": interval,
+        "arrival_s": arrival,
+        "exit_s": a["exit"],
+        "outcome": _cat(outcome, CONTACT_OUTCOMES),
+        "answered": answered & ~contained,
+        "wait_s": wait,
+        "total_wait_s": total_wait,
+        "handle_s": handle,
+        "visits": n_visits,
+        "pool": pd.Categorical.from_codes(pool_codes, categories=[p.name for p in plan.pools]),
+        "lead_time_s": a["exit"] - arrival,
+        "warmup": arrival < plan.warmup_end,
+        "attempt": a["attempt"].astype(np.int64),
+        "resolved": done & ~unresolved,
+        "outsourced": outsourced,
+        "bot_s": bot_time,
+    })
+
+
+def _sums(ids: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Per-contact sums of ``weights`` (float even with no rows, unlike a bare ``np.bincount``)."""
+    return np.bincount(ids, weights=weights, minlength=n)[:n].astype(np.float64, copy=False)
+
+
+def interval_of(plan: Plan, t: np.ndarray) -> np.ndarray:
+    """Reporting interval index (0-based, counted over all days) of absolute times t."""
+    day, tod = np.divmod(t, DAY)
+    k = np.clip(np.floor((tod - plan.start) / plan.interval + EPS), 0, plan.intervals_per_day - 1)
+    return (day * plan.intervals_per_day + k).astype(np.int64)

@@ -1,0 +1,288 @@
+"""Every KPI, declared once: its name, label, unit, kind, better direction, tables and formula.
+
+The CLI tables, JSON, CSV and parquet files, HTML reports, figures, experiment and sweep metrics
+and constraints all read names, labels and units from here; nothing else in ``servsim`` lists KPI
+names. A KPI computed from per-cell sums (:mod:`servsim.metrics.cells`) also carries its
+computation: a function of the sums, vectorised over rows, so adding one is one entry here.
+
+Notation of the formulas: Σx is the sum of x over the row's contacts (those that arrived after the
+warm-up for ``summary`` rows; every contact arriving in the interval for ``intervals`` rows);
+r(a, b) = a / b, or NaN when b = 0. *Known* contacts are those whose first-step wait ended (answered
+or abandoned); T is the service-level threshold: the channel's own on channel rows (and on every
+row of a one-channel scenario), ``targets.service_level.threshold`` on rows over several channels.
+
+Kinds say how a value is shown: ``count`` (a number of things), ``share`` (a fraction, shown in %),
+``duration`` (seconds), ``hours``, ``money`` (in ``economics.currency``) and ``ratio`` (a plain
+factor). Over replications every KPI is the mean of its per-replication values with a Student-t
+confidence interval (:func:`servsim.stats.summarise`); a 1/0 flag's mean is the share of
+replications where it held.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Kind = Literal["count", "share", "duration", "hours", "money", "ratio"]
+Better = Literal["higher", "lower"] | None
+#: ``summary``: KPIs overall / per channel / per segment after the warm-up; ``intervals``: per
+#: channel and reporting interval; ``pools``: per pool and interval; ``pool_summary``: per pool
+#: after the warm-up; ``results``: one value per replication in experiment and sweep results.
+Table = Literal["summary", "intervals", "pools", "pool_summary", "results"]
+#: ``headline``: in every run's KPI table; ``when_used``: shown when a replication has a non-zero
+#: value; ``never``: on request.
+Show = Literal["headline", "when_used", "never"]
+#: Where the value comes from: ``cells`` — per-cell sums, with ``compute``; ``waits`` — wait
+#: percentiles (exact from a log, else a histogram); ``littles`` — Little's law sums; ``run`` —
+#: the run's status; ``costs`` — the cost model (:mod:`servsim.economics`); ``pools`` — pool time
+#: integrals; ``targets`` — :mod:`servsim.targets`; ``run_level`` — :mod:`servsim.runlevel`.
+Source = Literal["cells", "waits", "littles", "run", "costs", "pools", "targets", "run_level"]
+
+Sums = Mapping[str, np.ndarray]
+
+
+def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """r(a, b) = a / b elementwise, NaN where b is not positive."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    safe = np.where(b > 0, b, 1.0)
+    return np.where(b > 0, a / safe, np.nan)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One KPI. ``formula`` is its definition; ``compute`` (for ``source == "cells"``) evaluates it
+    from per-cell sums (:data:`servsim.metrics.cells.SUMS`), one value per row."""
+
+    name: str
+    label: str
+    unit: str
+    kind: Kind
+    better: Better
+    formula: str
+    tables: frozenset[Table]
+    show: Show = "never"
+    source: Source = "cells"
+    compute: Callable[[Sums], np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A family of KPIs named after a part of the scenario, e.g. ``occupancy_{pool}``."""
+
+    template: str
+    label: str
+    part: Literal["pool", "channel"]
+    unit: str
+    kind: Kind
+    better: Better
+    formula: str
+    tables: frozenset[Table]
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        head, tail = self.template.split("{" + self.part + "}")
+        return re.compile(f"^{re.escape(head)}(?P<part>.+){re.escape(tail)}$")
+
+    def metric(self, part: str) -> Metric:
+        """The entry of one member: ``occupancy_clerks`` labelled "occupancy clerks"."""
+        return Metric(self.template.format(**{self.part: part}), self.label.format(**{self.part: part}), self.unit,
+                      self.kind, self.better, self.formula, self.tables, source="run_level")
+
+
+def _t(*names: Table) -> frozenset[Table]:
+    return frozenset(names)
+
+
+_CONTACTS = _t("summary", "intervals", "results")
+_RUN = _t("summary", "results")
+
+
+def _sum(name: str) -> Callable[[Sums], np.ndarray]:
+    return lambda s: np.asarray(s[name], dtype=float)
+
+
+def _count(name: str, label: str, better: Better, show: Show, formula: str, total: str = "") -> Metric:
+    return Metric(name, label, "contacts", "count", better, formula, _CONTACTS, show, compute=_sum(total or name))
+
+
+def _service_level(s: Sums) -> np.ndarray:
+    return ratio(s["sl_within"], s["offered"] - s["sl_ab_within"] - s["sl_young"] - s["balked"] - s["contained"])
+
+
+_ENTRIES: tuple[Metric, ...] = (
+    _count("offered", "offered", None, "headline",
+           "Σ arrivals, retrials and repeat contacts included; offered = handled + contained + abandoned + "
+           "balked + in_system_end"),
+    _count("answered", "answered", "higher", "headline", "Σ contacts whose first people step's service started"),
+    _count("handled", "handled", "higher", "never", "Σ contacts that left after being served by people"),
+    _count("abandoned", "abandoned", "lower", "headline", "Σ contacts that left while waiting"),
+    _count("in_system_end", "in system at end", "lower", "headline",
+           "Σ contacts still present at the end of the horizon", total="in_system"),
+    Metric("abandon_rate", "abandonment rate", "1", "share", "lower", "r(Σ abandoned, Σ offered)", _CONTACTS,
+           "headline", compute=lambda s: ratio(s["abandoned"], s["offered"])),
+    Metric("asa_s", "ASA (mean wait, answered)", "s", "duration", "lower",
+           "r(Σ wait of answered contacts, Σ answered); the wait is from arrival to the start of service at "
+           "the first people step", _CONTACTS, "headline",
+           compute=lambda s: ratio(s["answered_wait_sum"], s["answered"])),
+    Metric("mean_wait_s", "mean wait", "s", "duration", "lower",
+           "r(Σ wait of known contacts, Σ known): answered and abandoned contacts (waits still running at the "
+           "end are censored and left out)", _CONTACTS, "headline",
+           compute=lambda s: ratio(s["known_wait_sum"], s["known"])),
+    Metric("p90_wait_s", "90th percentile wait", "s", "duration", "lower",
+           "90th percentile (linear interpolation) of known contacts' waits: exact from a per-contact log; "
+           "without one, from a histogram of 0.5% bins in summary rows and NaN in interval rows",
+           _CONTACTS, "headline", source="waits"),
+    Metric("p95_wait_s", "95th percentile wait", "s", "duration", "lower",
+           "95th percentile of known contacts' waits, as p90_wait_s", _CONTACTS, "headline", source="waits"),
+    Metric("p_wait", "P(wait > 0)", "1", "share", "lower", "r(Σ known contacts that waited > 0 s, Σ known)",
+           _CONTACTS, "headline", compute=lambda s: ratio(s["known_waited"], s["known"])),
+    Metric("service_level", "service level", "1", "share", "higher",
+           "r(Σ answered within T, Σ offered − abandoned within T − balked − contained − still waiting at the "
+           "end having waited < T): the abandoned-within-T-excluded variant; without abandonment it "
+           "estimates P(W ≤ T)", _CONTACTS, "headline", compute=_service_level),
+    Metric("mean_handle_s", "mean handle time (completed services)", "s", "duration", None,
+           "r(Σ handle time of completed service visits, Σ completed visits); services still running at the "
+           "end are not counted, so a short run reads slightly low (length bias: about busy slots at the end "
+           "/ completions × the mean)", _CONTACTS, "headline",
+           compute=lambda s: ratio(s["handle_sum"], s["handles"])),
+    Metric("mean_lead_time_s", "mean end-to-end time", "s", "duration", "lower",
+           "r(Σ (exit − arrival) of handled contacts, Σ handled)", _CONTACTS, "headline",
+           compute=lambda s: ratio(s["handled_lead_sum"], s["handled"])),
+    _count("balked", "balked", "lower", "when_used", "Σ contacts that refused to join the queue"),
+    _count("contained", "contained by bots", None, "when_used",
+           "Σ contacts that left having been served by bots only"),
+    _count("outsourced", "handled by a vendor", None, "when_used", "Σ handled contacts a vendor served a step of"),
+    _count("unresolved", "handled, unresolved", "lower", "when_used", "Σ handled contacts not resolved"),
+    _count("retrials", "retrials and repeats", None, "when_used", "Σ contacts with attempt > 1"),
+    Metric("littles_L", "Little's L (mean number in system)", "contacts", "count", None,
+           "∫ number in system dt / τ over the window [warm-up end, end] of length τ, from the visit records; "
+           "overall row only", _RUN, source="littles"),
+    Metric("littles_lambda_w", "Little's λW", "contacts", "count", None,
+           "(arrivals in the window / τ) × mean time in system of the window's arrivals that left before its "
+           "end, from the contact records; overall row only", _RUN, source="littles"),
+    Metric("littles_gap", "Little's law gap |L−λW|/L", "1", "share", "lower",
+           "|L − λW| / L (0 when both are 0): window edges only on a long run; a large gap means the records "
+           "disagree or the run is far from steady state", _RUN, "headline", source="littles"),
+    Metric("load_ratio", "offered load / capacity", "×", "ratio", "lower",
+           "offered work per unit time / staffed capacity (servsim.capacity); ≥ 1 is over capacity", _RUN,
+           source="run"),
+    Metric("stopped", "stopped by a limit", "1", "share", "lower", "1 when the run hit a limit of the scenario",
+           _RUN, source="run"),
+    Metric("staff_cost", "staff cost", "currency", "money", "lower",
+           "Σ over agents pools of paid hours after the warm-up × cost_per_hour", _RUN, "when_used",
+           source="costs"),
+    Metric("penalty_cost", "penalty cost", "currency", "money", "lower",
+           "abandoned × per_abandoned + intervals missing the channel's goal × per_interval_missing_target",
+           _RUN, source="costs"),
+    Metric("total_cost", "total cost", "currency", "money", "lower",
+           "staff + vendor + bot + penalty cost", _RUN, "headline", source="costs"),
+    Metric("cost_per_handled", "cost per handled contact", "currency", "money", "lower",
+           "r(total_cost, handled + contained)", _RUN, "headline", source="costs"),
+    Metric("vendor_cost", "vendor cost", "currency", "money", "lower",
+           "Σ over vendor pools of contacts served × price_per_contact + hours handling × price_per_hour",
+           _RUN, "when_used", source="costs"),
+    Metric("bot_cost", "bot cost", "currency", "money", "lower",
+           "Σ over bots pools of bots × licence_cost × days after the warm-up / licence_period + items served × "
+           "cost_per_transaction", _RUN, "when_used", source="costs"),
+    Metric("satisfaction_mean", "satisfaction proxy (mean score, 0–100%)", "1", "share", "higher",
+           "r(Σ satisfaction proxy score, Σ scored contacts): handled, abandoned and contained contacts "
+           "(servsim.economics.satisfaction_scores)", _CONTACTS, "headline",
+           compute=lambda s: ratio(s["score_sum"], s["scored"])),
+    Metric("share_satisfied", "satisfied (proxy)", "1", "share", "higher",
+           "r(Σ scored contacts with score ≥ satisfied_at, Σ scored contacts)", _CONTACTS, "headline",
+           compute=lambda s: ratio(s["satisfied"], s["scored"])),
+    Metric("abandon_rate_waited", "abandonment among those who waited", "1", "share", "lower",
+           "r(Σ abandoned after waiting > 0 s, Σ known contacts that waited > 0 s): P(abandon | wait > 0), "
+           "the conditional Erlang A gives and patience fits read", _CONTACTS,
+           compute=lambda s: ratio(s["abandoned_waited"], s["known_waited"])),
+    # run-level metrics of experiments and sweeps (servsim.runlevel)
+    Metric("cost", "cost", "currency", "money", "lower", "the overall row's total_cost (for experiment files)",
+           _t("results"), source="run_level"),
+    Metric("paid_hours", "paid agent-hours (people)", "h", "hours", "lower",
+           "Σ over agents pools of paid agent-seconds after the warm-up / 3600 (bots and vendors are not in it)",
+           _t("results"), source="run_level"),
+    Metric("bot_hours", "bot-hours available", "h", "hours", None,
+           "Σ over bots pools of paid (licensed, on shift) bot-seconds after the warm-up / 3600", _t("results"),
+           source="run_level"),
+    Metric("vendor_hours", "vendor hours worked", "h", "hours", None,
+           "Σ over vendor pools of busy seconds after the warm-up / 3600", _t("results"), source="run_level"),
+    Metric("sl_met", "service-level goals met", "1", "share", "higher",
+           "1 when every channel row and the overall row meet their service-level goal (servsim.targets)",
+           _t("results"), source="targets"),
+    Metric("abandon_met", "abandonment ceiling met", "1", "share", "higher",
+           "1 when every channel row and the overall row have abandon_rate ≤ targets.abandonment_max",
+           _t("results"), source="targets"),
+    Metric("targets_met", "every target met", "1", "share", "higher", "sl_met × abandon_met", _t("results"),
+           source="targets"),
+    Metric("intervals_missed", "intervals missing the goal", "intervals", "count", "lower",
+           "Σ over channels of reporting intervals after the warm-up that offered work and missed the channel's "
+           "own service-level goal", _t("results"), source="targets"),
+    # pools (servsim.metrics.cells.CellSums.busy)
+    Metric("staffed_s", "staffed agent-time", "agent-s", "duration", None,
+           "∫ on-duty headcount dt (after breaks and shrinkage)", _t("pools", "pool_summary"), source="pools"),
+    Metric("busy_s", "busy agent-time", "agent-s", "duration", None,
+           "∫ busy(t) dt, busy(t) = visits in service / concurrency k", _t("pools", "pool_summary"), source="pools"),
+    Metric("paid_s", "paid agent-time", "agent-s", "duration", "lower",
+           "∫ max(scheduled headcount(t), busy(t)) dt: on shift, or finishing a contact after it",
+           _t("pools", "pool_summary"), source="pools"),
+    Metric("served", "visits served", "visits", "count", None, "visits the pool finished (by end time)",
+           _t("pools"), source="pools"),
+    Metric("occupancy", "occupancy", "1", "share", None,
+           "r(busy_s, paid_s); NaN for an unlimited pool (no capacity to occupy)", _t("pools", "pool_summary"),
+           source="pools"),
+)
+
+#: Every KPI by name, in declaration order (= column order of the tables).
+REGISTRY: dict[str, Metric] = {m.name: m for m in _ENTRIES}
+#: KPIs named after a part of the scenario.
+PATTERNS: tuple[Pattern, ...] = (
+    Pattern("occupancy_{pool}", "occupancy {pool}", "pool", "1", "share", None,
+            "that pool's occupancy in pool_summary: busy_s / paid_s after the warm-up", _t("results")),
+)
+
+
+#: What an experiment file without ``metrics:`` compares.
+DEFAULT_EXPERIMENT_METRICS = ("service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost")
+
+
+def columns(table: Table, source: Source | None = None) -> list[str]:
+    """KPI columns of ``table`` (optionally only those from ``source``), in declaration order."""
+    return [m.name for m in _ENTRIES if table in m.tables and (source is None or m.source == source)]
+
+
+def names(show: Show | None = None, source: Source | None = None) -> list[str]:
+    """KPI names with the given ``show`` and ``source`` (None: any), in declaration order."""
+    return [m.name for m in _ENTRIES if (show is None or m.show == show) and (source is None or m.source == source)]
+
+
+def resolve(name: str, parts: Iterable[str] | None = None) -> Metric | None:
+    """The entry of ``name``: an exact name, else a pattern's member (``occupancy_clerks``). With
+    ``parts`` (e.g. the scenario's pool names), a member must name one of them. None if unknown."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    for pattern in PATTERNS:
+        hit = pattern.regex.match(name)
+        if hit and (parts is None or hit["part"] in set(parts)):
+            return pattern.metric(hit["part"])
+    return None
+
+
+def experiment_metrics(scenario: object) -> list[str]:
+    """Metrics (and constraint names) an experiment or sweep on ``scenario`` can use: every entry of
+    the ``results`` table, then ``occupancy_<pool>`` for each of its pools."""
+    pools = list(getattr(scenario, "pools", {}))
+    return [*columns("results"), *(p.metric(pool).name for p in PATTERNS if p.part == "pool" for pool in pools)]
+
+
+def units(metrics: Iterable[str]) -> dict[str, dict[str, str]]:
+    """{name: {label, unit, kind}} of the known ``metrics``, for JSON outputs (unknown names left out)."""
+    out = {}
+    for name in dict.fromkeys(metrics):
+        m = resolve(name)
+        if m is not None:
+            out[name] = {"label": m.label, "unit": m.unit, "kind": m.kind}
+    return out
