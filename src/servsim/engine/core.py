@@ -71,9 +71,11 @@ class Contact:
     """A customer (front stage) or work item (back stage) in the system: everything the engine needs
     to know about it (it never reads its recorder).
 
-    ``visit`` and ``step``: its current visit id and step; ``pool``: the pool serving that visit, -1
-    while it waits; ``deadline``: when its patience runs out in that visit (INF: never; GONE: it
-    has abandoned); ``enq``: when it joined the queue; ``level``: its queue level (0 = first)."""
+    ``level``: its queue level (0 = first). Set when it enters a step: ``visit`` (its current visit
+    id), ``step`` (-1 before its first step and for new work after a bots step), ``deadline`` (when
+    its patience runs out in that visit; INF: never; GONE: it has abandoned) and, if it queues,
+    ``enq`` (when it joined the queue). Set when it is served: ``pool``, the pool serving it or that
+    last served it (-1 while it waits with a patience timer armed)."""
 
     __slots__ = ("id", "channel", "segment", "attempt", "level", "deadline", "enq", "visit", "step", "pool",
                  "patience", "timed")
@@ -87,11 +89,7 @@ class Contact:
         self.level = level
         self.patience = patience
         self.timed = timed
-        self.deadline = INF
-        self.enq = 0.0
-        self.visit = -1
         self.step = -1
-        self.pool = -1
 
 
 class _Overflow(Exception):
@@ -102,9 +100,19 @@ class Engine:
     """One replication of a :class:`Plan` under one seed, written to ``rec`` (default: a new
     :class:`Records`). Use :func:`run` rather than this class."""
 
+    # slotted: the event handlers read these on every event, and a slot is the cheapest attribute
+    __slots__ = ("plan", "env", "steps", "channels", "segment_level", "handle", "route", "rules_u", "arrival_gap",
+                 "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
+                 "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
+                 "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec")
+
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
         self.env = simpy.Environment(initial_time=plan.start)
+        # the plan's parts read on every event, one attribute away
+        self.steps = plan.steps
+        self.channels = plan.channels
+        self.segment_level = plan.segment_level
         # one named random stream per source, None where the source does not apply
         streams = Streams(seed)
         self.handle = _handle_times(plan, streams)
@@ -123,6 +131,7 @@ class Engine:
         self.heads = [0] * n_pools
         self.busy = [0] * n_pools
         self.concurrency = [pl.concurrency for pl in plan.pools]
+        self.queue_groups = [pl.queue_groups for pl in plan.pools]
         self.slowdown = [pl.slowdown for pl in plan.pools]
         self.proficiency = _proficiency(plan)
         # steps: waiting contacts, one lane per queue level
@@ -162,7 +171,7 @@ class Engine:
     # ----------------------------------------------------------------- arrivals
     def _schedule_arrival(self, c: int, now: float, cursor: int) -> None:
         """Schedule channel c's next arrival after ``now`` (``cursor``: position in its rate pieces or trace)."""
-        ch = self.plan.channels[c]
+        ch = self.channels[c]
         if ch.trace is not None:
             if cursor < len(ch.trace):
                 self._at(ch.trace[cursor] - now, self._on_arrival, (c, cursor + 1))
@@ -186,7 +195,7 @@ class Engine:
         c, cursor = ev._value
         now = self.env._now
         self._schedule_arrival(c, now, cursor)
-        ch = self.plan.channels[c]
+        ch = self.channels[c]
         u = self.segment_u[c]
         g = ch.segment_idx[bisect_right(ch.segment_cum, u()) if u is not None else 0]
         if ch.balking is not None or ch.retrial is not None or self.in_system >= self.limit:
@@ -206,7 +215,7 @@ class Engine:
         rec.outcome.append(IN_SYSTEM)
         rec.attempt.append(1)
         self.in_system += 1
-        self._enter(Contact(cid, c, g, 1, self.plan.segment_level[g], self.patience[c][g], False), ch.entry, now)
+        self._enter(Contact(cid, c, g, 1, self.segment_level[g], self.patience[c][g], False), ch.entry, now)
 
     def _on_return(self, ev: Timeout) -> None:
         """A retrial or repeat contact: same channel and segment, one more attempt."""
@@ -216,7 +225,7 @@ class Engine:
     def _new_contact(self, c: int, g: int, attempt: int, now: float) -> None:
         if self.in_system >= self.limit:
             self._check_limit(now)
-        ch = self.plan.channels[c]
+        ch = self.channels[c]
         cid = self.n_contacts
         if cid >= self.max_contacts:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
@@ -229,7 +238,7 @@ class Engine:
         rec.exit.append(NAN)
         rec.outcome.append(IN_SYSTEM)
         rec.attempt.append(attempt)
-        contact = Contact(cid, c, g, attempt, self.plan.segment_level[g], self.patience[c][g], ch.retrial is not None)
+        contact = Contact(cid, c, g, attempt, self.segment_level[g], self.patience[c][g], ch.retrial is not None)
         self.in_system += 1
         if ch.balking is not None and self._balks(c, ch, ch.entry, now):
             rec.exit[cid] = now
@@ -249,22 +258,21 @@ class Engine:
 
     def _idle_pool(self, s: int) -> int:
         busy, staffed = self.busy, self.staffed
-        for p, _ in self.plan.steps[s].pools:
+        for p, _ in self.steps[s].pools:
             if busy[p] < staffed[p]:
                 return p
         return -1
 
     # ----------------------------------------------------------------- steps
     def _enter(self, contact: Contact, s: int, now: float) -> None:
-        st = self.plan.steps[s]
+        st = self.steps[s]
         if st.rules:
             s = self._entry_rules(contact, s, st, now)
-            st = self.plan.steps[s]
+            st = self.steps[s]
         v = self.n_visits
         self.n_visits = v + 1
         contact.visit = v
         contact.step = s
-        contact.pool = -1
         rec = self.rec
         rec.v_contact.append(contact.id)
         rec.v_step.append(s)
@@ -288,7 +296,8 @@ class Engine:
         self.waiting[s] += 1
         if contact.timed or st.timed:
             if contact.deadline < INF:
-                self._at(contact.deadline - now, self._on_patience, (contact, contact.visit))
+                contact.pool = -1    # until served: how the timer tells that it still waits
+                self._at(contact.deadline - now, self._on_patience, (contact, v))
 
     def _entry_rules(self, contact: Contact, s: int, st: StepPlan, now: float) -> int:
         """Who gets work entering blueprint step s: its bots (a share ``bot_level``; not for the bots'
@@ -323,7 +332,7 @@ class Engine:
 
     def _predicted_wait_over(self, s: int, mean_handle: float, limit: float) -> bool:
         """(waiting + 1) × mean handle time / slots on duty at step s is over ``limit`` (or no slot is)."""
-        slots = sum(self.staffed[p] for p, _ in self.plan.steps[s].pools)
+        slots = sum(self.staffed[p] for p, _ in self.steps[s].pools)
         return slots == 0 or (self.waiting[s] + 1) * mean_handle / slots > limit
 
     def _longest_wait_over(self, s: int, limit: float, now: float) -> bool:
@@ -354,7 +363,7 @@ class Engine:
         rec.v_outcome[v] = SERVED
         self._release(contact.pool, now)
         s = contact.step
-        st = self.plan.steps[s]
+        st = self.steps[s]
         u = self.route[s]
         i = bisect_right(st.route_cum, u()) if u is not None else 0
         nxt = st.route_to[i]
@@ -363,10 +372,12 @@ class Engine:
             rec.exit[cid] = now
             self.in_system -= 1
             r = self.resolve[contact.pool]
-            resolved = r is None or r[0]() < r[1]
-            rec.outcome[cid] = HANDLED if resolved else UNRESOLVED
-            rec.left(cid)
-            if not resolved:
+            if r is None or r[0]() < r[1]:
+                rec.outcome[cid] = HANDLED
+                rec.left(cid)
+            else:
+                rec.outcome[cid] = UNRESOLVED
+                rec.left(cid)
                 self._repeat(contact)
         else:
             if i >= st.rework_from:
@@ -383,7 +394,7 @@ class Engine:
         r = self.retrial[c]
         if r is None:
             return
-        prob, _, most = self.plan.channels[c].retrial
+        prob, _, most = self.channels[c].retrial
         attempt = contact.attempt
         if r[0]() < prob and attempt < min(most, MAX_ATTEMPT):
             self._at(now + r[1]() - self.env._now, self._on_return, (c, contact.segment, attempt + 1))
@@ -394,7 +405,7 @@ class Engine:
         r = self.repeat[c]
         if r is None:
             return
-        prob, _, most = self.plan.channels[c].repeats
+        prob, _, most = self.channels[c].repeats
         attempt = contact.attempt
         if r[0]() < prob and attempt < min(most, MAX_ATTEMPT):
             self._at(r[1](), self._on_return, (c, contact.segment, attempt + 1))
@@ -416,7 +427,7 @@ class Engine:
         """Remove and return the contact pool p serves next: highest skill priority group, then
         highest segment priority, then longest waiting."""
         queues = self.queues
-        for group in self.plan.pools[p].queue_groups:
+        for group in self.queue_groups[p]:
             best: Contact | None = None
             best_lane: deque | None = None
             best_step = -1
