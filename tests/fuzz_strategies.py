@@ -363,7 +363,9 @@ def scenario_dicts(draw: st.DrawFn, mechanisms: bool = True) -> dict[str, Any]:
                                           "per_interval_missing_target": draw(st.floats(0, 50))},
                             "satisfaction": sat}
     limits: dict[str, Any] = {}
-    if draw(st.integers(0, 2)) == 0:
+    unlimited = any(p.get("agents") == "unlimited" for p in out["pools"].values())
+    if draw(st.integers(0, 2)) == 0 and not unlimited:
+        # an unlimited pool holds all its work at once: a small ceiling is refused as a file error
         limits["max_in_system"] = draw(st.integers(1, 60))
     if draw(st.integers(0, 3)) == 0:
         # at least the expected volume (else the file is refused), but retrials can pass it

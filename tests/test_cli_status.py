@@ -42,8 +42,23 @@ def _servsim(*args: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
 
 def test_the_statuses_are_distinct():
     codes = [status.OK, status.TASK_FAILED, status.BAD_INPUT, status.STOPPED, status.OUTPUT_FAILED, status.BUSY,
-             status.INTERNAL_ERROR, status.INTERRUPTED, status.BROKEN_PIPE]
+             status.UNSTABLE, status.INTERNAL_ERROR, status.INTERRUPTED, status.BROKEN_PIPE]
     assert len(set(codes)) == len(codes)
+    assert list(status.MEANINGS) == codes  # one meaning each, in order
+
+
+def test_every_status_is_documented_in_the_readme_and_in_help():
+    """The README's Reliability table and ``servsim --help`` list every status, and nothing else."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Reliability", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and line[2:3].isdigit()]
+    assert [int(r.split("|")[1]) for r in rows] == list(status.MEANINGS)
+    res = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "80"})
+    epilog = res.output.split("Exit statuses", 1)[1]
+    listed = [int(line.split()[0]) for line in epilog.splitlines() if line.strip()[:1].isdigit()]
+    assert listed == list(status.MEANINGS)
+    for code, meaning in status.MEANINGS.items():
+        assert meaning in epilog, (code, meaning)
 
 
 # ----------------------------------------------------------------------------- markup in file names

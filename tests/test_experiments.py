@@ -18,7 +18,9 @@ from servsim.cli import EXIT_BAD_INPUT, app
 from servsim.experiments.compare import compare
 from servsim.experiments.runner import run_experiment
 from servsim.experiments.spec import load_experiment
-from servsim.stats import paired_difference, unpaired_difference
+from servsim.metrics.indifference import Zone
+from servsim.scenario import ScenarioError
+from servsim.stats import paired_difference, select_best, unpaired_difference
 from conftest import ROOT
 
 SCENARIO = """\
@@ -210,3 +212,76 @@ def test_unchanged_first_option_is_fine_when_another_is_the_baseline(files):
     (files / "exp.yaml").write_text(EXPERIMENT.replace("seed: 3\n", "seed: 3\nbaseline: one_more\n"))
     exp = load_experiment(files / "exp.yaml")
     assert exp.baseline == "one_more" and "base" in exp.scenarios
+
+
+# ---------------------------------------------------------------------------------------------
+# indifference zones
+# ---------------------------------------------------------------------------------------------
+
+
+def test_bank_options_minutes_of_overtime_are_no_confident_choice(tmp_path):
+    """Issue 12, acceptance 4: faster_follow_up pays about 2.7 minutes less than today in a
+    170-hour day; that difference is statistically clear and practically nothing."""
+    exp = load_experiment(ROOT / "experiments" / "bank_options.yaml")  # its own 20 replications, ~5 s
+    res = run_experiment(exp, tmp_path, workers=1)
+    c = compare(exp, res)
+    assert c.indifference["paid_hours"] == 0.5  # the default of hours: half an agent-hour
+    s = c.selection
+    assert s is not None and s.best == "faster_follow_up"
+    comp = s.comparisons.set_index("option")
+    assert abs(comp.loc["today", "diff"]) < 0.1 and comp.loc["today", "p_value"] < 0.05  # minutes, yet significant
+    assert comp.loc["today", "practical"] == "equivalent"
+    assert not s.confident and s.within_zone
+    assert "within the indifference zone of the best" in s.method
+    # without a zone the same numbers make the confident claim this test guards against
+    assert select_best(res, "option", "paid_hours", minimize=True).confident
+    d = c.differences.set_index(["option", "metric"])
+    assert d.loc[("faster_follow_up", "paid_hours"), "practical"] == "equivalent"
+    assert d.loc[("midday_boost", "paid_hours"), "practical"] == "worse"  # 8 more paid hours: beyond the zone
+    assert d.loc[("faster_follow_up", "service_level"), "practical"] == "better"  # +4 pp, beyond 1 pp
+
+
+def test_zones_from_the_file_and_defaults_reach_the_differences(files):
+    (files / "exp.yaml").write_text(EXPERIMENT.replace("options:\n", "indifferent: {cost: 2%, asa_s: 20s}\noptions:\n"))
+    exp = load_experiment(files / "exp.yaml")
+    assert exp.zones == {"service_level": Zone(0.01), "abandon_rate": Zone(0.01), "asa_s": Zone(20.0),
+                         "cost": Zone(0.0, 0.02)}
+    res = CliRunner().invoke(app, ["compare", str(files / "exp.yaml"), "--out", str(files / "res")])
+    assert res.exit_code == 0, res.output
+    diffs = pd.read_csv(files / "res" / "differences.csv").set_index(["option", "metric"])
+    assert {"indifference", "practical"} <= set(diffs.columns)
+    base_cost = pd.read_csv(files / "res" / "summary.csv").set_index(["option", "metric"]).loc[("base", "cost"), "mean"]
+    assert diffs.loc[("one_more", "cost"), "indifference"] == pytest.approx(0.02 * base_cost)
+    assert (diffs.xs("asa_s", level="metric")["indifference"] == 20.0).all()
+    assert set(diffs["practical"]) <= {"better", "worse", "equivalent", "inconclusive"}
+    page = (files / "res" / "report.html").read_text()
+    assert "Indifference zones" in page and "Schuirmann" in page and "20s (set in the file)" in page
+    assert "indifference zone" in res.output
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+BAD_ZONES = [
+    ("unknown", "  servce_level: 0.02", "indifferent.servce_level", "did you mean 'service_level'"),
+    ("not-compared", "  paid_hours: 0.5h", "indifferent.paid_hours", "not compared"),
+    ("negative", "  cost: -5", "indifferent.cost", "negative"),
+    ("bare-duration", "  asa_s: 5", "indifferent.asa_s", "no unit"),
+    ("share-percent", "  service_level: 1%", "indifferent.service_level", "ambiguous"),
+    ("share-too-big", "  abandon_rate: 2", "indifferent.abandon_rate", "did you mean '2pp'"),
+    ("not-a-number", "  cost: lots", "indifferent.cost", "not an indifference zone"),
+]
+
+
+@pytest.mark.parametrize("case", BAD_ZONES, ids=[c[0] for c in BAD_ZONES])
+def test_bad_indifference_zones_are_located(files, case):
+    _, entry, field, words = case
+    good = "  cost: 10" if "service_level" in entry else "  service_level: 1pp"  # a valid entry before it
+    text = EXPERIMENT.replace("options:\n", f"indifferent:\n{good}\n{entry}\noptions:\n")
+    (files / "exp.yaml").write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(files / "exp.yaml")
+    message = str(err.value)
+    assert f"exp.yaml:{_line_of(text, entry.strip())}:" in message and f" {field}: " in message, message
+    assert words in message, message

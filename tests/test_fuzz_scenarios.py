@@ -35,7 +35,7 @@ from typer.testing import CliRunner
 
 import servsim
 from servsim import metrics
-from servsim.cli import EXIT_BAD_INPUT, EXIT_UNSTABLE, app
+from servsim.cli import EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_UNSTABLE, app
 from servsim.scenario import ScenarioError
 from servsim.scenario.errors import format_path
 from fuzz_strategies import (
@@ -419,12 +419,14 @@ def _cli(args: list[str]) -> Any:
 @fuzz(8)
 @given(data=st.data())
 def test_cli_runs_valid_files(folder: Path, data: st.DataObject) -> None:
-    """`servsim run FILE --json` exits 0, or 3 when a limit stopped a replication."""
+    """`servsim run FILE --json` exits 0; 3 when a limit stopped a replication, else 6 when the
+    system is unstable (load beyond capacity, not held by abandonment)."""
     path = write(folder, data.draw(dump(data.draw(scenario_dicts()))), "cli-valid")
     res = _cli(["run", str(path), "-n", "2", "--json"])
-    assert res.exit_code in (0, EXIT_UNSTABLE), res.output
+    assert res.exit_code in (0, EXIT_STOPPED, EXIT_UNSTABLE), res.output
     payload = json.loads(res.stdout)
-    assert bool(payload["stopped"]) == (res.exit_code == EXIT_UNSTABLE)
+    assert bool(payload["stopped"]) == (res.exit_code == EXIT_STOPPED)
+    assert (payload["unstable"] and not payload["stopped"]) == (res.exit_code == EXIT_UNSTABLE)
     assert payload["replications"] == 2
 
 
@@ -633,7 +635,7 @@ def test_a_flood_with_no_staff_is_stopped_and_reported_by_the_cli(folder: Path) 
     assert r.stopped and "max_in_system" in r.stopped and r.unstable
     assert len(r.contacts) <= 100_001
     res = _cli(["run", str(path), "-n", "1"])
-    assert res.exit_code == EXIT_UNSTABLE
+    assert res.exit_code == EXIT_STOPPED
     assert "max_in_system" in res.output
 
 

@@ -16,7 +16,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from servsim.report import figures as F
-from servsim.report.html import experiment_report, format_value, metric_info, write_report
+from servsim.report import format as fmt
+from servsim.report.html import experiment_report, write_report
 from servsim.stats import Constraint, compare_to_baseline, pareto_front, select_best, summarise
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -75,8 +76,8 @@ META = {"experiment": "Bank staffing options", "base scenario": "scenarios/bank_
         "replications": "10", "seed": "1", "servsim version": "0.1.0"}
 
 
-def report(data: dict, figures: dict[str, bytes]) -> str:
-    return experiment_report(title="Which option? <draft>", meta=META, figures=figures, **data)
+def report(data: dict, figures: dict[str, bytes], currency: str | None = None) -> str:
+    return experiment_report(title="Which option? <draft>", meta=META, figures=figures, currency=currency, **data)
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +159,11 @@ def test_report_has_sections_choice_and_meta(page, data):
     for key, value in META.items():
         assert f"<th>{key}</th><td>{value}</td>" in page
     assert "Which option? &lt;draft&gt;" in page
-    # infeasible options with the reason, and the constraints table
-    assert "Infeasible options" in page and "violates service_level ≥ 0.8" in page
+    # infeasible options with the reason (numbers in their unit, not raw floats), and the constraints table
+    cons = data["selection"].constraints.set_index(["option", "metric"])
+    base_sl = cons.loc[("baseline", "service_level"), "mean"]
+    assert "Infeasible options" in page and f"service level {base_sl:.1%}, needs ≥ 80.0%" in page
+    assert f"{base_sl:.6g}" not in page
     assert "service level ≥ 80.0%" in page and "abandonment rate ≤ 5.0%" in page
     assert "common random numbers" in page.lower() and "Bonferroni" in page
 
@@ -167,19 +171,51 @@ def test_report_has_sections_choice_and_meta(page, data):
 def test_report_formats_numbers_by_unit(page, data):
     s = data["summary"].set_index(["option", "metric"])
     sl = s.loc[("plus_staff", "service_level")]
-    assert f"{sl['mean']:.1%} ± {sl['half_width']:.1%}" in page  # share as %
+    assert f"{sl['mean']:.1%} ± {sl['half_width'] * 100:.1f} pp" in page  # share as %, its half-width in pp
     asa = s.loc[("vendor", "asa_s")]
-    assert f"{asa['mean']:,.1f}s ± {asa['half_width']:,.1f}" in page  # seconds
+    assert f"{asa['mean']:,.1f} ± {asa['half_width']:,.1f} s" in page  # seconds, the unit after both numbers
     cost = s.loc[("plus_staff", "cost")]
-    assert f"{cost['mean']:,.0f} ± {cost['half_width']:,.0f}" in page  # money, thousands separator
+    assert f"{cost['mean']:,.0f} ± {cost['half_width']:,.0f}<" in page  # money, thousands separator, no currency
     d = data["differences"].set_index(["option", "metric"])
     sl_diff = d.loc[("vendor", "service_level")]
     assert f"+{sl_diff['diff'] * 100:.1f} pp" in page  # difference of shares in percentage points
-    assert f"+{sl_diff['low'] * 100:.1f} pp to +{sl_diff['high'] * 100:.1f} pp" in page
+    assert f"+{sl_diff['low'] * 100:.1f} to +{sl_diff['high'] * 100:.1f} pp" in page
     asa_diff = d.loc[("vendor", "asa_s")]
-    assert f"−{abs(asa_diff['diff']):,.1f}s" in page
+    assert f"−{abs(asa_diff['diff']):,.1f} s" in page
     assert "&lt; 0.001" in page  # strongly significant p-values
-    assert "yes, better" in page and "yes, worse" in page  # cost goes up, waits go down
+    # no zone given: the verdict is statistical significance, in the metric's better direction
+    assert '<td class="sig-better">better</td>' in page and '<td class="sig-worse">worse</td>' in page
+    assert "<td class=\"num\">none</td>" in page  # the zone column says there is none
+
+
+def test_report_shows_zones_and_verdicts():
+    """A zone turns a significant 3-minute difference in paid hours into "practically equivalent",
+    and the choice into "within the indifference zone of the best"."""
+    rng = np.random.default_rng(2)
+    common = rng.normal(0.0, 0.3, 12)
+    means = {"today": 170.09, "faster": 170.04, "more": 178.1}
+    table = pd.DataFrame([{"option": o, "replication": i, "paid_hours": m + common[i] + rng.normal(0, 0.005)}
+                          for o, m in means.items() for i in range(12)])
+    summary = summarise(table, ["option"], ["paid_hours"])
+    differences = compare_to_baseline(table, "option", "today", "paid_hours", indifference=0.5, better="lower")
+    selection = select_best(table, "option", "paid_hours", minimize=True, indifference=0.5)
+    assert bool(differences.set_index("option").loc["faster", "significant"])
+    page = experiment_report(title="t", meta={}, summary=summary, differences=differences, selection=selection,
+                             pareto=None, figures={}, zones={"paid_hours": "0.5 h (default)"})
+    assert "<td>practically equivalent</td>" in page and '<td class="sig-worse">worse</td>' in page
+    assert page.count('<td class="num">±0.5 h</td>') == 2  # the zone beside each difference
+    assert "within the indifference zone of the best" in page and "indifference zone ±0.5 h" in page
+    assert "Schuirmann 1987" in page and "Kim &amp; Nelson 2006" in page
+    assert "paid agent-hours (people): 0.5 h (default)" in page
+
+
+def test_report_shows_money_in_the_currency(data):
+    page = report(data, {}, currency="EUR")
+    cost = data["summary"].set_index(["option", "metric"]).loc[("plus_staff", "cost")]
+    assert f"{cost['mean']:,.0f} ± {cost['half_width']:,.0f} EUR" in page
+    diff = data["differences"].set_index(["option", "metric"]).loc[("vendor", "cost")]
+    shown = fmt.difference(diff["diff"], "money", "EUR")
+    assert shown.endswith(" EUR") and shown in page
 
 
 def test_user_text_is_escaped(page):
@@ -215,13 +251,5 @@ def test_write_report_round_trips(tmp_path, page):
     ("service_level_phone", "share", "higher"),
 ])
 def test_metric_units(metric, kind, better):
-    info = metric_info(metric)
+    info = fmt.info(metric)
     assert (info.kind, info.better) == (kind, better)
-
-
-def test_format_value():
-    assert format_value(0.8123, "share") == "81.2%"
-    assert format_value(0.0123, "share", signed=True) == "+1.2 pp"
-    assert format_value(-12.34, "seconds", signed=True) == "−12.3s"
-    assert format_value(12345.6, "money") == "12,346"
-    assert format_value(float("nan"), "share") == "–"

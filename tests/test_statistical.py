@@ -152,6 +152,8 @@ def test_mmc_matches_erlang_c(lam_per_min, handle_min, c, days, warmup, seed):
         # no abandonment: ASA = mean wait of all customers = Wq
         ("ASA [s]", r["asa_s"], theory.erlang_c_asa(lam, mu, c)),
         ("service level 20 s", r["service_level"], theory.erlang_c_service_level(lam, mu, c, 20.0)),
+        # time-average queue length: Lq = lambda Wq (Little's law on the queue)
+        ("mean number waiting", r["mean_queue"], lam * theory.erlang_c_asa(lam, mu, c)),
     ])
 
 
@@ -188,6 +190,8 @@ def test_mmc_with_exponential_patience_matches_erlang_a(lam_per_min, handle_min,
         ("mean wait, all [s]", r["mean_wait_s"], ea.mean_wait),
         # delayed customers who abandoned: P(Ab | W > 0) = P(Ab) / P(W > 0)
         ("P(abandon | wait > 0)", r["abandon_rate_waited"], ea.p_abandon / ea.p_wait),
+        # Lq = lambda E[W] over all arrivals (abandoners wait too)
+        ("mean number waiting", r["mean_queue"], lam_per_min / MIN * ea.mean_wait),
     ])
 
 

@@ -24,6 +24,7 @@ from servsim.stats import (
     mser5,
     paired_difference,
     pareto_front,
+    practical_verdict,
     precision_reached,
     replications_needed,
     select_best,
@@ -320,6 +321,112 @@ def test_select_best_requires_matching_replications() -> None:
     table = table[~((table["option"] == "fast") & (table["replication"] == 0))]
     with pytest.raises(ValueError, match="cannot pair options 'fast' and 'mid'"):
         select_best(table, "option", "cost", True, CONSTRAINTS)
+
+
+# ---------------------------------------------------------------------------------------------
+# practical significance: indifference zones
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("low", "high", "delta", "better", "verdict"), [
+    (0.6, 0.9, 0.5, None, "higher"),
+    (-0.9, -0.6, 0.5, None, "lower"),
+    (0.6, 0.9, 0.5, "lower", "worse"),
+    (-0.9, -0.6, 0.5, "lower", "better"),
+    (0.6, 0.9, 0.5, "higher", "better"),
+    (-0.2, 0.3, 0.5, None, "equivalent"),
+    (0.1, 0.3, 0.5, "lower", "equivalent"),  # excludes 0, yet smaller than the zone
+    (0.3, 0.7, 0.5, "lower", "inconclusive"),  # excludes 0, reaches across +δ
+    (-0.7, 0.7, 0.5, None, "inconclusive"),  # wider than the zone
+    (0.5, 0.9, 0.5, None, "inconclusive"),  # on the edge: "beyond" is strict
+    (-0.5, 0.2, 0.5, None, "inconclusive"),  # on the edge: "inside" is strict too
+    (0.1, 0.3, 0.0, None, "higher"),  # no zone: beyond it = excludes 0
+    (0.0, 0.0, 0.0, None, "inconclusive"),  # no zone: nothing is equivalent
+    (math.nan, math.nan, 0.5, None, "inconclusive"),
+])
+def test_practical_verdict_reads_the_interval_against_the_zone(low, high, delta, better, verdict):
+    assert practical_verdict(low, high, delta, better) == verdict
+
+
+def overtime_table(faster_by_h: float, n: int = 12, seed: int = 4) -> pd.DataFrame:
+    """Paid hours (minimise) as in the bank options: the same day for every option, so the
+    differences are nearly exact; ``faster`` pays ``faster_by_h`` hours less than ``today``."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(0.0, 0.3, n)
+    means = {"today": 170.088, "midday_boost": 178.1, "plus_10_percent": 181.6, "faster": 170.088 - faster_by_h}
+    return long_table({k: m + common + rng.normal(0.0, 0.005, n) for k, m in means.items()}, metric="paid_hours")
+
+
+def test_a_difference_inside_the_zone_is_significant_but_not_practically_better():
+    table = overtime_table(2.7 / 60)  # 2.7 minutes of overtime
+    plain = compare_to_baseline(table, "option", "today", "paid_hours", better="lower").set_index("option")
+    zoned = compare_to_baseline(table, "option", "today", "paid_hours", indifference=0.5,
+                                better="lower").set_index("option")
+    assert plain.loc["faster", "significant"] and plain.loc["faster", "practical"] == "better"
+    assert zoned.loc["faster", "significant"]  # the statistics are unchanged ...
+    assert zoned.loc["faster", "practical"] == "equivalent"  # ... the verdict is not
+    assert zoned.loc["faster", "high"] - zoned.loc["faster", "low"] < 0.5  # a narrow interval, inside ±0.5 h
+    assert zoned.loc["midday_boost", "practical"] == "worse" and zoned.loc["plus_10_percent", "practical"] == "worse"
+    assert (zoned["indifference"] == 0.5).all()
+    for col in ("diff", "half_width", "low", "high", "p_value", "level"):
+        assert zoned[col].tolist() == pytest.approx(plain[col].tolist())
+    undirected = compare_to_baseline(table, "option", "today", "paid_hours", indifference=0.5)
+    assert undirected.loc[0, "practical"] == "higher"  # without a better direction: higher / lower
+
+
+def test_selection_is_not_confident_for_a_difference_inside_the_zone():
+    table = overtime_table(2.7 / 60)
+    plain = select_best(table, "option", "paid_hours", minimize=True)
+    assert plain.best == "faster" and plain.confident  # what compare said before zones existed
+    sel = select_best(table, "option", "paid_hours", minimize=True, indifference=0.5)
+    assert sel.best == "faster" and not sel.confident and sel.within_zone and sel.indifference == 0.5
+    comp = sel.comparisons.set_index("option")
+    assert comp.loc["today", "practical"] == "equivalent" and not comp.loc["today", "better"]
+    assert comp.loc["midday_boost", "practical"] == "better" and comp.loc["plus_10_percent", "better"]
+    assert comp["within_zone"].all() and (comp["indifference"] == 0.5).all()
+    assert "within the indifference zone of the best" in sel.method
+    assert "practically equivalent to 'today'" in sel.method and "δ = 0.5" in sel.method
+
+
+def test_selection_outside_the_zone_is_still_confident():
+    sel = select_best(overtime_table(1.0), "option", "paid_hours", minimize=True, indifference=0.5)
+    assert sel.best == "faster" and sel.confident and sel.within_zone
+    assert (sel.comparisons["practical"] == "better").all()
+    assert "confidently best" in sel.method
+
+
+def test_selection_is_neither_when_a_rival_may_be_better_by_more_than_the_zone():
+    rng = np.random.default_rng(12)
+    common = rng.normal(0.0, 2.0, 8)
+    table = long_table({"a": 100 + common + rng.normal(0, 1.5, 8), "b": 100.2 + common + rng.normal(0, 1.5, 8)},
+                       metric="cost")
+    sel = select_best(table, "option", "cost", minimize=True, indifference=0.5)
+    comp = sel.comparisons.iloc[0]
+    assert comp["low"] < -0.5 and comp["practical"] == "inconclusive" and not comp["within_zone"]
+    assert not sel.confident and not sel.within_zone
+    assert "may be better than it by δ or more" in sel.method
+
+
+def test_selection_with_a_zone_when_maximising():
+    rng = np.random.default_rng(3)
+    common = rng.normal(0.0, 0.02, 10)
+    table = long_table({"low": 0.80 + common, "high": 0.83 + common + rng.normal(0, 0.001, 10),
+                        "same": 0.828 + common + rng.normal(0, 0.001, 10)}, metric="service_level")
+    sel = select_best(table, "option", "service_level", minimize=False, indifference=0.01)
+    comp = sel.comparisons.set_index("option")
+    assert sel.best == "high" and comp.loc["low", "better"] and comp.loc["same", "practical"] == "equivalent"
+    assert sel.within_zone and not sel.confident
+
+
+def test_a_negative_or_undefined_zone_is_refused():
+    table = overtime_table(0.1)
+    for bad in (-0.5, math.nan, math.inf):
+        with pytest.raises(ValueError, match="indifference zone"):
+            compare_to_baseline(table, "option", "today", "paid_hours", indifference=bad)
+        with pytest.raises(ValueError, match="indifference zone"):
+            select_best(table, "option", "paid_hours", minimize=True, indifference=bad)
+    with pytest.raises(ValueError, match="better"):
+        practical_verdict(0.0, 1.0, 0.5, better="smaller")  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------

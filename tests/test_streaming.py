@@ -84,6 +84,7 @@ CASES = {
     "multichannel": lambda: _file("multichannel_contact_centre.yaml"),
     "claims_rpa": lambda: _file("claims_rpa.yaml"),
     "vendor_overflow": lambda: _file("vendor_overflow.yaml"),
+    "back_office_rework": lambda: _file("back_office_rework.yaml"),
     "mmc_warmup": lambda: scenario(MMC_WARMUP),
     "redial": lambda: scenario(REDIAL),
     "stopped": lambda: scenario(STOPPED),

@@ -203,7 +203,7 @@ def test_servsim_run_shows_and_writes_targets(tmp_path: Path, write):
     lines = got.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("Targets"))
     table = lines[start:start + 10]
-    assert any("chat" in line and "service level ≥ 99%" in line and "missed" in line for line in table)
+    assert any("chat" in line and "service level ≥ 99.0%" in line and "missed" in line for line in table)
     assert max(len(line.rstrip()) for line in table) <= 80
     run = json.loads((tmp_path / "o" / "run.json").read_text())
     assert [(t["channel"], t["target"]) for t in run["targets"]] == [(t["channel"], t["target"]) for t in targets]

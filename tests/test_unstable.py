@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import servsim
 from servsim.capacity import offered_load
 from servsim.engine import compile_plan
-from servsim.cli import EXIT_UNSTABLE, app
+from servsim.cli import EXIT_STOPPED, EXIT_UNSTABLE, app
 from conftest import scenario
 
 OVERLOADED = """
@@ -123,6 +123,42 @@ def test_cli_exit_status_and_message_for_an_unstable_run(tmp_path):
 
     f.write_text(textwrap.dedent(OVERLOADED))
     res = CliRunner().invoke(app, ["run", str(f), "-n", "1"])
-    assert res.exit_code == EXIT_UNSTABLE
+    # stopped by a limit: status 3 wins over the unstable status 6
+    assert res.exit_code == EXIT_STOPPED == 3
     assert "max_in_system" in res.output and "UNSTABLE" in res.output
     assert "Traceback" not in res.output
+    assert res.output.strip().splitlines()[-1].startswith("exit status 3: a replication was stopped by a run limit")
+
+
+#: OVERLOADED over one short morning: over capacity, but too short to reach any limit.
+OVERLOADED_MORNING = OVERLOADED.replace("horizon: {days: 30, interval: 60min}",
+                                        'horizon: {start: "08:00", end: "10:00", interval: 60min}')
+
+
+def test_an_unstable_run_that_finishes_exits_6_and_its_last_line_says_why(tmp_path):
+    f = tmp_path / "over.yaml"
+    f.write_text(textwrap.dedent(OVERLOADED_MORNING))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["run", str(f), "-n", "2", "--out", str(out)])
+    assert res.exit_code == EXIT_UNSTABLE == 6, res.output
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("exit status 6: finished, but the system is unstable"), res.output
+    assert "1.20× capacity" in last and "abandonment does not hold the queue" in last
+    # every output is written all the same, and says so
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["unstable"] is True and meta["stopped"] == []
+    assert (out / "kpis.csv").is_file()
+    # --json too: the same status, the summary on stdout, the reason on stderr
+    res = CliRunner().invoke(app, ["run", str(f), "-n", "2", "--json"])
+    assert res.exit_code == EXIT_UNSTABLE
+    assert json.loads(res.stdout)["unstable"] is True
+    assert res.stderr.startswith("exit status 6:")
+
+
+def test_a_run_held_by_abandonment_exits_0(tmp_path):
+    text = OVERLOADED_MORNING.replace("entry: answer}", "entry: answer, patience: {dist: exponential, mean: 2min}}")
+    f = tmp_path / "held.yaml"
+    f.write_text(textwrap.dedent(text))
+    res = CliRunner().invoke(app, ["run", str(f), "-n", "1"])
+    assert res.exit_code == 0, res.output
+    assert "exit status" not in res.output and "held by abandonment" in res.output

@@ -17,6 +17,7 @@ import functools
 import json
 import math
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -24,21 +25,20 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import pandas as pd
 import typer
-from rich import box
+from typer.core import TyperCommand, TyperGroup
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.markup import escape
-from rich.table import Table
 
 from servsim import __version__, status
 from servsim.api import replicate
 from servsim.report.describe import describe_scenario
-from servsim.report.tables import fmt, kpi_rows, metric_label
-from servsim.targets import TARGETS
+from servsim.report.format import confidence
+from servsim.report.tables import render_run, render_targets
 from servsim.report.theory_view import predictions
 from servsim.results import Replications
 from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
@@ -49,12 +49,43 @@ from servsim.execution import ExecutorError, WorkerLostError
 if TYPE_CHECKING:
     from servsim.experiments.store import TaskKey
 
+_T = TypeVar("_T")
+
+class _FlagsWithoutType:
+    """Help that shows no type after a flag: ``--json``, not ``--json <bool>`` — a flag takes no
+    value, and a type beside it reads as if it wanted one. Mixed into the command and group classes,
+    so it covers every flag, ``--help`` and ``--version`` included (they are created by typer)."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""  # what the help shows in the type column
+        return params
+
+
+class _Command(_FlagsWithoutType, TyperCommand):
+    pass
+
+
+class _Group(_FlagsWithoutType, TyperGroup):
+    pass
+
+
+def _statuses_epilog() -> str:
+    """Every exit status and its meaning, for ``servsim --help`` (from :data:`servsim.status.MEANINGS`)."""
+    rows = "\n".join(f"  {code:<4} {escape(meaning)}" for code, meaning in status.MEANINGS.items())
+    return f"Exit statuses (the README's Reliability section says more):\n{rows}"
+
+
 app = typer.Typer(
     name="servsim",
     help="Discrete-event simulation of service delivery systems (contact centres, back offices).",
+    epilog=_statuses_epilog(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
 
 
@@ -73,7 +104,8 @@ err = _Console(stderr=True, emoji=False)
 
 EXIT_TASK_FAILED = status.TASK_FAILED
 EXIT_BAD_INPUT = status.BAD_INPUT
-EXIT_UNSTABLE = status.STOPPED
+EXIT_STOPPED = status.STOPPED
+EXIT_UNSTABLE = status.UNSTABLE
 EXIT_INTERRUPTED = status.INTERRUPTED
 
 #: errno values that mean "the output cannot be written here", which is not a bug in servsim.
@@ -171,24 +203,40 @@ def _crash(exc: BaseException) -> NoReturn:
 
 def command(fn: Callable[..., None]) -> Callable[..., None]:
     """Register ``fn`` as a ``servsim`` sub-command that runs :func:`_guarded`."""
-    return app.command()(_guarded(fn))
+    return app.command(cls=_Command)(_guarded(fn))
 
 
-OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: results/<file stem>).")]
-WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1,
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder (default: results/<file stem>).")]
+WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, metavar="N",
                                             help="Local worker processes (not with --scheduler).")]
 SchedulerOption = Annotated[str | None, typer.Option(
-    "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786: run the tasks on all of that cluster's "
-                        "workers. Gives up if it does not answer within 10 s (SERVSIM_CONNECT_TIMEOUT=seconds).")]
+    "--scheduler", metavar="ADDRESS",
+    help="Dask scheduler, e.g. tcp://host:8786: run the tasks on all of that cluster's workers. Gives up after "
+         "10 s without an answer (SERVSIM_CONNECT_TIMEOUT sets the seconds).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no tables (for scripts).")]
 AllowOption = Annotated[list[Path] | None, typer.Option(
-    "--allow-dir", help="A folder the files named inside the input file may also be read from (repeatable; besides "
+    "--allow-dir", metavar="DIR", help="A folder the files named inside the input file may also be read from (repeatable; besides "
                         "the working directory, the input file's folder and SERVSIM_ALLOW_DIRS).")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Discard stored results of an earlier, different run.")]
 
 
+#: How messages name each kind of file.
+_KIND = {"scenario": "a scenario", "experiment": "an experiment file", "sweep": "a sweep file"}
+
+
 def _refuse(path: Path, what: str, exc: ScenarioError) -> NoReturn:
-    """Print located problems (one per line, never a traceback) and exit with status 2."""
+    """Print located problems (one per line, never a traceback) and exit with status 2. A file of
+    another kind (an experiment file given to ``run``...) gets one line naming the right command
+    instead of a screenful of fields that belong to that kind."""
+    from servsim.experiments.spec import COMMANDS, file_kind
+
+    kind = file_kind(path)
+    if kind is not None and kind != what:
+        _error(f"{_shown(path)} is {_KIND[kind]}, not {_KIND[what]}")
+        hint = "; to compare options on it, name it as the base: of an experiment file" if kind == "scenario" else ""
+        err.print(f"  run it with: servsim {COMMANDS[kind]} {_shown(shlex.quote(str(path)))}{hint}",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
     _error(f"{_shown(path)} is not a valid {what}")
     for problem in exc.problems:
         err.print(f"  {_printable(problem)}", highlight=False, markup=False, soft_wrap=True)
@@ -223,37 +271,66 @@ def main(
 
 @command
 def validate(
-    file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario, experiment or sweep file (YAML).")],
     allow: AllowOption = None,
 ) -> None:
-    """Check a scenario file and print what it describes."""
-    scenario = _load(file, allow)
-    out.print(describe_scenario(scenario))
-    out.print(f"[green]✓[/] {file} is valid")
+    """Check a scenario, experiment or sweep file and print what it describes.
+
+    An experiment or sweep file is checked whole: its base scenario, and every option or sweep cell.
+    """
+    from servsim.experiments.spec import COMMANDS, file_kind
+    from servsim.report.describe import describe_experiment, describe_sweep
+
+    kind = file_kind(file) or "scenario"
+    if kind == "experiment":
+        out.print(describe_experiment(_load_experiment(file, allow)))
+    elif kind == "sweep":
+        out.print(describe_sweep(_load_sweep(file, allow)))
+    else:
+        out.print(describe_scenario(_load(file, allow)))
+    valid = _KIND[kind].replace("an ", "a ", 1).replace("a ", "a valid ", 1)
+    out.print(f"[green]✓[/] {_shown(file)} is {valid}; run it with: servsim {COMMANDS[kind]} "
+              f"{_shown(shlex.quote(str(file)))}", highlight=False)
 
 
 @command
 def run(
-    file: Annotated[Path, typer.Argument(help="Scenario file (YAML).")],
-    replications: Annotated[int, typer.Option("--replications", "-n", min=1, max=100_000,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Scenario file (YAML).")],
+    replications: Annotated[int, typer.Option("--replications", "-n", min=1, max=100_000, metavar="N",
                                               help="Independent replications.")] = 10,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Root seed; replication r uses child r.")] = 0,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write tables (parquet) and run.json here.")] = None,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0, metavar="N", help="Root seed; replication r uses child r.")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR",
+                                                                 help="Write tables (parquet) and run.json here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1,
+    no_report: Annotated[bool, typer.Option(
+        "--no-report", help="With --out: write the tables only, without report.html and figures/*.png (the day "
+                            "interval by interval).")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, metavar="N",
                                          help="Processes to run replications in (not with --scheduler).")] = 1,
     scheduler: SchedulerOption = None,
-    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, metavar="P",
+                                              help="Confidence level.")] = 0.95,
     no_log: Annotated[bool, typer.Option(
         "--no-log", help="Keep no per-contact log: memory follows the intervals, not the contacts (long runs). "
                          "KPIs are the same except wait percentiles (within 0.5%); no contacts or visits tables.",
     )] = False,
     allow: AllowOption = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the output of a different run in --out (its servsim files are removed first).",
+    )] = False,
 ) -> None:
-    """Run replications of a scenario and show KPIs (mean and CI half-width across replications)."""
+    """Run replications of a scenario and show KPIs (mean and CI half-width across replications).
+
+    A different run's output in --out is refused unless --overwrite; the same run rewrites its own.
+    """
+    from servsim import runfolder
+
+    report = not no_report
     _check_executor(workers, scheduler)
     scenario = _load(file, allow)
+    identity = runfolder.run_fields(scenario, seed, replications, not no_log, level)
     if out_dir is not None:
+        _run_folder(lambda: runfolder.check(out_dir, identity, overwrite))  # before any simulation time
         _prepare_out(out_dir)
     quiet = as_json or not sys.stderr.isatty()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -276,67 +353,45 @@ def run(
             raise typer.Exit(EXIT_TASK_FAILED) from None
     table = result.kpi_table(level)
     if out_dir is not None:
-        _write(out_dir, file, scenario, result, seed, level)
+        with _claimed(out_dir, identity, overwrite):
+            _write(out_dir, file, scenario, result, seed, level)
+            if report:
+                _write_report(out_dir, file, scenario, result, seed, level)
     if as_json:
         print(json.dumps(_json_summary(scenario, result, table, seed, level), indent=2, default=_nan_none))
     else:
         _render(scenario, result, table, level)
         if out_dir is not None:
-            out.print(f"tables written to {_shown(out_dir)}/", highlight=False)
+            what = "tables and report.html" if report else "tables"
+            out.print(f"{what} written to {_shown(out_dir)}/", highlight=False)
     if result.stopped:
         err.print("[bold red]stopped:[/] " + _shown("; ".join(result.stopped)), highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_UNSTABLE)
+    code = EXIT_STOPPED if result.stopped else EXIT_UNSTABLE if result.unstable else status.OK
+    if code != status.OK:
+        err.print(f"[bold red]exit status {code}:[/] {_shown(_status_line(code, result))}", highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(code)
+
+
+def _status_line(code: int, result: Replications) -> str:
+    """What a run's non-zero exit status means, said as its last line (see :mod:`servsim.status`)."""
+    if code == EXIT_STOPPED:
+        return (f"{status.MEANINGS[code]} (named above), so its tables end at the stop; raise the limit in the "
+                "scenario's limits: section, or add capacity")
+    load = result.load
+    peak = max([load.ratio, *load.step_ratio.values()])
+    return (f"{status.MEANINGS[code]}: offered load reaches {peak:.2f}× capacity and abandonment does not hold "
+            "the queue, so the KPIs depend on how long the run lasts")
 
 
 def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level: float) -> None:
     n = len(result.runs)
-    t = Table(title=f"{escape(scenario.name)} — {n} replication{'s' if n != 1 else ''}, mean ± {level:.0%} CI half-width",
-              title_justify="left")
-    theory = predictions(scenario)
-    columns, rows = kpi_rows(table, theory[1] if theory else None)
-    t.add_column("KPI")
-    for col in columns:
-        t.add_column(col, justify="right")
-    if theory:
-        t.add_column(f"theory: {theory[0]}", justify="right", style="cyan")
-    for name, cells in rows:
-        t.add_row(name, *cells)
-    out.print(t)
-    if theory:
-        out.print("[dim]theory is steady state; a finite run that starts empty agrees only when the horizon is long "
-                  "against the queue's relaxation time[/]")
-    _render_targets(result.targets(level), level)
+    title = f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {confidence(level)} CI half-width"
+    render_run(out, title, table, currency=scenario.economics.currency, theory=predictions(scenario))
+    render_targets(out, result.targets(level), level)
     load = result.load
     style = "red" if load.unstable else "yellow" if load.held else "dim"
     out.print(f"[{style}]{_shown(load.describe())}[/]", highlight=False)
-
-
-_VERDICT_STYLE = {"met": "green", "missed": "bold red", "uncertain": "yellow"}
-
-
-def _render_targets(targets: pd.DataFrame, level: float) -> None:
-    """The Targets table: per channel and overall, each target with its mean ± CI, in how many
-    replications it was met, the reporting intervals missing the goal, and the verdict."""
-    t = Table(title=f"Targets — met when the whole {level:.0%} CI is on the right side of the goal",
-              title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-              caption="missed: reporting intervals below the goal (mean per replication)",
-              caption_justify="left")
-    t.add_column("channel")
-    t.add_column("target", no_wrap=True)
-    t.add_column("mean ± CI", justify="right", no_wrap=True)
-    t.add_column("met in", justify="right", no_wrap=True)
-    t.add_column("missed", justify="right", no_wrap=True)
-    t.add_column("verdict", no_wrap=True)
-    for r in targets.itertuples(index=False):
-        judged = int(r.n)
-        met_in = f"{round(r.share_met * judged)}/{judged}" if judged and not math.isnan(r.share_met) else "–"
-        missed = "" if math.isnan(r.intervals_missed) else f"{r.intervals_missed:,.1f}"
-        style = _VERDICT_STYLE.get(r.verdict, "dim")
-        t.add_row("overall" if r.channel == "all" else escape(str(r.channel)),
-                  f"{metric_label(TARGETS[r.target][0]) if r.target in TARGETS else r.target} "
-                  f"{'≥' if r.op == '>=' else '≤'} {r.goal * 100:g}%",
-                  fmt(r.mean, r.half_width, "share"), met_in, missed, f"[{style}]{r.verdict}[/]")
-    out.print(t)
 
 
 def _nan_none(value: object) -> object:
@@ -397,6 +452,34 @@ def _output_failed(path: Path, reason: str, what: str = "") -> NoReturn:
     raise typer.Exit(OUTPUT_FAILED)
 
 
+def _run_folder(action: Callable[[], None]) -> None:
+    """``action`` on run's --out folder; a folder holding another run's output exits with status 2."""
+    from servsim.runfolder import RunFolderError
+
+    try:
+        action()
+    except RunFolderError as exc:
+        _error(_shown(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@contextmanager
+def _claimed(out_dir: Path, identity: dict[str, object], overwrite: bool) -> Iterator[None]:
+    """Write run's files inside this block, in a folder claimed for this run (:mod:`servsim.runfolder`:
+    another run's output is refused with status 2, or removed first with ``overwrite``)."""
+    from servsim.runfolder import RunFolderError, claim
+    from servsim.status import OutputError
+
+    try:
+        with claim(out_dir, identity, overwrite):
+            yield
+    except RunFolderError as exc:
+        _error(_shown(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OutputError as exc:
+        _output_failed(exc.path, exc.reason)
+
+
 def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, seed: int, level: float) -> None:
     """The run's tables, kpis.csv and run.json, each written atomically (no half file is ever left)."""
     from servsim.atomic import ensure_dir, write_bytes, write_text
@@ -417,6 +500,20 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
             "metrics": _units(result.kpi_table(level)),
         }
         write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=_nan_none) + "\n")
+    except OutputError as exc:
+        _output_failed(exc.path, exc.reason)
+
+
+def _write_report(out_dir: Path, file: Path, scenario: Scenario, result: Replications, seed: int,
+                  level: float) -> None:
+    """report.html and figures/ of a run (:mod:`servsim.report.run_report`), all or nothing each."""
+    from servsim.report.run_report import run_report, write_run_report
+    from servsim.status import OutputError
+
+    meta = {"scenario file": str(file), "replications": len(result.runs), "seed": seed,
+            "confidence level": f"{level:.0%}", "servsim": __version__}
+    try:
+        write_run_report(out_dir, run_report(scenario, result, level=level, meta=meta))
     except OutputError as exc:
         _output_failed(exc.path, exc.reason)
 
@@ -463,8 +560,8 @@ def _check_executor(workers: int, scheduler: str | None) -> None:
 
 
 def _run_stored(name: str, total: int, folder: Path, quiet: bool,
-                run_all: Callable[[Callable[[int], None]], pd.DataFrame],
-                describe: Callable[[TaskKey], str] | None = None) -> pd.DataFrame:
+                run_all: Callable[[Callable[[int], None]], _T],
+                describe: Callable[[TaskKey], str] | None = None) -> _T:
     """Run an experiment's or sweep's tasks with a progress bar; interrupts, store conflicts, an
     unusable executor and a task that keeps killing its worker end with a message, never a traceback.
     ``describe`` names a task in that message."""
@@ -524,43 +621,49 @@ def _load_experiment(path: Path, allow: list[Path] | None):  # noqa: ANN202 - Ex
         _refuse(path, "experiment", exc)
 
 
+def _load_sweep(path: Path, allow: list[Path] | None):  # noqa: ANN202 - Sweep, imported lazily
+    from servsim.experiments.sweep import load_sweep
+
+    try:
+        return load_sweep(path, roots=_roots(path, allow))
+    except ScenarioError as exc:
+        _refuse(path, "sweep", exc)
+
+
 @command
 def compare(
-    file: Annotated[Path, typer.Argument(help="Experiment file (YAML).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Experiment file (YAML).")],
     out_dir: OutOption = None,
     workers: WorkersOption = 1,
     scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
     overwrite: OverwriteOption = False,
-    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level.")] = 0.95,
+    level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, metavar="P", help="Confidence level.")] = 0.95,
     allow: AllowOption = None,
 ) -> None:
     """Compare options with common random numbers: CIs, paired differences, the choice, a report.
 
     Finished tasks are stored as they complete; running the same command again resumes.
     """
-    from servsim.experiments.compare import compare as compare_options
-    from servsim.experiments.runner import run_experiment, stored_table
-    from servsim.report.experiment import render_comparison, write_outputs
+    from servsim import studies
+    from servsim.report.experiment import render_comparison
 
     _check_executor(workers, scheduler)
     exp = _load_experiment(file, allow)
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
-    results = _run_stored(
+    result = _run_stored(
         exp.spec.name, len(exp.options) * exp.spec.replications, folder, quiet,
-        lambda progress: run_experiment(exp, folder, workers=workers, scheduler=scheduler, progress=progress,
-                                        overwrite=overwrite))
-    comparison = compare_options(exp, results, level, intervals=stored_table(exp, folder, "intervals"))
-    write_outputs(folder, exp, comparison, level)
+        lambda progress: studies.compare(exp, out=folder, workers=workers, scheduler=scheduler, level=level,
+                                         overwrite=overwrite, progress=progress))
     if not quiet:
-        render_comparison(out, exp, comparison, level)
+        render_comparison(out, exp, result.comparison, level)
         out.print(f"results, figures and report.html written to {_shown(folder)}/", highlight=False)
 
 
 @command
 def sweep(
-    file: Annotated[Path, typer.Argument(help="Sweep file (YAML) with a 'sweep:' section.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Sweep file (YAML) with a 'sweep:' section.")],
     out_dir: OutOption = None,
     workers: WorkersOption = 1,
     scheduler: SchedulerOption = None,
@@ -572,34 +675,21 @@ def sweep(
 
     Finished tasks are stored as they complete; running the same command again resumes.
     """
-    from servsim.experiments.sweep import load_sweep, run_sweep
-    from servsim.report.sweep import write_outputs as write_sweep
-    from servsim.report.tables import fmt, metric_kind, parameter_text
+    from servsim import studies
+    from servsim.report.sweep import render_sweep
 
     _check_executor(workers, scheduler)
-    try:
-        sw = load_sweep(file, roots=_roots(file, allow))
-    except ScenarioError as exc:
-        _refuse(file, "sweep", exc)
+    sw = _load_sweep(file, allow)
     folder = out_dir or Path("results") / file.stem
     _prepare_out(folder)
-    results = _run_stored(
+    result = _run_stored(
         sw.spec.name, len(sw.scenarios) * sw.spec.replications, folder, quiet,
-        lambda progress: run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=progress,
-                                   overwrite=overwrite),
+        lambda progress: studies.sweep(sw, out=folder, workers=workers, scheduler=scheduler, overwrite=overwrite,
+                                       progress=progress),
         describe=lambda key: _describe_cell(sw.cells, key))
-    summary = write_sweep(folder, sw, results)
+    summary = result.cells
     if not quiet:
-        t = Table(title=f"{escape(sw.spec.name)} — mean ± 95% CI half-width per cell", title_justify="left")
-        for p in sw.parameters:
-            t.add_column(escape(p.split(".")[-2] + "." + p.split(".")[-1] if "." in p else p))
-        t.add_column("n", justify="right")
-        for m in sw.spec.metrics:
-            t.add_column(escape(m), justify="right")
-        for _, row in summary.iterrows():
-            t.add_row(*[escape(parameter_text(row[p])) for p in sw.parameters], str(int(row["replications"])),
-                      *[fmt(row[m], row[m + "_half_width"], metric_kind(m)) for m in sw.spec.metrics])
-        out.print(t)
+        render_sweep(out, sw, summary)
         out.print(f"results, cells.csv and figures written to {_shown(folder)}/", highlight=False)
 
 

@@ -63,6 +63,11 @@ class RunResult:
     def unstable(self) -> bool:
         return bool(self.stopped) or self.load.unstable
 
+    def __repr__(self) -> str:
+        log = "" if self.log else ", no per-contact log"
+        return (f"<RunResult {self.scenario[:80]!r}, replication {self.replication}{log}: {self.status[:160]}; "
+                ".summary, .intervals, .pools, .pool_summary, .contacts, .visits, .targets>")
+
     @property
     def targets(self) -> pd.DataFrame:
         """This replication's targets: a row per channel row of the summary and target, with the
@@ -113,6 +118,12 @@ class Replications:
 
     scenario: str
     runs: tuple[RunResult, ...]
+
+    def __repr__(self) -> str:
+        n, stopped = len(self.runs), len(self.stopped)
+        status = (f"{stopped} stopped by a run limit; " if stopped else "") + (self.load.describe()[:160] if n else "")
+        return (f"<Replications {self.scenario[:80]!r}: {n} replication{'s' if n != 1 else ''}, {status}; "
+                ".kpi_table(), .targets(), .summary, .intervals, .pools, .pool_summary, .contacts, .visits>")
 
     def _stack(self, name: str) -> pd.DataFrame:
         return pd.concat([getattr(r, name) for r in self.runs], ignore_index=True)

@@ -16,6 +16,16 @@ Var(A) + Var(B) − 2 Cov(A, B) is what CRN reduces; :func:`unpaired_difference`
 the pairing and is there to show how much CRN buys. Several comparisons made at once are
 Bonferroni-corrected (:func:`compare_to_baseline`, :func:`select_best`).
 
+Practical significance. A difference can be statistically significant and still too small to
+matter (2.7 minutes of paid time in a 170-hour day). Given an indifference zone δ ≥ 0 — the
+smallest difference that matters, in the metric's unit (:mod:`servsim.metrics.indifference`) —
+:func:`practical_verdict` reads the same Bonferroni-corrected interval [L, U] three ways: beyond
+the zone (L > δ or U < −δ: the difference exceeds δ, with confidence), practically equivalent
+(−δ < L and U < δ: the two one-sided tests of Schuirmann 1987 both reject "the difference is at
+least δ"), or inconclusive (neither; more replications would decide). The indifference zone is
+that of ranking-and-selection (Bechhofer 1954; Kim & Nelson 2006); :func:`select_best` uses it
+to say whether the chosen option is confidently the best, or within δ of the best.
+
 Controlling runs: :func:`replications_needed` / :func:`precision_reached` implement the relative
 precision stopping rule (Law 2015, §9.4.1); :func:`mser5` (White 1997; Franklin & White 2008) and
 :func:`welch_moving_average` (Welch 1983; Law 2015, §9.5.1) choose the warm-up of steady-state runs.
@@ -27,6 +37,12 @@ References
   variances are involved. *Biometrika* 34, 28–35.
 * P. D. Welch (1983). The statistical analysis of simulation results. In S. S. Lavenberg (ed.),
   *The Computer Performance Modeling Handbook*, 268–328. Academic Press.
+* R. E. Bechhofer (1954). A single-sample multiple decision procedure for ranking means of normal
+  populations with known variances. *Annals of Mathematical Statistics* 25(1), 16–39.
+* D. J. Schuirmann (1987). A comparison of the two one-sided tests procedure and the power
+  approach for assessing the equivalence of average bioavailability. *Journal of
+  Pharmacokinetics and Biopharmaceutics* 15(6), 657–680.
+* J. C. Hsu (1996). *Multiple Comparisons: Theory and Methods*. Chapman & Hall.
 * B. L. Nelson & F. J. Matejcik (1995). Using common random numbers for indifference-zone selection
   and multiple comparisons in simulation. *Management Science* 41(12), 1935–1945.
 * S.-H. Kim & B. L. Nelson (2006). Selecting the best system. In S. G. Henderson & B. L. Nelson
@@ -54,7 +70,7 @@ Values = np.ndarray | pd.Series | Sequence[float]
 
 __all__ = [
     "Interval", "t_interval", "summarise",
-    "Difference", "paired_difference", "unpaired_difference", "compare_to_baseline",
+    "Difference", "paired_difference", "unpaired_difference", "practical_verdict", "compare_to_baseline",
     "Constraint", "Selection", "select_best", "pareto_front",
     "replications_needed", "precision_reached",
     "MSER", "mser", "mser5", "welch_moving_average",
@@ -256,9 +272,49 @@ def _pair(series: dict[object, pd.Series], a: object, b: object, replication_col
     return ra.to_numpy(dtype=float), rb.reindex(order).to_numpy(dtype=float)
 
 
+Verdict = Literal["better", "worse", "higher", "lower", "equivalent", "inconclusive"]
+
+
+def _check_indifference(indifference: float) -> None:
+    if isinstance(indifference, bool) or not (math.isfinite(indifference) and indifference >= 0):
+        raise ValueError(f"indifference zone must be a finite number ≥ 0, got {indifference!r}")
+
+
+def practical_verdict(low: float, high: float, indifference: float,
+                      better: Literal["higher", "lower"] | None = None) -> Verdict:
+    """What a confidence interval [``low``, ``high``] for a difference says against a zone ±δ.
+
+    * beyond the zone — ``low > δ`` ("higher") or ``high < −δ`` ("lower"): the difference exceeds
+      δ in that direction, with the interval's confidence. With ``better`` (the direction that is
+      better for the metric) these read "better" and "worse";
+    * ``"equivalent"`` — ``−δ < low`` and ``high < δ``: the difference is smaller than δ either way.
+      This is the two one-sided tests procedure (TOST, Schuirmann 1987) for H0: |difference| ≥ δ:
+      for an interval at level 1 − α each one-sided test is at level α/2, so the statement is
+      conservative (TOST at α uses the 1 − 2α interval);
+    * ``"inconclusive"`` — anything else, including a NaN bound: the interval reaches across ±δ.
+      It may still exclude 0 (statistically significant, but maybe smaller than δ).
+
+    δ = 0 is no zone: beyond it means the interval excludes 0, and nothing is equivalent.
+    """
+    _check_indifference(indifference)
+    if better not in ("higher", "lower", None):
+        raise ValueError(f"better must be 'higher', 'lower' or None, got {better!r}")
+    d = float(indifference)
+    up, down = ("better", "worse") if better == "higher" else ("worse", "better") if better == "lower" \
+        else ("higher", "lower")
+    if low > d:
+        return up  # type: ignore[return-value]
+    if high < -d:
+        return down  # type: ignore[return-value]
+    if -d < low and high < d:
+        return "equivalent"
+    return "inconclusive"
+
+
 def compare_to_baseline(table: pd.DataFrame, option_col: str, baseline: str, metric: str,
                         replication_col: str = "replication", level: float = 0.95,
-                        adjust: Literal["bonferroni", "none"] = "bonferroni") -> pd.DataFrame:
+                        adjust: Literal["bonferroni", "none"] = "bonferroni", indifference: float = 0.0,
+                        better: Literal["higher", "lower"] | None = None) -> pd.DataFrame:
     """Paired difference (option − baseline) of ``metric`` for every non-baseline option.
 
     Method: comparisons with a standard (Law 2015, §10.3.1). For each of the k non-baseline options,
@@ -269,13 +325,22 @@ def compare_to_baseline(table: pd.DataFrame, option_col: str, baseline: str, met
     ``significant`` is adjusted p < α, i.e. the adjusted interval excludes 0. ``adjust="none"``
     gives k unadjusted level-``level`` intervals.
 
+    Practical significance: ``practical`` is :func:`practical_verdict` of the same interval against
+    the indifference zone ±``indifference`` (δ, in the metric's unit; ``better`` the metric's better
+    direction, so that a difference beyond the zone reads "better"/"worse" rather than
+    "higher"/"lower"). Because the k intervals hold jointly, so do all k verdicts: with probability
+    ≥ ``level`` every difference called beyond the zone exceeds δ and every one called
+    "equivalent" is smaller than δ. With δ = 0 (the default) a verdict beyond the zone is the same
+    as ``significant``.
+
     ``table`` has one row per option and replication. Returns one row per non-baseline option, in
     order of appearance, with columns ``option, baseline, metric, option_mean, baseline_mean, diff,
-    half_width, low, high, n, p_value`` (adjusted), ``p_raw, significant, level`` (per interval).
-    Raises ValueError for unknown columns or baseline, duplicate rows, or replication ids that do not
-    match the baseline's.
+    half_width, low, high, n, p_value`` (adjusted), ``p_raw, significant, level`` (per interval),
+    ``indifference, practical``. Raises ValueError for unknown columns or baseline, duplicate rows,
+    replication ids that do not match the baseline's, or a negative or non-finite δ.
     """
     _check_level(level)
+    _check_indifference(indifference)
     if adjust not in ("bonferroni", "none"):
         raise ValueError(f"adjust must be 'bonferroni' or 'none', got {adjust!r}")
     _require_columns(table, [option_col, replication_col, metric])
@@ -295,9 +360,11 @@ def compare_to_baseline(table: pd.DataFrame, option_col: str, baseline: str, met
                      "option_mean": float(np.nanmean(x)) if np.isfinite(x).any() else math.nan,
                      "baseline_mean": float(np.nanmean(base)) if np.isfinite(base).any() else math.nan,
                      "diff": d.mean, "half_width": d.half_width, "low": d.low, "high": d.high, "n": d.n,
-                     "p_value": p, "p_raw": d.p_value, "significant": bool(p < 1 - level), "level": each})
+                     "p_value": p, "p_raw": d.p_value, "significant": bool(p < 1 - level), "level": each,
+                     "indifference": float(indifference),
+                     "practical": practical_verdict(d.low, d.high, indifference, better)})
     columns = ["option", "baseline", "metric", "option_mean", "baseline_mean", "diff", "half_width", "low",
-               "high", "n", "p_value", "p_raw", "significant", "level"]
+               "high", "n", "p_value", "p_raw", "significant", "level", "indifference", "practical"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -337,13 +404,18 @@ class Selection:
     * ``best``: the feasible option with the best sample mean (None if no option is feasible);
     * ``feasible``: options whose sample means satisfy every constraint, in order of appearance;
     * ``infeasible``: option → the reasons it was excluded (one sentence per violated constraint);
-    * ``confident``: the best is significantly better than every other feasible option
-      (Bonferroni-corrected paired comparisons at family level ``level``; vacuously True when it is
-      the only feasible option, False when there is none);
+    * ``confident``: the best is *confidently best* — better than every other feasible option by
+      more than the indifference zone δ (Bonferroni-corrected paired comparisons at family level
+      ``level``; with δ = 0, significantly better; vacuously True when it is the only feasible
+      option, False when there is none);
     * ``comparisons``: one row per other feasible option — see :func:`select_best`;
     * ``constraints``: one row per option × constraint — mean, one-sided confidence bound, whether
       the mean satisfies the bound (``holds``) and whether the confidence bound does (``confident``);
-    * ``method``: a sentence saying how the choice was made, for reports.
+    * ``method``: a sentence saying how the choice was made, for reports;
+    * ``within_zone``: the best is *within the indifference zone of the best*: no other feasible
+      option is better than it by δ or more (True when ``confident``, and when it is the only
+      feasible option; False when there is none);
+    * ``indifference``: δ, in the metric's unit.
     """
 
     best: str | None
@@ -354,6 +426,8 @@ class Selection:
     constraints: pd.DataFrame
     method: str
     level: float
+    within_zone: bool = False
+    indifference: float = 0.0
 
     @property
     def constraints_confident(self) -> bool:
@@ -377,30 +451,45 @@ def _one_sided_bound(x: np.ndarray, op: str, level: float) -> float:
 _CONSTRAINT_COLUMNS = ["option", "constraint", "metric", "op", "bound", "mean", "conf_bound", "holds", "confident",
                        "level"]
 _COMPARISON_COLUMNS = ["option", "mean", "best", "best_mean", "diff", "half_width", "low", "high", "n", "p_value",
-                       "p_raw", "better", "level"]
+                       "p_raw", "better", "level", "indifference", "practical", "within_zone"]
 
 
 def select_best(table: pd.DataFrame, option_col: str, metric: str, minimize: bool,
                 constraints: Sequence[Constraint] = (), level: float = 0.95,
-                replication_col: str = "replication") -> Selection:
+                replication_col: str = "replication", indifference: float = 0.0) -> Selection:
     """Best option on ``metric`` among those meeting the constraints, with a statement of confidence.
 
     Method — Bonferroni-corrected paired comparisons with the sample best, under common random
-    numbers (Law 2015, §10.3; Nelson & Matejcik 1995; Kim & Nelson 2006 survey the indifference-zone
-    ranking-and-selection alternatives, which this function does not implement):
+    numbers, read against an indifference zone δ = ``indifference`` ≥ 0, the smallest difference
+    in ``metric`` that matters (Law 2015, §10.3; multiple comparisons with the best, Hsu 1996,
+    ch. 4, under CRN as in Nelson & Matejcik 1995; the indifference zone of ranking and selection,
+    Bechhofer 1954, Kim & Nelson 2006; equivalence by two one-sided tests, Schuirmann 1987). It is
+    not a sequential ranking-and-selection procedure: the number of replications is given, not
+    chosen to guarantee a probability of correct selection, so the answer may be that the data do
+    not decide:
 
     1. Feasibility: an option is feasible if the sample mean across replications of every
        constrained metric satisfies its bound. Options failing a bound are listed in
        ``infeasible`` with the reason; so is an option without any finite value of ``metric``.
     2. Choice: among the k feasible options, the one with the lowest (``minimize``) or highest
        sample mean of ``metric``; ties go to the first in order of appearance.
-    3. Confidence: for each of the k − 1 other feasible options j, a paired-t interval for
-       μ_j − μ_best (paired by ``replication_col``) at level 1 − α/(k − 1), α = 1 − ``level``, so
-       that the k − 1 intervals hold simultaneously with probability ≥ ``level``. The best is
-       ``better`` than j if that interval lies entirely above 0 (minimising) or below 0
-       (maximising); ``confident`` means it is better than every j. If the true best option is i*
-       and another is chosen, a confident claim needs the interval for (i*, chosen) to miss on one
-       side, so P(confident and wrong) ≤ α/2 (normal differences assumed).
+    3. Confidence: for each of the k − 1 other feasible options j, a paired-t interval [L_j, U_j]
+       for μ_j − μ_best (paired by ``replication_col``) at level 1 − α/(k − 1), α = 1 − ``level``,
+       so that the k − 1 intervals hold simultaneously with probability ≥ ``level``. Minimising
+       (maximising: the same with the signs turned, U_j < −δ and U_j < δ):
+
+       * the best is ``better`` than j if L_j > δ: it beats j by more than the zone;
+       * j is ``within_zone`` if L_j > −δ: j is not better than the best by δ or more;
+       * ``practical`` is "better" when better, "equivalent" when −δ < L_j and U_j < δ (the two
+         options are the same in practice, :func:`practical_verdict`), else "inconclusive".
+
+       ``confident`` ("confidently best") means better than every j; the Selection's
+       ``within_zone`` ("within the indifference zone of the best") means every j is within the
+       zone. If the true best option is i*, a wrong claim needs the interval for (i*, chosen) to
+       miss on one side — for "confidently best" when the chosen is not i*, for "within the zone"
+       when the chosen is more than δ worse than i* — so each claim is wrong with probability
+       ≤ α/2 (normal differences assumed). δ = 0 gives the plain statistical statement
+       (significantly better than every other option).
     4. Constraints with confidence: for every option and constraint, the one-sided t bound at level
        ``level`` — upper bound x̄ + t_{level, n−1} s/√n for "<=", lower bound x̄ − t_{level, n−1} s/√n
        for ">=" — and whether it satisfies the bound. These are per constraint, not simultaneous;
@@ -408,12 +497,14 @@ def select_best(table: pd.DataFrame, option_col: str, metric: str, minimize: boo
 
     ``comparisons`` columns: ``option, mean, best, best_mean, diff`` (option − best), ``half_width,
     low, high, n, p_value`` (Bonferroni-adjusted, ×(k − 1) capped at 1), ``p_raw, better, level``
-    (per interval). ``constraints`` columns: ``option, constraint, metric, op, bound, mean,
-    conf_bound, holds, confident, level``. Raises ValueError for unknown columns (metric or
-    constraint metric), duplicate option × replication rows, or replication ids that differ between
-    the best and another feasible option.
+    (per interval), ``indifference, practical, within_zone``. ``constraints`` columns: ``option,
+    constraint, metric, op, bound, mean, conf_bound, holds, confident, level``. Raises ValueError
+    for unknown columns (metric or constraint metric), duplicate option × replication rows,
+    replication ids that differ between the best and another feasible option, or a negative or
+    non-finite δ.
     """
     _check_level(level)
+    _check_indifference(indifference)
     constraints = list(constraints)
     _require_columns(table, [option_col, replication_col, metric, *[c.metric for c in constraints]])
     series = _by_replication(table, option_col, replication_col, metric)
@@ -423,15 +514,16 @@ def select_best(table: pd.DataFrame, option_col: str, metric: str, minimize: boo
         method = (f"No option is feasible: none has sample means meeting every constraint ({cons or 'none'}) "
                   f"and data on {metric}, so no option was chosen.")
         return Selection(None, [], infeasible, False, pd.DataFrame(columns=_COMPARISON_COLUMNS), constraint_table,
-                         method, level)
+                         method, level, False, float(indifference))
 
     means = {opt: float(np.nanmean(series[opt].to_numpy(dtype=float))) for opt in feasible}
     best = (min if minimize else max)(feasible, key=lambda o: means[o])  # first wins ties
-    comparisons, each = _against_best(series, feasible, means, best, minimize, level, replication_col)
+    comparisons, each = _against_best(series, feasible, means, best, minimize, level, replication_col, indifference)
     confident = bool(comparisons["better"].all()) if len(comparisons) else True
-    method = _method_text(best, comparisons, constraints, metric, minimize, level, each, confident)
+    within = bool(comparisons["within_zone"].all()) if len(comparisons) else True
+    method = _method_text(best, comparisons, constraints, metric, minimize, level, each, indifference)
     return Selection(str(best), [str(o) for o in feasible], infeasible, confident, comparisons, constraint_table,
-                     method, level)
+                     method, level, within, float(indifference))
 
 
 def _feasibility(table: pd.DataFrame, series: dict[object, pd.Series], option_col: str, metric: str,
@@ -474,26 +566,38 @@ def _constraint_check(opt: object, sub: pd.DataFrame, c: Constraint, level: floa
 
 
 def _against_best(series: dict[object, pd.Series], feasible: list[object], means: dict[object, float], best: object,
-                  minimize: bool, level: float, replication_col: str) -> tuple[pd.DataFrame, float]:
+                  minimize: bool, level: float, replication_col: str, indifference: float = 0.0
+                  ) -> tuple[pd.DataFrame, float]:
     """Step 3 of :func:`select_best`: the Bonferroni-corrected paired comparisons of every other
-    feasible option with the best, and the level of each interval."""
+    feasible option with the best against the zone ±``indifference``, and the level of each interval."""
     others = [o for o in feasible if o != best]
     k1 = len(others)
     each = 1 - (1 - level) / k1 if k1 else level
+    delta = float(indifference)
     rows = []
     for opt in others:
         x, xb = _pair(series, opt, best, replication_col)
         d = paired_difference(x, xb, each)
         p = min(1.0, d.p_value * k1) if not math.isnan(d.p_value) else math.nan
-        better = bool(d.low > 0) if minimize else bool(d.high < 0)
+        # the best's margin over opt, as an interval: μ_opt − μ_best when minimising, its negative otherwise
+        margin_low = d.low if minimize else -d.high
+        better = bool(margin_low > delta)
+        within = bool(margin_low > -delta)
+        verdict = practical_verdict(d.low, d.high, delta)
+        practical = "better" if better else verdict if verdict == "equivalent" else "inconclusive"
         rows.append({"option": opt, "mean": means[opt], "best": best, "best_mean": means[best], "diff": d.mean,
                      "half_width": d.half_width, "low": d.low, "high": d.high, "n": d.n, "p_value": p,
-                     "p_raw": d.p_value, "better": better, "level": each})
+                     "p_raw": d.p_value, "better": better, "level": each, "indifference": delta,
+                     "practical": practical, "within_zone": within})
     return pd.DataFrame(rows, columns=_COMPARISON_COLUMNS), each
 
 
+def _names(comparisons: pd.DataFrame, mask: pd.Series) -> str:
+    return ", ".join(repr(o) for o in comparisons.loc[mask, "option"])
+
+
 def _method_text(best: object, comparisons: pd.DataFrame, constraints: list[Constraint], metric: str,
-                 minimize: bool, level: float, each: float, confident: bool) -> str:
+                 minimize: bool, level: float, each: float, indifference: float = 0.0) -> str:
     """The sentence of :attr:`Selection.method` when an option was chosen."""
     cons = "; ".join(str(c) for c in constraints)
     rule = (f"Feasible means the sample mean of every constrained metric meets its bound ({cons})" if constraints
@@ -503,14 +607,41 @@ def _method_text(best: object, comparisons: pd.DataFrame, constraints: list[Cons
         return (f"{rule}; "
                 f"{best!r} is the only feasible option, so it is chosen without comparison.")
     goal = "lowest" if minimize else "highest"
-    losers = ", ".join(repr(o) for o in comparisons.loc[~comparisons["better"], "option"])
-    verdict = ("significantly better than every other feasible option." if confident
-               else f"not significantly better than {losers}.")
+    better = comparisons["better"].astype(bool)
+    if indifference == 0:
+        verdict = ("significantly better than every other feasible option." if better.all()
+                   else f"not significantly better than {_names(comparisons, ~better)}.")
+        zone = ""
+    else:
+        verdict = _zone_verdict(comparisons, better)
+        zone = (f" and read against the indifference zone δ = {indifference:g} (the smallest difference in "
+                f"{metric} that matters)")
     return (f"{rule}; "
             f"among the {k1 + 1} feasible options, {best!r} has the {goal} sample mean of {metric}. "
             f"It was compared with each of the other {k1} by paired-t intervals over common random "
             f"numbers, Bonferroni-corrected to hold jointly at {level * 100:g}% "
-            f"(each at {each * 100:.4g}%): it is {verdict}")
+            f"(each at {each * 100:.4g}%){zone}: it is {verdict}")
+
+
+def _zone_verdict(comparisons: pd.DataFrame, better: pd.Series) -> str:
+    """The end of the method sentence with a zone δ > 0: confidently best, within the zone, or neither."""
+    if better.all():
+        return "better than every other feasible option by more than δ: confidently best."
+    within = comparisons["within_zone"].astype(bool)
+    equivalent = comparisons["practical"] == "equivalent"
+    parts = []
+    if better.any():
+        parts.append(f"better by more than δ than {_names(comparisons, better)}")
+    if equivalent.any():
+        parts.append(f"practically equivalent to {_names(comparisons, equivalent)} (interval inside ±δ)")
+    undecided = within & ~better & ~equivalent
+    if undecided.any():
+        parts.append(f"not better by more than δ than {_names(comparisons, undecided)}, which is not better by δ "
+                     f"either")
+    if within.all():
+        return "; ".join(parts) + ": not confidently best, but within the indifference zone of the best."
+    parts.append(f"{_names(comparisons, ~within)} may be better than it by δ or more")
+    return "; ".join(parts) + ": not confidently best."
 
 
 def pareto_front(df: pd.DataFrame, minimize: Sequence[str], maximize: Sequence[str] = ()) -> pd.Series:

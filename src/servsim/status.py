@@ -8,14 +8,22 @@ code  meaning
 0     success
 1     a task (replication, option, sweep cell) kept killing its worker process
 2     bad input: a scenario, experiment or sweep file, an option, a file servsim may not read
-3     stopped by a run limit: the system was unstable, or a bound on contacts, events or
-      visits was reached (the message names the limit and how to raise it)
+3     stopped by a run limit: a bound on contacts in system, contacts, events or visits was
+      reached (an unstable system usually reaches ``max_in_system``; the message names the
+      limit and how to raise it)
 4     output could not be written: disk full, read-only, a folder that is a file or a link
 5     the output folder is in use by another live servsim process (the message names it)
+6     ``servsim run`` finished and wrote every output, but the system is unstable: offered
+      load at or above capacity where abandonment does not hold the queue, so queues grow for
+      as long as the run lasts and the KPIs depend on the horizon, not on a steady state
 70    internal error: a bug in servsim; the message says where the details were saved
 130   interrupted (Ctrl-C or SIGTERM): finished tasks stay stored
 141   the reader of the output went away (``servsim run ... | head``): nothing is lost
 ====  =====================================================================================
+
+Status 3 wins over 6 when both apply. ``compare`` and ``sweep`` never exit 6: an option or a cell
+over capacity is one of the study's results (its load is in the results), not an outcome of the
+command. :data:`MEANINGS` holds one short line per status, for messages and ``servsim --help``.
 
 Every status but 70 comes with a message that says what happened, without a traceback.
 """
@@ -30,9 +38,24 @@ BAD_INPUT = 2
 STOPPED = 3
 OUTPUT_FAILED = 4
 BUSY = 5
+UNSTABLE = 6
 INTERNAL_ERROR = 70
 INTERRUPTED = 130
 BROKEN_PIPE = 141
+
+#: One short line per status, in order (``servsim --help`` lists them; run's last line quotes one).
+MEANINGS: dict[int, str] = {
+    OK: "success",
+    TASK_FAILED: "a task kept killing its worker process",
+    BAD_INPUT: "bad input (file, option, or a file servsim may not read)",
+    STOPPED: "a replication was stopped by a run limit",
+    OUTPUT_FAILED: "output could not be written",
+    BUSY: "the output folder is in use by another servsim process",
+    UNSTABLE: "finished, but the system is unstable (load beyond capacity)",
+    INTERNAL_ERROR: "internal error (a bug in servsim)",
+    INTERRUPTED: "interrupted",
+    BROKEN_PIPE: "the reader of the output went away",
+}
 
 
 class OutputError(Exception):

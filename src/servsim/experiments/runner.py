@@ -31,6 +31,7 @@ from servsim.api import simulate
 from servsim.experiments.spec import Experiment
 from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
+from servsim.report.day import DAY_METRICS
 from servsim.runlevel import run_metrics
 from servsim import __version__
 from servsim.scenario import Scenario, scenario_hash
@@ -81,11 +82,8 @@ def run_task(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
     row.update(run_metrics(task.scenario, r.summary, r.pool_summary, r.intervals))
     summary = r.summary.copy()
     summary.insert(0, "option", task.key.option)
-    # the all-channels wait per reporting interval: input to the warm-up check (MSER)
-    iv = r.intervals
-    if len(task.scenario.channels) > 1:
-        iv = iv[iv["channel"] == "all"]
-    intervals = iv[["interval", "start_s", "offered", "mean_wait_s"]].copy()
+    # the KPIs per channel and reporting interval: the report's day view and the warm-up check (MSER)
+    intervals = r.intervals[["channel", "interval", "start_s", *dict.fromkeys(["mean_wait_s", *DAY_METRICS])]].copy()
     intervals.insert(0, "replication", task.key.replication)
     intervals.insert(0, "option", task.key.option)
     return task.key, {"results": pd.DataFrame([row]), "summary": summary, "intervals": intervals}

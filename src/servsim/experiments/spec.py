@@ -10,6 +10,7 @@ metrics: [service_level, abandon_rate, asa_s, cost]
 objective:
   minimize: cost
   constraints: ["service_level >= 0.8", "abandon_rate <= 0.05"]
+indifferent: {cost: 50, service_level: 1pp, asa_s: 2s}   # optional; defaults per kind of metric
 options:
   today: []
   plus_10_percent: [{scale: {path: pools.tellers.schedule, factor: 1.1}}]
@@ -23,6 +24,14 @@ same validation as a hand-written scenario. Every option shares the replication 
 numbers). Problems are reported as ``file:line:col: field: message (hint)``.
 
 ``replications`` and ``seed`` are whole numbers written as such (``true`` or ``"2"`` is refused).
+
+**Indifference zones.** ``indifferent:`` maps a compared metric (one of ``metrics`` or the
+objective's) to the smallest difference that matters, in the metric's unit — a number for counts,
+money and ratios, ``0.01`` or ``"1pp"`` for shares, a duration (``"30s"``, ``"0.5h"``) for waits
+and hours, or a percentage of the baseline's mean (``"2%"``, not for shares). A metric left out
+gets the default of its kind (:mod:`servsim.metrics.indifference`); ``0`` turns the zone off.
+A difference is then *practically* significant only when its whole interval lies beyond the zone
+(:func:`servsim.stats.practical_verdict`).
 
 **Size.** An experiment runs options × replications tasks; more than ``limits.max_tasks``
 (default :data:`MAX_TASKS`, 100,000) is refused when the file is read, before any option's scenario
@@ -39,15 +48,17 @@ from __future__ import annotations
 import copy
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 from pydantic import Strict as StrictMode
 
 from servsim.experiments.paths import PathError, add_agents, merge_patch, scale_path, set_path
-from servsim.metrics.registry import DEFAULT_EXPERIMENT_METRICS, experiment_metrics
+from servsim.metrics.indifference import Zone, default_zone, parse_zone
+from servsim.metrics.registry import DEFAULT_EXPERIMENT_METRICS, experiment_metrics, resolve
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict
 from servsim.scenario.base import Name, Strict
 from servsim.scenario.errors import Problem, closest, located_validation_error, quoted
@@ -196,17 +207,27 @@ class StudyFile(Strict):
 class ExperimentFile(StudyFile):
     baseline: Name | None = None
     objective: Objective | None = None
+    #: metric -> indifference zone as written (checked against the metric's kind in load_experiment)
+    indifferent: dict[str, Any] = Field(default_factory=dict)
     options: dict[Name, list[Change]] = Field(min_length=1, max_length=1000)
+
+    @property
+    def compared(self) -> list[str]:
+        """The metrics the options are compared on: ``metrics``, then the objective's if not among them."""
+        extra = [self.objective.metric] if self.objective is not None else []
+        return list(dict.fromkeys([*self.metrics, *extra]))
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A validated experiment: its file, and each option's validated scenario (in file order)."""
+    """A validated experiment: its file, each option's validated scenario (in file order), and the
+    indifference zone of every compared metric (from ``indifferent:`` or the default of its kind)."""
 
     spec: ExperimentFile
     file: str
     scenarios: dict[str, Scenario]
     option_data: dict[str, dict[str, Any]]
+    zones: dict[str, Zone] = field(default_factory=dict)
 
     @property
     def baseline(self) -> str:
@@ -215,6 +236,33 @@ class Experiment:
     @property
     def options(self) -> list[str]:
         return list(self.spec.options)
+
+
+#: Top-level fields only a scenario has (``name``, ``description`` and ``limits`` are shared).
+_SCENARIO_ONLY = frozenset(SCENARIO_FIELDS) - {"name", "description", "limits"}
+#: What each kind of file is run with, for messages that point from one kind to the other.
+COMMANDS = {"scenario": "run", "experiment": "compare", "sweep": "sweep"}
+
+
+def file_kind(path: str | Path) -> Literal["scenario", "experiment", "sweep"] | None:
+    """Which kind of servsim file ``path`` is, from its top-level keys alone: a ``sweep:`` section
+    makes a sweep file, ``options:`` an experiment file (neither with a scenario's sections), and
+    scenario sections (``channels``, ``pools``, ``steps``...) without ``base``, ``options`` or
+    ``sweep`` a scenario. None when the file cannot be read as YAML or mixes kinds: then only its
+    own validation can say what is wrong. Reads the file as :func:`load_yaml` does (safely, capped)."""
+    try:
+        data = load_yaml(path).data
+    except (ScenarioError, OSError):
+        return None
+    keys = {k for k in data if isinstance(k, str)}
+    scenario = bool(keys & _SCENARIO_ONLY)
+    if "sweep" in keys and "options" not in keys and not scenario:
+        return "sweep"
+    if "options" in keys and "sweep" not in keys and not scenario:
+        return "experiment"
+    if scenario and not keys & {"base", "options", "sweep"}:
+        return "scenario"
+    return None
 
 
 def valid_metrics(scenario: Scenario) -> list[str]:
@@ -240,15 +288,31 @@ class Located:
             raise ScenarioError(self.problems)
 
 
-def read_file(path: Path, model: type[M], policy: FilePolicy | None = None) -> tuple[M, Located]:
+def read_file(path: Path, model: type[M], policy: FilePolicy | None = None,
+              overrides: Mapping[str, Any] | None = None) -> tuple[M, Located]:
     """Load ``path`` safely and validate it as ``model``; located errors on failure. With a
-    ``policy`` (explicit roots), the file itself must be inside them."""
+    ``policy`` (explicit roots), the file itself must be inside them. ``overrides``: top-level
+    fields set over the file's before validation (the Python API's ``replications=`` and ``seed=``)."""
     doc = load_yaml(path, expected_keys=list(model.model_fields), policy=policy)
+    if overrides:
+        doc.data.update(overrides)
+    return validate_doc(doc, model)
+
+
+def validate_doc(doc: LocatedDoc, model: type[M]) -> tuple[M, Located]:
+    """Validate loaded YAML (or plain data wrapped as a :class:`LocatedDoc`) as ``model``."""
     try:
         spec = model.model_validate(doc.data)
     except ValidationError as exc:
         raise located_validation_error(exc, doc, model) from None
     return spec, Located(doc, [])
+
+
+def data_doc(data: Mapping[str, Any], file: str) -> LocatedDoc:
+    """Plain data (a dict as read from YAML) as a document without line numbers."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"expected a mapping of the file's fields, got {type(data).__name__}")
+    return LocatedDoc(data=copy.deepcopy(dict(data)), file=file, locations={})
 
 
 def read_base(base: str, folder: Path, located: Located,
@@ -279,23 +343,42 @@ def check_size(located: Located, tasks: int, what: str, spec: StudyFile) -> None
         located.raise_if_any()
 
 
-def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
+def load_experiment(path: str | Path, *, roots: Roots = None,
+                    overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Read, validate and expand an experiment file; raise :class:`ScenarioError` with located problems.
 
     ``roots``: the folders the files it names may be read from (see :mod:`servsim.scenario.files`;
-    None: the working directory, this file's folder and ``SERVSIM_ALLOW_DIRS``)."""
+    None: the working directory, this file's folder and ``SERVSIM_ALLOW_DIRS``). ``overrides``:
+    top-level fields set over the file's (see :func:`read_file`)."""
     path = Path(path)
     policy = policy_for(roots, top_file=path)
-    spec, located = read_file(path, ExperimentFile, None if roots is None else policy)
+    spec, located = read_file(path, ExperimentFile, None if roots is None else policy, overrides)
+    return _expand_experiment(spec, located, path.parent, policy, str(path))
+
+
+def experiment_from_dict(data: Mapping[str, Any], base_dir: str | Path = ".", *, roots: Roots = None,
+                         file: str = "<dict>") -> Experiment:
+    """An experiment given as plain data (the fields of an experiment file, as read from YAML);
+    ``base`` and ``patch:`` files are relative to ``base_dir``, and may be read from there and the
+    working directory unless ``roots`` says otherwise. Validated exactly as a file is."""
+    policy = policy_for(roots, extra=[base_dir])
+    spec, located = validate_doc(data_doc(data, file), ExperimentFile)
+    return _expand_experiment(spec, located, Path(base_dir), policy, file)
+
+
+def _expand_experiment(spec: ExperimentFile, located: Located, folder: Path, policy: FilePolicy,
+                       file: str) -> Experiment:
+    """Check a validated experiment against its base scenario and build each option's scenario."""
     check_size(located, len(spec.options) * spec.replications,
                f"{len(spec.options)} options × {spec.replications} replications", spec)
-    base_path, base_doc, base_scenario = read_base(spec.base, path.parent, located, policy)
+    base_path, base_doc, base_scenario = read_base(spec.base, folder, located, policy)
     _check_names(spec, valid_metrics(base_scenario), located)
+    zones = _zones(spec, valid_metrics(base_scenario), list(base_scenario.pools), located)
 
     scenarios: dict[str, Scenario] = {}
     option_data: dict[str, dict[str, Any]] = {}
     for name, changes in spec.options.items():
-        data = _changed_data(name, changes, base_doc.data, path.parent, policy, located)
+        data = _changed_data(name, changes, base_doc.data, folder, policy, located)
         if data is None:
             continue
         try:
@@ -307,7 +390,7 @@ def load_experiment(path: str | Path, *, roots: Roots = None) -> Experiment:
             continue
         option_data[name] = data
     located.raise_if_any()
-    return Experiment(spec=spec, file=str(path), scenarios=scenarios, option_data=option_data)
+    return Experiment(spec=spec, file=file, scenarios=scenarios, option_data=option_data, zones=zones)
 
 
 def _check_names(spec: ExperimentFile, metrics: list[str], located: Located) -> None:
@@ -330,6 +413,30 @@ def _check_names(spec: ExperimentFile, metrics: list[str], located: Located) -> 
         problem(("baseline",), f"option {spec.baseline!r} does not exist", _suggest(spec.baseline, spec.options))
 
 
+def _zones(spec: ExperimentFile, metrics: list[str], pools: list[str], located: Located) -> dict[str, Zone]:
+    """The indifference zone of every compared metric: as written under ``indifferent:`` (located
+    problems for an unknown or uncompared metric, or a zone its kind does not accept), else the
+    default of its kind."""
+    compared = spec.compared
+    zones = {m: default_zone(m) for m in compared}
+    for name, value in spec.indifferent.items():
+        where = ("indifferent", name)
+        if name not in metrics:
+            located.add(where, f"unknown metric {quoted(name)}", _suggest(name, compared))
+            continue
+        if name not in compared:
+            located.add(where, f"{quoted(name)} is not compared in this experiment",
+                        "add it to 'metrics', or remove it here; compared: " + ", ".join(compared))
+            continue
+        entry = resolve(name, pools)
+        assert entry is not None  # every valid metric is a registry entry or pattern member
+        try:
+            zones[name] = parse_zone(value, entry.kind)
+        except ValueError as exc:
+            located.add(where, str(exc))
+    return zones
+
+
 def _changed_data(name: str, changes: list[Change], base: dict[str, Any], folder: Path, policy: FilePolicy,
                   located: Located) -> dict[str, Any] | None:
     """The base scenario's data with option ``name``'s changes applied; None (with a located
@@ -348,6 +455,33 @@ def _changed_data(name: str, changes: list[Change], base: dict[str, Any], folder
                     "give it at least one change, or remove it")
         return None
     return data
+
+
+def apply_changes(data: Mapping[str, Any], changes: Any, folder: Path, policy: FilePolicy,
+                  file: str = "<changes>") -> dict[str, Any]:
+    """Scenario ``data`` (as read from YAML) with ``changes`` applied in order: a list of changes as
+    an experiment file's option lists them (``{"set": {"path": ..., "value": ...}}``, ``scale``,
+    ``add_agents``, ``add_vendor``, ``automate``, ``patch``), or one such change. ``patch:`` files
+    are relative to ``folder``. A change that is malformed or does not apply raises
+    :class:`ScenarioError` naming it (``changes.1``) and why."""
+    items = [changes] if isinstance(changes, Mapping) else list(changes)
+    located = Located(data_doc({"changes": items}, file), [])
+    out = copy.deepcopy(dict(data))
+    for i, item in enumerate(items):
+        try:
+            change = Change.model_validate(item)
+        except ValidationError as exc:
+            located.add(("changes", i), "; ".join(f"{'.'.join(map(str, e['loc'])) or 'change'}: {e['msg']}"
+                                                  for e in exc.errors()[:3]))
+            break
+        try:
+            out = _apply(change, out, folder, policy)
+        except (PathError, ScenarioError, FileRefused) as exc:
+            located.add(("changes", i), str(exc) if not isinstance(exc, ScenarioError)
+                        else "; ".join(str(p) for p in exc.problems[:3]))
+            break
+    located.raise_if_any()
+    return out
 
 
 def _existing_step(data: dict[str, Any], step: str) -> dict[str, Any]:

@@ -59,6 +59,7 @@ import shutil
 import stat
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
@@ -72,7 +73,7 @@ from servsim.scenario.errors import closest
 from servsim.status import BusyError, OutputError
 
 __all__ = ["ResultStore", "StoreError", "StoreMismatchError", "TaskKey", "atomic_write", "canonical_json",
-           "config_hash", "option_slug"]
+           "config_hash", "locked", "option_slug", "stored_hash"]
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +255,33 @@ def _unlock(ident: tuple[int, int]) -> None:
     if held[1] <= 0:
         del _HELD[ident]
         os.close(held[0])  # closing the descriptor releases the flock
+
+
+@contextmanager
+def locked(root: str | Path) -> Iterator[None]:
+    """Hold the lock of the store at ``root`` (an existing folder) and read or change nothing else:
+    re-entrant in this process, :class:`servsim.status.BusyError` if another live process holds it.
+    For a caller that must decide under the lock, before opening the store, what to do with it."""
+    ident = _lock(Path(root))
+    try:
+        yield
+    finally:
+        _unlock(ident)
+
+
+def stored_hash(root: str | Path) -> str | None:
+    """The config hash the manifest of the store at ``root`` records, read without the lock and
+    without changing anything; None when there is no store there, or its manifest is missing,
+    damaged or reached through a symbolic link (opening the store says which)."""
+    root = Path(root)
+    try:
+        if os.path.islink(root) or not os.path.isdir(root):
+            return None
+        data = _unseal(read_bytes(root / MANIFEST))
+    except OSError:
+        return None
+    recorded = data.get("config_hash") if data is not None else None
+    return recorded if isinstance(recorded, str) else None
 
 
 # --------------------------------------------------------------------------- markers

@@ -37,6 +37,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -48,7 +49,8 @@ from scipy.stats import qmc
 from servsim.experiments.paths import PathError, canonical_path, set_path
 from servsim.experiments.runner import Task, run_tasks
 from servsim.experiments.spec import (
-    Count, Located, Number, StudyFile, _suggest, check_size, read_base, read_file, valid_metrics,
+    Count, Located, Number, StudyFile, _suggest, check_size, data_doc, read_base, read_file, validate_doc,
+    valid_metrics,
 )
 from servsim.experiments.store import ResultStore, TaskKey, config_hash
 from servsim.random import replication_seeds
@@ -56,7 +58,7 @@ from servsim import __version__
 from servsim.scenario import Scenario, ScenarioError, scenario_from_dict, scenario_hash
 from servsim.scenario.base import Strict
 from servsim.scenario.errors import quoted
-from servsim.scenario.files import policy_for
+from servsim.scenario.files import FilePolicy, policy_for
 from servsim.scenario.loader import Roots
 from servsim.stats import precision_reached
 
@@ -185,16 +187,31 @@ def _check_parameters(located: Located, spec: SweepFile, base_data: dict[str, An
             seen[canonical] = p
 
 
-def load_sweep(path: str | Path, *, roots: Roots = None) -> Sweep:
+def load_sweep(path: str | Path, *, roots: Roots = None, overrides: Mapping[str, Any] | None = None) -> Sweep:
     """Read, validate and expand a sweep file; problems are located like scenario problems.
 
-    ``roots``: the folders the files it names may be read from (see :mod:`servsim.scenario.files`)."""
+    ``roots``: the folders the files it names may be read from (see :mod:`servsim.scenario.files`).
+    ``overrides``: top-level fields set over the file's (see :func:`servsim.experiments.spec.read_file`)."""
     path = Path(path)
     policy = policy_for(roots, top_file=path)
-    spec, located = read_file(path, SweepFile, None if roots is None else policy)
+    spec, located = read_file(path, SweepFile, None if roots is None else policy, overrides)
+    return _expand_sweep(spec, located, path.parent, policy, str(path))
+
+
+def sweep_from_dict(data: Mapping[str, Any], base_dir: str | Path = ".", *, roots: Roots = None,
+                    file: str = "<dict>") -> Sweep:
+    """A sweep given as plain data (the fields of a sweep file); ``base`` is relative to ``base_dir``
+    (see :func:`servsim.experiments.spec.experiment_from_dict`). Validated exactly as a file is."""
+    policy = policy_for(roots, extra=[base_dir])
+    spec, located = validate_doc(data_doc(data, file), SweepFile)
+    return _expand_sweep(spec, located, Path(base_dir), policy, file)
+
+
+def _expand_sweep(spec: SweepFile, located: Located, folder: Path, policy: FilePolicy, file: str) -> Sweep:
+    """Check a validated sweep against its base scenario and build every cell's scenario."""
     problem, problems = located.add, located.problems
     _check_cells(located, spec)
-    base_path, base_doc, base = read_base(spec.base, path.parent, located, policy)
+    base_path, base_doc, base = read_base(spec.base, folder, located, policy)
     base_data = base_doc.data
     metrics = valid_metrics(base)
     for i, m in enumerate(spec.metrics):
@@ -228,7 +245,7 @@ def load_sweep(path: str | Path, *, roots: Roots = None) -> Sweep:
         raise ScenarioError(problems)
     cells = pd.DataFrame(values)
     cells.insert(0, "cell", range(len(values)))
-    return Sweep(spec=spec, file=str(path), cells=cells, scenarios=scenarios, cell_data=cell_data)
+    return Sweep(spec=spec, file=file, cells=cells, scenarios=scenarios, cell_data=cell_data)
 
 
 def _tasks(sw: Sweep, first: int, count: int, cells: list[int]) -> list[Task]:

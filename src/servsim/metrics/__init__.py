@@ -5,8 +5,9 @@ from servsim.metrics.cells import CellSums, kpis, littles_law
 from servsim.metrics.records import CONTACT_OUTCOMES, VISIT_OUTCOMES, contact_table, visit_table
 from servsim.metrics.registry import REGISTRY, Metric, columns, experiment_metrics, resolve
 
-#: The contact KPIs of every summary and interval row, in column order.
-KPI_COLUMNS = columns("intervals")
+#: The KPIs of a set of contacts (:func:`kpis`), in column order: those of every interval row that
+#: come from the contacts alone (not from time, like ``mean_queue``).
+KPI_COLUMNS = [c for c in columns("intervals") if REGISTRY[c].source in ("cells", "waits")]
 
 __all__ = [
     "CONTACT_OUTCOMES", "KPI_COLUMNS", "REGISTRY", "VISIT_OUTCOMES", "CellSums", "Metric", "columns",

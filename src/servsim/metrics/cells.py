@@ -258,6 +258,12 @@ class CellSums:
         self.warm_slot = min(int(records.interval_of(plan, np.array([plan.warmup_end]))[0]), self.n_int)
         self.cube = np.zeros((self.n_ch * self.n_seg * (self.n_int + 1), len(SUMS)))
         self.hist = np.zeros((self.n_ch * self.n_seg, N_BINS), dtype=np.int64)
+        #: contact-seconds spent waiting, per (channel, segment) and reporting interval (time-based: the
+        #: waiting inside the interval, whoever arrived when), and per (channel, segment) after the warm-up
+        self.waiting_s = np.zeros((self.n_ch * self.n_seg, self.n_int))
+        self.waiting_post_s = np.zeros(self.n_ch * self.n_seg)
+        length = np.minimum(np.diff(self.bounds), plan.interval)
+        self.interval_s = np.where(length > 0, length, np.nan)
         #: exact percentiles from a log: {column: (summary row values, interval row values)}
         self.exact: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
         # Little's law: Σ visit time in the window, arrivals in it, Σ and count of their times in system
@@ -317,6 +323,29 @@ class CellSums:
             cell = group[timed] * N_BINS + wait_bins(c["wait_s"].to_numpy()[timed])
             self.hist += np.bincount(cell, minlength=self.hist.size).reshape(self.hist.shape)
         self._fold_littles(c, visits, end_time)
+        self._fold_waiting(group, visits)
+
+    def _fold_waiting(self, group: np.ndarray, visits: pd.DataFrame) -> None:
+        """Add each visit's time waiting in queue — from queue entry to service start, abandonment or
+        the end — to its contact's cell, per reporting interval (the part inside [interval start,
+        interval start + interval length]) and after the warm-up end."""
+        a = visits["queued_s"].to_numpy()
+        b = a + visits["wait_s"].to_numpy()
+        ok = ~np.isnan(b)
+        a, b, g = a[ok], b[ok], group[visits["contact"].to_numpy()[ok]]
+        self.waiting_post_s += np.bincount(g, weights=np.clip(b - np.maximum(a, self.plan.warmup_end), 0, None),
+                                           minlength=len(self.waiting_post_s))
+        lo = self.bounds[:-1]
+        hi = lo + np.nan_to_num(self.interval_s)
+        # the intervals each period overlaps, from the one it starts in; most periods lie in one or two
+        k = np.clip(np.searchsorted(lo, a, side="right") - 1, 0, self.n_int - 1)
+        last = np.clip(np.searchsorted(lo, b, side="right") - 1, 0, self.n_int - 1)
+        flat = self.waiting_s.reshape(-1)
+        while len(k):
+            inside = np.clip(np.minimum(b, hi[k]) - np.maximum(a, lo[k]), 0, None)
+            flat += np.bincount(g * self.n_int + k, weights=inside, minlength=len(flat))
+            more = k < last
+            a, b, g, k, last = a[more], b[more], g[more], k[more] + 1, last[more]
 
     def _fold_littles(self, c: pd.DataFrame, visits: pd.DataFrame, end_time: float) -> None:
         # a chunk handed over during the run does not know the end yet (NaN): no upper bound then;
@@ -481,6 +510,9 @@ class CellSums:
         out: dict[str, np.ndarray] = {"channel": np.array([g[0] for g in groups], dtype=object),
                                       "segment": np.array([g[1] for g in groups], dtype=object)}
         out |= {name: values[name] for name in columns("summary") if name in values}
+        tau = end_s - self.plan.warmup_end
+        waiting = np.array([self.waiting_post_s[cells].sum() for _, _, cells in groups])
+        out["mean_queue"] = waiting / tau if tau > 0 else np.full(len(groups), np.nan)
         overall = np.arange(len(groups)) == 0
         out |= {name: np.where(overall, value, np.nan) for name, value in self.littles_law(end_s).items()}
         return out
@@ -506,6 +538,9 @@ class CellSums:
         values = kpi_frame(sums, use_target)
         if self.exact is not None:
             values |= {name: self.exact[name][1] for name, _ in PERCENTILES}
+        by_channel = self.waiting_s.reshape(self.n_ch, self.n_seg, self.n_int).sum(axis=1)
+        waiting = np.where(ch >= 0, by_channel[np.maximum(ch, 0), k], by_channel.sum(axis=0)[k])
+        values["mean_queue"] = waiting / self.interval_s[k]
         names = np.array([c.name for c in self.plan.channels] + ["all"], dtype=object)
         start = self.bounds[k]
         return pd.DataFrame({"channel": names[ch], "interval": k.astype(np.int64), "start_s": start,

@@ -38,9 +38,9 @@ Table = Literal["summary", "intervals", "pools", "pool_summary", "results"]
 Show = Literal["headline", "when_used", "never"]
 #: Where the value comes from: ``cells`` — per-cell sums, with ``compute``; ``waits`` — wait
 #: percentiles (exact from a log, else a histogram); ``littles`` — Little's law sums; ``run`` —
-#: the run's status; ``costs`` — the cost model (:mod:`servsim.economics`); ``pools`` — pool time
+#: the run's status; ``queue`` — time waiting in queue, per interval of time; ``costs`` — the cost model (:mod:`servsim.economics`); ``pools`` — pool time
 #: integrals; ``targets`` — :mod:`servsim.targets`; ``run_level`` — :mod:`servsim.runlevel`.
-Source = Literal["cells", "waits", "littles", "run", "costs", "pools", "targets", "run_level"]
+Source = Literal["cells", "waits", "queue", "littles", "run", "costs", "pools", "targets", "run_level"]
 
 Sums = Mapping[str, np.ndarray]
 
@@ -55,7 +55,8 @@ def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Metric:
     """One KPI. ``formula`` is its definition; ``compute`` (for ``source == "cells"``) evaluates it
-    from per-cell sums (:data:`servsim.metrics.cells.SUMS`), one value per row."""
+    from per-cell sums (:data:`servsim.metrics.cells.SUMS`), one value per row; ``short`` is the
+    label of narrow tables (80-column terminals), when it differs from ``label``."""
 
     name: str
     label: str
@@ -67,6 +68,12 @@ class Metric:
     show: Show = "never"
     source: Source = "cells"
     compute: Callable[[Sums], np.ndarray] | None = None
+    short: str = ""
+
+    @property
+    def short_label(self) -> str:
+        """The label of narrow tables: ``short``, or ``label`` when it is short already."""
+        return self.short or self.label
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class Pattern:
     better: Better
     formula: str
     tables: frozenset[Table]
+    short: str = ""
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -89,8 +97,9 @@ class Pattern:
 
     def metric(self, part: str) -> Metric:
         """The entry of one member: ``occupancy_clerks`` labelled "occupancy clerks"."""
-        return Metric(self.template.format(**{self.part: part}), self.label.format(**{self.part: part}), self.unit,
-                      self.kind, self.better, self.formula, self.tables, source="run_level")
+        fill = {self.part: part}
+        return Metric(self.template.format(**fill), self.label.format(**fill), self.unit, self.kind, self.better,
+                      self.formula, self.tables, source="run_level", short=self.short.format(**fill))
 
 
 def _t(*names: Table) -> frozenset[Table]:
@@ -105,8 +114,9 @@ def _sum(name: str) -> Callable[[Sums], np.ndarray]:
     return lambda s: np.asarray(s[name], dtype=float)
 
 
-def _count(name: str, label: str, better: Better, show: Show, formula: str, total: str = "") -> Metric:
-    return Metric(name, label, "contacts", "count", better, formula, _CONTACTS, show, compute=_sum(total or name))
+def _count(name: str, label: str, better: Better, show: Show, formula: str, total: str = "", short: str = "") -> Metric:
+    return Metric(name, label, "contacts", "count", better, formula, _CONTACTS, show, compute=_sum(total or name),
+                  short=short)
 
 
 def _service_level(s: Sums) -> np.ndarray:
@@ -121,13 +131,13 @@ _ENTRIES: tuple[Metric, ...] = (
     _count("handled", "handled", "higher", "never", "Σ contacts that left after being served by people"),
     _count("abandoned", "abandoned", "lower", "headline", "Σ contacts that left while waiting"),
     _count("in_system_end", "in system at end", "lower", "headline",
-           "Σ contacts still present at the end of the horizon", total="in_system"),
+           "Σ contacts still present at the end of the horizon", total="in_system", short="in system"),
     Metric("abandon_rate", "abandonment rate", "1", "share", "lower", "r(Σ abandoned, Σ offered)", _CONTACTS,
-           "headline", compute=lambda s: ratio(s["abandoned"], s["offered"])),
+           "headline", compute=lambda s: ratio(s["abandoned"], s["offered"]), short="abandon rate"),
     Metric("asa_s", "ASA (mean wait, answered)", "s", "duration", "lower",
            "r(Σ wait of answered contacts, Σ answered); the wait is from arrival to the start of service at "
            "the first people step", _CONTACTS, "headline",
-           compute=lambda s: ratio(s["answered_wait_sum"], s["answered"])),
+           compute=lambda s: ratio(s["answered_wait_sum"], s["answered"]), short="ASA"),
     Metric("mean_wait_s", "mean wait", "s", "duration", "lower",
            "r(Σ wait of known contacts, Σ known): answered and abandoned contacts (waits still running at the "
            "end are censored and left out)", _CONTACTS, "headline",
@@ -135,9 +145,10 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("p90_wait_s", "90th percentile wait", "s", "duration", "lower",
            "90th percentile (linear interpolation) of known contacts' waits: exact from a per-contact log; "
            "without one, from a histogram of 0.5% bins in summary rows and NaN in interval rows",
-           _CONTACTS, "headline", source="waits"),
+           _CONTACTS, "headline", source="waits", short="p90 wait"),
     Metric("p95_wait_s", "95th percentile wait", "s", "duration", "lower",
-           "95th percentile of known contacts' waits, as p90_wait_s", _CONTACTS, "headline", source="waits"),
+           "95th percentile of known contacts' waits, as p90_wait_s", _CONTACTS, "headline", source="waits",
+           short="p95 wait"),
     Metric("p_wait", "P(wait > 0)", "1", "share", "lower", "r(Σ known contacts that waited > 0 s, Σ known)",
            _CONTACTS, "headline", compute=lambda s: ratio(s["known_waited"], s["known"])),
     Metric("service_level", "service level", "1", "share", "higher",
@@ -148,30 +159,32 @@ _ENTRIES: tuple[Metric, ...] = (
            "r(Σ handle time of completed service visits, Σ completed visits); services still running at the "
            "end are not counted, so a short run reads slightly low (length bias: about busy slots at the end "
            "/ completions × the mean)", _CONTACTS, "headline",
-           compute=lambda s: ratio(s["handle_sum"], s["handles"])),
+           compute=lambda s: ratio(s["handle_sum"], s["handles"]), short="handle time"),
     Metric("mean_lead_time_s", "mean end-to-end time", "s", "duration", "lower",
            "r(Σ (exit − arrival) of handled contacts, Σ handled)", _CONTACTS, "headline",
-           compute=lambda s: ratio(s["handled_lead_sum"], s["handled"])),
+           compute=lambda s: ratio(s["handled_lead_sum"], s["handled"]), short="end-to-end time"),
     _count("balked", "balked", "lower", "when_used", "Σ contacts that refused to join the queue"),
     _count("contained", "contained by bots", None, "when_used",
-           "Σ contacts that left having been served by bots only"),
-    _count("outsourced", "handled by a vendor", None, "when_used", "Σ handled contacts a vendor served a step of"),
-    _count("unresolved", "handled, unresolved", "lower", "when_used", "Σ handled contacts not resolved"),
-    _count("retrials", "retrials and repeats", None, "when_used", "Σ contacts with attempt > 1"),
+           "Σ contacts that left having been served by bots only", short="contained"),
+    _count("outsourced", "handled by a vendor", None, "when_used", "Σ handled contacts a vendor served a step of",
+           short="by vendor"),
+    _count("unresolved", "handled, unresolved", "lower", "when_used", "Σ handled contacts not resolved",
+           short="unresolved"),
+    _count("retrials", "retrials and repeats", None, "when_used", "Σ contacts with attempt > 1", short="retrials"),
     Metric("littles_L", "Little's L (mean number in system)", "contacts", "count", None,
            "∫ number in system dt / τ over the window [warm-up end, end] of length τ, from the visit records; "
-           "overall row only", _RUN, source="littles"),
+           "overall row only", _RUN, source="littles", short="Little's L"),
     Metric("littles_lambda_w", "Little's λW", "contacts", "count", None,
            "(arrivals in the window / τ) × mean time in system of the window's arrivals that left before its "
            "end, from the contact records; overall row only", _RUN, source="littles"),
     Metric("littles_gap", "Little's law gap |L−λW|/L", "1", "share", "lower",
            "|L − λW| / L (0 when both are 0): window edges only on a long run; a large gap means the records "
-           "disagree or the run is far from steady state", _RUN, "headline", source="littles"),
+           "disagree or the run is far from steady state", _RUN, "headline", source="littles", short="Little's gap"),
     Metric("load_ratio", "offered load / capacity", "×", "ratio", "lower",
            "offered work per unit time / staffed capacity (servsim.capacity); ≥ 1 is over capacity", _RUN,
-           source="run"),
+           source="run", short="load ratio"),
     Metric("stopped", "stopped by a limit", "1", "share", "lower", "1 when the run hit a limit of the scenario",
-           _RUN, source="run"),
+           _RUN, source="run", short="stopped"),
     Metric("staff_cost", "staff cost", "currency", "money", "lower",
            "Σ over agents pools of paid hours after the warm-up × cost_per_hour", _RUN, "when_used",
            source="costs"),
@@ -181,7 +194,7 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("total_cost", "total cost", "currency", "money", "lower",
            "staff + vendor + bot + penalty cost", _RUN, "headline", source="costs"),
     Metric("cost_per_handled", "cost per handled contact", "currency", "money", "lower",
-           "r(total_cost, handled + contained)", _RUN, "headline", source="costs"),
+           "r(total_cost, handled + contained)", _RUN, "headline", source="costs", short="cost/handled"),
     Metric("vendor_cost", "vendor cost", "currency", "money", "lower",
            "Σ over vendor pools of contacts served × price_per_contact + hours handling × price_per_hour",
            _RUN, "when_used", source="costs"),
@@ -191,46 +204,54 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("satisfaction_mean", "satisfaction proxy (mean score, 0–100%)", "1", "share", "higher",
            "r(Σ satisfaction proxy score, Σ scored contacts): handled, abandoned and contained contacts "
            "(servsim.economics.satisfaction_scores)", _CONTACTS, "headline",
-           compute=lambda s: ratio(s["score_sum"], s["scored"])),
+           compute=lambda s: ratio(s["score_sum"], s["scored"]), short="satisfaction"),
     Metric("share_satisfied", "satisfied (proxy)", "1", "share", "higher",
            "r(Σ scored contacts with score ≥ satisfied_at, Σ scored contacts)", _CONTACTS, "headline",
-           compute=lambda s: ratio(s["satisfied"], s["scored"])),
+           compute=lambda s: ratio(s["satisfied"], s["scored"]), short="satisfied"),
     Metric("abandon_rate_waited", "abandonment among those who waited", "1", "share", "lower",
            "r(Σ abandoned after waiting > 0 s, Σ known contacts that waited > 0 s): P(abandon | wait > 0), "
            "the conditional Erlang A gives and patience fits read", _CONTACTS,
-           compute=lambda s: ratio(s["abandoned_waited"], s["known_waited"])),
+           compute=lambda s: ratio(s["abandoned_waited"], s["known_waited"]), short="abandon if waited"),
+    Metric("mean_queue", "mean number waiting", "contacts", "count", "lower",
+           "time-average number of the row's contacts waiting in a queue (any step): Σ over their visits of "
+           "the time waiting inside the window / its length; the window is the reporting interval (time-based, "
+           "whoever arrived when: the queue a person would have seen then) or, in the summary, [warm-up end, "
+           "end]", _CONTACTS, source="queue", short="queue"),
     # run-level metrics of experiments and sweeps (servsim.runlevel)
     Metric("cost", "cost", "currency", "money", "lower", "the overall row's total_cost (for experiment files)",
            _t("results"), source="run_level"),
     Metric("paid_hours", "paid agent-hours (people)", "h", "hours", "lower",
            "Σ over agents pools of paid agent-seconds after the warm-up / 3600 (bots and vendors are not in it)",
-           _t("results"), source="run_level"),
+           _t("results"), source="run_level", short="paid hours"),
     Metric("bot_hours", "bot-hours available", "h", "hours", None,
            "Σ over bots pools of paid (licensed, on shift) bot-seconds after the warm-up / 3600", _t("results"),
-           source="run_level"),
+           source="run_level", short="bot hours"),
     Metric("vendor_hours", "vendor hours worked", "h", "hours", None,
-           "Σ over vendor pools of busy seconds after the warm-up / 3600", _t("results"), source="run_level"),
+           "Σ over vendor pools of busy seconds after the warm-up / 3600", _t("results"), source="run_level",
+           short="vendor hours"),
     Metric("sl_met", "service-level goals met", "1", "share", "higher",
            "1 when every channel row and the overall row meet their service-level goal (servsim.targets)",
-           _t("results"), source="targets"),
+           _t("results"), source="targets", short="SL goals met"),
     Metric("abandon_met", "abandonment ceiling met", "1", "share", "higher",
            "1 when every channel row and the overall row have abandon_rate ≤ targets.abandonment_max",
-           _t("results"), source="targets"),
+           _t("results"), source="targets", short="abandon cap met"),
     Metric("targets_met", "every target met", "1", "share", "higher", "sl_met × abandon_met", _t("results"),
            source="targets"),
     Metric("intervals_missed", "intervals missing the goal", "intervals", "count", "lower",
            "Σ over channels of reporting intervals after the warm-up that offered work and missed the channel's "
-           "own service-level goal", _t("results"), source="targets"),
+           "own service-level goal", _t("results"), source="targets", short="intervals missed"),
     # pools (servsim.metrics.cells.CellSums.busy)
     Metric("staffed_s", "staffed agent-time", "agent-s", "duration", None,
-           "∫ on-duty headcount dt (after breaks and shrinkage)", _t("pools", "pool_summary"), source="pools"),
+           "∫ on-duty headcount dt (after breaks and shrinkage)", _t("pools", "pool_summary"), source="pools",
+           short="staffed"),
     Metric("busy_s", "busy agent-time", "agent-s", "duration", None,
-           "∫ busy(t) dt, busy(t) = visits in service / concurrency k", _t("pools", "pool_summary"), source="pools"),
+           "∫ busy(t) dt, busy(t) = visits in service / concurrency k", _t("pools", "pool_summary"), source="pools",
+           short="busy"),
     Metric("paid_s", "paid agent-time", "agent-s", "duration", "lower",
            "∫ max(scheduled headcount(t), busy(t)) dt: on shift, or finishing a contact after it",
-           _t("pools", "pool_summary"), source="pools"),
+           _t("pools", "pool_summary"), source="pools", short="paid"),
     Metric("served", "visits served", "visits", "count", None, "visits the pool finished (by end time)",
-           _t("pools"), source="pools"),
+           _t("pools"), source="pools", short="served"),
     Metric("occupancy", "occupancy", "1", "share", None,
            "r(busy_s, paid_s); NaN for an unlimited pool (no capacity to occupy)", _t("pools", "pool_summary"),
            source="pools"),
@@ -241,10 +262,13 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in _ENTRIES}
 #: KPIs named after a part of the scenario.
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("occupancy_{pool}", "occupancy {pool}", "pool", "1", "share", None,
-            "that pool's occupancy in pool_summary: busy_s / paid_s after the warm-up", _t("results")),
+            "that pool's occupancy in pool_summary: busy_s / paid_s after the warm-up", _t("results"),
+            short="occ. {pool}"),
 )
 
 
+#: The KPIs of the day view (per reporting interval) of run and compare reports, top to bottom.
+DAY_VIEW = ("offered", "service_level", "asa_s", "abandon_rate", "mean_queue")
 #: What an experiment file without ``metrics:`` compares.
 DEFAULT_EXPERIMENT_METRICS = ("service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost")
 

@@ -1,4 +1,5 @@
-"""A plain-language description of a scenario (``servsim validate``)."""
+"""A plain-language description of a scenario (``servsim validate``): durations as a scenario file
+writes them (``format_duration``), volumes and shares through :mod:`servsim.report.format`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from rich.markup import escape
 
 from servsim.capacity import expected_arrivals, offered_load
 from servsim.engine import compile_plan
+from servsim.report import format as fmt
 from servsim.scenario import Scenario
 from servsim.units import format_clock, format_duration
 
@@ -41,11 +43,11 @@ def describe_scenario(s: Scenario) -> str:
     volumes = expected_arrivals(plan)
     lines.append("channels:")
     for (name, ch), vol in zip(s.channels.items(), volumes):
-        lines.append(f"  {escape(name)} ({ch.kind}): ~{vol:,.0f} contacts over the horizon, enters at '{escape(ch.entry)}', "
-                     f"patience: {_dist(ch.patience)}")
+        lines.append(f"  {escape(name)} ({ch.kind}): ~{fmt.value(round(vol), 'count')} contacts over the horizon, "
+                     f"enters at '{escape(ch.entry)}', patience: {_dist(ch.patience)}")
     if len(s.segments) > 1:
         lines.append("segments: " + ", ".join(
-            f"{escape(n)} ({seg.share:.0%}, priority {seg.priority})" for n, seg in s.segments.items()))
+            f"{escape(n)} ({fmt.value(seg.share, 'share')}, priority {seg.priority})" for n, seg in s.segments.items()))
     lines.append("pools:")
     for name, pool in s.pools.items():
         parts = []
@@ -58,9 +60,74 @@ def describe_scenario(s: Scenario) -> str:
         lines.append(f"  {escape(name)}: {', '.join(parts)}; serves {escape(', '.join(pool.skills))}; priority {pool.priority}")
     lines.append("steps:")
     for name, st in s.steps.items():
-        nxt = ", ".join(f"{escape(t)} {p:.0%}" for t, p in st.routing().items())
+        nxt = ", ".join(f"{escape(t)} {fmt.value(p, 'share')}" for t, p in st.routing().items())
         lines.append(f"  {escape(name)} ({st.stage} stage): handle time {_dist(st.handle_time)}; then {nxt}")
     load = offered_load(plan)
     colour = "red" if load.unstable else "yellow" if load.held else ""
     lines.append(f"[{colour}]{escape(load.describe())}[/]" if colour else escape(load.describe()))
+    return "\n".join(lines)
+
+
+def _load_line(s: Scenario) -> str:
+    """The scenario's load check, coloured as ``describe_scenario`` colours it."""
+    load = offered_load(compile_plan(s))
+    colour = "red" if load.unstable else "yellow" if load.held else ""
+    return f"[{colour}]{escape(load.describe())}[/]" if colour else escape(load.describe())
+
+
+def _change_kinds(changes: list[object]) -> str:
+    kinds = [next(k for k in ("set", "scale", "add_agents", "add_vendor", "automate", "patch")
+                  if getattr(c, k) is not None) for c in changes]
+    return ", ".join(kinds) if kinds else "no change (the base scenario)"
+
+
+def _study_lines(spec: object, base_name: str) -> list[str]:
+    """What an experiment and a sweep file both say: name, description, base, metrics."""
+    lines = [f"[bold]{escape(getattr(spec, 'name'))}[/]"]
+    if getattr(spec, "description"):
+        lines.append(escape(_clipped(getattr(spec, "description"))))
+    lines.append(f"base scenario: {escape(getattr(spec, 'base'))} ({escape(base_name)})")
+    lines.append("metrics: " + escape(", ".join(getattr(spec, "metrics"))))
+    return lines
+
+
+def describe_experiment(exp: object) -> str:
+    """An experiment file in plain words (``servsim validate``): its base, each option's changes and
+    load, replications, metrics and objective. ``exp``: a :class:`servsim.experiments.spec.Experiment`."""
+    spec, scenarios = getattr(exp, "spec"), getattr(exp, "scenarios")
+    base = scenarios[getattr(exp, "baseline")]
+    lines = _study_lines(spec, base.name)
+    n = len(scenarios)
+    lines.append(f"{n} option(s) × {spec.replications} replication(s) = {n * spec.replications:,} tasks, seed "
+                 f"{spec.seed}; the options share each replication's random numbers")
+    lines.append(f"options (baseline '{escape(getattr(exp, 'baseline'))}'):")
+    for name, changes in spec.options.items():
+        lines.append(f"  {escape(name)}: {escape(_change_kinds(changes))}; {_load_line(scenarios[name])}")
+    if spec.objective is not None:
+        goal = f"{'minimize' if spec.objective.minimize else 'maximize'} {spec.objective.metric}"
+        subject = ", ".join(spec.objective.constraints)
+        lines.append("objective: " + escape(goal + (f" subject to {subject}" if subject else "")))
+    return "\n".join(lines)
+
+
+def describe_sweep(sw: object) -> str:
+    """A sweep file in plain words (``servsim validate``): its base, design, parameters and size.
+    ``sw``: a :class:`servsim.experiments.sweep.Sweep`."""
+    spec, scenarios = getattr(sw, "spec"), getattr(sw, "scenarios")
+    lines = _study_lines(spec, scenarios[0].name if scenarios else "")
+    design = spec.sweep
+    cells = len(scenarios)
+    lines.append(f"design: {'Latin hypercube' if design.design == 'lhs' else 'grid'}, {cells:,} cell(s) × "
+                 f"{spec.replications} replication(s) = {cells * spec.replications:,} tasks, seed {spec.seed}")
+    lines.append("parameters:")
+    for path, values in design.parameters.items():
+        if isinstance(values, list):
+            shown = ", ".join(str(v) for v in values[:8]) + (f", … ({len(values)} values)" if len(values) > 8 else "")
+        else:
+            shown = f"{values.low} to {values.high}"
+        lines.append(f"  {escape(path)}: {escape(_clipped(shown, 200))}")
+    if design.stop is not None:
+        stop = design.stop
+        lines.append(escape(f"stop: more replications where the {stop.level:.0%} CI of {stop.metric} is wider "
+                            f"than {stop.rel_precision:.0%} of its mean, up to {stop.max_replications}"))
     return "\n".join(lines)

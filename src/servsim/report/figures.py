@@ -6,7 +6,10 @@ under one fixed style (:data:`STYLE`, DejaVu Sans, which ships with matplotlib),
 matplotlibrc does not change the look, and :func:`png_bytes` writes no timestamp or version into the
 file: the same figure gives the same bytes.
 
-Labels, units and "better" directions of metrics come from :func:`servsim.report.html.metric_info`.
+Labels, units, "better" directions and every number (annotations, tick labels) come from
+:mod:`servsim.report.format`, the formatter of the terminal tables and the HTML report: shares in %,
+differences of shares in pp, durations on an axis in the unit that fits its range (s, min or h, the
+data staying in their stored unit), money in the scenario's currency.
 """
 
 from __future__ import annotations
@@ -23,11 +26,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from servsim.atomic import ensure_dir, write_bytes
-
-from servsim.report.html import format_value, metric_info, metric_label
+from servsim.report import format as fmt
 from servsim.stats import Constraint
 
 __all__ = ["STYLE", "comparison_figure", "differences_figure", "pareto_figure", "png_bytes", "save"]
@@ -63,27 +64,11 @@ GREY = "#9a9a9a"      # not significant / dominated
 CHOSEN_BAND = "#e3f1e3"
 
 
-def _formatter(kind: str, signed: bool = False) -> FuncFormatter:
-    """Tick labels: shares as percentages (percentage points, bare, when ``signed``), other units
-    as bare numbers — the panel title or axis label names the unit."""
-
-    def f(v: float, _pos: object = None) -> str:
-        if v == 0:
-            v = 0.0  # no "−0"
-        s = "+" if signed and v > 0 else ""
-        if kind == "share":
-            text = f"{s}{v * 100:.4g}" + ("" if signed else "%")
-        else:
-            text = f"{s}{v:,.6g}"
-        return text.replace("-", "−")
-
-    return FuncFormatter(f)
-
-
-def _axis(axis: object, kind: str, signed: bool = False) -> None:
-    """At most about five ticks, at round values, labelled in the unit."""
-    axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))  # type: ignore[attr-defined]
-    axis.set_major_formatter(_formatter(kind, signed))  # type: ignore[attr-defined]
+def _axis(axis: object, kind: str, signed: bool = False, scale: str | None = None) -> None:
+    """At most about five ticks, at round values of the shown unit (``scale`` for durations),
+    labelled by :func:`servsim.report.format.axis_formatter`."""
+    axis.set_major_locator(fmt.axis_locator(kind, scale=scale))  # type: ignore[attr-defined]
+    axis.set_major_formatter(fmt.axis_formatter(kind, signed, scale=scale))  # type: ignore[attr-defined]
 
 
 def _grid(n: int, max_cols: int) -> tuple[int, int]:
@@ -121,14 +106,15 @@ def _better_note(better: str | None, forest: bool = False) -> str:
 
 
 def comparison_figure(summary: pd.DataFrame, metrics: Sequence[str], *, highlight: str | None = None,
-                      constraints: Sequence[Constraint] = (), max_cols: int = 3) -> Figure:
+                      constraints: Sequence[Constraint] = (), max_cols: int = 3,
+                      currency: str | None = None) -> Figure:
     """One panel per metric: each option's mean (point, value written above) with its 95% CI.
 
     ``summary`` is long (``option, metric, mean, half_width, n``). Options run top to bottom in their
     order of appearance; where a metric has a clear better direction the panel says so and the best
     option's point is blue. ``highlight`` (e.g. the chosen option) gets a green band across every
     panel and a bold label; ``constraints`` on a shown metric are drawn as dashed red lines at the
-    bound. Raises ValueError for a metric not in ``summary``.
+    bound. Money is labelled in ``currency``. Raises ValueError for a metric not in ``summary``.
     """
     metrics = [str(m) for m in metrics]
     if not metrics:
@@ -148,7 +134,7 @@ def comparison_figure(summary: pd.DataFrame, metrics: Sequence[str], *, highligh
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
         for i, metric in enumerate(metrics):
             _comparison_panel(axes[i // ncols][i % ncols], s[s["metric"] == metric], metric, options, shown,
-                              constraints)
+                              constraints, currency)
         _hide_unused(axes, len(metrics))
         if shown is not None:
             _bold_highlight(axes, shown)
@@ -157,9 +143,9 @@ def comparison_figure(summary: pd.DataFrame, metrics: Sequence[str], *, highligh
 
 
 def _comparison_panel(ax: Axes, rows: pd.DataFrame, metric: str, options: list[str], highlight: str | None,
-                      constraints: Sequence[Constraint]) -> None:
+                      constraints: Sequence[Constraint], currency: str | None) -> None:
     """One metric's panel of :func:`comparison_figure`; ``rows`` are the summary rows of ``metric``."""
-    info = metric_info(metric)
+    info = fmt.info(metric)
     sub = rows.drop_duplicates("option").set_index("option").reindex(options)
     means = sub["mean"].to_numpy(dtype=float)
     hws = np.nan_to_num(sub["half_width"].to_numpy(dtype=float), nan=0.0)
@@ -176,28 +162,32 @@ def _comparison_panel(ax: Axes, rows: pd.DataFrame, metric: str, options: list[s
         c = BLUE if j == best else DARK
         ax.errorbar(means[j], y[j], xerr=hws[j], fmt="o", color=c, ecolor=c, elinewidth=2.2,
                     capsize=4, capthick=1.6, markersize=7, zorder=3)
-        ax.annotate(format_value(means[j], info.kind), (means[j], y[j]), xytext=(0, 6),
+        ax.annotate(fmt.value(means[j], info.kind, currency), (means[j], y[j]), xytext=(0, 6),
                     textcoords="offset points", ha="center", va="bottom", fontsize=8, color=c,
                     fontweight="bold" if j == best else "normal", zorder=4)
-    notes = [_better_note(info.better), *_targets(ax, metric, info.kind, constraints)]
+    notes = [_better_note(info.better), *_targets(ax, metric, info.kind, constraints, currency)]
     note = " · ".join(n for n in notes if n)
-    ax.set_title(metric_label(metric, unit=True) + (f"\n{note}" if note else ""), loc="left")
-    _option_axes(ax, info.kind, options, margin=0.18)
+    scale = fmt.axis_unit(info.kind, np.concatenate([means + hws, means - hws]))
+    ax.set_title(fmt.label(metric, unit=True, currency=currency, scale=scale) + (f"\n{note}" if note else ""),
+                 loc="left")
+    _option_axes(ax, info.kind, options, margin=0.18, scale=scale)
 
 
-def _targets(ax: Axes, metric: str, kind: str, constraints: Sequence[Constraint]) -> list[str]:
+def _targets(ax: Axes, metric: str, kind: str, constraints: Sequence[Constraint],
+             currency: str | None = None) -> list[str]:
     """Dashed red lines at the bounds of the constraints on ``metric``; their notes for the title."""
     notes = []
     for con in constraints:
         if con.metric == metric:
             ax.axvline(con.bound, color=RED, ls="--", lw=1.2, zorder=2)
-            notes.append(f"target {'≤' if con.op == '<=' else '≥'} {format_value(con.bound, kind)}")
+            notes.append(f"target {'≤' if con.op == '<=' else '≥'} {fmt.value(con.bound, kind, currency)}")
     return notes
 
 
-def _option_axes(ax: Axes, kind: str, labels: list[str], margin: float, signed: bool = False) -> None:
+def _option_axes(ax: Axes, kind: str, labels: list[str], margin: float, signed: bool = False,
+                 scale: str | None = None) -> None:
     """A panel's x axis in the metric's unit, with a light grid, and the options down the y axis."""
-    _axis(ax.xaxis, kind, signed)
+    _axis(ax.xaxis, kind, signed, scale)
     ax.xaxis.grid(True, color="#e5e5e5", lw=0.8, zorder=0)
     ax.set_axisbelow(True)
     ax.margins(x=margin)
@@ -221,13 +211,14 @@ def _bold_highlight(axes: np.ndarray, highlight: str) -> None:
                 lab.set_fontweight("bold")
 
 
-def differences_figure(differences: pd.DataFrame, *, max_cols: int = 2) -> Figure:
+def differences_figure(differences: pd.DataFrame, *, max_cols: int = 2, currency: str | None = None) -> Figure:
     """Forest plot: per metric, each option's paired difference from the baseline with its
     (Bonferroni-corrected) confidence interval, and a vertical line at zero.
 
     ``differences`` is :func:`servsim.stats.compare_to_baseline` output concatenated over metrics.
     Significant differences are filled: blue when better, red when worse (where the metric has a
-    clear direction), purple otherwise; the rest are hollow grey.
+    clear direction), purple otherwise; the rest are hollow grey. Differences of shares are in
+    percentage points; money in ``currency``.
     """
     if differences is None or differences.empty:
         return _empty("No option other than the baseline: nothing to compare.")
@@ -243,19 +234,20 @@ def differences_figure(differences: pd.DataFrame, *, max_cols: int = 2) -> Figur
         axes = fig.subplots(nrows, ncols, squeeze=False)
         kinds_used: set[str] = set()
         for i, metric in enumerate(metrics):
-            kinds_used |= _difference_panel(axes[i // ncols][i % ncols], d[d["metric"] == metric], metric, baseline)
+            kinds_used |= _difference_panel(axes[i // ncols][i % ncols], d[d["metric"] == metric], metric, baseline,
+                                            currency)
         _hide_unused(axes, len(metrics))
         levels = sorted({round(float(v), 6) for v in d["level"] if math.isfinite(float(v))})
-        lvl = f" at {levels[0] * 100:.4g}% each" if len(levels) == 1 else ""
+        lvl = f" at {fmt.confidence(levels[0])} each" if len(levels) == 1 else ""
         fig.suptitle(f"Difference from the baseline ({baseline}), paired over common random numbers\n"
                      f"Bonferroni-corrected confidence intervals{lvl}")
         _legend(fig, kinds_used)
         return _freeze(fig)
 
 
-def _difference_panel(ax: Axes, sub: pd.DataFrame, metric: str, baseline: str) -> set[str]:
+def _difference_panel(ax: Axes, sub: pd.DataFrame, metric: str, baseline: str, currency: str | None) -> set[str]:
     """One metric's panel of :func:`differences_figure`; returns the point styles it used."""
-    info = metric_info(metric)
+    info = fmt.info(metric)
     opts = sub["option"].tolist()
     yy = np.arange(len(opts))
     ax.axvline(0.0, color="#222222", lw=1.1, zorder=2)
@@ -270,13 +262,14 @@ def _difference_panel(ax: Axes, sub: pd.DataFrame, metric: str, baseline: str) -
         ax.errorbar(diff, yy[j], xerr=_xerr(diff, float(r.low), float(r.high)), fmt="o", color=c, ecolor=c,
                     elinewidth=2.2, capsize=4, capthick=1.6, markersize=7, markerfacecolor=c if sig else "white",
                     markeredgewidth=1.6, zorder=3)
-        ax.annotate(format_value(diff, info.kind, signed=True), (diff, yy[j]), xytext=(0, 6),
+        ax.annotate(fmt.difference(diff, info.kind, currency), (diff, yy[j]), xytext=(0, 6),
                     textcoords="offset points", ha="center", va="bottom", fontsize=8, color=c,
                     fontweight="bold" if sig else "normal", zorder=4)
     note = _better_note(info.better, forest=True)
-    unit = " (pp)" if info.kind == "share" else metric_label(metric, unit=True)[len(info.label):]
-    ax.set_title(info.label + unit + (f"\n{note}" if note else ""), loc="left")
-    _option_axes(ax, info.kind, opts, margin=0.2, signed=True)
+    scale = fmt.axis_unit(info.kind, np.concatenate([sub[c].to_numpy(dtype=float) for c in ("low", "high", "diff")]))
+    title = fmt.label(metric, unit=True, signed=True, currency=currency, scale=scale)
+    ax.set_title(title + (f"\n{note}" if note else ""), loc="left")
+    _option_axes(ax, info.kind, opts, margin=0.2, signed=True, scale=scale)
     ax.set_xlabel(f"difference from {baseline}")
     return kinds
 
@@ -313,12 +306,14 @@ def _legend(fig: Figure, kinds_used: set[str]) -> None:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
 
 
-def pareto_figure(pareto: pd.DataFrame, x: str, y: str, *, highlight: str | None = None) -> Figure:
+def pareto_figure(pareto: pd.DataFrame, x: str, y: str, *, highlight: str | None = None,
+                  currency: str | None = None) -> Figure:
     """Scatter of options by two metrics (means), the Pareto front connected and highlighted.
 
     ``pareto`` has ``option``, the columns ``x`` and ``y`` and a boolean ``pareto``. Front points are
     blue and joined in order of ``x``; dominated points are hollow grey; every point is labelled
-    with its option name. ``highlight`` (e.g. the chosen option) gets a green ring.
+    with its option name. ``highlight`` (e.g. the chosen option) gets a green ring. Money axes are
+    labelled in ``currency``.
     """
     missing = [c for c in ("option", x, y, "pareto") if c not in pareto.columns]
     if missing:
@@ -326,8 +321,9 @@ def pareto_figure(pareto: pd.DataFrame, x: str, y: str, *, highlight: str | None
     p = pareto.assign(option=pareto["option"].astype(str))
     p = p[np.isfinite(p[x].to_numpy(dtype=float)) & np.isfinite(p[y].to_numpy(dtype=float))]
     if p.empty:
-        return _empty(f"No option has values of both {metric_label(x)} and {metric_label(y)}.")
-    xi, yi = metric_info(x), metric_info(y)
+        return _empty(f"No option has values of both {fmt.label(x)} and {fmt.label(y)}.")
+    xi, yi = fmt.info(x), fmt.info(y)
+    xs, ys = fmt.axis_unit(xi.kind, p[x].to_numpy(dtype=float)), fmt.axis_unit(yi.kind, p[y].to_numpy(dtype=float))
     on = p["pareto"].astype(bool).to_numpy()
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=(6.4, 4.6), layout="constrained")
@@ -351,15 +347,15 @@ def pareto_figure(pareto: pd.DataFrame, x: str, y: str, *, highlight: str | None
                         ha="left", va="bottom", fontsize=8.5, color=DARK if front_pt else "#6e6e6e",
                         fontweight="bold" if front_pt else "normal", zorder=5)
         bx, by = _better_note(xi.better), _better_note(yi.better)
-        ax.set_xlabel(metric_label(x, unit=True) + (f" — {bx}" if bx else ""))
-        ax.set_ylabel(metric_label(y, unit=True) + (f" — {by}" if by else ""))
-        _axis(ax.xaxis, xi.kind)
-        _axis(ax.yaxis, yi.kind)
+        ax.set_xlabel(fmt.label(x, unit=True, currency=currency, scale=xs) + (f" — {bx}" if bx else ""))
+        ax.set_ylabel(fmt.label(y, unit=True, currency=currency, scale=ys) + (f" — {by}" if by else ""))
+        _axis(ax.xaxis, xi.kind, scale=xs)
+        _axis(ax.yaxis, yi.kind, scale=ys)
         ax.grid(True, color="#e5e5e5", lw=0.8, zorder=0)
         ax.set_axisbelow(True)
         ax.margins(x=0.15, y=0.15)
         ax.legend(loc="best", frameon=False)
-        fig.suptitle(f"Trade-off: {metric_label(x)} against {metric_label(y)}")
+        fig.suptitle(f"Trade-off: {fmt.label(x)} against {fmt.label(y)}")
         return _freeze(fig)
 
 

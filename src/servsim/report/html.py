@@ -1,5 +1,4 @@
-"""The self-contained HTML report of ``servsim compare``, and the metric labels/units it shares
-with :mod:`servsim.report.figures`.
+"""The self-contained HTML report of ``servsim compare``.
 
 One HTML document, readable offline: inline CSS, figures embedded as ``data:image/png;base64``
 URIs, no scripts, fonts or links to anything outside the file. Every piece of text that comes from
@@ -8,8 +7,9 @@ The same inputs give the same string byte for byte: nothing depends on the clock
 on the order of a set.
 
 Metric names are servsim KPI columns (``service_level``, ``abandon_rate``, ``asa_s``, ``cost``,
-``occupancy_<pool>``, ...); :func:`metric_info` gives a label, a unit kind and which direction is
-better, also for names qualified by a channel or pool (``service_level_phone``, ``phone.asa_s``).
+``occupancy_<pool>``, ...); their labels, units and every number come from
+:mod:`servsim.report.format`, the formatter the terminal tables and figures use too, so a value
+reads the same in all three (money in the scenario's currency, differences of shares in pp).
 """
 
 from __future__ import annotations
@@ -19,96 +19,36 @@ import html
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from servsim.atomic import ensure_dir, write_text
-from servsim.metrics.registry import REGISTRY, resolve
-from servsim.report.tables import fmt
-from servsim.stats import Selection
+from servsim.report import format as fmt
+from servsim.stats import Selection, practical_verdict
 
-__all__ = [
-    "MetricInfo", "metric_info", "metric_label", "format_value", "format_estimate", "format_difference",
-    "format_p", "experiment_report", "write_report",
-]
+__all__ = ["experiment_report", "infeasible_reasons", "write_report"]
+
+
+def infeasible_reasons(selection: Selection, currency: str | None = None) -> dict[str, list[str]]:
+    """Option → why it is infeasible, one phrase per constraint its mean misses, with the numbers in
+    their units ("service level 76.2%, needs ≥ 80.0%"); the selection's own sentences for an option
+    whose constraint rows are missing."""
+    cons = selection.constraints
+    out: dict[str, list[str]] = {}
+    for opt, reasons in selection.infeasible.items():
+        rows = cons[(cons["option"].astype(str) == str(opt)) & ~cons["holds"].astype(bool)] \
+            if cons is not None and not cons.empty else cons
+        if rows is None or rows.empty:
+            out[str(opt)] = list(reasons)
+            continue
+        out[str(opt)] = [fmt.violation(str(r.metric), r.mean, str(r.op), r.bound, currency) for r in rows.itertuples()]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
-# Metrics: label, unit and direction
+# HTML pieces
 # ---------------------------------------------------------------------------------------------
-
-_SEPARATORS = ("_", ".", ":", "/", "@", " ", "-")
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """How to show a metric: ``label`` for people, unit ``kind`` (:mod:`servsim.metrics.registry`:
-    count, share, duration, hours, money, ratio) and ``better`` ("lower", "higher" or None when it
-    depends)."""
-
-    label: str
-    kind: str
-    better: str | None
-
-
-def _qualified(m: str) -> MetricInfo | None:
-    """A registry name qualified by a channel, segment or pool before or after it
-    (``service_level_phone``, ``phone:asa_s``, ``pool:clerks occupancy``): the known unit, with the
-    qualifier in the label. Longest names first, so ``abandon_rate_waited`` wins over ``abandon_rate``."""
-    for known in sorted(REGISTRY, key=lambda k: (-len(k), k)):
-        entry = REGISTRY[known]
-        for sep in _SEPARATORS:
-            if m.startswith(known + sep) and len(m) > len(known) + 1:
-                return MetricInfo(f"{entry.label}, {m[len(known) + 1:]}", entry.kind, entry.better)
-            if m.endswith(sep + known) and len(m) > len(known) + 1:
-                qualifier = m[:-len(known) - 1]
-                if known == "occupancy" and qualifier.startswith("pool") and len(qualifier) > 5:
-                    return MetricInfo(f"occupancy {qualifier[5:].strip('_.:/@ ')}", entry.kind, entry.better)
-                return MetricInfo(f"{entry.label}, {qualifier}", entry.kind, entry.better)
-    return None
-
-
-def metric_info(metric: str) -> MetricInfo:
-    """Label, unit kind and better direction of a KPI column name.
-
-    Names and patterns (``occupancy_<pool>``) come from :mod:`servsim.metrics.registry`; a registry
-    name qualified by a channel, segment or pool keeps its unit with the qualifier in the label.
-    Unknown names (e.g. a user's column): ``*_s`` are durations, ``*rate``/``*share``/``*level``
-    shares, ``*cost*`` money, ``*_hours`` hours, anything else a plain number.
-    """
-    m = str(metric)
-    entry = resolve(m)
-    if entry is not None:
-        return MetricInfo(entry.label, entry.kind, entry.better)
-    qualified = _qualified(m)
-    if qualified is not None:
-        return qualified
-    low = m.lower()
-    if "cost" in low:
-        return MetricInfo(m.replace("_", " "), "money", "lower")
-    if low.endswith("_s"):
-        return MetricInfo(m[:-2].replace("_", " "), "duration", None)
-    if low.endswith("_hours") or low.endswith("_h"):
-        return MetricInfo(m.rsplit("_", 1)[0].replace("_", " "), "hours", None)
-    if low.endswith("rate") or low.endswith("share") or low.endswith("level"):
-        return MetricInfo(m.replace("_", " "), "share", None)
-    return MetricInfo(m.replace("_", " "), "count", None)
-
-
-_UNIT_NOTE = {"share": "%", "duration": "s", "hours": "h", "money": "", "count": "", "ratio": "×"}
-
-
-def metric_label(metric: str, unit: bool = False, better: bool = False) -> str:
-    """People's label of a metric, optionally with its unit and the better direction."""
-    info = metric_info(metric)
-    text = info.label
-    if unit and _UNIT_NOTE.get(info.kind):
-        text += f" ({_UNIT_NOTE[info.kind]})"
-    if better and info.better:
-        text += f" — {info.better} is better"
-    return text
 
 
 def _isnan(x: object) -> bool:
@@ -116,69 +56,6 @@ def _isnan(x: object) -> bool:
         return x is None or math.isnan(float(x))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return True
-
-
-def _money_decimals(value: float) -> int:
-    return 0 if abs(value) >= 1000 else 2
-
-
-def _minus(text: str) -> str:
-    return text.replace("-", "−")
-
-
-def format_value(value: float, kind: str, signed: bool = False) -> str:
-    """One number in its unit: 82.3%, 41.2s, 1,234, 12,345 (money), 310.5 h. ``signed`` gives a
-    difference: shares in percentage points (+2.1 pp), every value with its sign. NaN gives "–"."""
-    if _isnan(value):
-        return "–"
-    v = float(value)
-    s = "+" if signed else ""
-    if kind == "share":
-        out = f"{v * 100:{s},.1f} pp" if signed else f"{v:.1%}"
-    elif kind in ("duration", "seconds"):
-        out = f"{v:{s},.1f}s"
-    elif kind == "hours":
-        out = f"{v:{s},.1f} h"
-    elif kind == "money":
-        out = f"{v:{s},.{_money_decimals(v)}f}"
-    else:
-        out = f"{v:{s},.1f}" if abs(v) >= 1 or v == 0 else f"{v:{s}.3g}"
-    return _minus(out)
-
-
-def format_estimate(mean: float, half_width: float, kind: str) -> str:
-    """``mean ± half-width`` in the metric's unit (NaN half-width: the mean alone)."""
-    if _isnan(mean):
-        return "–"
-    if kind in ("share", "duration", "seconds", "count"):
-        return _minus(fmt(float(mean), math.nan if _isnan(half_width) else float(half_width), kind))
-    main = format_value(mean, kind)
-    if _isnan(half_width):
-        return main
-    hw = float(half_width)
-    if kind == "money":
-        return f"{main} ± {hw:,.{_money_decimals(float(mean))}f}"
-    return f"{main} ± {hw:,.1f}"
-
-
-def format_difference(diff: float, low: float, high: float, kind: str) -> tuple[str, str]:
-    """(signed difference, its interval as "low to high") in the metric's unit."""
-    d = format_value(diff, kind, signed=True)
-    if _isnan(low) or _isnan(high):
-        return d, "–"
-    return d, f"{format_value(low, kind, signed=True)} to {format_value(high, kind, signed=True)}"
-
-
-def format_p(p: float) -> str:
-    """A p-value: "< 0.001", "0.042", "1.000"; NaN gives "–"."""
-    if _isnan(p):
-        return "–"
-    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"
-
-
-# ---------------------------------------------------------------------------------------------
-# HTML pieces
-# ---------------------------------------------------------------------------------------------
 
 
 def _e(x: object) -> str:
@@ -211,6 +88,7 @@ td.sig { font-weight: 600; }
 .verdict { font-size: 1.15rem; margin: .4rem 0; }
 .confident { color: #1a7f37; font-weight: 600; }
 .unsure { color: #9a6700; font-weight: 600; }
+.zone { color: #0b4a8b; font-weight: 600; }
 .none { color: #a40e26; font-weight: 600; }
 .method { color: #3d444d; max-width: 60rem; }
 figure { margin: 1rem 0 2rem; }
@@ -267,34 +145,55 @@ def _header(title: str, meta: Mapping[str, object]) -> str:
     return out + "</header>"
 
 
-def _choice(selection: Selection | None, summary: pd.DataFrame) -> str:
+def _choice(selection: Selection | None, summary: pd.DataFrame, currency: str | None) -> str:
     parts = ['<section id="choice">', "<h2>Choice under the objective</h2>"]
     if selection is None:
         return "\n".join([*parts, "<p>No objective was given in the experiment file, so no option is chosen; "
                            "see the comparison and the differences below.</p>", "</section>"])
-    level = f"{selection.level * 100:g}%"
-    parts.extend(_verdict(selection, level))
+    level = fmt.confidence(selection.level)
+    metric = _objective_metric(summary, selection)
+    zone = _zone_text(selection.indifference, fmt.kind_of(metric) if metric else "count", currency)
+    parts.extend(_verdict(selection, level, zone))
     parts.append(f'<p class="method"><strong>Method.</strong> {_e(selection.method)}</p>')
-    parts.extend(_comparisons_table(selection, summary))
-    parts.extend(_infeasible_list(selection))
-    parts.extend(_constraints_table(selection, level))
+    parts.extend(_comparisons_table(selection, summary, currency, zone))
+    parts.extend(_infeasible_list(selection, currency))
+    parts.extend(_constraints_table(selection, level, currency))
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _verdict(selection: Selection, level: str) -> list[str]:
-    """The chosen option (or that there is none) and how confident the choice is."""
+def _zone_text(delta: float, kind: str, currency: str | None = None) -> str:
+    """An indifference zone as the tables show it, on the scale of differences: "±30 min", "±1.0 pp",
+    or "none" for δ = 0."""
+    if _isnan(delta) or not float(delta):
+        return "none"
+    return "±" + fmt.difference(float(delta), kind, currency).lstrip("+")
+
+
+def _verdict(selection: Selection, level: str, zone: str = "none") -> list[str]:
+    """The chosen option (or that there is none) and how confident the choice is: confidently best
+    (beyond the objective's indifference zone against every other option), within the zone of the
+    best, or neither."""
     if selection.best is None:
         return ['<p class="verdict"><span class="none">No option is chosen:</span> '
                 "none meets every constraint.</p>"]
-    if selection.confident:
+    if len(selection.feasible) == 1:
+        conf = '<span class="confident">the only feasible option</span>'
+    elif not selection.indifference:
         conf = (f'<span class="confident">confident</span> — significantly better than every other feasible '
-                f"option (joint {_e(level)} level)")
-        if len(selection.feasible) == 1:
-            conf = '<span class="confident">the only feasible option</span>'
-    else:
-        conf = ('<span class="unsure">not confident</span> — not significantly better than every other '
+                f"option (joint {_e(level)} level)" if selection.confident else
+                '<span class="unsure">not confident</span> — not significantly better than every other '
                 "feasible option")
+    elif selection.confident:
+        conf = (f'<span class="confident">confidently best</span> — better than every other feasible option by '
+                f"more than the indifference zone {_e(zone)} (joint {_e(level)} level)")
+    elif selection.within_zone:
+        conf = (f'<span class="zone">within the indifference zone of the best</span> — no other feasible option '
+                f"is better by more than {_e(zone)} (joint {_e(level)} level), but it does not beat every one "
+                "by more than that either")
+    else:
+        conf = ('<span class="unsure">not confidently best</span> — another feasible option may be better by '
+                f"more than the indifference zone {_e(zone)}")
     out = [f'<p class="verdict">Chosen: <strong>{_e(selection.best)}</strong> · {conf}.</p>']
     if not selection.constraints.empty and not selection.constraints_confident:
         out.append(f"<p>Its sample means meet every constraint, but not every constraint holds at the "
@@ -302,52 +201,63 @@ def _verdict(selection: Selection, level: str) -> list[str]:
     return out
 
 
-def _comparisons_table(selection: Selection, summary: pd.DataFrame) -> list[str]:
-    """Heading and table of the chosen option against each other feasible option (none if alone)."""
+_AGAINST_BEST = {"better": "better by more than the zone", "equivalent": "practically equivalent",
+                 "inconclusive": "inconclusive"}
+
+
+def _comparisons_table(selection: Selection, summary: pd.DataFrame, currency: str | None,
+                       zone: str = "none") -> list[str]:
+    """Heading and table of the chosen option against each other feasible option (none if alone),
+    with the verdict against the objective's indifference zone."""
     comp = selection.comparisons
     if comp is None or comp.empty:
         return []
     metric = _objective_metric(summary, selection)
-    kind = metric_info(metric).kind if metric else "count"
-    what = _e(metric_label(metric)) if metric else "objective"
+    kind = fmt.kind_of(metric) if metric else "count"
+    what = _e(fmt.label(metric)) if metric else "objective"
     rows = []
     for r in comp.itertuples():
-        d, ci = format_difference(r.diff, r.low, r.high, kind)
-        rows.append(f"<tr><th>{_e(r.option)}</th><td class=\"num\">{_e(format_value(r.mean, kind))}</td>"
+        d, ci = fmt.difference(r.diff, kind, currency), fmt.interval(r.low, r.high, kind, currency, signed=True)
+        practical = getattr(r, "practical", "better" if bool(r.better) else "inconclusive")
+        verdict = _AGAINST_BEST.get(str(practical), str(practical))
+        if not bool(getattr(r, "within_zone", True)):
+            verdict += f" ({_e(r.option)} may be better by more than the zone)"
+        cls = ' class="sig-better"' if practical == "better" else ""
+        rows.append(f"<tr><th>{_e(r.option)}</th><td class=\"num\">{_e(fmt.value(r.mean, kind, currency))}</td>"
                     f"<td class=\"num\">{_e(d)}</td><td class=\"num\">{_e(ci)}</td>"
-                    f"<td class=\"num\">{_e(format_p(r.p_value))}</td>"
-                    f"<td>{'yes' if bool(r.better) else 'no'}</td></tr>")
-    return [f"<h3>The chosen option against the other feasible options ({what})</h3>",
+                    f"<td class=\"num\">{_e(fmt.p_value(r.p_value))}</td><td{cls}>{_e(verdict)}</td></tr>")
+    return [f"<h3>The chosen option against the other feasible options ({what}; indifference zone "
+            f"{_e(zone)})</h3>",
             _table(["option", f"mean {what}", f"difference from {_e(selection.best)}",
-                    "Bonferroni CI", "p-value (adjusted)", f"{_e(selection.best)} significantly better"], rows)]
+                    "Bonferroni CI", "p-value (adjusted)", f"{_e(selection.best)} is"], rows)]
 
 
-def _infeasible_list(selection: Selection) -> list[str]:
+def _infeasible_list(selection: Selection, currency: str | None) -> list[str]:
     """Heading and list of the infeasible options with their reasons (none if every option is feasible)."""
     if not selection.infeasible:
         return []
     items = []
-    for opt, reasons in selection.infeasible.items():
+    for opt, reasons in infeasible_reasons(selection, currency).items():
         why = "; ".join(_e(r) for r in reasons)
         items.append(f"<li><strong>{_e(opt)}</strong>: {why}</li>")
     return ["<h3>Infeasible options</h3>", "<ul>\n" + "\n".join(items) + "\n</ul>"]
 
 
-def _constraints_table(selection: Selection, level: str) -> list[str]:
+def _constraints_table(selection: Selection, level: str, currency: str | None) -> list[str]:
     """Heading and table of every option × constraint: mean and one-sided bound against the bound."""
     cons = selection.constraints
     if cons is None or cons.empty:
         return []
     rows = []
     for r in cons.itertuples():
-        kind = metric_info(r.metric).kind
+        kind = fmt.kind_of(r.metric)
         bound_word = "upper" if r.op == "<=" else "lower"
         chosen = ' class="chosen"' if selection.best is not None and str(r.option) == selection.best else ""
-        rows.append(f"<tr{chosen}><th>{_e(r.option)}</th><td>{_e(metric_label(r.metric))} "
-                    f"{'≤' if r.op == '<=' else '≥'} {_e(format_value(r.bound, kind))}</td>"
-                    f"<td class=\"num{'' if bool(r.holds) else ' bad'}\">{_e(format_value(r.mean, kind))}</td>"
+        rows.append(f"<tr{chosen}><th>{_e(r.option)}</th>"
+                    f"<td>{_e(fmt.constraint(r.metric, r.op, r.bound, currency))}</td>"
+                    f"<td class=\"num{'' if bool(r.holds) else ' bad'}\">{_e(fmt.value(r.mean, kind, currency))}</td>"
                     f"<td>{'yes' if bool(r.holds) else 'no'}</td>"
-                    f"<td class=\"num\">{_e(format_value(r.conf_bound, kind))} ({bound_word})</td>"
+                    f"<td class=\"num\">{_e(fmt.value(r.conf_bound, kind, currency))} ({bound_word})</td>"
                     f"<td>{'yes' if bool(r.confident) else 'no'}</td></tr>")
     return ["<h3>Constraints</h3>",
             _table(["option", "constraint", "mean", "mean meets it", f"one-sided {_e(level)} bound",
@@ -355,7 +265,7 @@ def _constraints_table(selection: Selection, level: str) -> list[str]:
 
 
 def _summary_table(summary: pd.DataFrame, selection: Selection | None, baseline: str | None,
-                   level: float = 0.95) -> str:
+                   level: float = 0.95, currency: str | None = None) -> str:
     parts = ['<section id="options">', "<h2>Options compared</h2>"]
     if summary is None or summary.empty:
         parts.append("<p>No results.</p></section>")
@@ -366,15 +276,15 @@ def _summary_table(summary: pd.DataFrame, selection: Selection | None, baseline:
     cells = {(r.option, r.metric): r for r in s.itertuples()}
     violated = _violations(selection)
     chosen = selection.best if selection is not None else None
-    header = ["option"] + [_e(metric_label(m, better=True)) for m in metrics] + ["replications"]
+    header = ["option"] + [_e(fmt.label(m, better=True)) for m in metrics] + ["replications"]
     rows = []
     for opt in options:
-        tds, n = _option_cells(opt, metrics, cells, violated)
+        tds, n = _option_cells(opt, metrics, cells, violated, currency)
         klass = ' class="chosen"' if chosen is not None and opt == chosen else ""
         rows.append(f"<tr{klass}><th>{_e(opt)}{_option_tags(opt, selection, baseline)}</th>{''.join(tds)}"
                     f"<td class=\"num\">{n}</td></tr>")
-    parts.append(f"<p>Mean across replications ± half-width of the {level * 100:g}% confidence interval (Student t). "
-                 "Values in red miss a constraint.</p>")
+    parts.append(f"<p>Mean across replications ± half-width of the {fmt.confidence(level)} confidence interval "
+                 "(Student t). Values in red miss a constraint.</p>")
     parts.append(_table(header, rows))
     parts.append("</section>")
     return "\n".join(parts)
@@ -400,7 +310,7 @@ def _option_tags(opt: str, selection: Selection | None, baseline: str | None) ->
 
 
 def _option_cells(opt: str, metrics: list[str], cells: Mapping[tuple[str, str], tuple[object, ...]],
-                  violated: set[tuple[str, str]]) -> tuple[list[str], str]:
+                  violated: set[tuple[str, str]], currency: str | None = None) -> tuple[list[str], str]:
     """An option's estimate cells, one per metric (red where a constraint is missed), and its
     number of replications (the largest n of its metrics; "–" if none)."""
     tds = []
@@ -408,17 +318,17 @@ def _option_cells(opt: str, metrics: list[str], cells: Mapping[tuple[str, str], 
     for m in metrics:
         r = cells.get((opt, m))
         if r is None:
-            tds.append('<td class="num">–</td>')
+            tds.append(f'<td class="num">{fmt.NAN}</td>')
             continue
         n, mean, half_width = r.n, r.mean, r.half_width  # type: ignore[attr-defined]
         if not _isnan(n):
             ns.append(int(n))
         bad = " bad" if (opt, m) in violated else ""
-        tds.append(f'<td class="num{bad}">{_e(format_estimate(mean, half_width, metric_info(m).kind))}</td>')
-    return tds, str(max(ns)) if ns else "–"
+        tds.append(f'<td class="num{bad}">{_e(fmt.estimate(mean, half_width, fmt.kind_of(m), currency))}</td>')
+    return tds, str(max(ns)) if ns else fmt.NAN
 
 
-def _differences_table(differences: pd.DataFrame) -> str:
+def _differences_table(differences: pd.DataFrame, currency: str | None = None) -> str:
     parts = ['<section id="differences">', "<h2>Differences from the baseline</h2>"]
     if differences is None or differences.empty:
         parts.append("<p>There is no option other than the baseline to compare.</p></section>")
@@ -426,37 +336,42 @@ def _differences_table(differences: pd.DataFrame) -> str:
     base = _baseline(differences)
     parts.append(f"<p>Each option minus the baseline <strong>{_e(base)}</strong>, paired replication by "
                  "replication. The interval is Bonferroni-corrected over the options compared on each metric; "
-                 "a difference is significant when it excludes zero. Shares differ in percentage points (pp).</p>")
+                 "a difference is significant when it excludes zero (adjusted p-value below α). Whether it matters "
+                 "is read against the metric's indifference zone ±δ, the smallest difference that matters: "
+                 "<em>better</em> or "
+                 "<em>worse</em> (<em>higher</em> or <em>lower</em> for a metric without a better direction) when the "
+                 "whole interval lies beyond the zone, <em>practically equivalent</em> when it lies inside it, "
+                 "<em>inconclusive</em> otherwise (see the notes). Shares differ in percentage points (pp).</p>")
     rows = []
     for r in differences.itertuples():
-        info = metric_info(r.metric)
-        d, ci = format_difference(r.diff, r.low, r.high, info.kind)
-        sig = bool(r.significant)
-        if sig and info.better is not None and not _isnan(r.diff) and float(r.diff) != 0:
-            good = (float(r.diff) < 0) == (info.better == "lower")
-            verdict, cls = ("yes, better", "sig-better") if good else ("yes, worse", "sig-worse")
-        elif sig:
-            verdict, cls = "yes", "sig"
-        else:
-            verdict, cls = "no", ""
+        info = fmt.info(r.metric)
+        d = fmt.difference(r.diff, info.kind, currency)
+        ci = fmt.interval(r.low, r.high, info.kind, currency, signed=True)
+        delta = float(getattr(r, "indifference", 0.0))
+        practical = str(getattr(r, "practical", None) or practical_verdict(r.low, r.high, delta))
+        if practical in ("higher", "lower") and info.better is not None:  # a direction the registry knows
+            practical = "better" if practical == info.better else "worse"
+        cls = _VERDICT_CLASS.get(practical, "")
         klass = f' class="{cls}"' if cls else ""
         rows.append(f"<tr><td>{_e(info.label)}</td><th>{_e(r.option)}</th>"
-                    f"<td class=\"num\">{_e(format_value(r.baseline_mean, info.kind))}</td>"
-                    f"<td class=\"num\">{_e(format_value(r.option_mean, info.kind))}</td>"
+                    f"<td class=\"num\">{_e(fmt.value(r.baseline_mean, info.kind, currency))}</td>"
+                    f"<td class=\"num\">{_e(fmt.value(r.option_mean, info.kind, currency))}</td>"
                     f"<td class=\"num\">{_e(d)}</td><td class=\"num\">{_e(ci)}</td>"
-                    f"<td class=\"num\">{_e(_level_text(r.level))}</td>"
-                    f"<td class=\"num\">{_e(format_p(r.p_value))}</td><td{klass}>{verdict}</td></tr>")
+                    f"<td class=\"num\">{_e(fmt.confidence(r.level))}</td>"
+                    f"<td class=\"num\">{_e(fmt.p_value(r.p_value))}</td>"
+                    f"<td class=\"num\">{_e(_zone_text(delta, info.kind, currency))}</td>"
+                    f"<td{klass}>{_e(_VERDICT_WORDS.get(practical, practical))}</td></tr>")
     parts.append(_table(["metric", "option", "baseline mean", "option mean", "difference", "confidence interval",
-                         "CI level", "p-value (Bonferroni)", "significant"], rows))
+                         "CI level", "p-value (Bonferroni)", "indifference zone", "verdict"], rows))
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _level_text(level: float) -> str:
-    return "–" if _isnan(level) else f"{float(level) * 100:.4g}%"
+_VERDICT_WORDS = {"equivalent": "practically equivalent"}
+_VERDICT_CLASS = {"better": "sig-better", "worse": "sig-worse", "higher": "sig", "lower": "sig"}
 
 
-def _pareto_section(pareto: pd.DataFrame | None) -> str:
+def _pareto_section(pareto: pd.DataFrame | None, currency: str | None = None) -> str:
     if pareto is None or pareto.empty or "pareto" not in pareto.columns:
         return ""
     axes = [c for c in pareto.columns if c not in ("option", "pareto")][:2]
@@ -464,17 +379,17 @@ def _pareto_section(pareto: pd.DataFrame | None) -> str:
     front = pareto[pareto["pareto"].astype(bool)]
     names = ", ".join(f"<strong>{_e(o)}</strong>" for o in front["option"].tolist()) or "none"
     if len(axes) == 2:
-        parts.append(f"<p>On the front of {_e(metric_label(axes[0]))} against {_e(metric_label(axes[1]))}: "
+        parts.append(f"<p>On the front of {_e(fmt.label(axes[0]))} against {_e(fmt.label(axes[1]))}: "
                      f"{names}: no other option beats any of them on both.</p>")
     else:
         parts.append(f"<p>On the front: {names}.</p>")
     rows = []
     for row in pareto.to_dict("records"):
-        tds = "".join(f'<td class="num">{_e(format_value(row[a], metric_info(a).kind))}</td>' for a in axes)
+        tds = "".join(f'<td class="num">{_e(fmt.value(row[a], fmt.kind_of(a), currency))}</td>' for a in axes)
         on = bool(row["pareto"])
         klass = ' class="front"' if on else ""
         rows.append(f"<tr{klass}><th>{_e(row['option'])}</th>{tds}<td>{'yes' if on else 'no'}</td></tr>")
-    parts.append(_table(["option"] + [_e(metric_label(a)) for a in axes] + ["on the front"], rows))
+    parts.append(_table(["option"] + [_e(fmt.label(a)) for a in axes] + ["on the front"], rows))
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -484,6 +399,8 @@ _CAPTIONS = {
     "differences": "Each option's paired difference from the baseline with its Bonferroni-corrected interval; "
                    "filled markers are significant (the interval misses zero).",
     "pareto": "Options by the two objectives; the Pareto front (options no other beats on both) is connected.",
+    "day": "Each option interval by interval against the baseline (dark; grey band: its confidence interval), "
+           "with the service-level goal and the abandonment ceiling dashed: where in the day an option helps.",
 }
 
 
@@ -501,7 +418,29 @@ def _figures(figures: Mapping[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def _notes(differences: pd.DataFrame, selection: Selection | None, level: float = 0.95) -> str:
+def _zones_note(zones: Mapping[str, str] | None) -> str:
+    """The notes' paragraph on indifference zones: the procedure, its references, each metric's zone."""
+    rules = "; ".join(f"{_e(fmt.label(m))}: {_e(rule)}" for m, rule in (zones or {}).items())
+    return ("<p><strong>Indifference zones.</strong> A difference can be significant and still too small to "
+            "matter. Each metric has an indifference zone ±δ, the smallest difference that matters in practice "
+            "(set under <code>indifferent:</code> in the experiment file, or the default of the metric's kind; a "
+            "zone relative to the baseline's mean is resolved once from it). The same Bonferroni-corrected "
+            "interval gives the verdict: beyond the zone (better or worse by more than δ) when it lies wholly "
+            "beyond ±δ; <em>practically equivalent</em> when it lies wholly inside ±δ — the two one-sided tests "
+            "of equivalence (Schuirmann 1987), here conservative, each at half the interval's α; "
+            "<em>inconclusive</em> otherwise (more replications would decide). The choice is <em>confidently "
+            "best</em> when it beats every other feasible option by more than δ, and <em>within the indifference "
+            "zone of the best</em> when no other option is better by more than δ: the chosen option is then at "
+            "most δ worse than the true best, unless an interval missed (probability at most half the stated "
+            "α) — the guarantee of "
+            "indifference-zone selection (Bechhofer 1954; Kim &amp; Nelson 2006, <em>Handbooks in OR &amp; MS</em> "
+            "13, ch. 17), read here from multiple comparisons with the best under common random numbers (Nelson "
+            "&amp; Matejcik 1995) with the replications given rather than chosen by a sequential procedure."
+            + (f" Zones: {rules}." if rules else "") + "</p>")
+
+
+def _notes(differences: pd.DataFrame, selection: Selection | None, level: float = 0.95,
+           zones: Mapping[str, str] | None = None) -> str:
     k = 0
     family = selection.level if selection is not None else level
     if differences is not None and not differences.empty:
@@ -509,7 +448,7 @@ def _notes(differences: pd.DataFrame, selection: Selection | None, level: float 
         each = float(differences["level"].iloc[0])
         if math.isfinite(each):
             family = 1 - (1 - each) * k
-    fam = f"{family * 100:.4g}%"
+    fam = fmt.confidence(family)
     bonf = (f"With {k} option(s) compared with the baseline on each metric, each interval is at level "
             f"1 − α/{k} and each p-value is multiplied by {k} (capped at 1), so that all intervals of a metric "
             f"hold together with probability at least {fam}.") if k else ""
@@ -524,7 +463,9 @@ def _notes(differences: pd.DataFrame, selection: Selection | None, level: float 
         f"the whole family holds at the stated level. {_e(bonf)} The choice under the objective compares the "
         "chosen option with each other feasible option the same way (Law, <em>Simulation Modeling and "
         "Analysis</em>, 5th ed., §10.2–10.3 and §11.2).</p>",
-        f"<p>Intervals in <em>Options compared</em> are {level * 100:g}% Student-t intervals of each option on its own; "
+        _zones_note(zones),
+        f"<p>Intervals in <em>Options compared</em> are {fmt.confidence(level)} Student-t intervals of each option "
+        "on its own; "
         "a constraint is met when the sample mean meets its bound.</p>",
         "</section>",
     ])
@@ -537,25 +478,29 @@ def _notes(differences: pd.DataFrame, selection: Selection | None, level: float 
 
 def experiment_report(*, title: str, meta: Mapping[str, object], summary: pd.DataFrame,
                       differences: pd.DataFrame, selection: Selection | None, pareto: pd.DataFrame | None,
-                      figures: Mapping[str, bytes], level: float = 0.95) -> str:
+                      figures: Mapping[str, bytes], level: float = 0.95, currency: str | None = None,
+                      zones: Mapping[str, str] | None = None) -> str:
     """One self-contained HTML document for ``servsim compare``.
 
     Inputs: ``summary`` long (option, metric, mean, half_width, n); ``differences`` from
-    :func:`servsim.stats.compare_to_baseline` concatenated over metrics; ``selection`` from
+    :func:`servsim.stats.compare_to_baseline` concatenated over metrics (with its ``indifference``
+    and ``practical`` columns); ``zones`` each metric's indifference zone in words, for the notes
+    (:func:`servsim.report.experiment.zone_rules`); ``selection`` from
     :func:`servsim.stats.select_best`; ``pareto`` with ``option``, two metric columns and a boolean
     ``pareto``; ``figures`` name → PNG bytes (names ``comparison``, ``differences``, ``pareto`` get
     captions; order kept). ``meta`` is shown as given (keep timestamps out: the output is
-    deterministic). All text is HTML-escaped; no external URL, script or font is referenced.
+    deterministic). ``currency`` (the scenario's ``economics.currency``) is written after money.
+    All text is HTML-escaped; no external URL, script or font is referenced.
     """
     baseline = _baseline(differences)
     body = [
         _header(title, meta),
-        _choice(selection, summary),
-        _summary_table(summary, selection, baseline, level),
-        _differences_table(differences),
-        _pareto_section(pareto),
+        _choice(selection, summary, currency),
+        _summary_table(summary, selection, baseline, level, currency),
+        _differences_table(differences, currency),
+        _pareto_section(pareto, currency),
         _figures(figures),
-        _notes(differences, selection, level),
+        _notes(differences, selection, level, zones),
     ]
     return ("<!DOCTYPE html>\n"
             '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
