@@ -184,7 +184,7 @@ MEMORY_PROBE = """
 import sys, gc, tracemalloc, json
 sys.path[:0] = {path!r}
 import servsim
-from servsim.engine import compile_plan, run, stream
+from servsim.engine import LiveRows, compile_plan, run
 from servsim.metrics.cells import CellSums as Accumulator
 from run import servsim_scenario
 plan = compile_plan(servsim_scenario({n}, abandonment=False))
@@ -196,7 +196,7 @@ if {log!r}:
     count = len(rec.arrival)
 else:
     acc = Accumulator(plan)     # per-interval sums: part of what log-off keeps, so it is measured
-    rec = stream.run(plan, 1, acc)
+    rec = run(plan, 1, LiveRows(acc))
     count = rec.contacts
 _, peak = tracemalloc.get_traced_memory()
 print(json.dumps({{"contacts": count, "peak_above_base": peak - base}}))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import servsim
-from servsim.engine import compile_plan, run, stream
+from servsim.engine import LiveRows, compile_plan, run
 from servsim.engine.core import PACE_BLOCK
 from servsim.engine.plan import EPS, _break_slots, _staffing
 from servsim.scenario import ScenarioError
@@ -208,7 +208,7 @@ def test_the_load_ratio_counts_repeat_contacts():
 
 def test_a_loop_allowed_at_load_is_stopped_when_the_clock_stops_moving():
     s = scenario(RUNAWAY_LOOP)
-    for rec in (run(compile_plan(s), 1), stream.run(compile_plan(s), 1, Accumulator(compile_plan(s)))):
+    for rec in (run(compile_plan(s), 1), run(compile_plan(s), 1, LiveRows(Accumulator(compile_plan(s))))):
         assert "limits.max_visits_per_second" in rec.stopped
     r = servsim.simulate(s, seed=1)
     assert r.stopped and r.unstable and "max_visits_per_second" in r.stopped
@@ -221,7 +221,7 @@ def test_a_run_past_max_visits_is_stopped():
     assert "limits.max_visits" in rec.stopped
     # checked every PACE_BLOCK moves between steps; a few arrivals' first visits come in between
     assert 100_000 <= len(rec.v_step) < 100_000 + 2 * PACE_BLOCK
-    assert "limits.max_visits" in stream.run(plan, 1, Accumulator(plan)).stopped
+    assert "limits.max_visits" in run(plan, 1, LiveRows(Accumulator(plan))).stopped
 
 
 # --------------------------------------------------------------------------- the CLI, in bounded memory

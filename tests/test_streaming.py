@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import servsim
-from servsim.engine import compile_plan, stream
+from servsim.engine import LiveRows, compile_plan, record, run
 from servsim.metrics.cells import N_BINS, hist_percentiles, wait_bins
 from servsim.metrics.cells import CellSums as Accumulator
 from conftest import ROOT, scenario
@@ -132,9 +132,9 @@ def test_log_off_tables_equal_log_on(case: str):
 def test_tiny_chunks_change_nothing(case: str, monkeypatch: pytest.MonkeyPatch):
     """Contacts folded 10 at a time, pool events 7 at a time: chunk edges cut through busy periods,
     visits and intervals, and the tables are still the same."""
-    monkeypatch.setattr(stream, "CHUNK", 10)
-    monkeypatch.setattr(stream, "BATCH", 3)
-    monkeypatch.setattr(stream, "EVENTS", 7)
+    monkeypatch.setattr(record, "CHUNK", 10)
+    monkeypatch.setattr(record, "BATCH", 3)
+    monkeypatch.setattr(record, "EVENTS", 7)
     _compare(CASES[case](), seed=5)
 
 
@@ -203,7 +203,7 @@ def _peak_growth(days: int) -> tuple[int, int]:
     try:
         base = tracemalloc.get_traced_memory()[0]
         acc = Accumulator(plan)
-        rec = stream.run(plan, 1, acc)
+        rec = run(plan, 1, LiveRows(acc))
         acc.summary(rec.end_time), acc.intervals(), acc.pools()
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -215,7 +215,7 @@ def test_memory_does_not_grow_with_the_contacts():
     """10× the contacts, and the peak does not move: rows of the contacts in the system plus one
     chunk are all that is held (with the log, ~55 bytes per contact: ~9 MB for 160k)."""
     plan = compile_plan(scenario(MM10.format(days=1)))
-    stream.run(plan, 0, Accumulator(plan))  # imports and caches first used by a run
+    run(plan, 0, LiveRows(Accumulator(plan)))  # imports and caches first used by a run
     n_small, small = _peak_growth(1)
     n_big, big = _peak_growth(12)
     assert n_big > 10 * n_small > 100_000

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from servsim.capacity import offered_load
-from servsim.engine import compile_plan, run, stream
+from servsim.engine import LiveRows, compile_plan, run
 from servsim.execution import Executor, execute
 from servsim.random import Seed, replication_seeds, seed_sequence
 from servsim.metrics import CellSums
@@ -39,7 +39,7 @@ def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0, log: bool
     key = (int(ss.entropy), *ss.spawn_key) if isinstance(ss.entropy, int) else tuple(ss.spawn_key)
     sums = CellSums(plan)
     if not log:
-        live = stream.run(plan, ss, sums)
+        live = run(plan, ss, LiveRows(sums))
         return build(plan, sums, live.end_time, live.stopped, replication, key, offered_load(plan))
     rec = run(plan, ss)
     sums.fold_log(rec)

@@ -116,7 +116,7 @@ def _held_by_unlimited(plan: Plan, attempts: np.ndarray, visits: np.ndarray) -> 
     works: rate × handle time (Little's law), at most all the work of the horizon."""
     limit = plan.scenario.limits.max_in_system
     open_s = max(plan.end - plan.start, 1.0)
-    peak = np.asarray([max((r for _, _, r in ch.segments), default=0.0) if ch.trace is None
+    peak = np.asarray([max((r for _, _, r in ch.rate_pieces), default=0.0) if ch.trace is None
                        else len(ch.trace) / open_s for ch in plan.channels]) * attempts
     total = expected_arrivals(plan) * attempts
     held: dict[int, float] = {}

@@ -190,7 +190,7 @@ def expected_arrivals(plan: Plan) -> np.ndarray:
         if ch.trace is not None:
             out.append(float(len(ch.trace)))
         else:
-            out.append(sum((t1 - t0) * r for t0, t1, r in ch.segments))
+            out.append(sum((t1 - t0) * r for t0, t1, r in ch.rate_pieces))
     return np.asarray(out)
 
 

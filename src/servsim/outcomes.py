@@ -1,9 +1,23 @@
-"""Outcome codes, named once for the engine and the tables.
+"""Outcome codes of contacts and step visits: one code, one meaning, everywhere.
 
-The engine writes a contact's outcome when it leaves: IN_SYSTEM (still present), HANDLED,
-UNRESOLVED, ABANDONED or BALKED. The tables show IN_SYSTEM, HANDLED, ABANDONED, BALKED and
-CONTAINED: an UNRESOLVED contact is HANDLED with ``resolved`` false, and a handled contact that no
-person served (bots only) is CONTAINED. No code has two meanings.
+A contact's ``outcome`` is written by the engine as it leaves, and shown in the contact tables as a
+category. The two sets overlap but are not the same, and both are read from this one enum:
+
+* the **engine** writes ``IN_SYSTEM`` (still present: the row's starting value), ``HANDLED``,
+  ``UNRESOLVED`` (served to the end but not resolved: it may come back as a repeat contact),
+  ``ABANDONED`` and ``BALKED``;
+* the **tables** show ``IN_SYSTEM``, ``HANDLED``, ``ABANDONED``, ``BALKED`` and ``CONTAINED``
+  (:data:`TABLE_OUTCOMES`, in category order): an ``UNRESOLVED`` contact is shown as ``handled``
+  with ``resolved`` false, and a handled one whose every served visit was by bots is ``contained``.
+
+So ``CONTAINED`` is never written by the engine and ``UNRESOLVED`` never appears in a table. Each
+table category's code equals its position in :data:`TABLE_OUTCOMES`.
+
+A step visit's ``v_outcome`` (:class:`VisitOutcome`) goes ``WAITING`` → ``IN_SERVICE`` →
+``SERVED``, or ``WAITING`` → ``ABANDONED``; it is shown in the visit tables under the same names.
+
+This module is pure data (no servsim imports), so every layer can read it. The engine binds the
+codes to plain ints at import, so its hot path compares ints.
 """
 
 from __future__ import annotations
@@ -12,7 +26,8 @@ from enum import IntEnum
 
 
 class Outcome(IntEnum):
-    """A contact's outcome."""
+    """How a contact left (or that it is still in the system); see the module docstring for which
+    codes the engine writes and which the tables show."""
 
     IN_SYSTEM = 0
     HANDLED = 1
@@ -22,12 +37,14 @@ class Outcome(IntEnum):
     UNRESOLVED = 5
 
 
-#: The outcomes of the ``contacts`` table, in category order.
-TABLE_OUTCOMES = (Outcome.IN_SYSTEM, Outcome.HANDLED, Outcome.ABANDONED, Outcome.BALKED, Outcome.CONTAINED)
+#: The contact tables' outcome categories, in category order (code = position).
+TABLE_OUTCOMES: tuple[Outcome, ...] = (
+    Outcome.IN_SYSTEM, Outcome.HANDLED, Outcome.ABANDONED, Outcome.BALKED, Outcome.CONTAINED,
+)
 
 
 class VisitOutcome(IntEnum):
-    """A step visit's outcome (also the ``visits`` table's category order)."""
+    """Where a step visit is, or how it ended; also the visit tables' categories, in this order."""
 
     WAITING = 0
     SERVED = 1

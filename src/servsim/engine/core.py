@@ -20,36 +20,44 @@ Bots and vendors are pools too; a step with ``automation`` or ``outsource`` has 
 (``claims@rpa``, ``answer@vendor``) served only by them, and its entry rules decide who gets the
 work. Chat concurrency k multiplies a pool's slots by k.
 
-Records are appended to typed columnar arrays (``array.array``), one row per contact and one per
-step visit; tables are built once, after the run (see :mod:`servsim.metrics`).
+Everything the engine records goes through a :class:`~servsim.engine.record.Recorder`, one row
+per contact and one per step visit, which it never reads back; the engine's own state lives in its
+:class:`Contact` objects and counters. By default the recorder is the per-contact log
+(:class:`~servsim.engine.record.Records`, typed columnar arrays); tables are built once, after the
+run (see :mod:`servsim.metrics`).
 """
 
 from __future__ import annotations
 
 import math
-from array import array
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
-import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from servsim.engine.plan import Plan
+from servsim.engine.plan import ChannelPlan, Overflow, Plan, StepPlan
+from servsim.engine.record import Recorder, Records, as_numpy  # noqa: F401 - Records, as_numpy: re-exported
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
+from servsim.scenario.distributions import _Dist
 from servsim.units import DAY
 
 INF = math.inf
 NAN = math.nan
 
-# visit / contact outcome codes (servsim.outcomes), as plain ints for the hot path
-WAITING, SERVED, ABANDONED, IN_SERVICE = (int(o) for o in VisitOutcome)
-IN_SYSTEM, HANDLED, BALKED, UNRESOLVED = (int(o) for o in (Outcome.IN_SYSTEM, Outcome.HANDLED, Outcome.BALKED,
-                                                           Outcome.UNRESOLVED))
-assert int(Outcome.ABANDONED) == ABANDONED  # one code for contacts and visits that abandon
+# outcome codes (servsim.outcomes), bound to plain ints: the hot path compares and stores ints
+IN_SYSTEM = int(Outcome.IN_SYSTEM)
+HANDLED = int(Outcome.HANDLED)
+ABANDONED = int(Outcome.ABANDONED)
+BALKED = int(Outcome.BALKED)
+UNRESOLVED = int(Outcome.UNRESOLVED)
+WAITING = int(VisitOutcome.WAITING)
+SERVED = int(VisitOutcome.SERVED)
+IN_SERVICE = int(VisitOutcome.IN_SERVICE)
+V_ABANDONED = int(VisitOutcome.ABANDONED)
 #: deadline of a contact whose patience timer already recorded its abandonment
 GONE = -1.0
 #: retrials and repeats are counted in a signed byte
@@ -60,104 +68,74 @@ PACE_BLOCK = 1 << 16
 
 
 class Contact:
-    """A customer (front stage) or work item (back stage) in the system."""
+    """A customer (front stage) or work item (back stage) in the system: everything the engine needs
+    to know about it (it never reads its recorder).
 
-    __slots__ = ("id", "level", "deadline", "enq", "visit", "step", "pool", "patience", "timed")
+    ``level``: its queue level (0 = first). Set when it enters a step: ``visit`` (its current visit
+    id), ``step`` (-1 before its first step and for new work after a bots step), ``deadline`` (when
+    its patience runs out in that visit; INF: never; GONE: it has abandoned) and, if it queues,
+    ``enq`` (when it joined the queue). Set when it is served: ``pool``, the pool serving it or that
+    last served it (-1 while it waits with a patience timer armed)."""
 
-    def __init__(self, cid: int, level: int, patience: Callable[[], float] | None, timed: bool) -> None:
+    __slots__ = ("id", "channel", "segment", "attempt", "level", "deadline", "enq", "visit", "step", "pool",
+                 "patience", "timed")
+
+    def __init__(self, cid: int, channel: int, segment: int, attempt: int, level: int,
+                 patience: Callable[[], float] | None, timed: bool) -> None:
         self.id = cid
+        self.channel = channel
+        self.segment = segment
+        self.attempt = attempt
         self.level = level
         self.patience = patience
         self.timed = timed
-        self.deadline = INF
-        self.enq = 0.0
-        self.visit = -1
         self.step = -1
-        self.pool = -1
 
 
 class _Overflow(Exception):
     """Raised inside the event loop when the system holds more contacts than allowed."""
 
 
-@dataclass
-class Records:
-    """Raw, columnar output of one run (plain arrays: they pickle across processes).
-
-    Without a per-contact log the engine writes to :class:`servsim.engine.stream.StreamRecords`
-    instead, which keeps live rows only. That relies on how the engine uses these columns; keep it so
-    (``tests/test_streaming.py`` compares both ways on every example):
-
-    * a contact's id is ``len(arrival)`` and a visit's ``len(v_step)``, taken just before its row is
-      appended, ``channel`` first and ``v_contact`` first; columns are only appended to, written by
-      index (``col[i] = x``) and read by index, and only ``channel``, ``segment``, ``attempt`` and
-      ``v_outcome`` are read;
-    * ``outcome[cid] = code`` is written once per contact, when it leaves (after its ``exit`` and its
-      visits' last writes); after that write only that contact's ``channel``, ``segment`` and
-      ``attempt`` are read, before any new contact is appended;
-    * ``v_start[v] = now`` follows ``v_pool[v] = p``; ``v_end[v]`` of a started visit is written when
-      its service ends, at the current time.
-    """
-
-    # per contact
-    channel: array = field(default_factory=lambda: array("h"))
-    segment: array = field(default_factory=lambda: array("h"))
-    arrival: array = field(default_factory=lambda: array("d"))
-    exit: array = field(default_factory=lambda: array("d"))
-    outcome: array = field(default_factory=lambda: array("b"))
-    attempt: array = field(default_factory=lambda: array("b"))
-    # per step visit
-    v_contact: array = field(default_factory=lambda: array("i"))
-    v_step: array = field(default_factory=lambda: array("h"))
-    v_pool: array = field(default_factory=lambda: array("h"))
-    v_queued: array = field(default_factory=lambda: array("d"))
-    v_start: array = field(default_factory=lambda: array("d"))
-    v_end: array = field(default_factory=lambda: array("d"))
-    v_outcome: array = field(default_factory=lambda: array("b"))
-    # run status
-    end_time: float = 0.0
-    stopped: str = ""
-
-
 class Engine:
-    """One replication of a :class:`Plan` under one seed. Use :func:`run` rather than this class."""
+    """One replication of a :class:`Plan` under one seed, written to ``rec`` (default: a new
+    :class:`Records`). Use :func:`run` rather than this class."""
 
-    def __init__(self, plan: Plan, seed: Seed) -> None:
+    # slotted: the event handlers read these on every event, and a slot is the cheapest attribute
+    __slots__ = ("plan", "env", "steps", "channels", "segment_level", "handle", "route", "rules_u", "arrival_gap",
+                 "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
+                 "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
+                 "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec")
+
+    def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
         self.env = simpy.Environment(initial_time=plan.start)
+        # the plan's parts read on every event, one attribute away
+        self.steps = plan.steps
+        self.channels = plan.channels
+        self.segment_level = plan.segment_level
+        # one named random stream per source, None where the source does not apply
         streams = Streams(seed)
-        self.handle = [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None else None
-                       for st in plan.steps]
-        self.route = [streams.uniform(f"routing/{st.name}") if len(st.route_to) > 1 else None
-                      for st in plan.steps]
+        self.handle = _handle_times(plan, streams)
+        self.route = _per_step(plan, streams, "routing", lambda st: len(st.route_to) > 1)
+        self.rules_u = _per_step(plan, streams, "entry", lambda st: st.rules)
         self.arrival_gap = [streams.exponential(f"arrivals/{ch.name}") for ch in plan.channels]
-        self.segment_u = [streams.uniform(f"segment/{ch.name}") if len(ch.segment_idx) > 1 else None
-                          for ch in plan.channels]
-        self.patience = [
-            [streams.sampler(f"patience/{ch.name}/{plan.segment_names[g]}", d.draw) if d is not None else None
-             for g, d in enumerate(ch.patience)]
-            for ch in plan.channels
-        ]
-        self.rules_u = [streams.uniform(f"entry/{st.name}") if st.rules else None for st in plan.steps]
-        self.retrial = [(streams.uniform(f"retrial/{ch.name}"), streams.sampler(f"retrial/{ch.name}/delay", ch.retrial[1].draw))
-                        if ch.retrial is not None else None for ch in plan.channels]
-        self.repeat = [(streams.uniform(f"repeat/{ch.name}"), streams.sampler(f"repeat/{ch.name}/delay", ch.repeats[1].draw))
-                       if ch.repeats is not None else None for ch in plan.channels]
-        self.balk_u = [streams.uniform(f"balking/{ch.name}") if ch.balking is not None else None
-                       for ch in plan.channels]
-        self.resolve = [(streams.uniform(f"resolution/{pl.name}"), pl.resolution) if pl.resolution < 1 else None
-                        for pl in plan.pools]
+        self.segment_u = _per_channel(plan, streams, "segment", lambda ch: len(ch.segment_idx) > 1)
+        self.balk_u = _per_channel(plan, streams, "balking", lambda ch: ch.balking is not None)
+        self.patience = _patience(plan, streams)
+        self.retrial = _returns(plan, streams, "retrial", [ch.retrial for ch in plan.channels])
+        self.repeat = _returns(plan, streams, "repeat", [ch.repeats for ch in plan.channels])
+        self.resolve = _resolution(plan, streams)
+        # pools: slots on duty (headcount × concurrency), agents on duty, slots in use
         n_pools = len(plan.pools)
-        self.staffed = [0] * n_pools      # slots on duty: headcount × concurrency
-        self.heads = [0] * n_pools        # agents on duty
-        self.busy = [0] * n_pools         # slots in use
+        self.staffed = [0] * n_pools
+        self.heads = [0] * n_pools
+        self.busy = [0] * n_pools
         self.concurrency = [pl.concurrency for pl in plan.pools]
+        self.queue_groups = [pl.queue_groups for pl in plan.pools]
         self.slowdown = [pl.slowdown for pl in plan.pools]
+        self.proficiency = _proficiency(plan)
+        # steps: waiting contacts, one lane per queue level
         self.waiting = [0] * len(plan.steps)
-        self.proficiency = [dict() for _ in range(n_pools)]
-        for s, st in enumerate(plan.steps):
-            for p, prof in st.pools:
-                self.proficiency[p][s] = prof
         self.queues = [[deque() for _ in range(plan.n_levels)] for _ in plan.steps]
         self.in_system = 0
         self.limit = plan.max_in_system
@@ -165,36 +143,40 @@ class Engine:
         #: moves to a next step left before the visit limits are checked, and the time of the last check
         self.hops = PACE_BLOCK
         self.paced = plan.start
-        self.rec = Records()
+        #: contacts and visits so far: the next one's id
+        self.n_contacts = 0
+        self.n_visits = 0
+        self.rec: Recorder = rec if rec is not None else Records()
 
     # ----------------------------------------------------------------- scheduling
     def _at(self, delay: float, callback: Callable[[Timeout], None], value: object) -> None:
         Timeout(self.env, delay, value).callbacks.append(callback)
 
-    def run(self) -> Records:
+    def run(self) -> Recorder:
         plan = self.plan
         # staffing first: at equal times, agents come on duty before contacts arrive
         for t, p, n in plan.staffing:
             self._at(t - plan.start, self._on_staffing, (p, n))
         for c, ch in enumerate(plan.channels):
             self._schedule_arrival(c, plan.start, 0)
+        stopped = ""
         try:
             self.env.run(until=plan.end)
         except _Overflow as reason:
-            self.rec.stopped = f"stopped at t={self.env.now:.0f}s: {reason}"
+            stopped = f"stopped at t={self.env.now:.0f}s: {reason}"
         self._finish()
-        self.rec.end_time = self.env.now
+        self.rec.close(self.env.now, stopped)
         return self.rec
 
     # ----------------------------------------------------------------- arrivals
     def _schedule_arrival(self, c: int, now: float, cursor: int) -> None:
         """Schedule channel c's next arrival after ``now`` (``cursor``: position in its rate pieces or trace)."""
-        ch = self.plan.channels[c]
+        ch = self.channels[c]
         if ch.trace is not None:
             if cursor < len(ch.trace):
                 self._at(ch.trace[cursor] - now, self._on_arrival, (c, cursor + 1))
             return
-        pieces = ch.segments
+        pieces = ch.rate_pieces
         need = self.arrival_gap[c]()
         t = now
         while cursor < len(pieces):
@@ -213,18 +195,19 @@ class Engine:
         c, cursor = ev._value
         now = self.env._now
         self._schedule_arrival(c, now, cursor)
-        ch = self.plan.channels[c]
+        ch = self.channels[c]
         u = self.segment_u[c]
         g = ch.segment_idx[bisect_right(ch.segment_cum, u()) if u is not None else 0]
         if ch.balking is not None or ch.retrial is not None or self.in_system >= self.limit:
             self._new_contact(c, g, 1, now)
             return
         # the common case, inlined: no balking, no retrials, within limits
-        rec = self.rec
-        cid = len(rec.arrival)
+        cid = self.n_contacts
         if cid >= self.max_contacts:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
                             "for a longer run")
+        self.n_contacts = cid + 1
+        rec = self.rec
         rec.channel.append(c)
         rec.segment.append(g)
         rec.arrival.append(now)
@@ -232,7 +215,7 @@ class Engine:
         rec.outcome.append(IN_SYSTEM)
         rec.attempt.append(1)
         self.in_system += 1
-        self._enter(Contact(cid, self.plan.segment_level[g], self.patience[c][g], False), ch.entry, now)
+        self._enter(Contact(cid, c, g, 1, self.segment_level[g], self.patience[c][g], False), ch.entry, now)
 
     def _on_return(self, ev: Timeout) -> None:
         """A retrial or repeat contact: same channel and segment, one more attempt."""
@@ -242,29 +225,31 @@ class Engine:
     def _new_contact(self, c: int, g: int, attempt: int, now: float) -> None:
         if self.in_system >= self.limit:
             self._check_limit(now)
-        ch = self.plan.channels[c]
-        rec = self.rec
-        cid = len(rec.arrival)
+        ch = self.channels[c]
+        cid = self.n_contacts
         if cid >= self.max_contacts:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
                             "for a longer run")
+        self.n_contacts = cid + 1
+        rec = self.rec
         rec.channel.append(c)
         rec.segment.append(g)
         rec.arrival.append(now)
         rec.exit.append(NAN)
         rec.outcome.append(IN_SYSTEM)
         rec.attempt.append(attempt)
-        contact = Contact(cid, self.plan.segment_level[g], self.patience[c][g], ch.retrial is not None)
+        contact = Contact(cid, c, g, attempt, self.segment_level[g], self.patience[c][g], ch.retrial is not None)
         self.in_system += 1
         if ch.balking is not None and self._balks(c, ch, ch.entry, now):
             rec.exit[cid] = now
             rec.outcome[cid] = BALKED
+            rec.left(cid)
             self.in_system -= 1
-            self._retry(cid, c, now)
+            self._retry(contact, now)
             return
         self._enter(contact, ch.entry, now)
 
-    def _balks(self, c: int, ch, s: int, now: float) -> bool:  # noqa: ANN001 - a ChannelPlan
+    def _balks(self, c: int, ch: ChannelPlan, s: int, now: float) -> bool:
         """Whether an arriving customer of channel c balks at the queue of its entry step s."""
         queue, probability = ch.balking
         if self.waiting[s] < queue or self._idle_pool(s) >= 0:
@@ -273,20 +258,22 @@ class Engine:
 
     def _idle_pool(self, s: int) -> int:
         busy, staffed = self.busy, self.staffed
-        for p, _ in self.plan.steps[s].pools:
+        for p, _ in self.steps[s].pools:
             if busy[p] < staffed[p]:
                 return p
         return -1
 
     # ----------------------------------------------------------------- steps
     def _enter(self, contact: Contact, s: int, now: float) -> None:
-        st = self.plan.steps[s]
+        st = self.steps[s]
         if st.rules:
             s = self._entry_rules(contact, s, st, now)
-            st = self.plan.steps[s]
-        rec = self.rec
-        contact.visit = len(rec.v_step)
+            st = self.steps[s]
+        v = self.n_visits
+        self.n_visits = v + 1
+        contact.visit = v
         contact.step = s
+        rec = self.rec
         rec.v_contact.append(contact.id)
         rec.v_step.append(s)
         rec.v_pool.append(-1)
@@ -309,9 +296,10 @@ class Engine:
         self.waiting[s] += 1
         if contact.timed or st.timed:
             if contact.deadline < INF:
-                self._at(contact.deadline - now, self._on_patience, (contact, contact.visit))
+                contact.pool = -1    # until served: how the timer tells that it still waits
+                self._at(contact.deadline - now, self._on_patience, (contact, v))
 
-    def _entry_rules(self, contact: Contact, s: int, st, now: float) -> int:  # noqa: ANN001 - a StepPlan
+    def _entry_rules(self, contact: Contact, s: int, st: StepPlan, now: float) -> int:
         """Who gets work entering blueprint step s: its bots (a share ``bot_level``; not for the bots'
         own exceptions coming back), its vendor (a fixed share, or overflow), or its people."""
         u = self.rules_u[s]
@@ -328,22 +316,30 @@ class Engine:
                 return st.vendor_step
         return s
 
-    def _overflows(self, contact: Contact, s: int, o, now: float) -> bool:  # noqa: ANN001 - an Overflow
-        if o.segments is not None and self.rec.segment[contact.id] not in o.segments:
+    def _overflows(self, contact: Contact, s: int, o: Overflow, now: float) -> bool:
+        """Whether work entering step s, whose people are all busy, overflows to the vendor: the rule
+        applies to the contact's segment and the time of day, and one of its thresholds is passed
+        (tried in this order: queue length, predicted wait, longest wait)."""
+        if o.segments is not None and contact.segment not in o.segments:
             return False
         if o.between is not None and not o.between[0] <= now % DAY < o.between[1]:
             return False
         if o.queue_over is not None and self.waiting[s] >= o.queue_over:
             return True
-        if o.expected_wait_over is not None:
-            slots = sum(self.staffed[p] for p, _ in self.plan.steps[s].pools)
-            if slots == 0 or (self.waiting[s] + 1) * o.mean_handle / slots > o.expected_wait_over:
-                return True
-        if o.wait_over is not None:
-            heads = [h for lane in self.queues[s] if (h := self._head(lane, now, s)) is not None]
-            if heads and now - min(h.enq for h in heads) > o.wait_over:
-                return True
-        return False
+        if o.expected_wait_over is not None and self._predicted_wait_over(s, o.mean_handle, o.expected_wait_over):
+            return True
+        return o.wait_over is not None and self._longest_wait_over(s, o.wait_over, now)
+
+    def _predicted_wait_over(self, s: int, mean_handle: float, limit: float) -> bool:
+        """(waiting + 1) × mean handle time / slots on duty at step s is over ``limit`` (or no slot is)."""
+        slots = sum(self.staffed[p] for p, _ in self.steps[s].pools)
+        return slots == 0 or (self.waiting[s] + 1) * mean_handle / slots > limit
+
+    def _longest_wait_over(self, s: int, limit: float, now: float) -> bool:
+        """The longest wait of a contact still waiting at step s is over ``limit`` (heads of lanes past
+        their deadline abandon on the way)."""
+        heads = [h for lane in self.queues[s] if (h := self._head(lane, now, s)) is not None]
+        return bool(heads) and now - min(h.enq for h in heads) > limit
 
     def _start(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
         """Begin service; the caller has already counted the agent as busy."""
@@ -367,19 +363,22 @@ class Engine:
         rec.v_outcome[v] = SERVED
         self._release(contact.pool, now)
         s = contact.step
-        st = self.plan.steps[s]
+        st = self.steps[s]
         u = self.route[s]
         i = bisect_right(st.route_cum, u()) if u is not None else 0
         nxt = st.route_to[i]
         if nxt < 0:
-            rec.exit[contact.id] = now
+            cid = contact.id
+            rec.exit[cid] = now
             self.in_system -= 1
             r = self.resolve[contact.pool]
             if r is None or r[0]() < r[1]:
-                rec.outcome[contact.id] = HANDLED
+                rec.outcome[cid] = HANDLED
+                rec.left(cid)
             else:
-                rec.outcome[contact.id] = UNRESOLVED
-                self._repeat(contact.id, now)
+                rec.outcome[cid] = UNRESOLVED
+                rec.left(cid)
+                self._repeat(contact)
         else:
             if i >= st.rework_from:
                 contact.step = -1    # new work for the next step's entry rules, not a bot exception
@@ -389,26 +388,27 @@ class Engine:
             self._enter(contact, nxt, now)
 
     # ----------------------------------------------------------------- returns
-    def _retry(self, cid: int, c: int, now: float) -> None:
+    def _retry(self, contact: Contact, now: float) -> None:
         """After abandoning or balking at ``now``: maybe try again later."""
+        c = contact.channel
         r = self.retrial[c]
         if r is None:
             return
-        prob, _, most = self.plan.channels[c].retrial
-        attempt = self.rec.attempt[cid]
+        prob, _, most = self.channels[c].retrial
+        attempt = contact.attempt
         if r[0]() < prob and attempt < min(most, MAX_ATTEMPT):
-            self._at(now + r[1]() - self.env._now, self._on_return, (c, self.rec.segment[cid], attempt + 1))
+            self._at(now + r[1]() - self.env._now, self._on_return, (c, contact.segment, attempt + 1))
 
-    def _repeat(self, cid: int, now: float) -> None:
-        """An unresolved contact: maybe contact again later."""
-        c = self.rec.channel[cid]
+    def _repeat(self, contact: Contact) -> None:
+        """An unresolved contact, leaving now: maybe contact again later."""
+        c = contact.channel
         r = self.repeat[c]
         if r is None:
             return
-        prob, _, most = self.plan.channels[c].repeats
-        attempt = self.rec.attempt[cid]
+        prob, _, most = self.channels[c].repeats
+        attempt = contact.attempt
         if r[0]() < prob and attempt < min(most, MAX_ATTEMPT):
-            self._at(r[1](), self._on_return, (c, self.rec.segment[cid], attempt + 1))
+            self._at(r[1](), self._on_return, (c, contact.segment, attempt + 1))
 
     # ----------------------------------------------------------------- agents
     def _release(self, p: int, now: float) -> None:
@@ -427,7 +427,7 @@ class Engine:
         """Remove and return the contact pool p serves next: highest skill priority group, then
         highest segment priority, then longest waiting."""
         queues = self.queues
-        for group in self.plan.pools[p].queue_groups:
+        for group in self.queue_groups[p]:
             best: Contact | None = None
             best_lane: deque | None = None
             best_step = -1
@@ -456,22 +456,26 @@ class Engine:
         return None
 
     def _abandon(self, c: Contact, s: int) -> None:
+        """Waiting contact c leaves step s's queue at its deadline (which then reads GONE)."""
         rec = self.rec
-        rec.v_end[c.visit] = c.deadline
-        rec.v_outcome[c.visit] = ABANDONED
-        rec.exit[c.id] = c.deadline
+        t = c.deadline
+        rec.v_end[c.visit] = t
+        rec.v_outcome[c.visit] = V_ABANDONED
+        rec.exit[c.id] = t
         rec.outcome[c.id] = ABANDONED
+        rec.left(c.id)
+        c.deadline = GONE
         self.in_system -= 1
         self.waiting[s] -= 1
         if c.timed:
-            self._retry(c.id, rec.channel[c.id], c.deadline)
+            self._retry(c, t)
 
     def _on_patience(self, ev: Timeout) -> None:
-        """A timed contact's patience ran out: abandon now if it is still waiting in that visit."""
+        """A timed contact's patience ran out: abandon now if it is still waiting in that visit (not
+        served: no pool; not abandoned already: deadline not GONE)."""
         c, v = ev._value
-        if c.visit == v and c.deadline != GONE and self.rec.v_outcome[v] == WAITING:
+        if c.visit == v and c.pool < 0 and c.deadline != GONE:
             self._abandon(c, c.step)
-            c.deadline = GONE
 
     def _on_staffing(self, ev: Timeout) -> None:
         p, n = ev._value
@@ -515,7 +519,7 @@ class Engine:
         allows (a loop of zero-time steps makes work without letting the clock move)."""
         plan = self.plan
         self.hops = PACE_BLOCK
-        if len(self.rec.v_step) >= plan.max_visits:
+        if self.n_visits >= plan.max_visits:
             raise _Overflow(f"more than {plan.max_visits:,} step visits (limits.max_visits); raise it "
                             "for a longer run")
         if (now - self.paced) * plan.max_visits_per_second < PACE_BLOCK:
@@ -529,14 +533,69 @@ class Engine:
         self._purge(min(self.env.now, self.plan.end))
 
 
-def run(plan: Plan, seed: Seed) -> Records:
-    """Simulate one replication of ``plan`` with ``seed``; a pure function of its inputs."""
-    return Engine(plan, seed).run()
+# ----------------------------------------------------------------- random streams of an engine
+def _handle_times(plan: Plan, streams: Streams) -> list[Callable[[], float] | None]:
+    """Handle-time sampler of each step (None: a step without people's handle time is never served)."""
+    return [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None else None
+            for st in plan.steps]
 
 
-def as_numpy(rec: Records) -> dict[str, np.ndarray]:
-    """Zero-copy numpy views of the record columns."""
-    return {name: np.frombuffer(getattr(rec, name), dtype=getattr(rec, name).typecode)
-            if len(getattr(rec, name)) else np.array([], dtype=getattr(rec, name).typecode)
-            for name in ("channel", "segment", "arrival", "exit", "outcome", "attempt", "v_contact", "v_step",
-                         "v_pool", "v_queued", "v_start", "v_end", "v_outcome")}
+def _per_step(plan: Plan, streams: Streams, source: str,
+              needed: Callable[[StepPlan], bool]) -> list[Callable[[], float] | None]:
+    """A uniform stream ``source/<step>`` for each step that needs one."""
+    return [streams.uniform(f"{source}/{st.name}") if needed(st) else None for st in plan.steps]
+
+
+def _per_channel(plan: Plan, streams: Streams, source: str,
+                 needed: Callable[[ChannelPlan], bool]) -> list[Callable[[], float] | None]:
+    """A uniform stream ``source/<channel>`` for each channel that needs one."""
+    return [streams.uniform(f"{source}/{ch.name}") if needed(ch) else None for ch in plan.channels]
+
+
+def _patience(plan: Plan, streams: Streams) -> list[list[Callable[[], float] | None]]:
+    """Patience sampler per channel and segment (None: never abandons)."""
+    return [[streams.sampler(f"patience/{ch.name}/{plan.segment_names[g]}", d.draw) if d is not None else None
+             for g, d in enumerate(ch.patience)]
+            for ch in plan.channels]
+
+
+def _returns(plan: Plan, streams: Streams, source: str, rules: list[tuple[float, _Dist, int] | None]
+             ) -> list[tuple[Callable[[], float], Callable[[], float]] | None]:
+    """Per channel with a retrial or repeat rule: whether a contact comes back, and after what delay."""
+    return [(streams.uniform(f"{source}/{ch.name}"), streams.sampler(f"{source}/{ch.name}/delay", r[1].draw))
+            if r is not None else None for ch, r in zip(plan.channels, rules)]
+
+
+def _resolution(plan: Plan, streams: Streams) -> list[tuple[Callable[[], float], float] | None]:
+    """Per pool resolving less than every contact: its draw and its first-contact resolution share."""
+    return [(streams.uniform(f"resolution/{pl.name}"), pl.resolution) if pl.resolution < 1 else None
+            for pl in plan.pools]
+
+
+def _proficiency(plan: Plan) -> list[dict[int, float]]:
+    """Per pool: handle-time factor at each step it serves."""
+    out: list[dict[int, float]] = [{} for _ in plan.pools]
+    for s, st in enumerate(plan.steps):
+        for p, prof in st.pools:
+            out[p][s] = prof
+    return out
+
+
+R = TypeVar("R", bound=Recorder)
+
+
+@overload
+def run(plan: Plan, seed: Seed, rec: None = None) -> Records: ...
+
+
+@overload
+def run(plan: Plan, seed: Seed, rec: R) -> R: ...
+
+
+def run(plan: Plan, seed: Seed, rec: Recorder | None = None) -> Recorder:
+    """Simulate one replication of ``plan`` with ``seed``, a pure function of its inputs; returns the
+    recorder it wrote to: ``rec``, or a new per-contact log (:class:`Records`)."""
+    out = Records() if rec is None else rec
+    Engine(plan, seed, out).run()
+    return out
+

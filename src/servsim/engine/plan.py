@@ -2,7 +2,7 @@
 
 The engine's hot path must not look anything up by string or touch pydantic. This module does every
 such look-up once: names become indices, clock times become absolute seconds, staffing becomes a
-timeline of headcount changes, arrival profiles become piecewise-constant rate segments.
+timeline of headcount changes, arrival profiles become piecewise-constant rate pieces.
 
 Absolute time: seconds after midnight of day 1 (so day d's 08:00 is ``d*86400 + 28800``).
 """
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from servsim.scenario.distributions import _Dist
-from servsim.scenario.schema import EXIT, Scenario
+from servsim.scenario.schema import EXIT, Balking, Channel, Horizon, Pool, Repeats, Retrial, Scenario, Step
 from servsim.units import DAY
 
 #: Tolerance when locating a time in its interval: 1.1h is 3960.0000000000005 s as a float.
@@ -89,7 +89,7 @@ class ChannelPlan:
     kind: str
     entry: int
     #: piecewise-constant arrival rate: (start, end, rate per second), absolute times, sorted.
-    segments: tuple[tuple[float, float, float], ...]
+    rate_pieces: tuple[tuple[float, float, float], ...]
     #: recorded arrival times (absolute seconds) when the channel replays a trace, else None.
     trace: tuple[float, ...] | None
     #: cumulative segment shares and segment indices.
@@ -145,117 +145,220 @@ class Plan:
 def compile_plan(s: Scenario) -> Plan:
     """Flatten ``s`` (already validated and checked) into a :class:`Plan`."""
     h = s.horizon
-    k = h.intervals_per_day
-    step_names = list(s.steps)
-    pool_names = list(s.pools)
-    seg_names = list(s.segments)
-    step_ix = {n: i for i, n in enumerate(step_names)}
-    seg_ix = {n: i for i, n in enumerate(seg_names)}
-
-    prios = sorted({seg.priority for seg in s.segments.values()}, reverse=True)
-    seg_level = tuple(prios.index(s.segments[n].priority) for n in seg_names)
-
-    pool_order = sorted(range(len(pool_names)), key=lambda i: -s.pools[pool_names[i]].priority)
-    pool_ix = {n: i for i, n in enumerate(pool_names)}
-    steps: list[StepPlan] = []
-    variants: list[StepPlan] = []
-    entry_balks = {ch.entry for ch in s.channels.values() if ch.balking is not None}
-    n_steps = len(step_names)
-    for name, st in s.steps.items():
-        me = step_ix[name]
-        people = tuple(
-            (i, s.pools[pool_names[i]].skill(name).proficiency)
-            for i in pool_order if name in s.pools[pool_names[i]].skills
-        )
-        routing = st.routing()
-        cum = tuple(_cumulative(list(routing.values())))
-        to = tuple(-1 if t == EXIT else step_ix[t] for t in routing)
-        front = st.stage == "front"
-        rules: dict = {}
-        a = st.automation
-        if a is not None:
-            exc = a.exceptions
-            exc_to = step_ix[a.exceptions_to] if a.exceptions_to is not None else me
-            probs = ([exc] if exc > 0 else []) + [(1 - exc) * p for p in routing.values()]
-            targets = ([exc_to] if exc > 0 else []) + list(to)
-            keep = [(p, t) for p, t in zip(probs, targets) if p > 0] or [(1.0, exc_to)]
-            rules.update(bot_step=n_steps + len(variants), bot_level=a.level, rules=True)
-            variants.append(StepPlan(
-                f"{name}@{a.bots}", front, a.handle_time, ((pool_ix[a.bots], 1.0),),
-                tuple(_cumulative([p for p, _ in keep])), tuple(t for _, t in keep), "bots", me,
-                rework_from=1 if exc > 0 else 0))
-        o = st.outsource
-        overflow = None
-        if o is not None:
-            vendor = s.pools[o.to]
-            rules.update(vendor_step=n_steps + len(variants), vendor_share=o.share, rules=True)
-            v_cum, v_to = cum, to
-            if o.next is not None:
-                v_routing = {o.next: 1.0} if isinstance(o.next, str) else dict(o.next)
-                v_cum = tuple(_cumulative(list(v_routing.values())))
-                v_to = tuple(-1 if t == EXIT else step_ix[t] for t in v_routing)
-            variants.append(StepPlan(
-                f"{name}@{o.to}", front, o.handle_time or st.handle_time,
-                ((pool_ix[o.to], vendor.handle_time_factor),), v_cum, v_to, "vendor", me))
-            if o.overflow:
-                mean_prof = min((prof for _, prof in people), default=1.0)
-                overflow = Overflow(
-                    o.queue_over, o.wait_over, o.expected_wait_over,
-                    frozenset(seg_ix[g] for g in o.segments) if o.segments else None,
-                    o.between, st.handle_time.mean_s * mean_prof if st.handle_time is not None else 0.0)
-        timed = (overflow is not None and (overflow.queue_over is not None or overflow.expected_wait_over is not None)) \
-            or name in entry_balks
-        steps.append(StepPlan(name, front, st.handle_time, people if st.people else (), cum, to,
-                              origin=me, overflow=overflow, timed=timed, **rules))
-    steps.extend(variants)
-
-    pools = []
-    for name, pool in s.pools.items():
-        by_prio: dict[int, list[int]] = {}
-        for step in pool.skills:
-            if s.steps[step].people:     # a fully automated step never queues for people
-                by_prio.setdefault(pool.skill(step).priority, []).append(step_ix[step])
-        if pool.kind != "agents":
-            by_prio = {0: [i for i, v in enumerate(steps) if v.kind != "agents" and v.pools[0][0] == pool_ix[name]]}
-        groups = tuple(tuple(by_prio[p]) for p in sorted(by_prio, reverse=True))
-        pools.append(PoolPlan(name, groups, pool.cost_per_hour, pool.kind, pool.concurrency,
-                              pool.concurrency_slowdown, pool.resolution, pool.unlimited))
-
-    channels = []
-    for name, ch in s.channels.items():
-        mix = ch.segments if ch.segments is not None else {n: seg.share for n, seg in s.segments.items()}
-        mix = {n: p for n, p in mix.items() if p > 0}
-        cum = _cumulative(list(mix.values()))
-        patience = tuple(
-            None if ch.kind == "email" else
-            s.segments[n].patience if s.segments[n].patience is not None else ch.patience for n in seg_names
-        )
-        sl = ch.service_level or s.targets.service_level
-        r, b, rep = ch.retrial, ch.balking, ch.repeats
-        trace = None
-        if ch.arrivals.trace is not None:
-            lo, hi = h.start, (h.days - 1) * DAY + h.end
-            trace = tuple(t for t in ch.arrivals.trace.times if lo <= t < hi and h.start <= t % DAY < h.end)
-        channels.append(ChannelPlan(
-            name, ch.kind, step_ix[ch.entry], _rate_segments(s, name), trace,
-            tuple(cum), tuple(seg_ix[n] for n in mix), patience, sl.threshold, sl.goal,
-            (r.probability, r.delay, r.max_attempts) if r is not None else None,
-            (b.queue, b.probability) if b is not None else None,
-            (rep.probability, rep.delay, rep.max_attempts) if rep is not None else None,
-        ))
-
-    boundaries = tuple(
-        d * DAY + h.start + i * h.interval for d in range(h.days) for i in range(k)
-    ) + ((h.days - 1) * DAY + h.end,)
-
+    names = _names(s)
+    steps = _steps(s, names)
     return Plan(
-        scenario=s, start=h.start, end=(h.days - 1) * DAY + h.end, warmup_end=h.start + h.warmup,
-        interval=h.interval, intervals_per_day=k, steps=tuple(steps), pools=tuple(pools),
-        channels=tuple(channels), segment_names=tuple(seg_names), segment_level=seg_level,
-        n_levels=len(prios), staffing=_staffing(s), paid=_staffing(s, paid=True), boundaries=boundaries,
+        scenario=s, start=h.start, end=_horizon_end(h), warmup_end=h.start + h.warmup,
+        interval=h.interval, intervals_per_day=h.intervals_per_day, steps=steps,
+        pools=tuple(_pool(s, name, pool, steps, names) for name, pool in s.pools.items()),
+        channels=tuple(_channel(s, name, ch, names) for name, ch in s.channels.items()),
+        segment_names=tuple(s.segments), segment_level=names.segment_level, n_levels=names.n_levels,
+        staffing=_staffing(s), paid=_staffing(s, paid=True), boundaries=_boundaries(h),
         max_in_system=s.limits.max_in_system, max_contacts=s.limits.max_contacts,
         max_visits=s.limits.max_visits, max_visits_per_second=s.limits.max_visits_per_second,
     )
+
+
+@dataclass(frozen=True)
+class _Names:
+    """A scenario's names as indices (file order), and the orders the plan derives from priorities."""
+
+    steps: dict[str, int]
+    pools: dict[str, int]
+    segments: dict[str, int]
+    #: pool indices by pool priority, highest first (file order among equals): the routing order
+    pool_order: tuple[int, ...]
+    #: queue level of each segment (0 = highest priority), and the number of levels
+    segment_level: tuple[int, ...]
+    n_levels: int
+
+
+def _names(s: Scenario) -> _Names:
+    pools = list(s.pools.values())
+    prios = sorted({seg.priority for seg in s.segments.values()}, reverse=True)
+    return _Names(
+        steps={n: i for i, n in enumerate(s.steps)},
+        pools={n: i for i, n in enumerate(s.pools)},
+        segments={n: i for i, n in enumerate(s.segments)},
+        pool_order=tuple(sorted(range(len(pools)), key=lambda i: -pools[i].priority)),
+        segment_level=tuple(prios.index(seg.priority) for seg in s.segments.values()),
+        n_levels=len(prios),
+    )
+
+
+#: a route: cumulative probabilities and their targets (step index, -1 = exit)
+_Route = tuple[tuple[float, ...], tuple[int, ...]]
+
+
+def _route(routing: dict[str, float], names: _Names) -> _Route:
+    cum = tuple(_cumulative(list(routing.values())))
+    return cum, tuple(-1 if t == EXIT else names.steps[t] for t in routing)
+
+
+def _routing(next_: str | dict[str, float]) -> dict[str, float]:
+    """A ``next`` field (a step name, or step names to probabilities) as a mapping."""
+    return {next_: 1.0} if isinstance(next_, str) else dict(next_)
+
+
+def _people(s: Scenario, step: str, names: _Names) -> tuple[tuple[int, float], ...]:
+    """(pool index, proficiency) of the pools skilled for ``step``, in routing order."""
+    pools = list(s.pools.values())
+    return tuple((i, pools[i].skill(step).proficiency) for i in names.pool_order if step in pools[i].skills)
+
+
+def _steps(s: Scenario, names: _Names) -> tuple[StepPlan, ...]:
+    """The blueprint's steps in file order, then the bots and vendor variants in order of creation."""
+    n_steps = len(names.steps)
+    entry_balks = {ch.entry for ch in s.channels.values() if ch.balking is not None}
+    steps: list[StepPlan] = []
+    variants: list[StepPlan] = []
+    for name, st in s.steps.items():
+        me = names.steps[name]
+        routing = st.routing()
+        route = _route(routing, names)
+        bot_step = vendor_step = -1
+        if st.automation is not None:
+            bot_step = n_steps + len(variants)
+            variants.append(_bots_variant(name, st, me, routing, route, names))
+        if st.outsource is not None:
+            vendor_step = n_steps + len(variants)
+            variants.append(_vendor_variant(s, name, st, me, route, names))
+        steps.append(_people_step(s, name, st, me, route, bot_step, vendor_step, name in entry_balks, names))
+    return tuple(steps + variants)
+
+
+def _people_step(s: Scenario, name: str, st: Step, me: int, route: _Route, bot_step: int, vendor_step: int,
+                 balks: bool, names: _Names) -> StepPlan:
+    """Blueprint step ``me`` as people work it, with its entry rules (bots and vendor variants)."""
+    people = _people(s, name, names)
+    overflow = _overflow(st, people, names)
+    timed = balks or (overflow is not None and (overflow.queue_over is not None
+                                                or overflow.expected_wait_over is not None))
+    return StepPlan(
+        name=name, front=st.stage == "front", handle=st.handle_time, pools=people if st.people else (),
+        route_cum=route[0], route_to=route[1], origin=me,
+        bot_step=bot_step, bot_level=st.automation.level if st.automation is not None else 0.0,
+        vendor_step=vendor_step, vendor_share=st.outsource.share if st.outsource is not None else 0.0,
+        overflow=overflow, timed=timed, rules=bot_step >= 0 or vendor_step >= 0,
+    )
+
+
+def _bots_variant(name: str, st: Step, me: int, routing: dict[str, float], route: _Route,
+                  names: _Names) -> StepPlan:
+    """The bots' share of step ``me``: exceptions (first branch, if any) go to people, then the
+    people's routing, scaled by 1 − exceptions; zero-probability branches dropped."""
+    a = st.automation
+    assert a is not None
+    exc = a.exceptions
+    exc_to = names.steps[a.exceptions_to] if a.exceptions_to is not None else me
+    branches = list(zip([(1 - exc) * p for p in routing.values()], route[1]))
+    if exc > 0:
+        branches.insert(0, (exc, exc_to))
+    keep = [(p, t) for p, t in branches if p > 0] or [(1.0, exc_to)]
+    return StepPlan(
+        name=f"{name}@{a.bots}", front=st.stage == "front", handle=a.handle_time,
+        pools=((names.pools[a.bots], 1.0),), route_cum=tuple(_cumulative([p for p, _ in keep])),
+        route_to=tuple(t for _, t in keep), kind="bots", origin=me, rework_from=1 if exc > 0 else 0,
+    )
+
+
+def _vendor_variant(s: Scenario, name: str, st: Step, me: int, route: _Route, names: _Names) -> StepPlan:
+    """The vendor's share of step ``me``: its own handle time and routing if given, else the people's."""
+    o = st.outsource
+    assert o is not None
+    if o.next is not None:
+        route = _route(_routing(o.next), names)
+    return StepPlan(
+        name=f"{name}@{o.to}", front=st.stage == "front", handle=o.handle_time or st.handle_time,
+        pools=((names.pools[o.to], s.pools[o.to].handle_time_factor),), route_cum=route[0],
+        route_to=route[1], kind="vendor", origin=me,
+    )
+
+
+def _overflow(st: Step, people: tuple[tuple[int, float], ...], names: _Names) -> Overflow | None:
+    """The step's overflow-to-vendor rule, if it has one; the predicted wait uses the people's
+    mean handle time at the lowest proficiency factor among them."""
+    o = st.outsource
+    if o is None or not o.overflow:
+        return None
+    mean_prof = min((prof for _, prof in people), default=1.0)
+    return Overflow(
+        queue_over=o.queue_over, wait_over=o.wait_over, expected_wait_over=o.expected_wait_over,
+        segments=frozenset(names.segments[g] for g in o.segments) if o.segments else None,
+        between=o.between,
+        mean_handle=st.handle_time.mean_s * mean_prof if st.handle_time is not None else 0.0,
+    )
+
+
+def _pool(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...], names: _Names) -> PoolPlan:
+    return PoolPlan(
+        name=name, queue_groups=_queue_groups(s, name, pool, steps, names), cost_per_hour=pool.cost_per_hour,
+        kind=pool.kind, concurrency=pool.concurrency, slowdown=pool.concurrency_slowdown,
+        resolution=pool.resolution, unlimited=pool.unlimited,
+    )
+
+
+def _queue_groups(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...],
+                  names: _Names) -> tuple[tuple[int, ...], ...]:
+    """Steps a pool serves, grouped by skill priority (highest first). People serve the steps they
+    are skilled for (not a fully automated one: it never queues for people); bots and vendors
+    serve the variants made for them, as one group."""
+    if pool.kind != "agents":
+        me = names.pools[name]
+        return (tuple(i for i, v in enumerate(steps) if v.kind != "agents" and v.pools[0][0] == me),)
+    by_prio: dict[int, list[int]] = {}
+    for step in pool.skills:
+        if s.steps[step].people:
+            by_prio.setdefault(pool.skill(step).priority, []).append(names.steps[step])
+    return tuple(tuple(by_prio[p]) for p in sorted(by_prio, reverse=True))
+
+
+def _channel(s: Scenario, name: str, ch: Channel, names: _Names) -> ChannelPlan:
+    mix = ch.segments if ch.segments is not None else {n: seg.share for n, seg in s.segments.items()}
+    mix = {n: p for n, p in mix.items() if p > 0}
+    sl = ch.service_level or s.targets.service_level
+    return ChannelPlan(
+        name=name, kind=ch.kind, entry=names.steps[ch.entry], rate_pieces=_rate_pieces(s, name),
+        trace=_trace(s.horizon, ch), segment_cum=tuple(_cumulative(list(mix.values()))),
+        segment_idx=tuple(names.segments[n] for n in mix), patience=_patience(s, ch),
+        sl_threshold=sl.threshold, sl_goal=sl.goal, retrial=_again(ch.retrial), balking=_balking(ch.balking),
+        repeats=_again(ch.repeats),
+    )
+
+
+def _patience(s: Scenario, ch: Channel) -> tuple[_Dist | None, ...]:
+    """Patience per segment index: the segment's own, else the channel's; email never abandons."""
+    if ch.kind == "email":
+        return (None,) * len(s.segments)
+    return tuple(seg.patience if seg.patience is not None else ch.patience for seg in s.segments.values())
+
+
+def _trace(h: Horizon, ch: Channel) -> tuple[float, ...] | None:
+    """A replayed trace's arrival times within the horizon's days and opening hours."""
+    if ch.arrivals.trace is None:
+        return None
+    lo, hi = h.start, _horizon_end(h)
+    return tuple(t for t in ch.arrivals.trace.times if lo <= t < hi and h.start <= t % DAY < h.end)
+
+
+def _again(r: Retrial | Repeats | None) -> tuple[float, _Dist, int] | None:
+    """A retrial or repeat rule as (probability, delay, max attempts)."""
+    return (r.probability, r.delay, r.max_attempts) if r is not None else None
+
+
+def _balking(b: Balking | None) -> tuple[int, float] | None:
+    return (b.queue, b.probability) if b is not None else None
+
+
+def _horizon_end(h: Horizon) -> float:
+    """Absolute end of the horizon: the last day's closing time."""
+    return (h.days - 1) * DAY + h.end
+
+
+def _boundaries(h: Horizon) -> tuple[float, ...]:
+    """Each reporting interval's start, over all days, then the horizon's end."""
+    k = h.intervals_per_day
+    return tuple(d * DAY + h.start + i * h.interval for d in range(h.days) for i in range(k)) + (_horizon_end(h),)
 
 
 def _cumulative(probabilities: list[float]) -> list[float]:
@@ -269,7 +372,7 @@ def _cumulative(probabilities: list[float]) -> list[float]:
     return out
 
 
-def _rate_segments(s: Scenario, channel: str) -> tuple[tuple[float, float, float], ...]:
+def _rate_pieces(s: Scenario, channel: str) -> tuple[tuple[float, float, float], ...]:
     """Piecewise-constant arrival rate of a channel over the whole horizon (zero-rate pieces dropped)."""
     h = s.horizon
     a = s.channels[channel].arrivals
