@@ -33,7 +33,7 @@ the contacts that arrived in the window (arrivals at exactly the end are outside
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -154,13 +154,14 @@ def contact_inputs(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def contact_sums(contacts: pd.DataFrame, handles: np.ndarray, handle_sum: np.ndarray,
-                 own_t: np.ndarray, target_t: float, satisfaction: Satisfaction | None) -> np.ndarray:
-    """One row of :data:`SUMS` per contact, ``float64[n, len(SUMS)]``. ``handles``/``handle_sum``:
-    number and total handle time of each contact's completed service visits; ``own_t``: each
-    contact's service-level threshold; ``satisfaction``: the proxy's settings (None: no scores)."""
+def contact_sums(contacts: pd.DataFrame, handles: np.ndarray, handle_sum: np.ndarray, own_t: np.ndarray,
+                 target_t: float, satisfaction: Satisfaction | None) -> Iterator[tuple[int, np.ndarray]]:
+    """(column of :data:`SUMS`, its value per contact), one column at a time, so that folding adds
+    each into its cells before the next is made (a whole ``float64[n, len(SUMS)]`` block would
+    be the largest thing a run allocates). ``handles``/``handle_sum``: number and total handle
+    time of each contact's completed service visits; ``own_t``: each contact's service-level
+    threshold; ``satisfaction``: the proxy's settings (None: no scores)."""
     c = contact_inputs(contacts)
-    n = len(contacts)
     outcome, answered, wait = c["outcome"], c["answered"].astype(bool), c["wait_s"]
     handled = outcome == Outcome.HANDLED
     abandoned = outcome == Outcome.ABANDONED
@@ -168,39 +169,35 @@ def contact_sums(contacts: pd.DataFrame, handles: np.ndarray, handle_sum: np.nda
     known = answered | abandoned
     waiting_end = in_system & ~answered
     waited = known & (wait > 0)
-    x = np.empty((n, len(SUMS)), order="F")  # column by column: contiguous writes and sums
     j = _J
-    x[:, j["offered"]] = 1.0
-    x[:, j["answered"]] = answered
-    x[:, j["handled"]] = handled
-    x[:, j["abandoned"]] = abandoned
-    x[:, j["in_system"]] = in_system
-    x[:, j["balked"]] = outcome == Outcome.BALKED
-    x[:, j["contained"]] = outcome == Outcome.CONTAINED
-    x[:, j["outsourced"]] = handled & c["outsourced"]
-    x[:, j["unresolved"]] = handled & ~c["resolved"].astype(bool)
-    x[:, j["retrials"]] = c["attempt"] > 1
-    x[:, j["answered_wait_sum"]] = np.where(answered, wait, 0.0)
-    x[:, j["known"]] = known
-    x[:, j["known_wait_sum"]] = np.where(known, wait, 0.0)
-    x[:, j["known_waited"]] = waited
-    x[:, j["abandoned_waited"]] = waited & abandoned
-    x[:, j["handled_lead_sum"]] = np.where(handled, c["lead_time_s"], 0.0)
-    x[:, j["handles"]] = handles
-    x[:, j["handle_sum"]] = handle_sum
+    yield j["offered"], np.ones(len(contacts))
+    yield j["answered"], answered
+    yield j["handled"], handled
+    yield j["abandoned"], abandoned
+    yield j["in_system"], in_system
+    yield j["balked"], outcome == Outcome.BALKED
+    yield j["contained"], outcome == Outcome.CONTAINED
+    yield j["outsourced"], handled & c["outsourced"]
+    yield j["unresolved"], handled & ~c["resolved"].astype(bool)
+    yield j["retrials"], c["attempt"] > 1
+    yield j["answered_wait_sum"], np.where(answered, wait, 0.0)
+    yield j["known"], known
+    yield j["known_wait_sum"], np.where(known, wait, 0.0)
+    yield j["known_waited"], waited
+    yield j["abandoned_waited"], waited & abandoned
+    yield j["handled_lead_sum"], np.where(handled, c["lead_time_s"], 0.0)
+    yield j["handles"], handles
+    yield j["handle_sum"], handle_sum
     if satisfaction is not None:
         scores = economics.satisfaction_scores(contacts, satisfaction)
         scored = ~np.isnan(scores)
-        x[:, j["scored"]] = scored
-        x[:, j["score_sum"]] = np.where(scored, scores, 0.0)
-        x[:, j["satisfied"]] = scored & (scores >= satisfaction.satisfied_at)
-    else:
-        x[:, j["scored"]] = x[:, j["score_sum"]] = x[:, j["satisfied"]] = 0.0
+        yield j["scored"], scored
+        yield j["score_sum"], np.where(scored, scores, 0.0)
+        yield j["satisfied"], scored & (scores >= satisfaction.satisfied_at)
     for kind, t in (("own", own_t), ("target", target_t)):
-        x[:, j[f"sl_within_{kind}"]] = answered & (wait <= t)
-        x[:, j[f"sl_ab_within_{kind}"]] = abandoned & ~answered & (wait <= t)
-        x[:, j[f"sl_young_{kind}"]] = waiting_end & (wait < t)
-    return x
+        yield j[f"sl_within_{kind}"], answered & (wait <= t)
+        yield j[f"sl_ab_within_{kind}"], abandoned & ~answered & (wait <= t)
+        yield j[f"sl_young_{kind}"], waiting_end & (wait < t)
 
 
 def kpi_frame(sums: np.ndarray, use_target: np.ndarray | bool) -> dict[str, np.ndarray]:
@@ -213,13 +210,13 @@ def kpi_frame(sums: np.ndarray, use_target: np.ndarray | bool) -> dict[str, np.n
     return {name: compute(s) for name, compute in CELL_KPIS}
 
 
-def _add(table: np.ndarray, cell: np.ndarray, x: np.ndarray) -> None:
-    """table[cell[i]] += x[i] for every contact i, one :func:`np.bincount` per column."""
-    if not len(cell):
-        return
+def _add(table: np.ndarray, cell: np.ndarray, columns: Iterable[tuple[int, np.ndarray]]) -> None:
+    """table[cell[i], j] += x_j[i] for every contact i and column (j, x_j): one :func:`np.bincount`
+    per column."""
     size = table.shape[0]
-    for j in range(table.shape[1]):
-        table[:, j] += np.bincount(cell, weights=x[:, j], minlength=size)[:size]
+    for j, x in columns:
+        if len(cell):
+            table[:, j] += np.bincount(cell, weights=x, minlength=size)[:size]
 
 
 def _timeline(changes: tuple[tuple[float, int, int], ...], pool: int) -> tuple[np.ndarray, np.ndarray]:
@@ -311,15 +308,16 @@ class CellSums:
         handle_sum = np.bincount(vc, weights=visits["handle_s"].to_numpy()[served], minlength=n)[:n]
         channel = c["channel"].cat.codes.to_numpy().astype(np.int64)
         segment = c["segment"].cat.codes.to_numpy().astype(np.int64)
-        x = contact_sums(c, handles, handle_sum, self.own_t[channel], self.target_t, self.satisfaction)
+        columns = contact_sums(c, handles, handle_sum, self.own_t[channel], self.target_t, self.satisfaction)
         warm = c["warmup"].to_numpy()
         interval = c["interval"].to_numpy()
         slot = np.where(warm & (interval >= self.warm_slot), self.n_int, interval)
         group = channel * self.n_seg + segment
-        _add(self.cube, group * (self.n_int + 1) + slot, x)
+        _add(self.cube, group * (self.n_int + 1) + slot, columns)
         if histogram:
-            keep = ~warm
-            timed = keep & (x[:, _J["known"]] > 0)
+            inputs = contact_inputs(c)
+            known = inputs["answered"].astype(bool) | (inputs["outcome"] == Outcome.ABANDONED)
+            timed = ~warm & known
             cell = group[timed] * N_BINS + wait_bins(c["wait_s"].to_numpy()[timed])
             self.hist += np.bincount(cell, minlength=self.hist.size).reshape(self.hist.shape)
         self._fold_littles(c, visits, end_time)
@@ -636,9 +634,10 @@ def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float,
     completed service visits, at service-level threshold ``threshold_s``: one cell through the same
     computation as every table, with exact percentiles. Definitions: :mod:`servsim.metrics.registry`."""
     n = len(contacts)
-    x = contact_sums(contacts, np.zeros(n), np.zeros(n), np.full(n, float(threshold_s)), float(threshold_s),
-                     satisfaction)
-    sums = x.sum(axis=0, keepdims=True)
+    sums = np.zeros((1, len(SUMS)))
+    for j, x in contact_sums(contacts, np.zeros(n), np.zeros(n), np.full(n, float(threshold_s)),
+                             float(threshold_s), satisfaction):
+        sums[0, j] = float(np.sum(x))
     sums[0, _J["handles"]] = len(handles)
     sums[0, _J["handle_sum"]] = float(np.sum(handles))
     values = {name: float(v[0]) for name, v in kpi_frame(sums, False).items()}
