@@ -169,7 +169,7 @@ def unit_text(kind: str, *, signed: bool = False, currency: str | None = None, s
 
 def label(metric: str, unit: bool = False, *, short: bool = False, better: bool = False, signed: bool = False,
           currency: str | None = None, scale: str | None = None) -> str:
-    """People's label of a metric: ``label("asa_s")`` is "ASA (mean wait, answered)".
+    """People's label of a metric: its registry entry's ``label`` (or a qualified or guessed one).
 
     ``short`` gives the registry's short form for narrow tables ("ASA"); ``unit`` appends the unit
     in brackets as :func:`unit_text` names it (``signed`` for a difference, ``currency`` for money,
