@@ -42,6 +42,8 @@ def test_json_and_csv_hold_the_same_values(outputs):
             want = getattr(r, col)
             assert (j[col] is None and pd.isna(want)) or j[col] == pytest.approx(want, rel=1e-12, abs=0)
     assert {m: data["metrics"][m]["kind"] for m in SAMPLED} == {m: fmt.kind_of(m) for m in SAMPLED}
+    currency = servsim.load_scenario(BANK).economics.currency
+    assert data["metrics"]["total_cost"]["unit"] == currency and data["metrics"]["asa_s"]["unit"] == "s"
 
 
 def test_terminal_and_report_show_the_csv_value_in_its_unit(outputs):

@@ -407,15 +407,16 @@ def _json_summary(
         "scenario": scenario.name, "replications": len(result.runs), "seed": seed, "level": level,
         "servsim_version": __version__, "status": result.load.describe(), "unstable": result.unstable,
         "stopped": result.stopped, "kpis": _json_records(table), "targets": _json_records(result.targets(level)),
-        "metrics": _units(table),
+        "metrics": _units(table, scenario),
     }
 
 
-def _units(table: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """Label, unit and kind of every metric in a KPI table (pool rows: ``occupancy``)."""
+def _units(table: pd.DataFrame, scenario: Scenario) -> dict[str, dict[str, str]]:
+    """Label, unit and kind of every metric in a KPI table (pool rows: ``occupancy``); money is in
+    the scenario's currency."""
     from servsim.metrics.registry import units
 
-    return units(table["metric"].astype(str))
+    return units(table["metric"].astype(str), currency=scenario.economics.currency)
 
 
 def _json_records(table: pd.DataFrame) -> list[dict[str, object]]:
@@ -497,7 +498,7 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
             "seed": seed, "replications": len(result.runs), "servsim_version": __version__,
             "status": result.load.describe(), "unstable": result.unstable, "stopped": result.stopped,
             "per_contact_log": log, "level": level, "targets": _json_records(result.targets(level)),
-            "metrics": _units(result.kpi_table(level)),
+            "metrics": _units(result.kpi_table(level), scenario),
         }
         write_text(out_dir / "run.json", json.dumps(meta, indent=2, default=_nan_none) + "\n")
     except OutputError as exc:

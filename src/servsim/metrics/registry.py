@@ -302,11 +302,13 @@ def experiment_metrics(scenario: object) -> list[str]:
     return [*columns("results"), *(p.metric(pool).name for p in PATTERNS if p.part == "pool" for pool in pools)]
 
 
-def units(metrics: Iterable[str]) -> dict[str, dict[str, str]]:
-    """{name: {label, unit, kind}} of the known ``metrics``, for JSON outputs (unknown names left out)."""
+def units(metrics: Iterable[str], currency: str | None = None) -> dict[str, dict[str, str]]:
+    """{name: {label, unit, kind}} of the known ``metrics``, for JSON outputs (unknown names left out);
+    with ``currency``, money's unit is that code rather than "currency"."""
     out = {}
     for name in dict.fromkeys(metrics):
         m = resolve(name)
         if m is not None:
-            out[name] = {"label": m.label, "unit": m.unit, "kind": m.kind}
+            unit = currency if currency and m.unit == "currency" else m.unit
+            out[name] = {"label": m.label, "unit": unit, "kind": m.kind}
     return out
