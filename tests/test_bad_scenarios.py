@@ -8,6 +8,7 @@ import textwrap
 import pytest
 from typer.testing import CliRunner
 
+import servsim
 from servsim.cli import EXIT_BAD_INPUT, app
 
 GOOD = """\
@@ -375,3 +376,21 @@ def test_a_long_path_stays_on_one_line_so_it_can_be_copied(tmp_path):
     lines = res.output.splitlines()
     assert any(str(f) in line and "is not a valid scenario" in line for line in lines), res.output
     assert any(line.strip().startswith(f"{f}:5:") for line in lines), res.output
+
+
+@pytest.mark.parametrize("written", ["DIST", "Dist", "dsit"])
+def test_a_misspelt_dist_key_is_named_with_the_fix(tmp_path, written):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"""name: x
+channels:
+  calls: {{arrivals: {{rate: 4/min}}, entry: answer}}
+pools:
+  agents: {{agents: 6, skills: {{answer: 1.0}}}}
+steps:
+  answer: {{handle_time: {{{written}: exponential, mean: 1min}}}}
+""")
+    with pytest.raises(servsim.ScenarioError) as info:
+        servsim.load_scenario(path)
+    text = str(info.value)
+    assert "s.yaml:7:" in text and f"unknown field '{written}' (did you mean 'dist'?)" in text
+    assert "Unable to extract tag" not in text

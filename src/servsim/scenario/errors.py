@@ -253,10 +253,27 @@ def _missing_problem(doc: LocatedDoc, key: object, parent: Loc, path: Loc) -> Pr
     )
 
 
+def _misspelt_tag(err: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(key as written, tag) when a mapping lacks its discriminator but has a key close to it
+    (``DIST`` or ``dsit`` for ``dist``)."""
+    tag = str((err.get("ctx") or {}).get("discriminator", "")).strip("'\"")
+    value = err.get("input")
+    if err.get("type") != "union_tag_not_found" or not tag or not isinstance(value, Mapping):
+        return None
+    keys = [str(k) for k in value]
+    near = next((k for k in keys if k.lower() == tag.lower()), None) or closest(tag, keys)
+    return (near, tag) if near is not None else None
+
+
 def _message(err: Mapping[str, Any]) -> str:
     if err.get("type") == "union_tag_invalid":  # pydantic's text repeats the tag in full
         ctx = err.get("ctx") or {}
         return f"unknown {ctx.get('discriminator', 'kind')} {quoted(ctx.get('tag', err.get('input')))}"
+    misspelt = _misspelt_tag(err)
+    if misspelt is not None:
+        return f"unknown field {quoted(misspelt[0])} (did you mean {misspelt[1]!r}?)"
+    if err.get("type") == "union_tag_not_found":
+        return f"no {(err.get('ctx') or {}).get('discriminator', 'kind')} entry"
     msg = str(err.get("msg", "invalid value"))
     for prefix in _MSG_PREFIXES:
         if msg.startswith(prefix):
@@ -285,6 +302,8 @@ def _ctx_hint(kind: str, ctx: Mapping[str, Any], value: object) -> str:
     if kind in {"literal_error", "enum"}:
         return _choice_hint(str(value), str(ctx.get("expected", "")))
     if kind == "union_tag_not_found":
+        if isinstance(value, Mapping) and _misspelt_tag({"type": kind, "ctx": ctx, "input": value}):
+            return ""  # the message already names the fix
         return f"add a {ctx.get('discriminator', 'kind')} entry that says which kind this is"
     return ""
 
