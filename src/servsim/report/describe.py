@@ -30,6 +30,35 @@ def _dist(d: object) -> str:
     return f"{getattr(d, 'dist')} (mean {format_duration(round(mean, 1))}, cv {cv:.2f})"
 
 
+def _work(st: object) -> str:
+    """Who does a step and how long it takes: people's handle time, bots' share and time, a vendor's share."""
+    parts = []
+    handle = getattr(st, "handle_time", None)
+    if handle is not None:
+        parts.append(f"handle time {_dist(handle)}")
+    auto = getattr(st, "automation", None)
+    if auto is not None:
+        text = f"bots '{auto.bots}' take {fmt.value(auto.level, 'share')} ({_dist(auto.handle_time)})"
+        if auto.exceptions_to:
+            text += f", exceptions {fmt.value(auto.exceptions, 'share')} to '{auto.exceptions_to}'"
+        parts.append(text)
+    out = getattr(st, "outsource", None)
+    if out is not None:
+        parts.append(f"vendor '{out.to}'" + (f" takes {fmt.value(out.share, 'share')}" if out.share else " on overflow"))
+    return escape("; ".join(parts) or "no handle time")
+
+
+def _bot_and_vendor_steps(s: Scenario) -> dict[str, list[str]]:
+    """Pool name → the steps its bots automate or its vendor takes (such pools have no skills)."""
+    out: dict[str, list[str]] = {}
+    for name, st in s.steps.items():
+        for part, key in (("automation", "bots"), ("outsource", "to")):
+            owner = getattr(getattr(st, part, None), key, None)
+            if owner is not None:
+                out.setdefault(str(owner), []).append(name)
+    return out
+
+
 def describe_scenario(s: Scenario) -> str:
     h = s.horizon
     lines = [f"[bold]{escape(s.name)}[/]"]
@@ -49,6 +78,7 @@ def describe_scenario(s: Scenario) -> str:
         lines.append("segments: " + ", ".join(
             f"{escape(n)} ({fmt.value(seg.share, 'share')}, priority {seg.priority})" for n, seg in s.segments.items()))
     lines.append("pools:")
+    served_by = _bot_and_vendor_steps(s)
     for name, pool in s.pools.items():
         parts = []
         if pool.agents is not None:
@@ -57,11 +87,13 @@ def describe_scenario(s: Scenario) -> str:
             parts.append(f"schedule {min(pool.schedule)}–{max(pool.schedule)} agents")
         if pool.shifts is not None:
             parts.append(f"{len(pool.shifts)} shift(s)")
-        lines.append(f"  {escape(name)}: {', '.join(parts)}; serves {escape(', '.join(pool.skills))}; priority {pool.priority}")
+        serves = list(pool.skills) or served_by.get(name, [])
+        lines.append(f"  {escape(name)}: {', '.join(parts)}; serves {escape(', '.join(serves)) or 'nothing'}; "
+                     f"priority {pool.priority}")
     lines.append("steps:")
     for name, st in s.steps.items():
         nxt = ", ".join(f"{escape(t)} {fmt.value(p, 'share')}" for t, p in st.routing().items())
-        lines.append(f"  {escape(name)} ({st.stage} stage): handle time {_dist(st.handle_time)}; then {nxt}")
+        lines.append(f"  {escape(name)} ({st.stage} stage): {_work(st)}; then {nxt}")
     load = offered_load(plan)
     colour = "red" if load.unstable else "yellow" if load.held else ""
     lines.append(f"[{colour}]{escape(load.describe())}[/]" if colour else escape(load.describe()))
