@@ -524,8 +524,11 @@ def _interrupts_as_keyboard() -> Iterator[None]:
     """SIGTERM behaves like Ctrl-C while tasks run, so workers are stopped and the store stays clean.
 
     The signal is also remembered: a KeyboardInterrupt raised while the interpreter runs a garbage
-    collector's callback is swallowed there, so progress callbacks call :func:`_raise_if_interrupted`
-    and the run stops at the next finished task at the latest."""
+    collector's callback or an at-fork hook is swallowed there, so progress callbacks call
+    :func:`_raise_if_interrupted` and the run stops at the next finished task at the latest. Such a
+    swallowed interrupt, and a pool thread writing to a pipe the stopped workers closed while the
+    interpreter exits, would print "Exception ignored" with a traceback after the one-line
+    "interrupted" message; once interrupted, those two are not printed (:func:`_quiet_teardown`)."""
 
     def raise_interrupt(signum: int, frame: object) -> None:
         _INTERRUPTED.append(signum)
@@ -533,11 +536,24 @@ def _interrupts_as_keyboard() -> Iterator[None]:
 
     _INTERRUPTED.clear()
     previous = {sig: signal.signal(sig, raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    hook = sys.unraisablehook
+    sys.unraisablehook = functools.partial(_quiet_teardown, hook)
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if not _INTERRUPTED:  # interrupted, teardown is still to come: keep it quiet
+            sys.unraisablehook = hook
+
+
+def _quiet_teardown(previous: Callable[[Any], object], unraisable: Any) -> None:
+    """Drop the noise of an interrupted run (see :func:`_interrupts_as_keyboard`); pass the rest on."""
+    exc = unraisable.exc_value
+    if _INTERRUPTED and (isinstance(exc, KeyboardInterrupt)
+                         or (isinstance(exc, OSError) and exc.errno in (errno.EBADF, errno.EPIPE))):
+        return
+    previous(unraisable)
 
 
 #: Signals received inside :func:`_interrupts_as_keyboard` (see there).
