@@ -170,15 +170,16 @@ class ComparisonResult:
                 f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _experiment(experiment: str | Path | Mapping[str, Any] | Experiment, base_dir: str | Path | None,
-                roots: Roots, overrides: dict[str, int]) -> Experiment:
-    if isinstance(experiment, Experiment):
+def _study(given: Any, kind: type, from_dict: Callable[..., Any], load: Callable[..., Any],
+           base_dir: str | Path | None, roots: Roots, overrides: dict[str, int]) -> Any:
+    """A loaded experiment or sweep (``kind``) from a loaded one, a dict or a file path."""
+    if isinstance(given, kind):
         if overrides:
-            raise ValueError("replications= and seed= apply to a file or dict, not to a loaded Experiment")
-        return experiment
-    if isinstance(experiment, Mapping):
-        return experiment_from_dict({**experiment, **overrides}, "." if base_dir is None else base_dir, roots=roots)
-    return load_experiment(experiment, roots=roots, overrides=overrides or None)
+            raise ValueError(f"replications= and seed= apply to a file or dict, not to a loaded {kind.__name__}")
+        return given
+    if isinstance(given, Mapping):
+        return from_dict({**given, **overrides}, "." if base_dir is None else base_dir, roots=roots)
+    return load(given, roots=roots, overrides=overrides or None)
 
 
 def compare(
@@ -204,7 +205,8 @@ def compare(
     Raises :class:`servsim.ScenarioError` for an invalid experiment,
     :class:`servsim.experiments.store.StoreMismatchError` for a folder of another experiment, and
     the errors of :func:`servsim.replicate` for the executor."""
-    exp = _experiment(experiment, base_dir, roots, _overrides(replications, seed))
+    exp = _study(experiment, Experiment, experiment_from_dict, load_experiment, base_dir, roots,
+                 _overrides(replications, seed))
     with _folder(out, "servsim-compare-") as folder:
         results = run_experiment(exp, folder, workers=workers, scheduler=scheduler, progress=progress,
                                  overwrite=overwrite)
@@ -284,17 +286,6 @@ class SweepResult:
                 f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _sweep(spec: str | Path | Mapping[str, Any] | Sweep, base_dir: str | Path | None, roots: Roots,
-           overrides: dict[str, int]) -> Sweep:
-    if isinstance(spec, Sweep):
-        if overrides:
-            raise ValueError("replications= and seed= apply to a file or dict, not to a loaded Sweep")
-        return spec
-    if isinstance(spec, Mapping):
-        return sweep_from_dict({**spec, **overrides}, "." if base_dir is None else base_dir, roots=roots)
-    return load_sweep(spec, roots=roots, overrides=overrides or None)
-
-
 def sweep(
     spec: str | Path | Mapping[str, Any] | Sweep,
     *,
@@ -311,7 +302,7 @@ def sweep(
 ) -> SweepResult:
     """Run a sweep's cells × replications, as ``servsim sweep`` does (module docstring); with
     ``out``, its files are written there too. Errors as for :func:`compare`."""
-    sw = _sweep(spec, base_dir, roots, _overrides(replications, seed))
+    sw = _study(spec, Sweep, sweep_from_dict, load_sweep, base_dir, roots, _overrides(replications, seed))
     with _folder(out, "servsim-sweep-") as folder:
         results = run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=progress, overwrite=overwrite)
         if out is not None:
