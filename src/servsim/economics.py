@@ -44,11 +44,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
+from servsim.metrics.records import labels
 from servsim.metrics.registry import columns
+from servsim.metrics.satisfaction import scores as _scores, wait_score  # noqa: F401 - re-exported
 from servsim.outcomes import Outcome
-from servsim.scenario.economics import Economics, Satisfaction, WaitCurve
+from servsim.scenario.economics import Economics, Satisfaction
 
 HOUR_S = 3600.0
 #: Slack when comparing interval start times with the warm-up end (seconds).
@@ -56,18 +57,6 @@ _EPS = 1e-9
 
 #: Keys of :func:`economics_summary`: the registry's cost KPIs, then the satisfaction proxy's.
 SUMMARY_KEYS = [*columns("summary", "costs"), "satisfaction_mean", "share_satisfied"]
-
-#: Contact outcomes scored by the satisfaction proxy (others, e.g. ``in_system``, score NaN).
-_SCORED = tuple(o.name.lower() for o in (Outcome.HANDLED, Outcome.ABANDONED, Outcome.CONTAINED))
-
-
-def labels(column: pd.Series) -> np.ndarray:
-    """The values of a column as a numpy array of Python strings; fast for categoricals (the
-    result tables' label columns), where ``astype(str)`` would build a new string array."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        names = np.asarray([str(c) for c in column.cat.categories] + [""], dtype=object)
-        return names[column.cat.codes.to_numpy()]
-    return np.asarray(column.astype(str).to_numpy(), dtype=object)
 
 
 def _after_warmup(df: pd.DataFrame, warmup_end_s: float) -> pd.DataFrame:
@@ -78,6 +67,13 @@ def _after_warmup(df: pd.DataFrame, warmup_end_s: float) -> pd.DataFrame:
     if warmup_end_s <= 0 or "start_s" not in df.columns:
         return df
     return df[df["start_s"].to_numpy(dtype=float) >= warmup_end_s - _EPS]
+
+
+def _counted(df: pd.DataFrame, warmup_end_s: float) -> np.ndarray:
+    """Boolean mask of the rows :func:`_after_warmup` keeps (no copy of the table)."""
+    if warmup_end_s <= 0 or "start_s" not in df.columns:
+        return np.ones(len(df), dtype=bool)
+    return df["start_s"].to_numpy(dtype=float) >= warmup_end_s - _EPS
 
 
 def _post_warmup_contacts(contacts: pd.DataFrame) -> np.ndarray:
@@ -128,13 +124,12 @@ def pool_costs(pools: pd.DataFrame, cost_per_hour: Mapping[str, float], warmup_e
     })
 
 
-def _channel_rows(intervals: pd.DataFrame) -> pd.DataFrame:
-    """Per-channel rows of the intervals table: rows with channel 'all' are aggregates over channels
-    when other channels are present (a lone channel named 'all' is kept)."""
+def _channel_rows(intervals: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the per-channel rows of the intervals table: rows with channel 'all' are
+    aggregates over channels when other channels are present (a lone channel named 'all' is kept)."""
     ch = labels(intervals["channel"])
-    if (ch != "all").any():
-        return intervals[ch != "all"]
-    return intervals
+    mine = ch != "all"
+    return mine if mine.any() else np.ones(len(ch), dtype=bool)
 
 
 def penalty_costs(
@@ -190,10 +185,10 @@ def intervals_missed(intervals: pd.DataFrame, goals: float | Mapping[str, float]
     Intervals are arrival cohorts (a contact belongs to the interval it arrived in), so only whole
     intervals after the warm-up count.
     """
-    rows = _after_warmup(_channel_rows(intervals), warmup_end_s)
-    channel = labels(rows["channel"])
-    offered = rows["offered"].to_numpy(dtype=float)
-    sl = rows["service_level"].to_numpy(dtype=float)
+    rows = _channel_rows(intervals) & _counted(intervals, warmup_end_s)
+    channel = labels(intervals["channel"])[rows]
+    offered = intervals["offered"].to_numpy(dtype=float)[rows]
+    sl = intervals["service_level"].to_numpy(dtype=float)[rows]
     names = list(dict.fromkeys(channel)) if not isinstance(goals, Mapping) else list(goals)
     out = {}
     for name in names:
@@ -209,76 +204,30 @@ def _intervals_missed(intervals: pd.DataFrame, goal: float | Mapping[str, float]
     return sum(intervals_missed(intervals, goal, warmup_end_s).values())
 
 
-def wait_score(wait_s: np.ndarray | pd.Series | float, satisfaction: WaitCurve | None = None) -> np.ndarray:
-    """The wait part of the satisfaction proxy, s(w) in [0, 1], for waits w in seconds.
-
-    * linear: s = clip((zero_at − w) / (zero_at − full_until), 0, 1) — 1 up to ``full_until``,
-      0 from ``zero_at``;
-    * logistic: s = 1 / (1 + exp(k · (w − m) / 60)), m = ``midpoint`` (s), k = ``steepness_per_min``.
-
-    NaN waits give NaN.
-    """
-    sat = satisfaction or Satisfaction()
-    w = np.asarray(wait_s, dtype=float)
-    if sat.shape == "linear":
-        return np.clip((sat.zero_at - w) / (sat.zero_at - sat.full_until), 0.0, 1.0)
-    return np.asarray(expit(-sat.steepness_per_min * (w - sat.midpoint) / 60.0), dtype=float)
-
-
 def satisfaction_scores(
     contacts: pd.DataFrame, satisfaction: Satisfaction | None = None, wait_column: str = "wait_s"
 ) -> np.ndarray:
-    """Satisfaction proxy score per contact (array aligned with ``contacts``' rows), in [0, 1] or NaN.
-
-    With s(w) = :func:`wait_score` of the contact's ``wait_column`` (default ``wait_s``, the wait at
-    its first step, seconds) and g = ``channel_weight`` of its channel (1 if not listed):
-
-    * handled → min(1, g · s(w) · resolved); if the table has a boolean ``resolved`` column, handled
-      contacts with resolved false use the ``unresolved`` factor instead; if it has a ``bot_s``
-      column (time with bots), a handled contact's w includes it: time with a chatbot before
-      reaching a person counts as waiting;
-    * abandoned → min(1, g · abandoned) (the wait is not used);
-    * contained (served by bots only) → min(1, g · s(w) · contained);
-    * a channel listed in ``curves`` uses its own wait curve for s(w);
-    * in_system (still present at the end of the horizon) and any other outcome → NaN.
-
-    Warm-up contacts are scored too; callers filter them (see :func:`economics_summary`). A proxy, not a
-    measurement of real customers.
+    """Satisfaction proxy score per contact (array aligned with ``contacts``' rows), in [0, 1] or NaN:
+    :func:`servsim.metrics.satisfaction.scores` of the table's columns, with w the contact's
+    ``wait_column`` (default ``wait_s``, the wait at its first step, seconds). Optional columns: a
+    boolean ``resolved`` (handled contacts with resolved false use the ``unresolved`` factor; NaN or
+    None count as resolved) and ``bot_s`` (time with bots before reaching a person, counted as
+    waiting). Warm-up contacts are scored too; callers filter them (see :func:`economics_summary`).
     """
-    sat = satisfaction or Satisfaction()
-    n = len(contacts)
     outcome = labels(contacts["outcome"])
-    score = np.full(n, np.nan)
-    if n == 0:
-        return score
-    w = contacts[wait_column].to_numpy(dtype=float)
-    if "bot_s" in contacts.columns:
-        # handed over by a bot: the time with the bot counts as waiting for help
-        w = w + np.where(outcome == "contained", 0.0, contacts["bot_s"].to_numpy(dtype=float))
-    s = wait_score(w, sat)
-    if sat.curves:
-        channel = labels(contacts["channel"])
-        for name, curve in sat.curves.items():
-            mine = channel == name
-            s[mine] = wait_score(w[mine], curve)
-    handled = outcome == "handled"
-    factor = np.full(n, sat.resolved)
+    codes = np.full(len(contacts), -1, dtype=np.int64)
+    for o in (Outcome.HANDLED, Outcome.ABANDONED, Outcome.CONTAINED):
+        codes[outcome == o.name.lower()] = o
+    channel = labels(contacts["channel"]) if "channel" in contacts.columns else np.full(len(contacts), "")
+    names = list(dict.fromkeys(channel))
+    index = {name: i for i, name in enumerate(names)}
+    resolved = None
     if "resolved" in contacts.columns:
-        resolved = contacts["resolved"].to_numpy()
-        factor = np.where(resolved == False, sat.unresolved, sat.resolved)  # noqa: E712 - NaN/None stay resolved
-    score[handled] = s[handled] * factor[handled]
-    score[outcome == "abandoned"] = sat.abandoned
-    contained = outcome == "contained"
-    score[contained] = s[contained] * sat.contained
-    if sat.channel_weight:
-        ch = contacts["channel"]
-        if isinstance(ch.dtype, pd.CategoricalDtype):
-            per = np.array([sat.channel_weight.get(str(n), 1.0) for n in ch.cat.categories] + [1.0])
-            weight = per[ch.cat.codes.to_numpy()]
-        else:
-            weight = np.array([sat.channel_weight.get(n, 1.0) for n in labels(ch)], dtype=float)
-        score = score * weight
-    return np.minimum(score, 1.0)
+        resolved = ~(contacts["resolved"].to_numpy() == False)  # noqa: E712 - NaN/None stay resolved
+    bot_s = contacts["bot_s"].to_numpy(dtype=float) if "bot_s" in contacts.columns else None
+    channel_codes = np.array([index[c] for c in channel], dtype=np.int64)
+    return _scores(codes, contacts[wait_column].to_numpy(dtype=float), channel_codes, names, satisfaction,
+                   resolved, bot_s)
 
 
 def pool_charges(pools: pd.DataFrame, scenario: Any, warmup_end_s: float = 0.0) -> pd.DataFrame:
@@ -292,30 +241,41 @@ def pool_charges(pools: pd.DataFrame, scenario: Any, warmup_end_s: float = 0.0) 
     simulated days after the warm-up, count × licence_cost × days_s / licence_period, or one flat
     licence if unlimited; plus served × cost_per_transaction) and ``cost`` (their sum).
     """
-    p = _after_warmup(pools, warmup_end_s)
-    key = labels(p["pool"])
-    cols = [c for c in ("paid_s", "busy_s", "served") if c in p.columns]
-    sums = p[cols].groupby(key, sort=False).sum()
+    return pd.DataFrame(_charges(pools, scenario, warmup_end_s))
+
+
+def _charges(pools: pd.DataFrame, scenario: Any, warmup_end_s: float) -> list[dict[str, Any]]:
+    """The rows of :func:`pool_charges`, one per pool of the scenario, in file order."""
+    keep = _counted(pools, warmup_end_s)
+    key = labels(pools["pool"])[keep]
+    index = {str(name): i for i, name in enumerate(scenario.pools)}
+    code = np.array([index.get(k, -1) for k in key], dtype=np.int64) if len(key) else np.zeros(0, np.int64)
+    ok = code >= 0
+    n = len(index)
+
+    def total(column: str) -> np.ndarray:
+        if column not in pools.columns:
+            return np.zeros(n)
+        return np.bincount(code[ok], weights=pools[column].to_numpy(dtype=float)[keep][ok], minlength=n)
+
+    paid, busy, served = total("paid_s") / HOUR_S, total("busy_s") / HOUR_S, total("served")
     horizon = getattr(scenario, "horizon", None)
     days_s = getattr(horizon, "days", 0) * 86400.0 - getattr(horizon, "warmup", 0.0)
     rows = []
-    for name, pool in scenario.pools.items():
-        got = sums.loc[name] if name in sums.index else None
-        paid_h = float(got["paid_s"]) / HOUR_S if got is not None else 0.0
-        busy_h = float(got["busy_s"]) / HOUR_S if got is not None else 0.0
-        served = float(got["served"]) if got is not None and "served" in got else 0.0
+    for i, (name, pool) in enumerate(scenario.pools.items()):
+        paid_h, busy_h, n_served = float(paid[i]), float(busy[i]), float(served[i])
         kind = getattr(pool, "kind", "agents")
         staff = vendor = bot = 0.0
         if kind == "agents":
             staff = paid_h * float(getattr(pool, "cost_per_hour", 0.0))
         elif kind == "vendor":
-            vendor = served * pool.price_per_contact + busy_h * pool.price_per_hour
+            vendor = n_served * pool.price_per_contact + busy_h * pool.price_per_hour
         else:
             licences = 1.0 if pool.unlimited else float(pool.agents)
-            bot = licences * pool.licence_cost * days_s / pool.licence_period + served * pool.cost_per_transaction
-        rows.append({"pool": str(name), "kind": kind, "paid_hours": paid_h, "busy_hours": busy_h, "served": served,
+            bot = licences * pool.licence_cost * days_s / pool.licence_period + n_served * pool.cost_per_transaction
+        rows.append({"pool": str(name), "kind": kind, "paid_hours": paid_h, "busy_hours": busy_h, "served": n_served,
                      "staff_cost": staff, "vendor_cost": vendor, "bot_cost": bot, "cost": staff + vendor + bot})
-    return pd.DataFrame(rows)
+    return rows
 
 
 def cost_by_channel(charges: pd.DataFrame, visits: pd.DataFrame, contacts: pd.DataFrame) -> pd.Series:
@@ -389,8 +349,8 @@ def cost_summary(pools: pd.DataFrame, intervals: pd.DataFrame, scenario: Any, ab
     """
     econ = getattr(scenario, "economics", None) or Economics()
     warmup_end = warmup_end_s(scenario)
-    charges = pool_charges(pools, scenario, warmup_end)
-    staff, vendor, bot = (float(charges[c].sum()) for c in ("staff_cost", "vendor_cost", "bot_cost"))
+    charges = _charges(pools, scenario, warmup_end)
+    staff, vendor, bot = (float(sum(row[c] for row in charges)) for c in ("staff_cost", "vendor_cost", "bot_cost"))
     # a stand-in without channels judges every channel by the target goal
     goals = (service_level_goals(scenario) if hasattr(scenario, "channels")
              else float(scenario.targets.service_level.goal))

@@ -99,8 +99,9 @@ class ContactLog:
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(contacts, visits), each with its ``replication`` column."""
         if self._tables is None:
-            visits = records.visit_table(self.plan, self.rec)
-            contacts = records.contact_table(self.plan, self.rec, visits)
+            v = records.visit_columns(self.plan, self.rec)
+            visits = records.visit_table(self.plan, self.rec, v)
+            contacts = records.contact_table(self.plan, self.rec, records.contact_columns(self.plan, self.rec, v))
             self._tables = (_tag(contacts, self.replication), _tag(visits, self.replication))
         return self._tables
 
@@ -195,12 +196,6 @@ class Replications:
         return pd.concat([main, occ_t], ignore_index=True)
 
 
-def pool_summary(totals: pd.DataFrame) -> pd.DataFrame:
-    """The ``pool_summary`` table from a run's exact post-warm-up pool totals
-    (:meth:`servsim.metrics.CellSums.pool_totals`): per pool ``staffed_s, busy_s, paid_s, occupancy``."""
-    return totals.drop(columns="served")
-
-
 def build(plan: Plan, sums: CellSums, end_time: float, stopped: str, replication: int, seed: tuple[int, ...],
           load: Load, rec: Records | None = None) -> RunResult:
     """A :class:`RunResult` from a run's per-cell sums (:mod:`servsim.metrics.cells`), and its
@@ -209,16 +204,17 @@ def build(plan: Plan, sums: CellSums, end_time: float, stopped: str, replication
     exactly the contact KPIs' window."""
     totals = sums.pool_totals()
     kpis = sums.summary_columns(end_time)
-    intervals = sums.intervals()
+    intervals = sums.intervals(replication)
     n = len(kpis["channel"])
     econ = cost_summary(totals, intervals, plan.scenario, int(kpis["abandoned"][0]),
                         int(kpis["handled"][0] + kpis["contained"][0]))
     overall = np.arange(n) == 0
-    summary = summary_frame(kpis | {"load_ratio": np.full(n, load.ratio), "stopped": np.full(n, bool(stopped))}
+    summary = summary_frame({"replication": np.full(n, replication)} | kpis
+                            | {"load_ratio": np.full(n, load.ratio), "stopped": np.full(n, bool(stopped))}
                             | {key: np.where(overall, econ[key], np.nan) for key in columns("summary", "costs")})
     return RunResult(
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=stopped,
-        summary=_tag(summary, replication), pool_summary=_tag(pool_summary(totals), replication),
-        intervals=_tag(intervals, replication), pools=_tag(sums.pools(), replication),
+        summary=summary, pool_summary=sums.pool_totals(replication, served=False), intervals=intervals,
+        pools=sums.pools(replication),
         per_contact=ContactLog(plan, rec if rec is not None else Records(), replication), log=rec is not None,
     )

@@ -20,16 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from servsim.metrics.records import labels
 from servsim.targets import run_targets, target_flags
 
 HOUR_S = 3600.0
-
-
-def _hours(pool_summary: pd.DataFrame, kinds: dict[str, str], kind: str, column: str) -> float:
-    mine = pool_summary["pool"].astype(str).map(kinds) == kind
-    return float(pool_summary.loc[mine, column].sum() / HOUR_S)
 
 
 def run_metrics(scenario: Any, summary: pd.DataFrame, pool_summary: pd.DataFrame,
@@ -37,14 +34,20 @@ def run_metrics(scenario: Any, summary: pd.DataFrame, pool_summary: pd.DataFrame
     """The metrics of the module docstring for one replication's tables (declared in
     :mod:`servsim.metrics.registry`), ``occupancy_<pool>`` last, in pool order."""
     kinds = {str(name): getattr(pool, "kind", "agents") for name, pool in scenario.pools.items()}
-    overall = summary[(summary["channel"] == "all") & (summary["segment"] == "all")].iloc[0]
+    overall = np.flatnonzero((labels(summary["channel"]) == "all") & (labels(summary["segment"]) == "all"))[0]
+    pool = labels(pool_summary["pool"])
+    kind = np.array([kinds.get(name, "agents") for name in pool], dtype=object)
+
+    def hours(which: str, column: str) -> float:
+        return float(pool_summary[column].to_numpy(dtype=float)[kind == which].sum() / HOUR_S)
+
     out: dict[str, float] = {
-        "cost": float(overall["total_cost"]),
-        "paid_hours": _hours(pool_summary, kinds, "agents", "paid_s"),
-        "bot_hours": _hours(pool_summary, kinds, "bots", "paid_s"),
-        "vendor_hours": _hours(pool_summary, kinds, "vendor", "busy_s"),
+        "cost": float(summary["total_cost"].to_numpy(dtype=float)[overall]),
+        "paid_hours": hours("agents", "paid_s"),
+        "bot_hours": hours("bots", "paid_s"),
+        "vendor_hours": hours("vendor", "busy_s"),
         **target_flags(run_targets(scenario, summary, intervals)),
     }
-    for pool, occ in pool_summary.set_index("pool")["occupancy"].items():
-        out[f"occupancy_{pool}"] = float(occ)
+    for name, occ in zip(pool, pool_summary["occupancy"].to_numpy(dtype=float)):
+        out[f"occupancy_{name}"] = float(occ)
     return out

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from servsim.economics import intervals_missed, service_level_goals, warmup_end_s
+from servsim.metrics.records import labels
 from servsim.stats import t_interval
 
 #: The targets judged, with the summary column each reads and the direction of the check.
@@ -58,11 +59,12 @@ def run_targets(scenario: Any, summary: pd.DataFrame, intervals: pd.DataFrame) -
     row sums the channels; NaN on abandonment rows)."""
     goals = service_level_goals(scenario)
     missed = intervals_missed(intervals, goals, warmup_end_s(scenario))
-    rows = summary[summary["segment"].astype(str) == "all"]
+    rows = np.flatnonzero(labels(summary["segment"]) == "all")
+    channels = labels(summary["channel"])[rows]
+    values = {column: summary[column].to_numpy(dtype=float)[rows] for column, _ in TARGETS.values()}
     lone = next(iter(goals)) if len(goals) == 1 else None
     out = []
-    for _, row in rows.iterrows():
-        channel = str(row["channel"])
+    for i, channel in enumerate(channels):
         if channel in goals:
             sl_goal, n_missed = goals[channel], missed.get(channel, 0)
         else:  # the overall row
@@ -70,16 +72,16 @@ def run_targets(scenario: Any, summary: pd.DataFrame, intervals: pd.DataFrame) -
             n_missed = sum(missed.values())
         for target, (column, op) in TARGETS.items():
             goal = sl_goal if target == "service_level" else float(scenario.targets.abandonment_max)
-            value = float(row[column])
-            out.append({"channel": channel, "target": target, "op": op, "goal": goal, "value": value,
+            value = float(values[column][i])
+            out.append({"channel": str(channel), "target": target, "op": op, "goal": goal, "value": value,
                         "met": _meets(value, op, goal),
                         "intervals_missed": float(n_missed) if target == "service_level" else float("nan")})
     return pd.DataFrame(out, columns=RUN_COLUMNS)
 
 
-def _all_met(met: pd.Series) -> float:
+def _all_met(met: np.ndarray) -> float:
     """1.0 if every judged check is met, 0.0 if one is not, NaN if none was judged."""
-    judged = met.dropna()
+    judged = met[~np.isnan(met)]
     return float(judged.all()) if len(judged) else float("nan")
 
 
@@ -87,12 +89,14 @@ def target_flags(targets: pd.DataFrame) -> dict[str, float]:
     """Run-level experiment metrics from one replication's :func:`run_targets`: ``sl_met``,
     ``abandon_met``, ``targets_met`` (1 when every judged row meets it, 0 if one misses, NaN if
     nothing was judged) and ``intervals_missed`` (all channels)."""
-    sl = targets[targets["target"] == "service_level"]
-    ab = targets[targets["target"] == "abandonment"]
-    overall = sl[sl["channel"] == "all"]  # it sums the channels
-    n_missed = overall["intervals_missed"].iloc[0] if len(overall) else sl["intervals_missed"].sum()
-    return {"sl_met": _all_met(sl["met"]), "abandon_met": _all_met(ab["met"]),
-            "targets_met": _all_met(targets["met"]), "intervals_missed": float(n_missed)}
+    target = targets["target"].to_numpy()
+    met = targets["met"].to_numpy(dtype=float)
+    sl = target == "service_level"
+    overall = sl & (targets["channel"].to_numpy() == "all")  # it sums the channels
+    missed = targets["intervals_missed"].to_numpy(dtype=float)
+    n_missed = missed[overall][0] if overall.any() else missed[sl].sum()
+    return {"sl_met": _all_met(met[sl]), "abandon_met": _all_met(met[target == "abandonment"]),
+            "targets_met": _all_met(met), "intervals_missed": float(n_missed)}
 
 
 def verdict(mean: float, half_width: float, op: str, goal: float) -> str:

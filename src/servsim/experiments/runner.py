@@ -74,19 +74,17 @@ def run_task(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
     ``intervals_missed``, and ``occupancy_<pool>``.
     """
     r = simulate(task.scenario, task.seed, replication=task.key.replication)
-    overall = r.summary[(r.summary["channel"] == "all") & (r.summary["segment"] == "all")].iloc[0]
-    row: dict[str, object] = {"option": task.key.option, "cell": task.key.cell, "replication": task.key.replication}
-    for col in r.summary.columns:
-        if col not in ("replication", "channel", "segment"):
-            row[col] = overall[col]
+    key = {"option": task.key.option, "cell": task.key.cell, "replication": task.key.replication}
+    overall = r.summary.iloc[0].to_dict()  # the first summary row is overall (channel and segment 'all')
+    row = key | {col: value for col, value in overall.items() if col not in ("replication", "channel", "segment")}
     row.update(run_metrics(task.scenario, r.summary, r.pool_summary, r.intervals))
-    summary = r.summary.copy()
-    summary.insert(0, "option", task.key.option)
+    summary = pd.DataFrame({"option": task.key.option, **{col: r.summary[col] for col in r.summary.columns}})
     # the KPIs per channel and reporting interval: the report's day view and the warm-up check (MSER)
-    intervals = r.intervals[["channel", "interval", "start_s", *dict.fromkeys(["mean_wait_s", *DAY_METRICS])]].copy()
-    intervals.insert(0, "replication", task.key.replication)
-    intervals.insert(0, "option", task.key.option)
-    return task.key, {"results": pd.DataFrame([row]), "summary": summary, "intervals": intervals}
+    wanted = ["channel", "interval", "start_s", *dict.fromkeys(["mean_wait_s", *DAY_METRICS])]
+    intervals = pd.DataFrame({"option": task.key.option, "replication": task.key.replication,
+                              **{col: r.intervals[col] for col in wanted}})
+    results = pd.DataFrame({col: [value] for col, value in row.items()})
+    return task.key, {"results": results, "summary": summary, "intervals": intervals}
 
 
 def _run_in_worker(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:

@@ -33,16 +33,16 @@ the contacts that arrived in the window (arrivals at exactly the end are outside
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from servsim import economics
 from servsim.engine.core import Records, as_numpy
 from servsim.engine.plan import Plan
 from servsim.metrics import records
 from servsim.metrics.registry import REGISTRY, columns
+from servsim.metrics.satisfaction import scores as satisfaction_scores
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.scenario.economics import Satisfaction
 from servsim.units import DAY
@@ -135,8 +135,10 @@ def grouped_percentiles(values: np.ndarray, groups: np.ndarray, n_groups: int,
 
 # --------------------------------------------------------------------------- per-contact sums
 def contact_inputs(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The contact columns KPIs need, as numpy arrays; ``outcome`` as codes of the table outcomes
-    (:data:`servsim.outcomes.TABLE_OUTCOMES`); missing optional columns get their neutral value."""
+    """A ``contacts`` table's columns that KPIs need, as :func:`servsim.metrics.records.contact_columns`
+    gives them: ``outcome`` and ``channel`` as codes (outcomes of
+    :data:`servsim.outcomes.TABLE_OUTCOMES`, -1 for an unknown one; channels in first-seen order,
+    named by ``channel_names``), missing optional columns with their neutral value."""
     col = contacts["outcome"]
     names = records.CONTACT_OUTCOMES
     if isinstance(col.dtype, pd.CategoricalDtype):
@@ -147,22 +149,36 @@ def contact_inputs(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
         lookup = {n: i for i, n in enumerate(names)}
         codes = np.array([lookup.get(str(x), -1) for x in col.to_numpy()], dtype=np.int64)
     n = len(contacts)
-    out = {"outcome": codes}
+    out: dict[str, np.ndarray] = {"outcome": codes}
     defaults = {"outsourced": np.zeros(n, bool), "resolved": np.ones(n, bool), "attempt": np.ones(n, np.int64)}
-    for name in ("answered", "wait_s", "lead_time_s", "outsourced", "resolved", "attempt"):
-        out[name] = contacts[name].to_numpy() if name in contacts.columns else defaults[name]
+    for name in ("answered", "wait_s", "lead_time_s", "outsourced", "attempt", "bot_s"):
+        if name in contacts.columns:
+            out[name] = contacts[name].to_numpy()
+        elif name in defaults:
+            out[name] = defaults[name]
+    # NaN or None count as resolved
+    out["resolved"] = ~(contacts["resolved"].to_numpy() == False) if "resolved" in contacts.columns \
+        else defaults["resolved"]  # noqa: E712
+    channel = records.labels(contacts["channel"]) if "channel" in contacts.columns else np.full(n, "")
+    channel_names = list(dict.fromkeys(channel))
+    index = {name: i for i, name in enumerate(channel_names)}
+    out["channel"] = np.array([index[c] for c in channel], dtype=np.int64)
+    out["channel_names"] = np.array(channel_names, dtype=object)
     return out
 
 
-def contact_sums(contacts: pd.DataFrame, handles: np.ndarray, handle_sum: np.ndarray, own_t: np.ndarray,
-                 target_t: float, satisfaction: Satisfaction | None) -> Iterator[tuple[int, np.ndarray]]:
+def contact_sums(c: Mapping[str, np.ndarray], handles: np.ndarray, handle_sum: np.ndarray, own_t: np.ndarray,
+                 target_t: float, satisfaction: Satisfaction | None,
+                 channel_names: Sequence[str]) -> Iterator[tuple[int, np.ndarray]]:
     """(column of :data:`SUMS`, its value per contact), one column at a time, so that folding adds
     each into its cells before the next is made (a whole ``float64[n, len(SUMS)]`` block would
-    be the largest thing a run allocates). ``handles``/``handle_sum``: number and total handle
-    time of each contact's completed service visits; ``own_t``: each contact's service-level
-    threshold; ``satisfaction``: the proxy's settings (None: no scores)."""
-    c = contact_inputs(contacts)
+    be the largest thing a run allocates). ``c``: the contacts' columns as
+    :func:`servsim.metrics.records.contact_columns` gives them (codes for labels); ``handles``/
+    ``handle_sum``: number and total handle time of each contact's completed service visits;
+    ``own_t``: each contact's service-level threshold; ``satisfaction``: the proxy's settings
+    (None: no scores); ``channel_names``: what ``c["channel"]`` indexes."""
     outcome, answered, wait = c["outcome"], c["answered"].astype(bool), c["wait_s"]
+    n = len(outcome)
     handled = outcome == Outcome.HANDLED
     abandoned = outcome == Outcome.ABANDONED
     in_system = outcome == Outcome.IN_SYSTEM
@@ -170,7 +186,7 @@ def contact_sums(contacts: pd.DataFrame, handles: np.ndarray, handle_sum: np.nda
     waiting_end = in_system & ~answered
     waited = known & (wait > 0)
     j = _J
-    yield j["offered"], np.ones(len(contacts))
+    yield j["offered"], np.ones(n)
     yield j["answered"], answered
     yield j["handled"], handled
     yield j["abandoned"], abandoned
@@ -189,7 +205,8 @@ def contact_sums(contacts: pd.DataFrame, handles: np.ndarray, handle_sum: np.nda
     yield j["handles"], handles
     yield j["handle_sum"], handle_sum
     if satisfaction is not None:
-        scores = economics.satisfaction_scores(contacts, satisfaction)
+        scores = satisfaction_scores(outcome, wait, c["channel"], channel_names, satisfaction,
+                                     c["resolved"].astype(bool), c.get("bot_s"))
         scored = ~np.isnan(scores)
         yield j["scored"], scored
         yield j["score_sum"], np.where(scored, scores, 0.0)
@@ -249,6 +266,7 @@ class CellSums:
         self.own_t = np.array([ch.sl_threshold for ch in plan.channels], dtype=float)
         self.target_t = float(plan.scenario.targets.service_level.threshold)
         self.satisfaction = plan.scenario.economics.satisfaction
+        self.channel_names = [ch.name for ch in plan.channels]
         # cells (channel, segment, slot): slot k < n_int is the interval of arrival; slot n_int holds the
         # warm-up contacts of the interval the warm-up ends in (``warm_slot``), so that the slots from
         # ``warm_slot`` to n_int - 1 hold exactly the contacts arriving after the warm-up
@@ -286,51 +304,52 @@ class CellSums:
     # ------------------------------------------------------------------ folding
     def contacts(self, rec: Records) -> None:
         """Fold a chunk of contacts with all their visits (the engine's sink without a log)."""
-        visits = records.visit_table(self.plan, rec)
-        self.fold(records.contact_table(self.plan, rec, visits), visits, rec.end_time)
+        v = records.visit_columns(self.plan, rec)
+        self.fold(records.contact_columns(self.plan, rec, v), v, rec.end_time)
 
     def fold_log(self, rec: Records) -> None:
         """Fold a whole per-contact log: its contacts, its pools' busy time to its end, and the exact
         wait percentiles of every summary and interval row."""
-        visits = records.visit_table(self.plan, rec)
-        contacts = records.contact_table(self.plan, rec, visits)
-        self.fold(contacts, visits, rec.end_time, histogram=False)
+        v = records.visit_columns(self.plan, rec)
+        c = records.contact_columns(self.plan, rec, v)
+        self.fold(c, v, rec.end_time, histogram=False)
         self.busy(*busy_events(rec), rec.end_time)
-        self.exact = self._exact_percentiles(contacts)
+        self.exact = self._exact_percentiles(c)
 
-    def fold(self, c: pd.DataFrame, visits: pd.DataFrame, end_time: float, histogram: bool = True) -> None:
-        """Add contacts ``c`` (with their ``visits``) to the cells, Little's sums and (unless the exact
+    def fold(self, c: Mapping[str, np.ndarray], v: Mapping[str, np.ndarray], end_time: float,
+             histogram: bool = True) -> None:
+        """Add contacts ``c`` with their visits ``v`` (columns as :func:`records.contact_columns` and
+        :func:`records.visit_columns` give them) to the cells, Little's sums and (unless the exact
         waits are at hand) the wait histogram."""
-        n = len(c)
-        served = (visits["outcome"].cat.codes.to_numpy() == VisitOutcome.SERVED)
-        vc = visits["contact"].to_numpy()[served]
+        n = len(c["outcome"])
+        served = v["outcome"] == VisitOutcome.SERVED
+        vc = v["contact"][served]
         handles = np.bincount(vc, minlength=n)[:n]
-        handle_sum = np.bincount(vc, weights=visits["handle_s"].to_numpy()[served], minlength=n)[:n]
-        channel = c["channel"].cat.codes.to_numpy().astype(np.int64)
-        segment = c["segment"].cat.codes.to_numpy().astype(np.int64)
-        columns = contact_sums(c, handles, handle_sum, self.own_t[channel], self.target_t, self.satisfaction)
-        warm = c["warmup"].to_numpy()
-        interval = c["interval"].to_numpy()
+        handle_sum = np.bincount(vc, weights=v["handle_s"][served], minlength=n)[:n]
+        channel, segment = c["channel"], c["segment"]
+        columns = contact_sums(c, handles, handle_sum, self.own_t[channel], self.target_t, self.satisfaction,
+                               self.channel_names)
+        warm = c["warmup"]
+        interval = c["interval"]
         slot = np.where(warm & (interval >= self.warm_slot), self.n_int, interval)
         group = channel * self.n_seg + segment
         _add(self.cube, group * (self.n_int + 1) + slot, columns)
         if histogram:
-            inputs = contact_inputs(c)
-            known = inputs["answered"].astype(bool) | (inputs["outcome"] == Outcome.ABANDONED)
+            known = c["answered"] | (c["outcome"] == Outcome.ABANDONED)
             timed = ~warm & known
-            cell = group[timed] * N_BINS + wait_bins(c["wait_s"].to_numpy()[timed])
+            cell = group[timed] * N_BINS + wait_bins(c["wait_s"][timed])
             self.hist += np.bincount(cell, minlength=self.hist.size).reshape(self.hist.shape)
-        self._fold_littles(c, visits, end_time)
-        self._fold_waiting(group, visits)
+        self._fold_littles(c, v, end_time)
+        self._fold_waiting(group, v)
 
-    def _fold_waiting(self, group: np.ndarray, visits: pd.DataFrame) -> None:
+    def _fold_waiting(self, group: np.ndarray, visits: Mapping[str, np.ndarray]) -> None:
         """Add each visit's time waiting in queue — from queue entry to service start, abandonment or
         the end — to its contact's cell, per reporting interval (the part inside [interval start,
         interval start + interval length]) and after the warm-up end."""
-        a = visits["queued_s"].to_numpy()
-        b = a + visits["wait_s"].to_numpy()
+        a = visits["queued_s"]
+        b = a + visits["wait_s"]
         ok = ~np.isnan(b)
-        a, b, g = a[ok], b[ok], group[visits["contact"].to_numpy()[ok]]
+        a, b, g = a[ok], b[ok], group[visits["contact"][ok]]
         self.waiting_post_s += np.bincount(g, weights=np.clip(b - np.maximum(a, self.plan.warmup_end), 0, None),
                                            minlength=len(self.waiting_post_s))
         lo = self.bounds[:-1]
@@ -345,17 +364,17 @@ class CellSums:
             more = k < last
             a, b, g, k, last = a[more], b[more], g[more], k[more] + 1, last[more]
 
-    def _fold_littles(self, c: pd.DataFrame, visits: pd.DataFrame, end_time: float) -> None:
+    def _fold_littles(self, c: Mapping[str, np.ndarray], visits: Mapping[str, np.ndarray], end_time: float) -> None:
         # a chunk handed over during the run does not know the end yet (NaN): no upper bound then;
         # arrivals at exactly the end are taken out afterwards (the tail)
         t0 = self.plan.warmup_end
         t1 = end_time if end_time == end_time else math.inf
-        arr = c["arrival_s"].to_numpy()
-        inside, left, visit_time = _window(visits, arr, c["exit_s"].to_numpy(), t0, t1)
+        arr, ex = c["arrival_s"], c["exit_s"]
+        inside, left, visit_time = _window(visits, arr, ex, t0, t1)
         self.l_sum += visit_time
         self.arrived += int(inside.sum())
         self.w_n += int(left.sum())
-        self.w_sum += float((c["exit_s"].to_numpy()[left] - arr[left]).sum())
+        self.w_sum += float((ex[left] - arr[left]).sum())
         if inside.any():
             m = float(arr[inside].max())
             at = inside & (arr == m)
@@ -455,19 +474,17 @@ class CellSums:
             ints.append(kk)
         return np.concatenate(chans), np.concatenate(ints), np.concatenate(sums), np.concatenate(use_target)
 
-    def _exact_percentiles(self, c: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Exact wait percentiles of every summary and interval row, from a log's contacts: the known
-        waits sorted once, then grouped by each kind of row."""
-        inputs = contact_inputs(c)
-        known = inputs["answered"].astype(bool) | (inputs["outcome"] == Outcome.ABANDONED)
-        order = np.argsort(inputs["wait_s"][known], kind="stable")
-        wait = inputs["wait_s"][known][order]
+    def _exact_percentiles(self, c: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Exact wait percentiles of every summary and interval row, from a log's contact columns: the
+        known waits sorted once, then grouped by each kind of row."""
+        known = c["answered"] | (c["outcome"] == Outcome.ABANDONED)
+        order = np.argsort(c["wait_s"][known], kind="stable")
+        wait = c["wait_s"][known][order]
 
         def col(name: str) -> np.ndarray:
-            return c[name].to_numpy()[known][order]
+            return c[name][known][order]
 
-        channel = c["channel"].cat.codes.to_numpy().astype(np.int64)[known][order]
-        segment = c["segment"].cat.codes.to_numpy().astype(np.int64)[known][order]
+        channel, segment = col("channel"), col("segment")
         post = ~col("warmup")
         interval = col("interval")
         qs = [q for _, q in PERCENTILES]
@@ -529,9 +546,10 @@ class CellSums:
         W = self.w_sum / w_n if w_n else 0.0
         return littles_values(L, arrived / tau * W)
 
-    def intervals(self) -> pd.DataFrame:
+    def intervals(self, replication: int | None = None) -> pd.DataFrame:
         """KPIs per channel per reporting interval of arrival (warm-up included); with several
-        channels, rows 'all' per interval: the ``intervals`` table."""
+        channels, rows 'all' per interval: the ``intervals`` table (with a ``replication`` column
+        first when one is given)."""
         ch, k, sums, use_target = self._interval_cells()
         values = kpi_frame(sums, use_target)
         if self.exact is not None:
@@ -541,17 +559,20 @@ class CellSums:
         values["mean_queue"] = waiting / self.interval_s[k]
         names = np.array([c.name for c in self.plan.channels] + ["all"], dtype=object)
         start = self.bounds[k]
-        return pd.DataFrame({"channel": names[ch], "interval": k.astype(np.int64), "start_s": start,
+        return pd.DataFrame({**_lead(replication, len(k)), "channel": names[ch], "interval": k.astype(np.int64),
+                             "start_s": start,
                              **{name: values.get(name, np.full(len(k), np.nan)) for name in columns("intervals")},
                              "day": (start // DAY).astype(np.int64) + 1})
 
-    def pools(self) -> pd.DataFrame:
-        """Staffed, busy and paid agent-seconds and visits served per pool per reporting interval."""
+    def pools(self, replication: int | None = None) -> pd.DataFrame:
+        """Staffed, busy and paid agent-seconds and visits served per pool per reporting interval (with
+        a ``replication`` column first when one is given)."""
         plan, n_int = self.plan, self.n_int
         n_pools = len(plan.pools)
         start = np.tile(self.bounds[:-1], n_pools)
         unlimited = np.repeat([p.unlimited for p in plan.pools], n_int)
         return pd.DataFrame({
+            **_lead(replication, n_pools * n_int),
             "pool": pd.Categorical.from_codes(np.repeat(np.arange(n_pools), n_int),
                                               categories=[p.name for p in plan.pools]),
             "interval": np.tile(np.arange(n_int), n_pools), "start_s": start,
@@ -560,22 +581,33 @@ class CellSums:
             "occupancy": _occupancy(self.busy_s.ravel(), self.paid_s.ravel(), unlimited),
         })
 
-    def pool_totals(self) -> pd.DataFrame:
+    def pool_totals(self, replication: int | None = None, served: bool = True) -> pd.DataFrame:
         """Per pool over exactly [warm-up end, end of run]: staffed_s, busy_s, paid_s, served (visits
-        finished at or after the warm-up end) and occupancy."""
+        finished at or after the warm-up end; left out with ``served=False``: the ``pool_summary``
+        table) and occupancy, with a ``replication`` column first when one is given."""
         plan = self.plan
-        return pd.DataFrame({
-            "pool": pd.Categorical([p.name for p in plan.pools], categories=[p.name for p in plan.pools]),
+        cols = {
+            **_lead(replication, len(plan.pools)),
+            "pool": pd.Categorical.from_codes(np.arange(len(plan.pools)), categories=[p.name for p in plan.pools]),
             "staffed_s": self.post[:, 0], "busy_s": self.post[:, 1], "paid_s": self.post[:, 2],
             "served": self.post[:, 3].astype(np.int64),
             "occupancy": _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools])),
-        })
+        }
+        if not served:
+            del cols["served"]
+        return pd.DataFrame(cols)
 
 
 def summary_frame(cols: dict[str, object]) -> pd.DataFrame:
-    """The ``summary`` table from its columns by name: ``channel``, ``segment``, then the registry's
-    summary columns present, in declaration order."""
-    return pd.DataFrame({name: cols[name] for name in ("channel", "segment", *columns("summary")) if name in cols})
+    """The ``summary`` table from its columns by name: ``replication`` (if given), ``channel``,
+    ``segment``, then the registry's summary columns present, in declaration order."""
+    return pd.DataFrame({name: cols[name] for name in ("replication", "channel", "segment", *columns("summary"))
+                         if name in cols})
+
+
+def _lead(replication: int | None, n: int) -> dict[str, np.ndarray]:
+    """The ``replication`` column that leads a run's tables, if one is given."""
+    return {} if replication is None else {"replication": np.full(n, replication, dtype=np.int64)}
 
 
 def _level(t: np.ndarray, n: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -592,12 +624,12 @@ def _occupancy(busy: np.ndarray, paid: np.ndarray, unlimited: np.ndarray) -> np.
         return np.where((paid > 0) & ~unlimited, busy / np.where(paid > 0, paid, 1.0), np.nan)
 
 
-def _window(visits: pd.DataFrame, arrival: np.ndarray, exit_s: np.ndarray, t0: float,
+def _window(visits: Mapping[str, np.ndarray] | pd.DataFrame, arrival: np.ndarray, exit_s: np.ndarray, t0: float,
             t1: float) -> tuple[np.ndarray, np.ndarray, float]:
     """(arrived at or after t0, of them left by t1, Σ over visits of their time inside [t0, t1]):
     each visit is present from queue entry to service end or abandonment (still open: to t1)."""
-    q = visits["queued_s"].to_numpy()
-    e = visits["end_s"].to_numpy()
+    q = np.asarray(visits["queued_s"])
+    e = np.asarray(visits["end_s"])
     if np.isnan(e).any():
         e = np.nan_to_num(e, nan=t1)
     e = np.minimum(e, t1)
@@ -634,14 +666,14 @@ def kpis(contacts: pd.DataFrame, handles: np.ndarray, threshold_s: float,
     completed service visits, at service-level threshold ``threshold_s``: one cell through the same
     computation as every table, with exact percentiles. Definitions: :mod:`servsim.metrics.registry`."""
     n = len(contacts)
+    c = contact_inputs(contacts)
     sums = np.zeros((1, len(SUMS)))
-    for j, x in contact_sums(contacts, np.zeros(n), np.zeros(n), np.full(n, float(threshold_s)),
-                             float(threshold_s), satisfaction):
+    for j, x in contact_sums(c, np.zeros(n), np.zeros(n), np.full(n, float(threshold_s)), float(threshold_s),
+                             satisfaction, list(c["channel_names"])):
         sums[0, j] = float(np.sum(x))
     sums[0, _J["handles"]] = len(handles)
     sums[0, _J["handle_sum"]] = float(np.sum(handles))
     values = {name: float(v[0]) for name, v in kpi_frame(sums, False).items()}
-    c = contact_inputs(contacts)
     known = c["answered"].astype(bool) | (c["outcome"] == Outcome.ABANDONED)
     w = c["wait_s"][known]
     for name, q in PERCENTILES:

@@ -34,39 +34,64 @@ CONTACT_OUTCOMES = [o.name.lower() for o in TABLE_OUTCOMES]
 VISIT_OUTCOMES = [o.name.lower() for o in VisitOutcome]
 
 
+def labels(column: pd.Series) -> np.ndarray:
+    """The values of a column as a numpy array of Python strings; fast for categoricals (the
+    result tables' label columns), where ``astype(str)`` would build a new string array."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = np.asarray([str(c) for c in column.cat.categories] + [""], dtype=object)
+        return names[column.cat.codes.to_numpy()]
+    values = column.to_numpy()
+    if values.dtype == object and all(type(x) is str for x in values):
+        return values
+    return np.asarray(column.astype(str).to_numpy(), dtype=object)
+
+
 def _cat(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(names))
 
 
-def visit_table(plan: Plan, rec: Records) -> pd.DataFrame:
-    """One row per step visit; see the module docstring for the columns."""
+def visit_columns(plan: Plan, rec: Records) -> dict[str, np.ndarray]:
+    """The ``visits`` table's columns as numpy arrays, label columns as integer codes (``step``: index
+    in ``plan.steps``; ``pool``: index in ``plan.pools``, -1 for none; ``outcome``: a
+    :class:`servsim.outcomes.VisitOutcome`). What the per-cell sums fold; no DataFrame is built."""
     a = as_numpy(rec)
     end = np.where(np.isnan(a["v_end"]), rec.end_time, a["v_end"])
     started = ~np.isnan(a["v_start"])
     wait = np.where(started, a["v_start"], end) - a["v_queued"]
     handle = np.where(started, end - np.where(started, a["v_start"], 0.0), np.nan)
-    pool_names = [p.name for p in plan.pools]
     pools = a["v_pool"].astype(np.int64)
-    return pd.DataFrame({
+    return {
         "contact": a["v_contact"].astype(np.int64),
-        "step": _cat(a["v_step"], [s.name for s in plan.steps]),
-        "pool": pd.Categorical.from_codes(np.where(pools < 0, -1, pools), categories=pool_names),
+        "step": a["v_step"].astype(np.int64),
+        "pool": np.where(pools < 0, -1, pools),
         "queued_s": a["v_queued"],
         "start_s": a["v_start"],
         "end_s": a["v_end"],
-        "outcome": _cat(a["v_outcome"], VISIT_OUTCOMES),
+        "outcome": a["v_outcome"].astype(np.int64),
         "wait_s": wait,
         "handle_s": handle,
-    })
+    }
 
 
-def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per contact; see the module docstring for the columns."""
+def visit_table(plan: Plan, rec: Records, columns: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per step visit; see the module docstring for the columns."""
+    v = dict(visit_columns(plan, rec) if columns is None else columns)
+    v["step"] = _cat(v["step"], [s.name for s in plan.steps])
+    v["pool"] = _cat(v["pool"], [p.name for p in plan.pools])
+    v["outcome"] = _cat(v["outcome"], VISIT_OUTCOMES)
+    return pd.DataFrame(v)
+
+
+def contact_columns(plan: Plan, rec: Records, v: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """The ``contacts`` table's columns as numpy arrays (``v``: the run's :func:`visit_columns`), label
+    columns as integer codes: ``channel`` and ``segment`` index the plan's channels and segments,
+    ``outcome`` is the table outcome's position in :data:`CONTACT_OUTCOMES` (its
+    :class:`servsim.outcomes.Outcome`), ``pool`` indexes ``plan.pools`` (-1: none)."""
     a = as_numpy(rec)
-    v = visit_table(plan, rec) if visits is None else visits
+    v = visit_columns(plan, rec) if v is None else v
     n = len(a["arrival"])
-    vc = v["contact"].to_numpy()
-    v_step = v["step"].cat.codes.to_numpy()
+    vc = v["contact"]
+    v_step = v["step"]
     by_bots = np.array([st.kind == "bots" for st in plan.steps] + [False], dtype=bool)[v_step] if len(vc) \
         else np.zeros(0, bool)
     # a contact's "first" visit is its first visit to a people step, or its first visit if bots did all;
@@ -79,28 +104,27 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
     first[people_ids] = rows[~by_bots][people_row]
     has = first >= 0
     fi = np.where(has, first, 0)
-    v_start = v["start_s"].to_numpy()
-    v_wait = v["wait_s"].to_numpy()
+    v_start = v["start_s"]
+    v_wait = v["wait_s"]
+    v_handle = np.nan_to_num(v["handle_s"])
     answered = has & ~np.isnan(v_start[fi]) if len(vc) else np.zeros(n, bool)
     wait = np.where(has, v_wait[fi], np.nan) if len(vc) else np.full(n, np.nan)
-    pool_codes = v["pool"].cat.codes.to_numpy()[fi] if len(vc) else np.full(n, -1)
-    pool_codes = np.where(has, pool_codes, -1)
-    handle = _sums(vc, np.nan_to_num(v["handle_s"].to_numpy()), n)
+    pool_codes = np.where(has, v["pool"][fi], -1) if len(vc) else np.full(n, -1, dtype=np.int64)
+    handle = _sums(vc, v_handle, n)
     total_wait = _sums(vc, v_wait, n)
     n_visits = np.bincount(vc, minlength=n)[:n]
-    served = v["outcome"].cat.codes.to_numpy() == VisitOutcome.SERVED
+    served = v["outcome"] == VisitOutcome.SERVED
     people_served = np.bincount(vc[served & ~by_bots], minlength=n)[:n]
     # time with bots the customer spent *before* reaching a person (front stage only)
     front = np.array([st.front for st in plan.steps] + [False], dtype=bool)[v_step] if len(vc) else by_bots
     first_person = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     first_person[people_ids] = rows[~by_bots][people_row]
     before = by_bots & front & (rows < first_person[vc]) if len(vc) else by_bots
-    bot_time = _sums(vc[before], (np.nan_to_num(v["handle_s"].to_numpy()) + v_wait)[before], n)
+    bot_time = _sums(vc[before], (v_handle + v_wait)[before], n)
     vendor_pools = np.array([p.kind == "vendor" for p in plan.pools] + [False], dtype=bool)
-    outsourced = np.bincount(vc[served & vendor_pools[v["pool"].cat.codes.to_numpy()]], minlength=n)[:n] > 0
+    outsourced = np.bincount(vc[served & vendor_pools[v["pool"]]], minlength=n)[:n] > 0
     arrival = a["arrival"]
     day = (arrival // DAY).astype(np.int64)
-    interval = interval_of(plan, arrival)
     code = a["outcome"].astype(np.int64)
     # the engine's UNRESOLVED is a handled contact with resolved false; CONTAINED a handled one no
     # person served
@@ -109,28 +133,39 @@ def contact_table(plan: Plan, rec: Records, visits: pd.DataFrame | None = None) 
     contained = done & (people_served == 0)
     outcome = np.where(unresolved, Outcome.HANDLED, code)
     outcome = np.where(contained, Outcome.CONTAINED, outcome)
-    return pd.DataFrame({
+    return {
         "contact": np.arange(n, dtype=np.int64),
-        "channel": _cat(a["channel"], [c.name for c in plan.channels]),
-        "segment": _cat(a["segment"], list(plan.segment_names)),
+        "channel": a["channel"].astype(np.int64),
+        "segment": a["segment"].astype(np.int64),
         "day": day + 1,
-        "interval": interval,
+        "interval": interval_of(plan, arrival),
         "arrival_s": arrival,
         "exit_s": a["exit"],
-        "outcome": _cat(outcome, CONTACT_OUTCOMES),
+        "outcome": outcome,
         "answered": answered & ~contained,
         "wait_s": wait,
         "total_wait_s": total_wait,
         "handle_s": handle,
         "visits": n_visits,
-        "pool": pd.Categorical.from_codes(pool_codes, categories=[p.name for p in plan.pools]),
+        "pool": pool_codes,
         "lead_time_s": a["exit"] - arrival,
         "warmup": arrival < plan.warmup_end,
         "attempt": a["attempt"].astype(np.int64),
         "resolved": done & ~unresolved,
         "outsourced": outsourced,
         "bot_s": bot_time,
-    })
+    }
+
+
+def contact_table(plan: Plan, rec: Records, columns: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per contact; see the module docstring for the columns (``columns``: the run's
+    :func:`contact_columns`, when already at hand)."""
+    c = dict(contact_columns(plan, rec) if columns is None else columns)
+    c["channel"] = _cat(c["channel"], [ch.name for ch in plan.channels])
+    c["segment"] = _cat(c["segment"], list(plan.segment_names))
+    c["outcome"] = _cat(c["outcome"], CONTACT_OUTCOMES)
+    c["pool"] = _cat(c["pool"], [p.name for p in plan.pools])
+    return pd.DataFrame(c)
 
 
 def _sums(ids: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
