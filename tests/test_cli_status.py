@@ -131,7 +131,7 @@ def test_a_bug_is_one_line_and_a_saved_report(tmp_path: Path, monkeypatch: pytes
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("a planted bug")
 
-    monkeypatch.setattr("servsim.cli.replicate", broken)
+    monkeypatch.setattr("servsim.api.replicate", broken)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     res = CliRunner().invoke(app, ["run", str(f), "-n", "1"])
     assert res.exit_code == status.INTERNAL_ERROR

@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
-import pandas as pd
 import typer
 from typer.core import TyperCommand, TyperGroup
 from rich.console import Console
@@ -35,19 +34,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 
 from servsim import __version__, status
-from servsim.api import replicate
-from servsim.report.describe import describe_scenario
-from servsim.report.format import confidence
-from servsim.report.tables import render_run, render_targets
-from servsim.report.theory_view import predictions
-from servsim.results import Replications
-from servsim.scenario import Scenario, ScenarioError, load_scenario, scenario_hash
-from servsim.scenario.errors import plain
-from servsim.scenario.files import FilePolicy, default_policy
 from servsim.execution import ExecutorError, WorkerLostError
 
+# Everything else is imported where a command needs it, so that ``servsim --help`` loads neither
+# pandas nor pydantic nor scipy.
 if TYPE_CHECKING:
+    import pandas as pd
+
     from servsim.experiments.store import TaskKey
+    from servsim.results import Replications
+    from servsim.scenario import Scenario, ScenarioError
+    from servsim.scenario.files import FilePolicy
 
 _T = TypeVar("_T")
 
@@ -118,6 +115,8 @@ _CRASH_TEXT = 200
 def _printable(value: object, limit: int | None = None) -> str:
     """``value`` on one line: control characters (a newline in a file name would forge message lines)
     written as escapes, at most ``limit`` characters."""
+    from servsim.scenario.errors import plain
+
     text = plain(value)
     if limit is not None and len(text) > limit:
         text = text[:limit] + f"… ({len(text) - limit:,} more characters)"
@@ -245,10 +244,14 @@ def _refuse(path: Path, what: str, exc: ScenarioError) -> NoReturn:
 
 def _roots(path: Path, allow: list[Path] | None) -> FilePolicy:
     """The folders that files named in ``path`` may be read from (see :mod:`servsim.scenario.files`)."""
+    from servsim.scenario.files import default_policy
+
     return default_policy(path, extra=allow or ())
 
 
 def _load(path: Path, allow: list[Path] | None = None) -> Scenario:
+    from servsim.scenario import ScenarioError, load_scenario
+
     try:
         return load_scenario(path, roots=_roots(path, allow))
     except ScenarioError as exc:
@@ -279,7 +282,7 @@ def validate(
     An experiment or sweep file is checked whole: its base scenario, and every option or sweep cell.
     """
     from servsim.experiments.spec import COMMANDS, file_kind
-    from servsim.report.describe import describe_experiment, describe_sweep
+    from servsim.report.describe import describe_experiment, describe_scenario, describe_sweep
 
     kind = file_kind(file) or "scenario"
     if kind == "experiment":
@@ -324,6 +327,7 @@ def run(
     A different run's output in --out is refused unless --overwrite; the same run rewrites its own.
     """
     from servsim import runfolder
+    from servsim.api import replicate
 
     report = not no_report
     _check_executor(workers, scheduler)
@@ -385,6 +389,10 @@ def _status_line(code: int, result: Replications) -> str:
 
 
 def _render(scenario: Scenario, result: Replications, table: pd.DataFrame, level: float) -> None:
+    from servsim.report.format import confidence
+    from servsim.report.tables import render_run, render_targets
+    from servsim.report.theory_view import predictions
+
     n = len(result.runs)
     title = f"{scenario.name} — {n} replication{'s' if n != 1 else ''}, mean ± {confidence(level)} CI half-width"
     render_run(out, title, table, currency=scenario.economics.currency, theory=predictions(scenario))
@@ -484,6 +492,7 @@ def _claimed(out_dir: Path, identity: dict[str, object], overwrite: bool) -> Ite
 def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, seed: int, level: float) -> None:
     """The run's tables, kpis.csv and run.json, each written atomically (no half file is ever left)."""
     from servsim.atomic import ensure_dir, write_bytes, write_text
+    from servsim.scenario import scenario_hash
     from servsim.status import OutputError
 
     try:
@@ -631,6 +640,7 @@ def _interrupted(folder: Path) -> None:
 
 def _load_experiment(path: Path, allow: list[Path] | None):  # noqa: ANN202 - Experiment, imported lazily
     from servsim.experiments.spec import load_experiment
+    from servsim.scenario import ScenarioError
 
     try:
         return load_experiment(path, roots=_roots(path, allow))
@@ -640,6 +650,7 @@ def _load_experiment(path: Path, allow: list[Path] | None):  # noqa: ANN202 - Ex
 
 def _load_sweep(path: Path, allow: list[Path] | None):  # noqa: ANN202 - Sweep, imported lazily
     from servsim.experiments.sweep import load_sweep
+    from servsim.scenario import ScenarioError
 
     try:
         return load_sweep(path, roots=_roots(path, allow))

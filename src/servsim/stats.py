@@ -63,7 +63,21 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
+
+def t_quantile(p: float, df: float) -> float:
+    """The p-quantile of Student's t with ``df`` degrees of freedom (scipy's ``stdtrit``, equal to
+    ``scipy.stats.t.ppf``; scipy is imported on first use, so ``import servsim`` does without it)."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, p))
+
+
+def t_tail(x: float, df: float) -> float:
+    """P(T > x) for Student's t with ``df`` degrees of freedom (``scipy.stats.t.sf``)."""
+    from scipy.special import stdtr
+
+    return float(stdtr(df, -x))
+
 
 #: Anything that converts to a 1-D float array: an array, a Series, a list of numbers.
 Values = np.ndarray | pd.Series | Sequence[float]
@@ -112,7 +126,7 @@ def t_interval(values: np.ndarray | pd.Series | list[float], level: float = 0.95
     if n < 2:
         return Interval(mean, np.nan, n)
     sem = float(x.std(ddof=1)) / np.sqrt(n)
-    return Interval(mean, float(_st.t.ppf(0.5 + level / 2, n - 1) * sem), n)
+    return Interval(mean, float(t_quantile(0.5 + level / 2, n - 1) * sem), n)
 
 
 def summarise(table: pd.DataFrame, by: list[str], metrics: list[str], level: float = 0.95) -> pd.DataFrame:
@@ -175,8 +189,8 @@ def _t_difference(mean: float, se: float, df: float, n: int, level: float) -> Di
     if se == 0.0:  # no variability at all: the difference is known exactly
         p = 1.0 if mean == 0.0 else 0.0
         return Difference(mean, 0.0, n, mean, mean, p, p < 1 - level, level, df)
-    hw = float(_st.t.ppf(0.5 + level / 2, df)) * se
-    p = float(2 * _st.t.sf(abs(mean) / se, df))
+    hw = float(t_quantile(0.5 + level / 2, df)) * se
+    p = float(2 * t_tail(abs(mean) / se, df))
     return Difference(mean, hw, n, mean - hw, mean + hw, p, p < 1 - level, level, df)
 
 
@@ -444,7 +458,7 @@ def _one_sided_bound(x: np.ndarray, op: str, level: float) -> float:
     n = len(x)
     if n < 2:
         return math.nan
-    margin = float(_st.t.ppf(level, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
+    margin = float(t_quantile(level, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
     return float(x.mean()) + margin if op == "<=" else float(x.mean()) - margin
 
 
@@ -710,7 +724,7 @@ def replications_needed(values: Values, rel_precision: float, level: float = 0.9
     q = 0.5 + level / 2
 
     def ok(i: int) -> bool:
-        return float(_st.t.ppf(q, i - 1)) * sd / math.sqrt(i) <= target
+        return float(t_quantile(q, i - 1)) * sd / math.sqrt(i) <= target
 
     if ok(n):
         return n
@@ -738,7 +752,7 @@ def precision_reached(values: Values, rel_precision: float, level: float = 0.95)
         _precision_inputs([0.0, 0.0], rel_precision, level)  # still validate the arguments
         return False
     n, mean, sd, gamma = _precision_inputs(x, rel_precision, level)
-    return float(_st.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n) <= gamma * abs(mean)
+    return float(t_quantile(0.5 + level / 2, n - 1)) * sd / math.sqrt(n) <= gamma * abs(mean)
 
 
 # ---------------------------------------------------------------------------------------------

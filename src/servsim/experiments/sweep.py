@@ -44,7 +44,6 @@ from typing import Any, Callable, Literal
 
 import pandas as pd
 from pydantic import Field, model_validator
-from scipy.stats import qmc
 
 from servsim.experiments.paths import PathError, canonical_path, set_path
 from servsim.experiments.runner import Task, run_tasks
@@ -130,6 +129,8 @@ def design_cells(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
         lists = [params[p] for p in params]
         return [dict(zip(params, combo)) for combo in itertools.product(*lists)]  # type: ignore[arg-type]
     assert spec.samples is not None
+    from scipy.stats import qmc  # only Latin hypercube designs need it
+
     sampler = qmc.LatinHypercube(d=len(params), seed=seed)
     unit_points = sampler.random(spec.samples)
     cells = []

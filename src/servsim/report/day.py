@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from servsim.economics import service_level_goals, warmup_end_s
 from servsim.metrics.registry import DAY_VIEW
@@ -33,13 +32,15 @@ def interval_estimates(intervals: pd.DataFrame, metrics: Sequence[str], level: f
     """Per (channel, interval): for each metric its ``<metric>`` mean, ``<metric>_half_width`` and
     ``<metric>_n`` across the replications of a stacked ``intervals`` table (wide, one row per
     channel and interval, in the table's order)."""
+    from scipy.special import stdtrit  # imported on first use: ``import servsim`` does without scipy
+
     groups = intervals.groupby(KEYS, observed=True, sort=False)
     out = groups.size().rename("rows").reset_index()[KEYS]
     for m in metrics:
         agg = groups[m].agg(["mean", "std", "count"]).reset_index(drop=True)
         n = agg["count"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
-            t = st.t.ppf(0.5 + level / 2, np.where(n > 1, n - 1, 1))
+            t = stdtrit(np.where(n > 1, n - 1, 1), 0.5 + level / 2)  # Student-t quantile
             hw = np.where(n > 1, t * agg["std"].to_numpy(dtype=float) / np.sqrt(np.maximum(n, 1)), np.nan)
         out[m] = agg["mean"].to_numpy(dtype=float)
         out[f"{m}_half_width"] = hw

@@ -21,8 +21,6 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 from pydantic import Strict as StrictMode
-from scipy.optimize import brentq
-from scipy.special import gammaln
 
 from servsim.scenario.base import Duration, Strict
 from servsim.scenario.csvfiles import number, read_rows
@@ -270,6 +268,14 @@ class Gamma(_Dist):
         return rng.gamma(k, theta, n)
 
 
+def gammaln(x: float) -> float:
+    """log Γ(x), by scipy (imported here: only Weibull parameters need it, and ``import servsim``
+    stays free of scipy)."""
+    from scipy.special import gammaln as _gammaln
+
+    return float(_gammaln(x))
+
+
 def _weibull_cv(shape: float) -> float:
     """cv of a Weibull with the given shape: sqrt(Γ(1+2/k)/Γ(1+1/k)² - 1)."""
     return math.sqrt(math.expm1(gammaln(1 + 2 / shape) - 2 * gammaln(1 + 1 / shape)))
@@ -301,6 +307,8 @@ class Weibull(_Dist):
         if self.shape is not None and self.scale is not None:
             return self.shape, self.scale
         assert self.mean is not None and self.cv is not None
+        from scipy.optimize import brentq
+
         cv = self.cv
         k = brentq(lambda s: _weibull_cv(s) - cv, 0.1, 100.0, xtol=1e-12)
         return k, self.mean / math.exp(gammaln(1 + 1 / k))
