@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from servsim.experiments.sweep import load_sweep, run_sweep
-from servsim.report.sweep import cell_summary, heatmap_figure, line_figure, parameter_label, scatter_figure, \
-    write_outputs
+from servsim.report.sweep import cell_summary, parameter_label, write_outputs
+from servsim.report.sweep_figures import heatmap_figure, line_figure, scatter_figure
 from test_sweep import GRID, SCENARIO
 
 LHS = """\

@@ -174,3 +174,12 @@ def read_bytes(path: Path) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def remove_file(path: Path) -> None:
+    """Remove a file servsim wrote earlier (a link is removed itself, never what it points to); a
+    missing file is fine. Raises :class:`servsim.status.OutputError` when it cannot be removed."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise output_error(path, exc) from None

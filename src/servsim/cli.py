@@ -213,6 +213,9 @@ SchedulerOption = Annotated[str | None, typer.Option(
     help="Dask scheduler, e.g. tcp://host:8786: run the tasks on all of that cluster's workers. Gives up after "
          "10 s without an answer (SERVSIM_CONNECT_TIMEOUT sets the seconds).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no tables (for scripts).")]
+NoFiguresOption = Annotated[bool, typer.Option(
+    "--no-figures", help="Write the tables only, without figures/*.png (and report.html); `servsim report DIR` "
+                         "draws them later from the stored results.")]
 AllowOption = Annotated[list[Path] | None, typer.Option(
     "--allow-dir", metavar="DIR", help="A folder the files named inside the input file may also be read from (repeatable; besides "
                         "the working directory, the input file's folder and SERVSIM_ALLOW_DIRS).")]
@@ -668,6 +671,7 @@ def compare(
     overwrite: OverwriteOption = False,
     level: Annotated[float, typer.Option("--level", min=0.5, max=0.999, metavar="P", help="Confidence level.")] = 0.95,
     allow: AllowOption = None,
+    no_figures: NoFiguresOption = False,
 ) -> None:
     """Compare options with common random numbers: CIs, paired differences, the choice, a report.
 
@@ -683,10 +687,15 @@ def compare(
     result = _run_stored(
         exp.spec.name, len(exp.options) * exp.spec.replications, folder, quiet,
         lambda progress: studies.compare(exp, out=folder, workers=workers, scheduler=scheduler, level=level,
-                                         overwrite=overwrite, progress=progress))
+                                         overwrite=overwrite, progress=progress, figures=not no_figures))
+    _record_study(folder, "experiment", file, allow, level)
     if not quiet:
         render_comparison(out, exp, result.comparison, level)
-        out.print(f"results, figures and report.html written to {_shown(folder)}/", highlight=False)
+        what = "results" if no_figures else "results, figures and report.html"
+        out.print(f"{what} written to {_shown(folder)}/", highlight=False)
+        if no_figures:
+            out.print(f"draw the figures and report.html with: servsim report {_shown(shlex.quote(str(folder)))}",
+                      highlight=False)
 
 
 @command
@@ -698,6 +707,7 @@ def sweep(
     quiet: QuietOption = False,
     overwrite: OverwriteOption = False,
     allow: AllowOption = None,
+    no_figures: NoFiguresOption = False,
 ) -> None:
     """Sweep a grid or Latin hypercube of scenario parameters; one row per cell × replication.
 
@@ -713,12 +723,94 @@ def sweep(
     result = _run_stored(
         sw.spec.name, len(sw.scenarios) * sw.spec.replications, folder, quiet,
         lambda progress: studies.sweep(sw, out=folder, workers=workers, scheduler=scheduler, overwrite=overwrite,
-                                       progress=progress),
+                                       progress=progress, figures=not no_figures),
         describe=lambda key: _describe_cell(sw.cells, key))
+    _record_study(folder, "sweep", file, allow, 0.95)
     summary = result.cells
     if not quiet:
         render_sweep(out, sw, summary)
-        out.print(f"results, cells.csv and figures written to {_shown(folder)}/", highlight=False)
+        what = "results and cells.csv" if no_figures else "results, cells.csv and figures"
+        out.print(f"{what} written to {_shown(folder)}/", highlight=False)
+        if no_figures:
+            out.print(f"draw the figures with: servsim report {_shown(shlex.quote(str(folder)))}", highlight=False)
+
+
+#: The file in a compare or sweep output folder that says which study wrote it (``servsim report``).
+STUDY_FILE = "study.json"
+
+
+def _record_study(folder: Path, kind: str, file: Path, allow: list[Path] | None, level: float) -> None:
+    """Write ``folder/study.json``: the study's kind, its file (absolute), the extra folders its files
+    may be read from and the confidence level, so ``servsim report DIR`` can redraw its outputs."""
+    from servsim.atomic import write_text
+    from servsim.status import OutputError
+
+    record = {"kind": kind, "file": str(file.resolve()), "allow": [str(p.resolve()) for p in allow or ()],
+              "level": level, "servsim": __version__}
+    try:
+        write_text(folder / STUDY_FILE, json.dumps(record, indent=2) + "\n")
+    except OutputError as exc:
+        _output_failed(exc.path, exc.reason)
+
+
+@command
+def report(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="Output folder of `servsim compare` or `servsim sweep`.")],
+    quiet: QuietOption = False,
+) -> None:
+    """Draw the figures (and, for a comparison, report.html) of a compare or sweep folder from its store.
+
+    For a run made with --no-figures. The study's file is read again; if it changed since the run,
+    nothing is drawn. Tasks not yet finished (an interrupted run) are run first.
+    """
+    from servsim import studies
+    from servsim.experiments.store import StoreError, StoreMismatchError
+
+    record = _study_record(folder)
+    file, allow = Path(record["file"]), [Path(p) for p in record.get("allow", [])]
+    command_name = "compare" if record["kind"] == "experiment" else "sweep"
+    rerun = f"servsim {command_name} {shlex.quote(str(file))} --out {shlex.quote(str(folder))}"
+
+    def redraw(run: Callable[[], _T]) -> _T:
+        try:
+            return run()
+        except StoreMismatchError:
+            raise StoreError(f"{file} changed since the run stored in {folder}, so its results no longer describe "
+                             f"it; recompute them with: {rerun} --overwrite") from None
+
+    if record["kind"] == "experiment":
+        exp = _load_experiment(file, allow)
+        level = float(record.get("level", 0.95))
+        _run_stored(exp.spec.name, len(exp.options) * exp.spec.replications, folder, quiet,
+                    lambda progress: redraw(lambda: studies.compare(exp, out=folder, level=level, progress=progress)))
+        what = "figures and report.html"
+    else:
+        sw = _load_sweep(file, allow)
+        _run_stored(sw.spec.name, len(sw.scenarios) * sw.spec.replications, folder, quiet,
+                    lambda progress: redraw(lambda: studies.sweep(sw, out=folder, progress=progress)),
+                    describe=lambda key: _describe_cell(sw.cells, key))
+        what = "figures"
+    if not quiet:
+        out.print(f"{what} written to {_shown(folder)}/", highlight=False)
+
+
+def _study_record(folder: Path) -> dict[str, Any]:
+    """``folder/study.json`` (:func:`_record_study`), or exit 2 saying what the folder is not."""
+    path = folder / STUDY_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("kind") not in ("experiment", "sweep") or not isinstance(record.get("file"), str):
+            raise ValueError(record)
+    except FileNotFoundError:
+        hint = (" (a run folder of `servsim run --out` has its report already)" if (folder / "run.json").is_file()
+                else "")
+        _error(f"{_shown(folder)} is not the output folder of `servsim compare` or `servsim sweep`: it has no "
+               f"{STUDY_FILE}{hint}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (OSError, ValueError, AttributeError):
+        _error(f"{_shown(path)} cannot be read as a record of a compare or sweep run; run the study again")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    return record
 
 
 def _describe_cell(cells: pd.DataFrame, key: TaskKey) -> str:

@@ -195,13 +195,15 @@ def compare(
     base_dir: str | Path | None = None,
     roots: Roots = None,
     progress: Progress | None = None,
+    figures: bool = True,
 ) -> ComparisonResult:
     """Run an experiment's options with common random numbers and compare them, as
     ``servsim compare`` does (module docstring): CIs, paired differences from the baseline, the
     choice under the objective and the Pareto front.
 
     ``out``: the output folder (resumable store and every file the CLI writes; refused if it holds
-    a different experiment unless ``overwrite``). ``progress(n)`` is called as tasks finish.
+    a different experiment unless ``overwrite``; ``figures=False`` leaves out figures/*.png and
+    report.html, which ``servsim report`` draws later). ``progress(n)`` is called as tasks finish.
     Raises :class:`servsim.ScenarioError` for an invalid experiment,
     :class:`servsim.experiments.store.StoreMismatchError` for a folder of another experiment, and
     the errors of :func:`servsim.replicate` for the executor."""
@@ -214,7 +216,7 @@ def compare(
         if out is not None:
             from servsim.report.experiment import write_outputs
 
-            write_outputs(folder, exp, comparison, level)
+            write_outputs(folder, exp, comparison, level, figures=figures)
     return ComparisonResult(exp, comparison, level, None if out is None else Path(out))
 
 
@@ -299,16 +301,18 @@ def sweep(
     base_dir: str | Path | None = None,
     roots: Roots = None,
     progress: Progress | None = None,
+    figures: bool = True,
 ) -> SweepResult:
     """Run a sweep's cells × replications, as ``servsim sweep`` does (module docstring); with
-    ``out``, its files are written there too. Errors as for :func:`compare`."""
+    ``out``, its files are written there too (figures/*.png unless ``figures`` is false). Errors as
+    for :func:`compare`."""
     sw = _study(spec, Sweep, sweep_from_dict, load_sweep, base_dir, roots, _overrides(replications, seed))
     with _folder(out, "servsim-sweep-") as folder:
         results = run_sweep(sw, folder, workers=workers, scheduler=scheduler, progress=progress, overwrite=overwrite)
         if out is not None:
             from servsim.report.sweep import write_outputs
 
-            cells = write_outputs(folder, sw, results, level)
+            cells = write_outputs(folder, sw, results, level, figures=figures)
         else:
             from servsim.report.sweep import cell_summary
 

@@ -10,12 +10,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from servsim import __version__
-from servsim.atomic import ensure_dir, write_bytes, write_text
+from servsim.atomic import ensure_dir, refuse_link, remove_file, write_bytes, write_text
 from servsim.experiments.compare import Comparison
 from servsim.experiments.spec import Experiment
 from servsim.economics import service_level_goals
 from servsim.metrics.indifference import default_zone
-from servsim.report import day_figures, figures, html
+from servsim.report import html
 from servsim.report import format as fmt
 from servsim.report.tables import Column, legend, print_columns, split
 from servsim.stats import Constraint, Selection
@@ -37,6 +37,8 @@ def currency(exp: Experiment) -> str:
 def report_figures(exp: Experiment, c: Comparison, level: float = 0.95) -> dict[str, bytes]:
     """The report's figures as PNG bytes, by name (``comparison``, ``pareto``, ``differences``,
     ``day``)."""
+    from servsim.report import day_figures, figures  # matplotlib: imported only when drawing
+
     best = c.selection.best if c.selection is not None else None
     constraints = [Constraint(m, op, b) for m, op, b in exp.spec.objective.parsed_constraints()] \
         if exp.spec.objective is not None else []
@@ -65,20 +67,31 @@ def report_page(exp: Experiment, c: Comparison, level: float = 0.95,
                                   currency=currency(exp), zones=zone_rules(exp))
 
 
-def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0.95) -> None:
+#: Files of the report (under the output folder): removed when a run writes none, so none is stale.
+REPORT_FILES = ("report.html", "figures/comparison.png", "figures/pareto.png", "figures/differences.png",
+                "figures/day.png")
+
+
+def write_outputs(folder: Path, exp: Experiment, c: Comparison, level: float = 0.95, figures: bool = True) -> None:
     """results.parquet (one row per option × replication), summary.csv, differences.csv,
-    figures/*.png and report.html (self-contained), each written all or nothing
-    (:mod:`servsim.atomic`; :class:`servsim.status.OutputError` when it cannot be written)."""
+    pareto.csv, experiment.json and, unless ``figures`` is false, figures/*.png and report.html
+    (self-contained; without them, the ones an earlier run left are removed), each written all or
+    nothing (:mod:`servsim.atomic`; :class:`servsim.status.OutputError` when it cannot be written)."""
     ensure_dir(folder, inside=folder)
     write_bytes(folder / "results.parquet", c.results.to_parquet(index=False))
     write_text(folder / "summary.csv", c.summary.to_csv(index=False))
     write_text(folder / "differences.csv", c.differences.to_csv(index=False))
     write_text(folder / "pareto.csv", c.pareto.to_csv(index=False))
-    pngs = report_figures(exp, c, level)
-    ensure_dir(folder / "figures", inside=folder)
-    for name, data in pngs.items():
-        write_bytes(folder / "figures" / f"{name}.png", data)
-    html.write_report(folder / "report.html", report_page(exp, c, level, pngs))
+    if figures:
+        pngs = report_figures(exp, c, level)
+        ensure_dir(folder / "figures", inside=folder)
+        for name, data in pngs.items():
+            write_bytes(folder / "figures" / f"{name}.png", data)
+        html.write_report(folder / "report.html", report_page(exp, c, level, pngs))
+    else:
+        refuse_link(folder / "figures")  # never remove anything through a link
+        for name in REPORT_FILES:
+            remove_file(folder / name)
     write_text(folder / "experiment.json", json.dumps(meta(exp), indent=2) + "\n")
 
 
