@@ -130,11 +130,11 @@ def test_log_off_tables_equal_log_on(case: str):
 
 @pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped"])
 def test_tiny_chunks_change_nothing(case: str, monkeypatch: pytest.MonkeyPatch):
-    """Contacts folded 10 at a time, pool events 7 at a time: chunk edges cut through busy periods,
-    visits and intervals, and the tables are still the same."""
+    """Contacts folded 10 at a time, the window compacted to the newest 3: chunk edges cut through
+    busy periods, visits and intervals, contacts and visits move to the held rows, and the tables
+    are still the same."""
     monkeypatch.setattr(record, "CHUNK", 10)
     monkeypatch.setattr(record, "BATCH", 3)
-    monkeypatch.setattr(record, "EVENTS", 7)
     _compare(CASES[case](), seed=5)
 
 

@@ -9,21 +9,23 @@ wherever it likes. There are two:
   across processes and become the ``contacts`` and ``visits`` tables (:mod:`servsim.metrics`);
 * :class:`LiveRows`, for runs without a log. A hotel keeps a register of the guests in the house,
   not of every guest it ever had: at check-out the guest's card goes to the accountant, who adds it
-  to the month's figures and shreds it. ``LiveRows`` is that register: each column is a ``dict``
-  keyed by row id that holds only the rows of contacts still in the system (and of those that left
-  in the last batch), so memory follows the number of contacts present, not the number that came
-  through. When :data:`BATCH` contacts have left, their rows and their visits' rows move to a
-  compact :class:`Records` (contacts renumbered from 0), which goes to the *sink*
-  (:class:`Sink`) when it holds :data:`CHUNK` contacts; the sink folds it into per-cell sums and
-  drops it. Pools' busy time needs the number of busy slots at every instant, so each service
-  start and end is also buffered as a (time, pool) event and handed to the sink :data:`EVENTS` at
-  a time, in time order.
+  to the month's figures and shreds it. ``LiveRows`` is that register: it holds the rows of the
+  contacts still in the system and of the last few thousand that came, so memory follows the
+  number of contacts present, not the number that came through. Appends go to the same typed
+  arrays as the log's (a window that starts at the oldest row still needed); the columns written by
+  index are dicts of the rows not yet folded. When :data:`CHUNK` contacts have left, their rows and
+  their visits' rows go, with numpy, into a compact :class:`Records` (contacts renumbered from 0)
+  for the *sink* (:class:`Sink`), which folds it into per-cell sums and drops it. Pools' busy time
+  needs the number of busy slots at every instant: every service start and end up to that moment
+  is handed over too, in time order — those of the folded visits from their rows, those of visits
+  still live from the dicts — so nothing on the engine's path does more than with the log.
 
-``CHUNK``, ``BATCH`` and ``EVENTS`` are read when they are used, so a test may change them.
+``CHUNK`` and ``BATCH`` are read when they are used, so a test may change them.
 """
 
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -33,13 +35,12 @@ import numpy as np
 
 from servsim.outcomes import Outcome, VisitOutcome
 
-#: Contacts that left, moved out of the live rows at a time (into compact arrays).
-BATCH = 64
+#: Contacts kept in place when the window is compacted: the newest ones, likely to leave soon
+#: (older contacts still present move to small dicts).
+BATCH = 4096
 #: Contacts folded at a time: big enough to amortise building a chunk's tables, small enough that
 #: they stay around a megabyte.
 CHUNK = 4096
-#: Busy/free events handed to the sink at a time.
-EVENTS = 16384
 
 NAN = float("nan")
 _IN_SYSTEM = int(Outcome.IN_SYSTEM)
@@ -173,44 +174,6 @@ class Sink(Protocol):
         pools' levels up to ``until`` (no event will come before it)."""
 
 
-class _Counted(dict):
-    """A column appended to once per row: the next row's key is the number of rows so far."""
-
-    __slots__ = ("n",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.n = 0
-
-    def append(self, x: object) -> None:
-        n = self.n
-        self[n] = x
-        self.n = n + 1
-
-    def __len__(self) -> int:
-        return self.n
-
-
-class _VisitContact(_Counted):
-    """``v_contact``: also keeps each live contact's visit ids, in order."""
-
-    __slots__ = ("of",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.of: dict[int, list[int]] = {}
-
-    def append(self, cid: int) -> None:
-        n = self.n
-        self[n] = cid
-        self.n = n + 1
-        visits = self.of.get(cid)
-        if visits is None:
-            self.of[cid] = [n]
-        else:
-            visits.append(n)
-
-
 class _Indexed(dict):
     """A column written by index only. Every row starts at its column's starting value (NaN, -1,
     IN_SYSTEM or WAITING), which the appends carry: appends are ignored, and moving a row out
@@ -221,139 +184,229 @@ class _Indexed(dict):
     append = id
 
 
-class _Start(_Indexed):
-    """``v_start``: each service start is also a busy event (time, pool)."""
-
-    __slots__ = ("pool", "t", "code")
-
-    def __setitem__(self, v: int, now: float) -> None:
-        dict.__setitem__(self, v, now)
-        self.t.append(now)
-        self.code.append(self.pool[v])
+def _column(typecode: str, values: np.ndarray) -> array:
+    """``values`` as an ``array.array`` of ``typecode`` (the columns of :class:`Records`)."""
+    out = array(typecode)
+    out.frombytes(np.ascontiguousarray(values, dtype=_DTYPES[typecode]).tobytes())
+    return out
 
 
-class _End(_Indexed):
-    """``v_end``: the end of a started visit is also a free event (time, ~pool)."""
+_DTYPES = {"h": np.int16, "b": np.int8, "i": np.int32, "d": np.float64}
 
-    __slots__ = ("pool", "t", "code", "owner")
 
-    def __setitem__(self, v: int, t: float) -> None:
-        dict.__setitem__(self, v, t)
-        p = self.pool.get(v, -1)
-        if p >= 0:
-            self.t.append(t)
-            self.code.append(~p)
-            if len(self.t) >= EVENTS:
-                self.owner.flush_busy()
+def _view(col: array) -> np.ndarray:
+    """A zero-copy numpy view of an ``array.array`` column (drop it before the column grows)."""
+    return np.frombuffer(col, dtype=_DTYPES[col.typecode]) if len(col) else np.zeros(0, dtype=_DTYPES[col.typecode])
 
 
 class LiveRows:
-    """A :class:`Recorder` that keeps live rows only and hands finished contacts to a :class:`Sink`
-    (module docstring). ``chunk``: contacts per chunk (default :data:`CHUNK`)."""
+    """A :class:`Recorder` that keeps the rows of contacts still present only and hands finished
+    contacts to a :class:`Sink` in chunks of ``chunk`` (default :data:`CHUNK`) contacts.
+
+    The columns the engine only appends to (``channel``, ``segment``, ``arrival``, ``attempt``,
+    ``v_contact``, ``v_step``, ``v_queued``) are the same ``array.array`` columns as the log's, holding
+    the rows from ``cbase`` (contacts) and ``vbase`` (visits) on, so appending costs what it costs
+    with the log. The columns written by index (``exit``, ``outcome``, ``v_pool``, ``v_start``,
+    ``v_end``, ``v_outcome``) are dicts of the rows written and not yet folded. When ``chunk``
+    contacts have left, :meth:`fold` takes their rows with numpy (a contact's visits are found by one
+    :func:`numpy.isin` over the visits window), hands them over as a compact :class:`Records`
+    (contacts renumbered from 0), then drops the rows no contact present needs: rows before the
+    newest :data:`BATCH` contacts of contacts still present (a long wait, a backlog) move to small
+    dicts (``held``), so the arrays stay about ``chunk + BATCH`` contacts long whatever the horizon.
+    """
 
     def __init__(self, sink: Sink, chunk: int | None = None) -> None:
         self.sink = sink
         self.chunk = chunk or CHUNK
-        #: ids of contacts that left, not yet moved out
+        #: ids of contacts that left, not yet folded
         self.gone: list[int] = []
-        self.channel = _Counted()
-        self.segment = _Counted()
-        self.arrival = _Counted()
+        self.channel, self.segment, self.arrival, self.attempt = array("h"), array("h"), array("d"), array("b")
+        self.v_contact, self.v_step, self.v_queued = array("i"), array("h"), array("d")
+        self.cbase = 0
+        self.vbase = 0
+        #: per contact row of the window: folded already (sized lazily)
+        self.folded = np.zeros(0, dtype=bool)
         self.exit = _Indexed()
         self.outcome = _Indexed()
-        self.attempt = _Counted()
-        self.v_contact = _VisitContact()
-        self.v_step = _Counted()
         self.v_pool = _Indexed()
-        self.v_queued = _Counted()
-        self.v_start = _Start()
-        self.v_end = _End()
+        self.v_start = _Indexed()
+        self.v_end = _Indexed()
         self.v_outcome = _Indexed()
-        self.events_t = array("d")
-        self.events_code = array("h")
-        for col in (self.v_start, self.v_end):
-            col.pool, col.t, col.code = self.v_pool, self.events_t, self.events_code
-        self.v_end.owner = self
-        #: contacts moved out, not yet handed to the sink (``v_contact``: row in this chunk)
-        self.out = Records(end_time=NAN)
+        #: pool events (service starts and ends) before this time have been handed to the sink
+        self.events_until = -math.inf
+        #: appended rows of contacts still present from before ``cbase``: cid -> (channel, segment,
+        #: arrival, attempt), and their visits from before ``vbase``: cid -> [(vid, step, queued)]
+        self.held: dict[int, tuple[int, int, float, int]] = {}
+        self.held_visits: dict[int, list[tuple[int, int, float]]] = {}
         self.end_time = 0.0
         self.stopped = ""
 
     @property
     def contacts(self) -> int:
         """Contacts that arrived so far (with the log on: ``len(rec.arrival)``)."""
-        return len(self.arrival)
+        return self.cbase + len(self.arrival)
 
     @property
     def in_memory(self) -> int:
-        """Contact rows held as dicts now: in the system, or left in the last batch."""
-        return dict.__len__(self.arrival)
+        """Contact rows held now: the window's and the held ones."""
+        return len(self.arrival) + len(self.held)
 
     def left(self, cid: int) -> None:
         gone = self.gone
         gone.append(cid)
-        if len(gone) >= BATCH:
-            self.move(sorted(gone))
-            gone.clear()
+        if len(gone) >= self.chunk:
+            self.fold()
 
     def close(self, end_time: float, stopped: str) -> None:
         """Fold everything, contacts still present included (their unfinished visits end at
         ``end_time``)."""
         self.end_time = end_time
         self.stopped = stopped
-        self.flush_busy(end_time)
+        folded = self._folded()
+        gone = set(self.gone)
+        present = [cid for cid in (self.cbase + np.flatnonzero(~folded)).tolist() if cid not in gone]
+        self.gone.extend(present)
+        self.gone.extend(self.held)
+        self.fold(end_time, final=True)
+
+    def _folded(self) -> np.ndarray:
+        """:attr:`folded`, grown to the window's length."""
+        n = len(self.arrival)
+        if len(self.folded) < n:
+            self.folded = np.concatenate([self.folded, np.zeros(n - len(self.folded), dtype=bool)])
+        return self.folded
+
+    def fold(self, end_time: float = NAN, final: bool = False) -> None:
+        """Hand the contacts that left (at the end, ``final``, all present ones too, and the run's
+        ``end_time``), with their visits, to the sink as one chunk, and the pool events so far; then
+        drop the rows no contact present needs.
+
+        Pool events (service starts and ends) are written at the moment they happen, so they come in
+        time order: everything up to the latest one seen is complete (an abandonment may be written
+        after its deadline, but it is no pool event). The events handed over are those of the folded
+        visits and of live visits from ``events_until`` on, up to that latest time."""
+        ids = np.unique(np.array(self.gone, dtype=np.int64))
         self.gone.clear()
-        self.out.end_time = end_time
-        self.move(sorted(dict.keys(self.arrival)))
-        self.emit()
+        since = self.events_until
+        chunk = self._chunk(ids, end_time if final else NAN)  # takes its visits out of the dicts
+        if len(ids):
+            self.sink.contacts(chunk)
+        times, codes = _chunk_events(chunk, since)
+        if final:
+            until = end_time
+        else:
+            live_t, live_c = self._dict_events(since)
+            until = max(since, float(times.max()) if len(times) else -math.inf,
+                        float(live_t.max()) if len(live_t) else -math.inf)
+            later = live_t >= until  # the latest moment may have more events to come: next time
+            times, codes = np.concatenate([times, live_t[~later]]), np.concatenate([codes, live_c[~later]])
+        if until > -math.inf:
+            order = np.argsort(times, kind="stable")
+            self.sink.busy(times[order], codes[order], until)
+            self.events_until = until
+        if not final:
+            self._compact()
 
-    def move(self, ids: list[int]) -> None:
-        """Move contacts ``ids``, with their visits, from the live rows to the chunk for the sink;
-        hand the chunk over when it is full."""
-        for k in range(0, len(ids), self.chunk):
-            self._move(ids[k:k + self.chunk])
-            if len(self.out.arrival) >= self.chunk:
-                self.emit()
+    def _dict_events(self, since: float) -> tuple[np.ndarray, np.ndarray]:
+        """Service starts (code = pool) and ends (~pool) at or after ``since`` of visits not folded."""
+        pool = self.v_pool
+        times, codes = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
+        for col, start in ((self.v_start, True), (self.v_end, False)):
+            if not col:
+                continue
+            vids = np.fromiter(col.keys(), dtype=np.int64, count=len(col))
+            t = np.fromiter(col.values(), dtype=np.float64, count=len(col))
+            keep = t >= since
+            vids, t = vids[keep], t[keep]
+            p = np.fromiter(map(pool.get, vids.tolist(), repeat(-1)), dtype=np.int64, count=len(vids))
+            started = p >= 0  # an abandoned visit's end is no pool event
+            times.append(t[started])
+            codes.append(p[started] if start else ~p[started])
+        return np.concatenate(times), np.concatenate(codes)
 
-    def _move(self, ids: list[int]) -> None:
-        o = self.out
-        first = len(o.arrival)
-        o.channel.extend(map(self.channel.pop, ids))
-        o.segment.extend(map(self.segment.pop, ids))
-        o.arrival.extend(map(self.arrival.pop, ids))
-        o.exit.extend(map(self.exit.pop, ids, repeat(NAN)))
-        o.outcome.extend(map(self.outcome.pop, ids, repeat(_IN_SYSTEM)))
-        o.attempt.extend(map(self.attempt.pop, ids))
-        pop = self.v_contact.of.pop
-        visits = [pop(cid, ()) for cid in ids]
-        o.v_contact.extend([first + i for i, vs in enumerate(visits) for _ in vs])
-        vids = [v for vs in visits for v in vs]
-        if not vids:
+    def _chunk(self, ids: np.ndarray, end_time: float) -> Records:
+        """The rows of contacts ``ids`` (sorted) and of their visits, as a compact :class:`Records`."""
+        held_ids = ids[ids < self.cbase].tolist()
+        win = ids[ids >= self.cbase] - self.cbase
+        folded = self._folded()
+        folded[win] = True
+        rows = [self.held.pop(cid) for cid in held_ids]
+        cols = {}
+        for j, name in enumerate(("channel", "segment", "arrival", "attempt")):
+            window = _view(getattr(self, name))
+            cols[name] = np.concatenate([np.array([r[j] for r in rows], dtype=window.dtype), window[win]])
+            del window  # the array may not grow while numpy looks at its buffer
+        # visits: those in the window of these contacts, and the held ones of held contacts
+        vc = _view(self.v_contact)
+        mine = np.flatnonzero(np.isin(vc, ids))
+        v_id = self.vbase + mine
+        v_cid = vc[mine].astype(np.int64)
+        del vc
+        v_step = _view(self.v_step)[mine]
+        v_queued = _view(self.v_queued)[mine]
+        extra = [(vid, cid, step, queued) for cid in held_ids for vid, step, queued in self.held_visits.pop(cid, ())]
+        if extra:
+            v_id = np.concatenate([np.array([e[0] for e in extra], dtype=np.int64), v_id])
+            v_cid = np.concatenate([np.array([e[1] for e in extra], dtype=np.int64), v_cid])
+            v_step = np.concatenate([np.array([e[2] for e in extra], dtype=np.int16), v_step])
+            v_queued = np.concatenate([np.array([e[3] for e in extra], dtype=np.float64), v_queued])
+            order = np.argsort(v_id, kind="stable")  # a contact's visits in the order they began
+            v_id, v_cid, v_step, v_queued = v_id[order], v_cid[order], v_step[order], v_queued[order]
+        vids = v_id.tolist()
+        cid_list = ids.tolist()
+        return Records(
+            channel=_column("h", cols["channel"]), segment=_column("h", cols["segment"]),
+            arrival=_column("d", cols["arrival"]),
+            exit=array("d", map(self.exit.pop, cid_list, repeat(NAN))),
+            outcome=array("b", map(self.outcome.pop, cid_list, repeat(_IN_SYSTEM))),
+            attempt=_column("b", cols["attempt"]),
+            v_contact=_column("i", np.searchsorted(ids, v_cid)), v_step=_column("h", v_step),
+            v_pool=array("h", map(self.v_pool.pop, vids, repeat(-1))), v_queued=_column("d", v_queued),
+            v_start=array("d", map(self.v_start.pop, vids, repeat(NAN))),
+            v_end=array("d", map(self.v_end.pop, vids, repeat(NAN))),
+            v_outcome=array("b", map(self.v_outcome.pop, vids, repeat(_WAITING))),
+            end_time=end_time,
+        )
+
+    def _compact(self) -> None:
+        """Drop the window's rows before the newest :data:`BATCH` contacts: folded ones go, those of
+        contacts still present move to :attr:`held` (their visits to :attr:`held_visits`)."""
+        n = len(self.arrival)
+        cut = n - BATCH
+        if cut <= 0:
             return
-        vc = self.v_contact
-        for v in vids:
-            del vc[v]
-        o.v_step.extend(map(self.v_step.pop, vids))
-        o.v_pool.extend(map(self.v_pool.pop, vids, repeat(-1)))
-        o.v_queued.extend(map(self.v_queued.pop, vids))
-        o.v_start.extend(map(self.v_start.pop, vids, repeat(NAN)))
-        o.v_end.extend(map(self.v_end.pop, vids, repeat(NAN)))
-        o.v_outcome.extend(map(self.v_outcome.pop, vids, repeat(_WAITING)))
+        folded = self._folded()
+        vc = _view(self.v_contact).astype(np.int64)
+        rel = vc - self.cbase
+        in_window = rel >= 0
+        # a visit is still needed if its contact has not been folded (held contacts count as present)
+        done = np.zeros(len(vc), dtype=bool)
+        done[in_window] = folded[rel[in_window]]
+        if (~in_window).any():
+            done[~in_window] = [cid not in self.held for cid in vc[~in_window].tolist()]
+        needed = ~done
+        recent = needed & (rel >= cut)
+        vcut = int(np.flatnonzero(recent)[0]) if recent.any() else len(vc)
+        for i in np.flatnonzero(needed[:vcut]).tolist():  # visits of contacts present, before the cut
+            self.held_visits.setdefault(int(vc[i]), []).append((self.vbase + i, self.v_step[i], self.v_queued[i]))
+        for k in np.flatnonzero(~folded[:cut]).tolist():  # contacts present, before the cut
+            self.held[self.cbase + k] = (self.channel[k], self.segment[k], self.arrival[k], self.attempt[k])
+        del vc, rel
+        for col in (self.channel, self.segment, self.arrival, self.attempt):
+            del col[:cut]
+        for col in (self.v_contact, self.v_step, self.v_queued):
+            del col[:vcut]
+        self.folded = folded[cut:]
+        self.cbase += cut
+        self.vbase += vcut
 
-    def emit(self) -> None:
-        """Hand the chunk to the sink and start a new one."""
-        out, self.out = self.out, Records(end_time=self.out.end_time)
-        if len(out.arrival):
-            self.sink.contacts(out)
 
-    def flush_busy(self, until: float | None = None) -> None:
-        """Hand the buffered busy/free events to the sink."""
-        t, code = self.events_t, self.events_code
-        times = np.array(t, dtype=float)
-        codes = np.array(code, dtype=np.int64)
-        del t[:]
-        del code[:]
-        if until is None:
-            until = float(times[-1]) if len(times) else NAN
-        if len(times) or until == until:
-            self.sink.busy(times, codes, until)
+
+def _chunk_events(chunk: Records, since: float) -> tuple[np.ndarray, np.ndarray]:
+    """Service starts (code = pool) and ends (~pool) at or after ``since`` of a chunk's visits (the
+    earlier ones were handed over while those visits were live)."""
+    start, end = _view(chunk.v_start), _view(chunk.v_end)
+    pool = _view(chunk.v_pool).astype(np.int64)
+    s = (pool >= 0) & (start >= since)
+    e = (pool >= 0) & (end >= since)  # NaN (not ended) compares false
+    return np.concatenate([start[s], end[e]]), np.concatenate([pool[s], ~pool[e]])
