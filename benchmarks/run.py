@@ -12,7 +12,8 @@ Models (λ = 9.5/min, μ = 1/min, c = 10, ρ = 0.95):
   blended email, breaks, shrinkage, retrials and repeats; servsim only, two days).
 
 Each configuration runs ``rounds`` times, interleaved, and the median is reported: customers per
-second (engine + result tables, records on), the ratio to raw SimPy, the mean wait beside Erlang C
+second (engine + result tables, records on), the ratio to raw SimPy (paired: the median of the
+per-round ratios, each from two runs back to back, so machine load cancels out), the mean wait beside Erlang C
 / Erlang A, and peak traced memory per customer of the whole call (tables included). For M/M/10+M,
 servsim's P(abandon) with its 95% confidence interval over daily batches, beside Erlang A's.
 
@@ -324,7 +325,8 @@ def throughput(n: int, rounds: int) -> list[dict]:
         rate = count / dt
         model = name.split("/")[0]
         raw = samples.get(f"{model}/raw_simpy")
-        ratio = rate / (raw[0][1] / statistics.median(r[0] for r in raw)) if raw else float("nan")
+        # paired: the ratio of each round (both ran back to back), then the median of those ratios
+        ratio = statistics.median((r[1] / r[0]) / (q[1] / q[0]) for r, q in zip(runs, raw)) if raw else float("nan")
         theory_wait = {"mmc": erlang_c, "mmc_ab2": erlang_a}.get(model, float("nan"))
         rows.append({"config": name, "customers": count, "seconds": round(dt, 3), "customers_per_s": round(rate),
                      "ratio_to_raw_simpy": round(ratio, 2), "mean_wait_min": round(runs[0][2], 3),

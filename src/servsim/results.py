@@ -202,7 +202,8 @@ def build(plan: Plan, sums: CellSums, end_time: float, stopped: str, replication
     per-contact log ``rec`` if it kept one (without it ``contacts`` and ``visits`` are empty).
     Costs read the overall row's counts and the exact post-warm-up pool totals, so they cover
     exactly the contact KPIs' window."""
-    totals = sums.pool_totals()
+    pool_cols = sums.pool_total_columns(replication)
+    totals = pd.DataFrame(pool_cols)
     kpis = sums.summary_columns(end_time)
     intervals = sums.intervals(replication)
     n = len(kpis["channel"])
@@ -214,7 +215,8 @@ def build(plan: Plan, sums: CellSums, end_time: float, stopped: str, replication
                             | {key: np.where(overall, econ[key], np.nan) for key in columns("summary", "costs")})
     return RunResult(
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=stopped,
-        summary=summary, pool_summary=sums.pool_totals(replication, served=False), intervals=intervals,
+        summary=summary, pool_summary=pd.DataFrame({k: v for k, v in pool_cols.items() if k != "served"}),
+        intervals=intervals,
         pools=sums.pools(replication),
         per_contact=ContactLog(plan, rec if rec is not None else Records(), replication), log=rec is not None,
     )

@@ -78,7 +78,8 @@ def run_task(task: Task) -> tuple[TaskKey, dict[str, pd.DataFrame]]:
     overall = r.summary.iloc[0].to_dict()  # the first summary row is overall (channel and segment 'all')
     row = key | {col: value for col, value in overall.items() if col not in ("replication", "channel", "segment")}
     row.update(run_metrics(task.scenario, r.summary, r.pool_summary, r.intervals))
-    summary = pd.DataFrame({"option": task.key.option, **{col: r.summary[col] for col in r.summary.columns}})
+    summary = r.summary.copy(deep=False)  # the run's own table stays as it is
+    summary.insert(0, "option", task.key.option)
     # the KPIs per channel and reporting interval: the report's day view and the warm-up check (MSER)
     wanted = ["channel", "interval", "start_s", *dict.fromkeys(["mean_wait_s", *DAY_METRICS])]
     intervals = pd.DataFrame({"option": task.key.option, "replication": task.key.replication,

@@ -585,17 +585,21 @@ class CellSums:
         """Per pool over exactly [warm-up end, end of run]: staffed_s, busy_s, paid_s, served (visits
         finished at or after the warm-up end; left out with ``served=False``: the ``pool_summary``
         table) and occupancy, with a ``replication`` column first when one is given."""
+        cols = self.pool_total_columns(replication)
+        if not served:
+            del cols["served"]
+        return pd.DataFrame(cols)
+
+    def pool_total_columns(self, replication: int | None = None) -> dict[str, object]:
+        """The columns of :meth:`pool_totals`, by name."""
         plan = self.plan
-        cols = {
+        return {
             **_lead(replication, len(plan.pools)),
             "pool": pd.Categorical.from_codes(np.arange(len(plan.pools)), categories=[p.name for p in plan.pools]),
             "staffed_s": self.post[:, 0], "busy_s": self.post[:, 1], "paid_s": self.post[:, 2],
             "served": self.post[:, 3].astype(np.int64),
             "occupancy": _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools])),
         }
-        if not served:
-            del cols["served"]
-        return pd.DataFrame(cols)
 
 
 def summary_frame(cols: dict[str, object]) -> pd.DataFrame:
