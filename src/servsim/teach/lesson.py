@@ -281,7 +281,6 @@ def _expand(doc: LocatedDoc, folder: Path, policy: FilePolicy, file: str, text: 
     kpis = _check_kpis(spec, base, located)
     _check_parameters(spec, base_data, located)
     _check_replay(spec, base, located)
-    located.raise_if_any()
     start = _start(spec, located)
     _check_presets(spec, located)
     _check_plot(spec, kpis, located)
@@ -372,8 +371,7 @@ def _check_parameters(spec: LessonFile, data: dict[str, Any], located: Located) 
             try:
                 canonical = canonical_path(data, path)
             except PathError as exc:
-                hint = f"did you mean {exc.suggestion!r}?" if exc.suggestion else ""
-                located.add(where, str(exc), hint)
+                located.add(where, str(exc))
                 continue
             if canonical in seen:
                 located.add(where, f"{quoted(path)} is changed by two parameters ({seen[canonical]} too)",
@@ -481,7 +479,9 @@ def _cells(spec: LessonFile, base: dict[str, Any], folder: Path, policy: FilePol
                         data = set_path(data, path, value) if kind == "set" else scale_path(data, path, value)
                 scenario = scenario_from_dict(data, base_dir=folder, file=f"{spec.scenario} [cell]", roots=policy)
             except PathError as exc:
-                located.add(("parameters", i), f"value {spec.parameters[i].shown(index[i])!r} does not fit: {exc}")
+                p = spec.parameters[i]
+                where = ("parameters", i, "values", index[i]) if p.values is not None else ("parameters", i)
+                located.add(where, f"value {p.shown(index[i])!r} does not fit: {exc}")
                 located.raise_if_any()
             except ScenarioError as exc:
                 where = ", ".join(f"{p.key}={p.shown(j)}" for p, j in zip(spec.parameters, index))
