@@ -352,7 +352,8 @@ def _check_kpis(spec: LessonFile, base: Scenario, located: Located) -> list[Kpi]
 
 
 def _check_parameters(spec: LessonFile, data: dict[str, Any], located: Located) -> None:
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {}    # field -> the parameter setting it
+    scaled: dict[str, str] = {}  # field -> the parameter scaling it
     keys: list[str] = []
     for i, p in enumerate(spec.parameters):
         if p.key in keys:
@@ -373,10 +374,15 @@ def _check_parameters(spec: LessonFile, data: dict[str, Any], located: Located) 
             except PathError as exc:
                 located.add(where, str(exc))
                 continue
-            if canonical in seen:
-                located.add(where, f"{quoted(path)} is changed by two parameters ({seen[canonical]} too)",
-                            "let one parameter change each field")
-            seen[canonical] = p.key
+            kind = "scale" if p.scale is not None else "set"
+            if canonical in scaled or (kind == "set" and canonical in seen):
+                other = scaled.get(canonical) or seen[canonical]
+                located.add(where, f"{quoted(path)} is set by two parameters ({other} too)",
+                            "let one parameter set each field (a later 'scale' may scale it)")
+            if kind == "set":
+                seen[canonical] = p.key
+            else:
+                scaled[canonical] = p.key
         for path, factors in (p.scale or {}).items():
             if any(not isinstance(f, (int, float)) or f <= 0 for f in factors):
                 located.add(("parameters", i, "scale", path), "factors must be numbers above 0")
