@@ -77,7 +77,9 @@ def models(s: Scenario) -> list[Model]:
             values[occ] = min(1.0, lam / (c * mu))
         out.append((name, values))
         if name.startswith("M/M/c+M"):
-            out.append(("Erlang C, ignoring abandonment", _erlang_c(lam, mu, c, thr, occ)))
+            ignoring = _erlang_c(lam, mu, c, thr, occ)
+            del ignoring["abandon_rate"]  # nobody abandons in Erlang C: a 0% line says nothing
+            out.append(("Erlang C, ignoring abandonment", ignoring))
         return out
     if patience is None and not isinstance(step.handle_time, Exponential):
         scv = step.handle_time.scv

@@ -123,6 +123,12 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600 % 24:02d}:{s // 60 % 60:02d}"
 
 
+def _span(seconds: float) -> str:
+    """A whole duration as people say it: "1 h", "30 min", "1 h 30 min"."""
+    h, m = divmod(int(round(seconds / 60)), 60)
+    return " ".join(p for p in (f"{h} h" if h else "", f"{m} min" if m else "") if p) or "0 min"
+
+
 def page_data(grid: Grid) -> dict[str, Any]:
     """The JSON a page embeds (read by lesson.js)."""
     lesson = grid.lesson
@@ -153,7 +159,7 @@ def render(grid: Grid) -> str:
     h = lesson.base.horizon
     replay = grid.replays[0]
     horizon = (f"{_clock(h.start)}–{_clock(h.end)}" + (f" × {h.days} days" if h.days > 1 else "")
-               + (f", the first {fmt.value(h.warmup, 'duration')} left out as warm-up" if h.warmup else ""))
+               + (f", the first {_span(h.warmup)} left out as warm-up" if h.warmup else ""))
     kpis = [_kpi_meta(k, lesson.base.economics.currency) for k in lesson.kpis]
     return _ENV.get_template("lesson.html.j2").render(
         title=spec.title, version=__version__, lesson_hash=lesson_hash(lesson),

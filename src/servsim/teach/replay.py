@@ -85,6 +85,9 @@ def replay_events(run: Any, scenario: Scenario, step: str, start: float, length:
     for i, name in enumerate(pool_names):
         duty = _duty(pools, name, scenario, t0, t1)
         most = max([n for _, n in duty], default=0)
+        capacity = scenario.pools[name].agents if scenario.pools[name].kind != "agents" else None
+        if isinstance(capacity, int):
+            most = max(most, capacity * scenario.pools[name].concurrency)
         out_pools.append({"name": name, "kind": scenario.pools[name].kind,
                           "seats": int(max(seats[i], most)), "duty": duty})
     return {

@@ -143,7 +143,8 @@
       var lines = c.t.filter(function (m) { return k.key in m.values; }).map(function (m) {
         return m.model + ": " + theoryText(m.values[k.key], k);
       });
-      card.querySelector(".theory").textContent = state.revealed ? (lines.join("; ") || "no textbook formula here") : "";
+      var any = c.t.length > 0;
+      card.querySelector(".theory").textContent = state.revealed ? (lines.join("; ") || (any ? "no formula for this KPI" : "")) : "";
     });
   }
 
@@ -172,7 +173,8 @@
   function renderPlot() {
     var fig = document.getElementById("plot-svg"), table = document.getElementById("plot-table");
     var sr = series(), k = sr.k, xi = data.plot.x, p = data.parameters[xi];
-    var W = 640, H = 340, L = 72, R = 16, T = 16, B = 58;
+    var W = Math.max(300, Math.round(fig.getBoundingClientRect().width) || 640);
+    var H = W < 500 ? 260 : 320, L = 64, R = 12, T = 14, B = 54;
     while (fig.firstChild) fig.removeChild(fig.firstChild);
     fig.setAttribute("viewBox", "0 0 " + W + " " + H);
     var vals = [];
@@ -182,7 +184,8 @@
       c.t.forEach(function (m) { var x = m.values[k.key]; if (typeof x === "number") vals.push(x); });
       (c.runs || []).forEach(function (x) { if (x !== null) vals.push(x); });
     });
-    var top = k.kind === "share" ? 1 : Math.max.apply(null, vals.concat([0])) * 1.08 || 1;
+    var top = Math.max.apply(null, vals.concat([0])) * 1.08 || 1;
+    if (k.kind === "share") top = Math.min(1, top);
     var unit = F.axisUnit(k.kind, vals);
     var ticks = niceTicks(0, top, unit ? F.STORED[k.kind] / F.per(unit) : (k.kind === "share" ? 100 : 1));
     top = Math.max(top, ticks[ticks.length - 1]);
@@ -193,13 +196,18 @@
       fig.appendChild(s("line", { x1: L, x2: W - R, y1: yAt(t), y2: yAt(t), "class": "grid" }));
       fig.appendChild(s("text", { x: L - 6, y: yAt(t) + 4, "class": "tick", "text-anchor": "end" }, F.tick(t, k.kind, unit)));
     });
-    sr.cells.forEach(function (c, j) {
-      fig.appendChild(s("text", { x: xAt(j), y: H - B + 18, "class": "tick", "text-anchor": "middle" }, p.values[j]));
-    });
     fig.appendChild(s("text", { x: (L + W - R) / 2, y: H - 12, "class": "axis", "text-anchor": "middle" }, p.label));
     var yl = (unit && k.unitLabels[unit]) || k.unitLabel;
     fig.appendChild(s("text", { x: 14, y: (T + H - B) / 2, "class": "axis", "text-anchor": "middle",
                                 transform: "rotate(-90 14 " + (T + H - B) / 2 + ")" }, yl));
+    var step = n > 1 ? (W - L - R) / (n - 1) : W;
+    var crowded = sr.cells.some(function (c, j) { return p.values[j].length * 7 > step; });
+    sr.cells.forEach(function (c, j) {
+      var anchor = j === 0 && n > 1 ? "start" : (j === n - 1 && n > 1 ? "end" : "middle");
+      fig.appendChild(s("text", { x: xAt(j) + (anchor === "start" ? -6 : anchor === "end" ? 6 : 0),
+                                  y: H - B + 18 + (crowded && j % 2 ? 14 : 0), "class": "tick",
+                                  "text-anchor": anchor }, p.values[j]));
+    });
     var cur = state.index[xi];
     fig.appendChild(s("rect", { x: xAt(cur) - 14, y: T, width: 28, height: H - T - B, "class": "current" }));
     sr.models.forEach(function (name, mi) {
@@ -314,5 +322,10 @@
   }
 
   window.addEventListener("hashchange", function () { applyHash(); render(); });
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () { renderPlot(); if (replay) replay.redraw(); }, 100);
+  });
   init();
 })();

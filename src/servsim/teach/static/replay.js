@@ -4,7 +4,7 @@
  *   replay.play(); replay.pause(); replay.step(); replay.setSpeed(60); replay.seek(ms);
  *   replay.load(otherEvents);          // another cell, same clock position
  *
- * Callers are dots in the queue (at most MAX_DOTS drawn, then "+N more"), agents are seats, a
+ * Callers are dots in the queue (as many as fit the width, then "+N more"), agents are seats, a
  * caller who abandons leaves the queue at the time the engine recorded and fades out above it.
  * Speed is simulated seconds per real second: changing it changes nothing but the clock's pace.
  * The element carries the state for anyone to read: data-time (seconds from the window start),
@@ -13,7 +13,6 @@
  */
 (function (root) {
   "use strict";
-  var MAX_DOTS = 24;
   var SPEEDS = [1, 5, 10, 30, 60, 120, 300];
   var SVGNS = "http://www.w3.org/2000/svg";
   var COLOURS = ["#1f6feb", "#bf3989", "#8250df", "#1a7f37"];
@@ -127,25 +126,28 @@
       }
       var prio = ev.priority || [];
       queue.sort(function (x, y) { return (prio[ev.g[y]] || 0) - (prio[ev.g[x]] || 0) || d.A[x] - d.A[y]; });
-      var cols = 10, seatW = 34, gap = 8, width = 560, top = 24;
+      var width = Math.max(280, Math.round(stage.getBoundingClientRect().width) || 560);
+      var seatW = width < 480 ? 26 : 34, gap = width < 480 ? 6 : 8, top = 24;
+      var cols = Math.max(4, Math.floor((width - 16 + gap) / (seatW + gap)));
+      var dots = Math.max(6, Math.floor((width - 110) / 20));
       var rows = [];
       ev.pools.forEach(function (p) { rows.push(Math.ceil(Math.max(p.seats, 1) / cols)); });
       var seatsH = rows.reduce(function (s, r) { return s + r * (seatW + gap) + 22; }, 0);
-      var height = top + 70 + seatsH + 10;
+      var height = top + 50 + seatsH;
       figure.setAttribute("viewBox", "0 0 " + width + " " + height);
       while (figure.firstChild) figure.removeChild(figure.firstChild);
       var title = svg("text", { x: 8, y: 16, "class": "replay-caption" });
       title.textContent = "Queue";
       figure.appendChild(title);
-      var shown = Math.min(queue.length, MAX_DOTS);
+      var shown = Math.min(queue.length, dots);
       for (var j = 0; j < shown; j++) {
         var k = queue[j];
         figure.appendChild(svg("circle", { cx: 20 + j * 20, cy: top + 20, r: 8,
                                            fill: COLOURS[ev.g[k] % COLOURS.length] }));
       }
-      if (queue.length > MAX_DOTS) {
-        var more = svg("text", { x: 20 + MAX_DOTS * 20 - 4, y: top + 25, "class": "replay-more" });
-        more.textContent = "+" + (queue.length - MAX_DOTS) + " more";
+      if (queue.length > dots) {
+        var more = svg("text", { x: 20 + dots * 20 - 4, y: top + 25, "class": "replay-more" });
+        more.textContent = "+" + (queue.length - dots) + " more";
         figure.appendChild(more);
       }
       if (!queue.length) {
@@ -155,7 +157,7 @@
       }
       leaving.forEach(function (k, n) {
         var age = (ms - d.Q[k]) / fade;
-        var c = svg("circle", { cx: 300 + (n % 12) * 20, cy: top + 20 - 14 * age, r: 7, fill: "#cf222e",
+        var c = svg("circle", { cx: width - 20 - (n % 8) * 18, cy: top + 20 - 14 * age, r: 7, fill: "#cf222e",
                                 opacity: String(Math.max(0, 1 - age)) });
         figure.appendChild(c);
       });
@@ -263,7 +265,8 @@
       time: function () { return state.t; },
       speed: function () { return state.speed; },
       playing: function () { return state.playing; },
-      levels: function (ms) { return levels(state.d, ms); }
+      levels: function (ms) { return levels(state.d, ms); },
+      redraw: draw
     };
     setupTime();
     speed.value = String(state.speed);
