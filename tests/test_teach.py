@@ -126,7 +126,8 @@ def _levels_from_log(visits, step: str, t: float) -> tuple[int, int]:
      "parameters.0.path: pools.agent.agents: 'agent' not found under 'pools'; did you mean 'pools.agents.agents'?"),
     ("parameters:\n  - {label: a, path: pools.agents.agents, values: [2, fast]}",
      "parameters.0.values.1: value 'fast' does not fit"),
-    ("presets: [{label: x, values: {agent: 3}}]", "presets.0.values.agent: no parameter 'agent' (did you mean 'agents'?"),
+    ("presets: [{label: x, values: {agent: 3}}]",
+     "presets.0.values.agent: no parameter 'agent' (did you mean 'agents'?"),
     ("replay: {step: anser}", "replay.step: no step 'anser' (did you mean 'answer'?"),
     ("colour: red", "colour: unknown field 'colour'"),
 ])
@@ -145,6 +146,12 @@ def test_bad_lesson_files_are_located_and_never_a_traceback(tmp_path, text, wher
     res = CliRunner().invoke(app, ["teach", str(path), "--out", str(tmp_path / "x.html")])
     assert res.exit_code == 2 and "Traceback" not in res.output and "is not a valid lesson file" in res.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_teach_help_fits_80_columns():
+    res = CliRunner().invoke(app, ["teach", "--help"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0 and "LESSON" in res.output and "--out" in res.output
+    assert max(len(line) for line in res.output.splitlines()) <= 80 and "…" not in res.output
 
 
 def test_teach_names_the_command_for_a_scenario(tmp_path):
@@ -259,8 +266,8 @@ def test_format_js_writes_what_the_python_formatter_writes(browser):
              (4526.0, 3.0, "money"), (3.405, 0.125, "money"), (0.825, 0.03, "ratio"), (-0.0004, 0.00004, "share"),
              (float("nan"), 1.0, "share"), (0.0, 0.0, "duration"), (0.001, 0.0004, "duration"), (170.1, 0.04, "hours")]
     try:
-        got = page.evaluate("cs => cs.map(c => [servsimFormat.estimate(c[0], c[1], c[2]), servsimFormat.value(c[0], c[2])])",
-                            [[None if m != m else m, h, k] for m, h, k in cases])
+        got = page.evaluate("cs => cs.map(c => [servsimFormat.estimate(c[0], c[1], c[2]), "
+                            "servsimFormat.value(c[0], c[2])])", [[None if m != m else m, h, k] for m, h, k in cases])
         want = [[fmt.estimate(m, h, k), fmt.value(m, k)] for m, h, k in cases]
         assert got == want
     finally:

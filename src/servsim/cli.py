@@ -726,7 +726,8 @@ def teach(
                                                                "vary, the KPIs and the words around them.")],
     out_file: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
                                                   help="The page to write (default: LESSON with .html).")] = None,
-    workers: WorkersOption = 1,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, metavar="N",
+                                         help="Processes to run the grid's replications in.")] = 1,
     quiet: QuietOption = False,
     allow: AllowOption = None,
 ) -> None:

@@ -468,7 +468,8 @@ def _cells(spec: LessonFile, base: dict[str, Any], folder: Path, policy: FilePol
     distinct = total // (shape[reps_param] if reps_param is not None else 1)
     if distinct * spec.replications > MAX_RUNS:
         located.add(("replications",), f"{distinct:,} scenarios × {spec.replications} replications are "
-                    f"{distinct * spec.replications:,} runs, more than {MAX_RUNS:,}", "use fewer values or replications")
+                    f"{distinct * spec.replications:,} runs, more than {MAX_RUNS:,}",
+                    "use fewer values or replications")
         located.raise_if_any()
     cells: list[Cell] = []
     scenarios: list[Scenario] = []

@@ -48,7 +48,8 @@ FORMULAS: dict[str, tuple[list[str], str]] = {
        "abandons, first come first served, steady state (Gross & Harris, section 2.3)."),
     "M/M/c+M (Erlang A)": ([
         "patience exponential with mean 1/θ; stable for any λ, since waiting callers leave",
-        "P(wait) = A·B / (1 + (A − 1)·B),  B = Erlang B(c, a),  A = 1 + Σⱼ≥₁ Πᵢ₌₁..ⱼ λ / (cμ + iθ)",
+        "P(wait) = A·B / (1 + (A − 1)·B),  B = Erlang B(c, a),",
+        "A = 1 + Σⱼ≥₁ Πᵢ₌₁..ⱼ λ / (cμ + iθ)",
         "P(abandon | wait) = 1 + 1/(ρA) − 1/ρ,   P(abandon) = P(abandon | wait) · P(wait)",
         "occupancy = λ (1 − P(abandon)) / (cμ)",
     ], "Palm's queue (Garnett, Mandelbaum & Reiman 2002; Mandelbaum & Zeltyn 2007), computed exactly by "

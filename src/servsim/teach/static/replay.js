@@ -8,7 +8,8 @@
  * caller who abandons leaves the queue at the time the engine recorded and fades out above it.
  * Speed is simulated seconds per real second: changing it changes nothing but the clock's pace.
  * The element carries the state for anyone to read: data-time (seconds from the window start),
- * data-clock, data-queue (callers waiting), data-busy (seats busy), data-playing and data-speed.
+ * data-clock, data-queue (callers waiting), data-busy (seats busy), data-playing, data-speed and
+ * data-updated-ms (performance.now() of the last drawing).
  * No framework, no network: the component draws inline SVG into the element it is given.
  */
 (function (root) {
@@ -188,6 +189,7 @@
       host.dataset.busy = String(busy);
       host.dataset.playing = state.playing ? "true" : "false";
       host.dataset.speed = String(state.speed);
+      host.dataset.updatedMs = performance.now().toFixed(1);
       clockOut.textContent = clock(ev.t0 + state.t);
       time.value = String(Math.floor(state.t));
       time.setAttribute("aria-valuetext", clock(ev.t0 + state.t));
