@@ -820,5 +820,53 @@ def _describe_cell(cells: pd.DataFrame, key: TaskKey) -> str:
     return f"cell {key.cell}" + (f" ({values})" if values else "") + f", replication {key.replication}"
 
 
+# --------------------------------------------------------------------------- teach
+
+
+@command
+def teach(
+    file: Annotated[Path, typer.Argument(metavar="LESSON", help="Lesson file (YAML): a scenario, the parameters to "
+                                                               "vary, the KPIs and the words around them.")],
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
+                                                  help="The page to write (default: LESSON with .html).")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, metavar="N",
+                                         help="Processes to run the grid's replications in.")] = 1,
+    quiet: QuietOption = False,
+    allow: AllowOption = None,
+) -> None:
+    """Precompute a lesson's grid and write one self-contained HTML page: sliders, KPI cards, theory, a replay.
+
+    The page opens from a file or a USB stick with no network; its settings live in the URL fragment.
+    """
+    from servsim.teach.lesson import load_lesson
+    from servsim.teach.page import teach as write_lesson
+
+    try:
+        lesson = load_lesson(file, roots=_roots(file, allow))
+    except ScenarioError as exc:
+        from servsim.experiments.spec import COMMANDS, file_kind
+
+        kind = file_kind(file)
+        if kind is not None:
+            _error(f"{_shown(file)} is {_KIND[kind]}, not a lesson file")
+            err.print(f"  run it with: servsim {COMMANDS[kind]} {_shown(shlex.quote(str(file)))}; a lesson names "
+                      "it as its 'scenario:'", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        _error(f"{_shown(file)} is not a valid lesson file")
+        for problem in exc.problems:
+            err.print(f"  {_printable(problem)}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    target = out_file if out_file is not None else file.with_suffix(".html")
+    runs = len(lesson.scenarios) * lesson.spec.replications
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, disable=quiet or not sys.stderr.isatty(),
+                  transient=True) as bar:
+        task = bar.add_task(escape(lesson.spec.title), total=runs)
+        result = write_lesson(lesson, target, workers=workers, progress=lambda n: bar.advance(task, n))
+    if not quiet:
+        out.print(f"{_shown(target)}: {len(lesson.cells)} cells × {lesson.spec.replications} replications, "
+                  f"{result.size / 1e6:.2f} MB", highlight=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
