@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import servsim
+from servsim import theory
 from servsim.app.levers import Settings, Source, changes, defaults, levers
 from servsim.app.runs import Runs, cards, theory_of
 from servsim.report import format as fmt
@@ -83,7 +84,7 @@ def test_cards_read_labels_from_the_registry_and_numbers_from_the_formatter():
     sl = by_metric["service_level"]
     assert sl.label == fmt.label("service_level")
     assert sl.value == fmt.estimate(row["mean"], row["half_width"], "share")
-    assert sl.theory == f"Erlang C: {fmt.value(servsim.theory.erlang_c_service_level(9 / 60, 1 / 60, 10, 20), 'share')}"
+    assert sl.theory == f"Erlang C: {fmt.value(theory.erlang_c_service_level(9 / 60, 1 / 60, 10, 20), 'share')}"
     assert by_metric["occupancy_agents"].label == fmt.label("occupancy")
     assert by_metric["occupancy_agents"].theory == "Erlang C: 90.0%"
 
@@ -92,7 +93,7 @@ def test_theory_is_erlang_a_with_patience_and_absent_off_the_textbook():
     patience = {"channels": {"calls": {"patience": {"dist": "exponential", "mean": "2min"}}}}
     s = servsim.with_changes(MMC, [{"patch": patience}])
     model, values = theory_of(s)
-    a = servsim.theory.erlang_a(9 / 60, 1 / 60, 10, 1 / 120)
+    a = theory.erlang_a(9 / 60, 1 / 60, 10, 1 / 120)
     assert model.endswith("(Erlang A)")
     assert values["occupancy"] == pytest.approx(9 / 10 * (1 - a.p_abandon))
     assert theory_of(servsim.load_scenario(ROOT / "scenarios" / "bank_contact_centre.yaml")) is None
