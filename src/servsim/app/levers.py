@@ -170,10 +170,12 @@ def levers(scenario: Scenario) -> list[Lever]:
             who = f"{name}: " if len(scenario.steps) > 1 else ""
             out.append(_duration_lever(f"handle_{name}", f"{who}mean handle time", f"steps.{name}.handle_time.mean",
                                        mean))
+    segment_patience = any(_mean_of(seg.patience) is not None for seg in scenario.segments.values())
     for name, ch in scenario.channels.items():
         mean = _mean_of(ch.patience)
         if mean is not None:
-            who = f"{name}: " if len(scenario.channels) > 1 else ""
+            # named beside segments' patience levers, so that "mean patience" is not read as everyone's
+            who = f"{name}: " if len(scenario.channels) > 1 or segment_patience else ""
             out.append(_duration_lever(f"patience_{name}", f"{who}mean patience", f"channels.{name}.patience.mean",
                                        mean))
     for name, seg in scenario.segments.items():

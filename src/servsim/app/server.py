@@ -193,6 +193,10 @@ def build(path: Path, scenario: Scenario) -> App:
         def theory() -> ui.Tag:
             outcome, _ = simulate.result()
             found = theory_of(outcome.scenario)
+            if found is None and outcome.unstable:
+                return ui.p("No steady state to compare with: arrivals exceed what the agents can serve and no "
+                            "abandonment holds the queue, so it grows all day and these numbers depend on the "
+                            "day's length.", class_="theory-note")
             if found is None:
                 return ui.p("No textbook formula fits this setting (it takes one channel with a constant rate, "
                             "one step and one pool with a fixed headcount): simulated values only.",
