@@ -120,9 +120,35 @@ def test_a_setting_seen_before_comes_back_from_the_cache(page):
 
 
 def test_a_long_run_shows_its_progress(page):
-    controller.InputSlider(page, "replications").set("24")
+    controller.InputSlider(page, "replications").set("16")
     running = page.locator("#run-state[data-state=running] progress")
     running.wait_for(timeout=SHOWN_WITHIN_MS)
-    assert running.get_attribute("max") == "24"
+    assert running.get_attribute("max") == "16"
     page.locator("#run-state[data-state=done]").wait_for(timeout=20_000)
-    assert _state(page)["settings"]["replications"] == 24
+    assert _state(page)["settings"]["replications"] == 16
+
+
+def test_the_replay_shows_the_first_replications_own_queue_and_busy_agents(page):
+    pytest.importorskip("servsim.teach.replay", reason="the replay component comes with servsim.teach")
+    import numpy as np
+
+    replay = page.locator("#replay")
+    replay.locator(".replay-step").wait_for(timeout=SHOWN_WITHIN_MS)
+    scenario = servsim.load_scenario(MMC)
+    visits = servsim.replicate(scenario, 10, seed=0).runs[0].visits
+    visits = visits[visits["step"] == "answer"]
+    start = scenario.horizon.start + scenario.horizon.warmup
+    # the replay keeps times to the millisecond from the window start (servsim.teach.replay)
+    queued, began, ended = (np.round((visits[c].to_numpy(dtype=float) - start) * 1000) for c in
+                            ("queued_s", "start_s", "end_s"))
+    left_queue = np.where(np.isnan(began), np.where(np.isnan(ended), np.inf, ended), began)
+    left_seat = np.where(np.isnan(ended), np.inf, ended)
+    for _ in range(4):
+        t = round(float(replay.get_attribute("data-time")) * 1000)
+        waiting = int(((queued <= t) & (t < left_queue)).sum())
+        busy = int(((began <= t) & (t < left_seat)).sum())
+        shown = (int(replay.get_attribute("data-queue")), int(replay.get_attribute("data-busy")))
+        assert shown == (waiting, busy), replay.get_attribute("data-clock")
+        before = replay.get_attribute("data-time")
+        replay.locator(".replay-step").click()
+        page.wait_for_function("b => document.getElementById('replay').dataset.time !== b", arg=before)

@@ -16,7 +16,9 @@ This module imports Shiny; nothing else in servsim does (the app is the optional
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
+import re
 from pathlib import Path
 
 from shiny import App, Inputs, Outputs, Session, reactive, render, ui
@@ -71,17 +73,78 @@ def _card(card: Card) -> ui.Tag:
                         class_="kpi")
 
 
-def replay_panel(outcome: Outcome) -> ui.TagChild:
-    """The replay of the shown setting's first replication, drawn by the lesson pages' animation
-    (``servsim.teach``); nothing while that component is not installed beside the app.
+#: The replay's window: from the end of the warm-up, at most this long (as a lesson's default).
+REPLAY_LENGTH_S = 1800.0
 
-    This is the one place the app meets the replay: it is given the outcome, whose ``first``
-    replication holds the per-contact log the animation is drawn from."""
+
+def replay_panel(outcome: Outcome) -> ui.TagChild:
+    """The replay of the shown setting's first replication at its first channel's entry step, drawn
+    by the lesson pages' animation: ``servsim.teach.replay`` turns the run's own visit log into the
+    event list, ``replay.js`` plays it. Nothing when ``servsim.teach`` is not installed beside the app.
+
+    This is the one place the app meets the replay; the element ``#replay`` carries the animation's
+    state (``data-time``, ``data-queue``, ``data-busy``, ...) as the lesson pages' does."""
     try:
-        from servsim.teach import replay  # noqa: F401 - the lesson pages' component, when present
+        from servsim.teach.replay import replay_events
     except ImportError:
         return None
-    return None  # pragma: no cover - wired to servsim.teach.replay once that module exists
+    scenario = outcome.scenario
+    h = scenario.horizon
+    start = h.start + h.warmup
+    length = min(REPLAY_LENGTH_S, h.end - start)
+    if length <= 0 or not outcome.first.log:
+        return None
+    step = next(iter(scenario.channels.values())).entry
+    events = replay_events(outcome.first, scenario, step, start, length)
+    data = json.dumps(events, separators=(",", ":")).replace("</", "<\\/")
+    return ui.TagList(
+        _replay_dependency(),
+        ui.h2(f"Replay of the first replication: step '{step}', the first {length / 60:g} min after the warm-up",
+              class_="h6 replay-title"),
+        ui.div(ui.div(id="replay", class_="replay"), class_="replay-panel"),
+        ui.tags.script(ui.HTML(f"window.servsimReplay.mount(document.getElementById('replay'), {data}, "
+                               "{speed: 30});")),
+    )
+
+
+def _replay_dependency() -> ui.TagChild:
+    """``replay.js`` from ``servsim.teach``'s static files, served as they are, and the replay's
+    rules of ``lesson.css`` (:func:`replay_css`)."""
+    from htmltools import HTMLDependency
+
+    from servsim import __version__
+
+    folder = Path(importlib.util.find_spec("servsim.teach").origin).parent / "static"  # type: ignore[arg-type, union-attr]
+    return ui.TagList(
+        HTMLDependency("servsim-replay", __version__, source={"subdir": str(folder)}, script={"src": "replay.js"}),
+        ui.tags.style(replay_css((folder / "lesson.css").read_text(encoding="utf-8"))),
+    )
+
+
+def replay_css(lesson_css: str, scope: str = ".replay-panel") -> str:
+    """A lesson page's stylesheet confined to ``scope``: every top-level rule's selectors prefixed
+    with it and its ``:root`` custom properties set on it, so the replay looks as on a lesson page
+    (its controls, seats, legend) while the lesson's rules for ``body``, ``h2``, ``.card`` ... leave
+    the app's own elements alone. ``@media`` blocks (the lesson page's layout) are left out."""
+    out, depth, start = [], 0, 0
+    text = re.sub(r"/\*.*?\*/", "", lesson_css, flags=re.S)
+    for i, ch in enumerate(text):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                rule = text[start:i + 1].strip()
+                start = i + 1
+                head, body = rule[:rule.index("{")].strip(), rule[rule.index("{"):]
+                if head.startswith("@"):
+                    continue
+                selectors = [x.strip() for x in head.split(",")]
+                kept = [scope if x == ":root" else f"{scope} {x}" for x in selectors
+                        if x.split()[0] not in ("html", "body")]
+                if kept:
+                    out.append(", ".join(kept) + " " + body)
+    return "\n".join(out)
 
 
 def _described(text: str) -> ui.Tag:
@@ -110,7 +173,7 @@ def page(source: Source) -> ui.Tag:
         ui.output_ui("run_state"),
         ui.output_ui("kpis"),
         ui.output_ui("theory"),
-        ui.output_ui("replay"),
+        ui.output_ui("replay_view"),
         title=f"servsim · {scenario.name}",
         window_title=f"{scenario.name} — servsim what-if",
         fillable=False,
@@ -206,7 +269,7 @@ def build(path: Path, scenario: Scenario) -> App:
                         "load they part.", class_="theory-note")
 
         @render.ui
-        def replay() -> ui.TagChild:
+        def replay_view() -> ui.TagChild:
             outcome, _ = simulate.result()
             return replay_panel(outcome)
 
