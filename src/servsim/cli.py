@@ -710,13 +710,6 @@ def sweep(
         out.print(f"results, cells.csv and figures written to {_shown(folder)}/", highlight=False)
 
 
-def _describe_cell(cells: pd.DataFrame, key: TaskKey) -> str:
-    """``cell 3 (pools.agents.agents=7, ...), replication 2``: a sweep task by its parameter values."""
-    row = cells[cells["cell"] == key.cell]
-    values = ", ".join(f"{p}={v}" for p, v in row.iloc[0].items() if p != "cell") if len(row) else ""
-    return f"cell {key.cell}" + (f" ({values})" if values else "") + f", replication {key.replication}"
-
-
 # ---------------------------------------------------------------------------------------------
 # servsim app: the live what-if page (optional extra servsim[app], Shiny for Python)
 # ---------------------------------------------------------------------------------------------
@@ -766,6 +759,13 @@ def app_command(
     err.print(f"servsim app: {_shown(scenario.name)} on http://{_shown(host)}:{port}/ (Ctrl+C stops it)",
               highlight=False)
     serve(path, scenario, host=host, port=port)
+
+
+def _describe_cell(cells: pd.DataFrame, key: TaskKey) -> str:
+    """``cell 3 (pools.agents.agents=7, ...), replication 2``: a sweep task by its parameter values."""
+    row = cells[cells["cell"] == key.cell]
+    values = ", ".join(f"{p}={v}" for p, v in row.iloc[0].items() if p != "cell") if len(row) else ""
+    return f"cell {key.cell}" + (f" ({values})" if values else "") + f", replication {key.replication}"
 
 
 if __name__ == "__main__":  # pragma: no cover
