@@ -20,6 +20,7 @@ import servsim
 from servsim import theory
 from browser import CHROMIUM_ARGS, chromium_path
 from conftest import ROOT
+from servsim.metrics.registry import APP_CARDS
 from servsim.report import format as fmt
 from shiny.playwright import controller  # the dev extra installs shiny: missing, this fails, never skips
 from shiny.run import ShinyAppProc
@@ -27,7 +28,6 @@ from shiny.run import ShinyAppProc
 MMC = ROOT / "scenarios" / "mmc.yaml"
 #: How long a setting of one day of M/M/10 with 10 replications may take to show (issue #16).
 SHOWN_WITHIN_MS = 3000
-CARDS = ("asa_s", "service_level", "p_wait", "abandon_rate")
 
 
 def _free_port() -> int:
@@ -77,7 +77,7 @@ def _expected(changes: list[dict], replications: int = 10, seed: int = 0) -> dic
     scenario = servsim.with_changes(MMC, changes) if changes else servsim.load_scenario(MMC)
     table = servsim.replicate(scenario, replications, seed=seed).kpi_table()
     overall = table[(table["channel"] == "all") & (table["segment"] == "all")].set_index("metric")
-    shown = {m: fmt.estimate(overall.loc[m, "mean"], overall.loc[m, "half_width"], fmt.kind_of(m)) for m in CARDS}
+    shown = {m: fmt.estimate(overall.loc[m, "mean"], overall.loc[m, "half_width"], fmt.kind_of(m)) for m in APP_CARDS}
     occ = table[table["channel"] == "pool:agents"].iloc[0]
     shown["occupancy_agents"] = fmt.estimate(occ["mean"], occ["half_width"], "share")
     return shown

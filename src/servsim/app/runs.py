@@ -23,13 +23,12 @@ import pandas as pd
 
 from servsim.api import replicate
 from servsim.app.levers import Settings, Source
+from servsim.metrics.registry import APP_CARDS
 from servsim.report import format as fmt
 from servsim.report.theory_view import predictions
 from servsim.results import RunResult
 from servsim.scenario import Scenario
 
-#: The KPIs on the cards, in order; occupancy follows, one card per pool of people.
-CARD_METRICS = ("asa_s", "service_level", "p_wait", "abandon_rate")
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ def cards(outcome: Outcome) -> list[Card]:
     model = theory[0].split("(")[-1].rstrip(")") if theory else ""
     overall = table[(table["channel"] == "all") & (table["segment"] == "all")].set_index("metric")
     out = []
-    for metric in CARD_METRICS:
+    for metric in APP_CARDS:
         if metric not in overall.index:
             continue
         row = overall.loc[metric]

@@ -16,7 +16,6 @@ This module imports Shiny; nothing else in servsim does (the app is the optional
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -114,7 +113,9 @@ def _replay_dependency() -> ui.TagChild:
 
     from servsim import __version__
 
-    folder = Path(importlib.util.find_spec("servsim.teach").origin).parent / "static"  # type: ignore[arg-type, union-attr]
+    import servsim.teach
+
+    folder = Path(servsim.teach.__file__).parent / "static"
     return ui.TagList(
         HTMLDependency("servsim-replay", __version__, source={"subdir": str(folder)}, script={"src": "replay.js"}),
         ui.tags.style(replay_css((folder / "lesson.css").read_text(encoding="utf-8"))),
