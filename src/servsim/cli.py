@@ -813,6 +813,57 @@ def _study_record(folder: Path) -> dict[str, Any]:
     return record
 
 
+# ---------------------------------------------------------------------------------------------
+# servsim app: the live what-if page (optional extra servsim[app], Shiny for Python)
+# ---------------------------------------------------------------------------------------------
+
+#: The scenario ``servsim app`` opens when none is named (relative to the working directory).
+APP_SCENARIO = Path("scenarios/mmc.yaml")
+
+
+@app.command("app", cls=_Command)
+@_guarded
+def app_command(
+    file: Annotated[Path | None, typer.Argument(
+        metavar="SCENARIO", help=f"Scenario file (YAML); default: {APP_SCENARIO}.", show_default=False)] = None,
+    host: Annotated[str, typer.Option("--host", metavar="ADDRESS",
+                                      help="Address to serve on; another than 127.0.0.1 lets others run simulations "
+                                           "here.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, metavar="N", help="Port to serve on.")] = 8000,
+    allow: AllowOption = None,
+) -> None:
+    r"""Serve a live what-if page over a scenario: sliders, KPIs with CIs, theory beside them.
+
+    Needs the optional extra: pip install 'servsim\[app]'. Stop it with Ctrl+C.
+    """
+    import socket
+
+    from servsim.app import INSTALL_HINT, serve, shiny_missing
+
+    if shiny_missing():
+        _error(f"servsim app needs Shiny for Python, which is not installed; install it with: {_shown(INSTALL_HINT)}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    path = file if file is not None else APP_SCENARIO
+    if file is None and not path.is_file():
+        _error(f"no SCENARIO given and {_shown(APP_SCENARIO)} is not in this folder; name a scenario file, "
+               "e.g. servsim app my_centre.yaml")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    scenario = _load(path, allow)
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        _error(f"cannot serve on {_shown(host)}:{port}: {_shown(exc.strerror or exc)}; choose another with --port "
+               "or --host")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"[yellow]note:[/] serving on {_shown(host)}: anyone who can reach it can run simulations here",
+                  highlight=False)
+    err.print(f"servsim app: {_shown(scenario.name)} on http://{_shown(host)}:{port}/ (Ctrl+C stops it)",
+              highlight=False)
+    serve(path, scenario, host=host, port=port)
+
+
 def _describe_cell(cells: pd.DataFrame, key: TaskKey) -> str:
     """``cell 3 (pools.agents.agents=7, ...), replication 2``: a sweep task by its parameter values."""
     row = cells[cells["cell"] == key.cell]

@@ -271,6 +271,8 @@ PATTERNS: tuple[Pattern, ...] = (
 DAY_VIEW = ("offered", "service_level", "asa_s", "abandon_rate", "mean_queue")
 #: What an experiment file without ``metrics:`` compares.
 DEFAULT_EXPERIMENT_METRICS = ("service_level", "abandon_rate", "asa_s", "mean_wait_s", "cost")
+#: The KPI cards of the what-if app (``servsim app``), in order; occupancy per pool follows them.
+APP_CARDS = ("asa_s", "service_level", "p_wait", "abandon_rate")
 
 
 def columns(table: Table, source: Source | None = None) -> list[str]:
