@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,21 @@ def test_a_batch_is_written_when_full_as_one_file_per_table_and_a_marker(tmp_pat
 def test_a_batch_is_written_a_second_after_the_last_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
     monkeypatch.setattr(store_module.time, "monotonic", lambda: now[0])
+    timers: list[float] = []
+
+    class Timer:  # the timer is tested on its own below; here only the writes at a put count
+        daemon = False
+
+        def __init__(self, interval: float, function: Any) -> None:
+            timers.append(interval)
+
+        def start(self) -> None:
+            pass
+
+        def cancel(self) -> None:
+            pass
+
+    monkeypatch.setattr(store_module.threading, "Timer", Timer)
     store = ResultStore(tmp_path, HASH, batch_seconds=1.0)
     store.put(TaskKey("a", 0, 0), tables("a", 0, 0))
     now[0] += 0.5
@@ -116,11 +132,42 @@ def test_a_batch_is_written_a_second_after_the_last_write(tmp_path: Path, monkey
     assert not (tmp_path / BATCHES).exists()
     now[0] += 0.5
     store.put(TaskKey("a", 0, 2), tables("a", 0, 2))  # a second after the opening: all three written
+    assert timers == [1.0]  # set at the first put, for a second after the opening
     assert store_module.stored_tasks(tmp_path) == {TaskKey("a", 0, r) for r in range(3)}
     now[0] += 30  # a slow task: written as soon as it is given
     store.put(TaskKey("a", 0, 3), tables("a", 0, 3))
     assert len(store_module.stored_tasks(tmp_path)) == 4
     store.close()
+
+
+def test_a_timer_writes_the_open_batch_while_no_task_finishes(tmp_path: Path) -> None:
+    with ResultStore(tmp_path, HASH, batch_seconds=0.2) as store:
+        store.flush()  # the clock starts at the last write
+        store.put(TaskKey("a", 0, 0), tables("a", 0, 0))
+        store.put(TaskKey("a", 0, 1), tables("a", 0, 1))
+        deadline = time.monotonic() + 10
+        while not store_module.stored_tasks(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store_module.stored_tasks(tmp_path) == {TaskKey("a", 0, 0), TaskKey("a", 0, 1)}
+        assert len(_batch_files(tmp_path)) == 3  # both in one batch
+
+
+def test_a_failed_write_of_the_timer_is_raised_by_the_next_put(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ResultStore(tmp_path, HASH, batch_seconds=0.05)
+    store.flush()
+    monkeypatch.setattr(store_module, "write_bytes", _disk_full)
+    store.put(TaskKey("a", 0, 0), tables("a", 0, 0))
+    time.sleep(0.5)
+    with pytest.raises(store_module.OutputError, match="no space left"):
+        store.put(TaskKey("a", 0, 1), tables("a", 0, 1))  # this put failed: its task was not taken
+    monkeypatch.undo()
+    store.close()  # space again: the task kept in memory is written
+    assert store_module.stored_tasks(tmp_path) == {TaskKey("a", 0, 0)}
+
+
+def _disk_full(path: Path, *args: Any, **kwargs: Any) -> None:
+    raise store_module.OutputError(path, "no space left on device (the disk is full)")
 
 
 def test_one_fsync_per_file_and_one_for_the_folder_per_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,11 +3,12 @@
 An experiment is many independent tasks (option x sweep cell x replication), each producing a few
 small result tables. The driver hands each task's tables to the store as it finishes; the store
 keeps them in memory and writes them a *batch* at a time — when the open batch holds
-``batch_tasks`` tasks (64), at a ``put`` a second (``batch_seconds``) or more after the last write,
-when it is read, and when it is closed (also when an exception such as ``KeyboardInterrupt``
-unwinds through a ``with`` block). Running the same experiment again skips the tasks that are done,
-so an interrupted run loses at most the open batch — about a second of finished tasks, which the
-rerun computes again from their seeds — and the tasks in flight.
+``batch_tasks`` tasks (64), a second (``batch_seconds``) after the last write (at a ``put``, or by a
+timer while no task finishes), when it is read, and when it is closed (also when an exception such
+as ``KeyboardInterrupt`` unwinds through a ``with`` block, and when an unclosed store is garbage).
+Running the same experiment again skips the tasks that are done, so a killed run loses at most the
+open batch — the tasks finished in about the last second, which the rerun computes again from their
+seeds — and the tasks in flight.
 
 Layout::
 
@@ -68,6 +69,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
@@ -292,15 +294,39 @@ def _unlock(ident: tuple[int, int]) -> None:
     if held.count > 0:
         return
     try:
-        if held.batch is not None and held.batch.tasks:
-            try:
-                held.batch.write()
-            except (OutputError, StoreError) as exc:
-                log.warning("%d finished tasks could not be stored (%s); the next run computes them again",
-                            len(held.batch.tasks), exc)
+        if held.batch is not None:
+            with held.batch.mutex:
+                try:
+                    held.batch.write()
+                except (OutputError, StoreError) as exc:
+                    log.warning("%d finished tasks could not be stored (%s); the next run computes them again",
+                                len(held.batch.tasks), exc)
+                finally:
+                    held.batch.close()
     finally:
         del _HELD[ident]
         os.close(held.fd)  # closing the descriptor releases the flock
+
+
+def _before_fork() -> None:
+    """No batch is being written (by a timer's thread) while the process forks: a child that
+    inherited pyarrow's or the allocator's locks held mid-write could hang."""
+    for held in list(_HELD.values()):
+        if held.batch is not None:
+            held.batch.mutex.acquire()
+
+
+def _after_fork() -> None:
+    for held in list(_HELD.values()):
+        if held.batch is not None:
+            try:
+                held.batch.mutex.release()
+            except RuntimeError:
+                pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 @contextmanager
@@ -577,7 +603,12 @@ def _ipc_bytes(frames: list[pd.DataFrame]) -> memoryview:
 
 
 class _OpenBatch:
-    """Finished tasks not yet written, and the writing of them as one batch (module docstring)."""
+    """Finished tasks not yet written, and the writing of them as one batch (module docstring).
+
+    A batch that is not full is written by a timer ``batch_seconds`` after the last write, so a task
+    that finished just before a long wait for the next one is not kept in memory all that time. The
+    timer's thread and the driver's take turns through ``mutex``; a failure of the timer's write is
+    raised by the driver's next ``add`` or ``write``."""
 
     def __init__(self, root: Path, config_hash: str) -> None:
         self.root = root
@@ -585,29 +616,75 @@ class _OpenBatch:
         self.tasks: dict[TaskKey, dict[str, pd.DataFrame]] = {}
         self.names: dict[str, str] = {}  # lower-case table name -> its name, of the tasks here
         self.written = time.monotonic()
+        self.mutex = threading.RLock()
+        self.closed = False  # the lock is released: nothing may be written any more
+        self._timer: threading.Timer | None = None
+        self._failure: BaseException | None = None
 
     @property
     def directory(self) -> Path:
         return self.root / BATCHES
 
     def add(self, key: TaskKey, tables: dict[str, pd.DataFrame], batch_tasks: int, batch_seconds: float) -> None:
-        # file names differing only in case are one file on some disks: such a table starts a batch
-        if any(self.names.get(name.lower(), name) != name for name in tables):
-            self.write()
-        self.tasks.pop(key, None)  # given again: the latest tables count
-        self.tasks[key] = tables
-        self.names.update((name.lower(), name) for name in tables)
-        if len(self.tasks) >= batch_tasks or time.monotonic() - self.written >= batch_seconds:
-            self.write()
+        with self.mutex:
+            self._raise_failure()
+            # file names differing only in case are one file on some disks: such a table starts a batch
+            if any(self.names.get(name.lower(), name) != name for name in tables):
+                self._write()
+            self.tasks.pop(key, None)  # given again: the latest tables count
+            self.tasks[key] = tables
+            self.names.update((name.lower(), name) for name in tables)
+            wait = self.written + batch_seconds - time.monotonic()
+            if len(self.tasks) >= batch_tasks or wait <= 0:
+                self._write()
+            elif self._timer is None:
+                self._timer = threading.Timer(wait, self._on_timer)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _on_timer(self) -> None:
+        with self.mutex:
+            self._timer = None
+            if self.closed:
+                return
+            try:
+                self._write()
+            except BaseException as exc:  # the driver's thread raises it
+                self._failure = exc
+
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def drop(self) -> None:
-        self.tasks.clear()
-        self.names.clear()
+        with self.mutex:
+            self._cancel_timer()
+            self._failure = None
+            self.tasks.clear()
+            self.names.clear()
+
+    def close(self) -> None:
+        """The lock is about to be released: no timer may write after it."""
+        with self.mutex:
+            self._cancel_timer()
+            self.closed = True
 
     def write(self) -> None:
         """Write the open batch (nothing when it is empty): each table file, then the marker, then
         one fsync of the folder. On failure the files written so far are removed and the tasks stay
         in the open batch."""
+        with self.mutex:
+            self._raise_failure()
+            self._write()
+
+    def _write(self) -> None:
+        self._cancel_timer()
         if not self.tasks:
             return
         tasks = list(self.tasks.items())
@@ -693,9 +770,9 @@ class ResultStore:
     process has it), refuses links inside it, checks ``manifest.json`` (creating it for a new store;
     :class:`StoreMismatchError` if it names another experiment, unless ``overwrite=True``, which
     deletes all results first), and removes leftovers of an interrupted run and corrupt batches.
-    ``put`` collects finished tasks into a batch written when it holds ``batch_tasks`` tasks, at a
-    ``put`` ``batch_seconds`` or more after the last write, on any read and on :meth:`close` (and
-    ``__exit__``). See the module docstring for the layout and guarantees.
+    ``put`` collects finished tasks into a batch written when it holds ``batch_tasks`` tasks,
+    ``batch_seconds`` after the last write, on any read and on :meth:`close` (and ``__exit__``).
+    See the module docstring for the layout and guarantees.
     """
 
     def __init__(self, root: str | Path, config_hash: str, *, overwrite: bool = False,
@@ -713,19 +790,21 @@ class ResultStore:
         ident = _lock(self.root)
         self._release = weakref.finalize(self, _unlock, ident)
         try:
-            _refuse_links_below(self.root)
-            if overwrite:
-                self._reset()
-            else:
-                self._open()
-            self._clean()
             held = _HELD[ident]
             if held.batch is None:
                 held.batch = _OpenBatch(self.root, config_hash)
-            elif overwrite or held.batch.config_hash != config_hash:
-                held.batch.drop()  # tasks of results just deleted, or of another experiment
-                held.batch.config_hash = config_hash
             self._batch = held.batch
+            # a store of this root open in this process may be writing the batch from its timer
+            with self._batch.mutex:
+                _refuse_links_below(self.root)
+                if overwrite:
+                    self._reset()
+                else:
+                    self._open()
+                self._clean()
+                if overwrite or self._batch.config_hash != config_hash:
+                    self._batch.drop()  # tasks of results just deleted, or of another experiment
+                    self._batch.config_hash = config_hash
         except BaseException:
             self._release()  # a store that could not be opened holds no lock
             raise
