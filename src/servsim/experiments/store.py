@@ -696,6 +696,7 @@ class _OpenBatch:
             fsync_dir(self.root)
         number = 1 + max((n for e in _entries(directory) if (n := _batch_number(e.name)) is not None), default=0)
         checksums: dict[str, list[str]] = {}
+        marker = directory / _marker_file(number)
         written: list[Path] = []
         try:
             for (name, kind), (data, _) in files.items():
@@ -708,13 +709,11 @@ class _OpenBatch:
                 for key, rows in members:
                     per_task[key][name] = [kind, rows]
             entries = [{"key": key.to_dict(), "tables": names} for key, names in per_task.items()]
-            marker = directory / _marker_file(number)
             text = _sealed_text({"format": FORMAT, "config_hash": self.config_hash, "batch": number,
                                  "tables": checksums, "tasks": entries}, indent=None)
             write_bytes(marker, text.encode("utf-8"), sync_dir=False)
-            written.append(marker)
         except BaseException:
-            for path in reversed(written):
+            for path in [marker, *written]:  # the marker first: the batch is not done, then not there
                 try:
                     os.unlink(path)
                 except OSError:
