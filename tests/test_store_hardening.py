@@ -8,7 +8,10 @@ line), since the tests run as a user that no permission bit stops.
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +29,9 @@ from typer.testing import CliRunner, Result
 from conftest import ROOT, TINY_CENTRE
 from servsim import status
 from servsim.cli import app
-from servsim.experiments.store import BATCHES, LOCK, MANIFEST, ResultStore, StoreError, TaskKey, config_hash
+from servsim.experiments.store import (
+    BATCHES, LOCK, MANIFEST, ResultStore, StoreError, TaskKey, canonical_json, config_hash,
+)
 from servsim.status import BusyError, OutputError
 
 HASH = config_hash({"experiment": "hardening"})
@@ -455,3 +460,24 @@ def test_a_store_folder_replaced_by_a_file_is_an_output_error_in_the_library(tmp
         ResultStore(tmp_path / "store", HASH)
     with pytest.raises(StoreError):  # the library's own errors are unchanged
         ResultStore(tmp_path / "other", HASH).put(KEYS[0], {"no/slash": pd.DataFrame()})
+
+
+def test_a_store_of_an_earlier_servsim_is_refused_by_compare_saying_to_overwrite(files: Path) -> None:
+    assert compare_here(files, "old").exit_code == 0
+    store = files / "old" / "store"
+    shutil.rmtree(store / BATCHES)  # as servsim wrote it before batches: format 2, a folder per task
+    body = {"format": 2, "config_hash": _experiment_hash(files)}
+    (store / MANIFEST).write_text(json.dumps({**body, "checksum": hashlib.sha256(canonical_json(body).encode())
+                                                                      .hexdigest()}))
+    task = store / "tasks" / "opt=base" / "cell=0000" / "rep=0000"
+    task.mkdir(parents=True)
+    (task / "_done.json").write_text("{}")
+    res = compare_here(files, "old")
+    assert res.exit_code == status.BAD_INPUT, res.output
+    message = " ".join(res.output.split())
+    assert "earlier servsim (store format 2" in message and "--overwrite" in message
+    assert "Traceback" not in message and task.is_dir()
+    assert compare_here(files, "old", "--overwrite").exit_code == 0
+    assert not (store / "tasks").exists()
+    assert compare_here(files, "straight").exit_code == 0
+    pd.testing.assert_frame_equal(stored_results(files, "old"), stored_results(files, "straight"))
