@@ -18,6 +18,7 @@ from servsim.cli import EXIT_BAD_INPUT, app
 from servsim.experiments.compare import compare
 from servsim.experiments.runner import run_experiment
 from servsim.experiments.spec import load_experiment
+from servsim.experiments.store import stored_tasks
 from servsim.metrics.indifference import Zone
 from servsim.scenario import ScenarioError
 from servsim.stats import paired_difference, select_best, unpaired_difference
@@ -152,24 +153,21 @@ def test_interrupted_compare_resumes_and_matches_an_uninterrupted_run(files):
     cmd = [sys.executable, "-m", "servsim.cli", "compare", str(files / "exp.yaml"), "--out", str(files / "run"),
            "--quiet"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tasks = files / "run" / "store" / "tasks"
+    store = files / "run" / "store"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        done = list(tasks.glob("*/*/*/_done.json")) if tasks.exists() else []
-        if len(done) >= 10:
-            break
+    while time.monotonic() < deadline and len(stored_tasks(store)) < 10:
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
-    finished = len(list(tasks.glob("*/*/*/_done.json")))
+    finished = len(stored_tasks(store))
     assert 10 <= finished < 120, "the run should have been stopped part-way"
-    before = {p: p.stat().st_mtime_ns for p in tasks.glob("*/*/*/_done.json")}
+    before = {p: p.stat().st_mtime_ns for p in (store / "batches").glob("*.json")}
     # rerun: completes only the rest, leaving finished tasks untouched
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
-    after = {p: p.stat().st_mtime_ns for p in tasks.glob("*/*/*/_done.json")}
-    assert len(after) == 120
-    assert all(after[p] == t for p, t in before.items())
+    after = {p: p.stat().st_mtime_ns for p in (store / "batches").glob("*.json")}
+    assert len(stored_tasks(store)) == 120
+    assert all(after.get(p) == t for p, t in before.items())
     resumed = pd.read_parquet(files / "run" / "results.parquet")
     straight = subprocess.run([*cmd[:-3], "--out", str(files / "straight"), "--quiet"], env=env,
                               capture_output=True, text=True, timeout=120)

@@ -152,14 +152,14 @@ def test_a_compare_folder_is_refused_and_overwrite_removes_all_of_it(centre, tmp
     res = CliRunner().invoke(app, ["compare", str(exp), "--quiet", "--out", str(out)])
     assert res.exit_code == 0, res.output
     before = _snapshot(out)
-    assert any(name.startswith("store/tasks/") for name in before) and (out / "figures").is_dir()
+    assert any(name.startswith("store/batches/") for name in before) and (out / "figures").is_dir()
     res = _run(str(centre), "-n", "1", "--out", str(out))
     assert res.exit_code == 2
     assert "holds the results of an experiment (servsim compare)" in " ".join(res.output.split())
     assert _snapshot(out) == before
     assert _run(str(centre), "-n", "1", "--out", str(out), "--overwrite", report=True).exit_code == 0
     assert _top_files(out) == RUN_FILES | {"report.html"}
-    assert not (out / "store" / "tasks").exists() and not (out / "experiment.json").exists()
+    assert not (out / "store" / "batches").exists() and not (out / "experiment.json").exists()
     # the report is the run's own: none of the experiment's figures is left beside it
     assert not (out / "figures" / "comparison.png").exists() and any((out / "figures").glob("*.png"))
     assert "tiny centre" in (out / "report.html").read_text()

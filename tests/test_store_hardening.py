@@ -8,7 +8,10 @@ line), since the tests run as a user that no permission bit stops.
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +29,9 @@ from typer.testing import CliRunner, Result
 from conftest import ROOT, TINY_CENTRE
 from servsim import status
 from servsim.cli import app
-from servsim.experiments.store import LOCK, MANIFEST, MARKER, ResultStore, StoreError, TaskKey, config_hash
+from servsim.experiments.store import (
+    BATCHES, LOCK, MANIFEST, ResultStore, StoreError, TaskKey, canonical_json, config_hash,
+)
 from servsim.status import BusyError, OutputError
 
 HASH = config_hash({"experiment": "hardening"})
@@ -97,7 +102,8 @@ import sys, time
 from pathlib import Path
 from servsim.experiments.store import ResultStore
 store = ResultStore(Path(sys.argv[1]), sys.argv[2])
-(Path(sys.argv[1]) / "tasks" / "opt=a" / "cell=0000" / "rep=0005").mkdir(parents=True)  # in flight
+(Path(sys.argv[1]) / "batches").mkdir()
+(Path(sys.argv[1]) / "batches" / "batch-000005.results.arrow").write_bytes(b"ARROW1")  # being written
 print("ready", flush=True)
 time.sleep(60)
 """
@@ -112,7 +118,7 @@ def test_a_second_driver_is_refused_naming_the_first_and_deletes_nothing(tmp_pat
         with pytest.raises(BusyError) as info:
             ResultStore(root, HASH)
         assert info.value.pid == holder.pid and str(holder.pid) in str(info.value)
-        assert (root / "tasks" / "opt=a" / "cell=0000" / "rep=0005").is_dir()  # the other's unfinished task
+        assert (root / BATCHES / "batch-000005.results.arrow").is_file()  # the other's unfinished batch
         assert (root / LOCK).read_text().strip() == str(holder.pid)
     finally:
         holder.kill()
@@ -120,14 +126,16 @@ def test_a_second_driver_is_refused_naming_the_first_and_deletes_nothing(tmp_pat
     # a dead holder's lock is gone with it: the store opens and cleans the leftover
     with ResultStore(root, HASH) as store:
         assert store.done() == set()
-    assert not (root / "tasks" / "opt=a").exists()
+    assert not (root / BATCHES / "batch-000005.results.arrow").exists()
 
 
 def test_the_same_process_may_open_its_store_again(tmp_path: Path) -> None:
     first = ResultStore(tmp_path, HASH)
     first.put(KEYS[0], tables(KEYS[0]))
-    assert ResultStore(tmp_path, HASH).done() == {KEYS[0]}
+    assert ResultStore(tmp_path, HASH).done() == {KEYS[0]}  # the open batch is shared, and written
+    first.put(KEYS[1], tables(KEYS[1]))
     first.close()
+    assert ResultStore(tmp_path, HASH).done() == {KEYS[0], KEYS[1]}
 
 
 def test_two_compares_into_one_folder_one_refuses_the_other_finishes(files: Path) -> None:
@@ -169,7 +177,7 @@ def _untouched(victim: Path) -> bool:
     return sorted(p.name for p in victim.iterdir()) == ["keep.txt"] and (victim / "keep.txt").read_text() == "precious"
 
 
-LINK_PLACES = ["root", "tasks", "opt", "cell", "rep", "table", "marker", "manifest", "lock"]
+LINK_PLACES = ["root", "batches", "table", "marker", "manifest", "lock"]
 
 
 @pytest.mark.parametrize("place", LINK_PLACES)
@@ -177,10 +185,9 @@ def test_a_link_planted_anywhere_in_the_store_is_refused_and_never_followed(tmp_
     root = tmp_path / "out" / "store"
     run_all(root)
     victim = _victim(tmp_path)
-    task = root / "tasks" / KEYS[0].id
-    target = {"root": root, "tasks": root / "tasks", "opt": task.parent.parent, "cell": task.parent,
-              "rep": task, "table": task / "results.parquet", "marker": task / MARKER,
-              "manifest": root / MANIFEST, "lock": root / LOCK}[place]
+    batches = root / BATCHES
+    target = {"root": root, "batches": batches, "table": batches / "batch-000001.results.arrow",
+              "marker": batches / "batch-000001.json", "manifest": root / MANIFEST, "lock": root / LOCK}[place]
     if target.is_dir():
         os.rename(target, victim / "moved")  # the link's target holds what was there: servsim must not touch it
         (victim / "keep.txt").write_text("precious")
@@ -197,21 +204,27 @@ def test_a_link_planted_anywhere_in_the_store_is_refused_and_never_followed(tmp_
     assert (victim / "keep.txt").read_text() == "precious"
 
 
-@pytest.mark.parametrize("place", ["opt", "cell", "rep", "tasks"])
-def test_put_never_writes_through_a_link_planted_after_opening(tmp_path: Path, place: str) -> None:
+def test_a_batch_is_never_written_through_a_link_planted_after_opening(tmp_path: Path) -> None:
+    victim = _victim(tmp_path)
+    with pytest.raises(OutputError, match="symbolic link"):
+        with ResultStore(tmp_path / "store", HASH) as store:
+            store.put(TaskKey("z", 9, 0), tables(TaskKey("z", 9, 0)))
+            store.flush()
+            os.rename(store.batches_dir, tmp_path / "aside")
+            os.symlink(victim, store.batches_dir)
+            store.put(KEYS[0], tables(KEYS[0]))  # written when the store is closed
+    assert _untouched(victim)
+
+
+def test_a_link_at_the_name_of_the_next_batch_file_is_replaced_not_followed(tmp_path: Path) -> None:
     victim = _victim(tmp_path)
     with ResultStore(tmp_path / "store", HASH) as store:
-        store.put(TaskKey("z", 9, 0), tables(TaskKey("z", 9, 0)))
-        key = TaskKey("b", 1, 3)
-        task = store.tasks_dir / key.id
-        level = {"tasks": store.tasks_dir, "opt": task.parent.parent, "cell": task.parent, "rep": task}[place]
-        if level.exists():
-            os.rename(level, tmp_path / "aside")
-        else:
-            level.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(victim, level)
-        with pytest.raises(OutputError, match="symbolic link"):
-            store.put(key, tables(key))
+        store.put(KEYS[0], tables(KEYS[0]))
+        store.flush()
+        for name in ("batch-000002.results.arrow", "batch-000002.json"):
+            os.symlink(victim / "keep.txt", store.batches_dir / name)
+        store.put(KEYS[1], tables(KEYS[1]))
+        assert store.done() == {KEYS[0], KEYS[1]}
     assert _untouched(victim)
 
 
@@ -285,27 +298,42 @@ def test_a_truncated_or_flipped_stored_file_of_any_kind_is_recomputed(pick: int,
 
 
 def test_a_corrupt_table_is_named_in_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    run_all(tmp_path)
-    table = tmp_path / "tasks" / KEYS[1].id / "intervals.parquet"
+    with ResultStore(tmp_path, HASH, batch_tasks=2) as store:  # KEYS[0:2] in batch 1, KEYS[2] in batch 2
+        for key in KEYS:
+            store.put(key, tables(key))
+    table = tmp_path / BATCHES / "batch-000001.intervals.arrow"
     data = bytearray(table.read_bytes())
     data[len(data) // 2] ^= 0x01  # a flip that may still parse
     table.write_bytes(bytes(data))
     with caplog.at_level("WARNING", logger="servsim.experiments.store"):
         with ResultStore(tmp_path, HASH) as store:
-            assert store.done() == set(KEYS) - {KEYS[1]}
-    assert KEYS[1].id in caplog.text and "intervals.parquet does not match its checksum" in caplog.text
+            assert store.done() == {KEYS[2]}  # the batch's tasks are computed again
+    assert "batch-000001.intervals.arrow does not match its checksum" in caplog.text
+    assert KEYS[0].id in caplog.text and KEYS[1].id in caplog.text and KEYS[2].id not in caplog.text
+
+
+def test_a_damaged_marker_is_a_warning_and_its_batch_is_removed(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    run_all(tmp_path)
+    (tmp_path / BATCHES / "batch-000001.json").write_text("{}")
+    with caplog.at_level("WARNING", logger="servsim.experiments.store"):
+        with ResultStore(tmp_path, HASH) as store:
+            assert store.done() == set()
+    assert "batch-000001.json is corrupt (its marker is damaged)" in caplog.text
+    assert list((tmp_path / BATCHES).iterdir()) == []
 
 
 def test_a_truncated_stored_result_is_recomputed_by_compare(files: Path) -> None:
     assert compare_here(files, "straight").exit_code == 0
     assert compare_here(files, "damaged").exit_code == 0
-    task = next((files / "damaged" / "store" / "tasks").glob("opt=more_staff/cell=0000/rep=0001"))
-    results = task / "results.parquet"
+    results = files / "damaged" / "store" / BATCHES / "batch-000001.results.arrow"
     results.write_bytes(results.read_bytes()[:37])
     res = compare(files, "damaged")
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
-    assert "opt=more_staff/cell=0000/rep=0001 is corrupt" in res.stderr and "computing it again" in res.stderr
+    message = " ".join(res.stderr.split())
+    assert "batch-000001.json is corrupt" in message and "opt=more_staff/cell=0000/rep=0001" in message
+    assert "its 6 tasks (" in message and "are computed again" in message
     pd.testing.assert_frame_equal(stored_results(files, "damaged"), stored_results(files, "straight"))
 
 
@@ -321,6 +349,12 @@ def _fsync(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     return _real_fsync(fd)
 os.fsync = _fsync
+"""
+
+#: Batches of 2 tasks, by count only, so that the fsyncs of a run are known in advance.
+BATCHES_OF_2 = """
+import servsim.experiments.store as _store
+_store.BATCH_TASKS, _store.BATCH_SECONDS = 2, 3600.0
 """
 
 #: Every call that would change the file system fails with EROFS, as on a read-only mount.
@@ -343,13 +377,14 @@ shutil.rmtree = _refuse
 def _no_half_files(folder: Path) -> None:
     for path in folder.rglob("*"):
         assert not path.name.endswith(".tmp"), path
-        if path.is_file() and path.suffix in (".parquet", ".csv", ".png", ".html", ".json"):
+        if path.is_file() and path.suffix in (".parquet", ".csv", ".png", ".html", ".json", ".arrow"):
             assert path.stat().st_size > 0, f"{path} is empty"
 
 
 def test_a_full_disk_while_storing_stops_with_its_own_status_and_loses_no_finished_task(files: Path) -> None:
-    # the --out probe and the manifest cost a file fsync each, and each stored task 4 (3 tables, marker)
-    res = compare(files, "full", patch=DISK_FULL.format(after=2 + 4 * 2 + 2))
+    # the --out probe and the manifest cost a file fsync each, and each batch of 2 tasks 4 (3 tables,
+    # marker): the second batch fails half-way
+    res = compare(files, "full", patch=DISK_FULL.format(after=2 + 4 + 2) + BATCHES_OF_2)
     assert res.returncode == status.OUTPUT_FAILED, res.stderr
     message = " ".join(res.stderr.split())
     assert "no space left on device" in message and "disk is full" in message and "Traceback" not in message
@@ -402,9 +437,7 @@ def test_report_files_are_all_or_nothing_on_a_full_disk(tmp_path: Path, monkeypa
 def test_a_read_only_store_with_leftovers_says_so_and_keeps_finished_tasks(files: Path) -> None:
     assert compare_here(files, "ro").exit_code == 0
     store = files / "ro" / "store"
-    leftover = store / "tasks" / "opt=base" / "cell=0000" / "rep=0009"
-    leftover.mkdir()
-    (leftover / "results.parquet").write_bytes(b"PAR1 half")
+    (store / BATCHES / "batch-000009.results.arrow").write_bytes(b"ARROW1 half")  # a crash's leftover
     before = sorted(p.relative_to(store) for p in store.rglob("*"))
     res = compare(files, "ro", patch=READ_ONLY)
     assert res.returncode == status.OUTPUT_FAILED, res.stderr
@@ -427,3 +460,24 @@ def test_a_store_folder_replaced_by_a_file_is_an_output_error_in_the_library(tmp
         ResultStore(tmp_path / "store", HASH)
     with pytest.raises(StoreError):  # the library's own errors are unchanged
         ResultStore(tmp_path / "other", HASH).put(KEYS[0], {"no/slash": pd.DataFrame()})
+
+
+def test_a_store_of_an_earlier_servsim_is_refused_by_compare_saying_to_overwrite(files: Path) -> None:
+    assert compare_here(files, "old").exit_code == 0
+    store = files / "old" / "store"
+    shutil.rmtree(store / BATCHES)  # as servsim wrote it before batches: format 2, a folder per task
+    body = {"format": 2, "config_hash": _experiment_hash(files)}
+    (store / MANIFEST).write_text(json.dumps({**body, "checksum": hashlib.sha256(canonical_json(body).encode())
+                                                                      .hexdigest()}))
+    task = store / "tasks" / "opt=base" / "cell=0000" / "rep=0000"
+    task.mkdir(parents=True)
+    (task / "_done.json").write_text("{}")
+    res = compare_here(files, "old")
+    assert res.exit_code == status.BAD_INPUT, res.output
+    message = " ".join(res.output.split())
+    assert "earlier servsim (store format 2" in message and "--overwrite" in message
+    assert "Traceback" not in message and task.is_dir()
+    assert compare_here(files, "old", "--overwrite").exit_code == 0
+    assert not (store / "tasks").exists()
+    assert compare_here(files, "straight").exit_code == 0
+    pd.testing.assert_frame_equal(stored_results(files, "old"), stored_results(files, "straight"))

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from servsim.cli import EXIT_BAD_INPUT, app
+from servsim.experiments.store import stored_tasks
 from servsim.experiments.sweep import load_sweep, run_sweep
 from conftest import ROOT
 
@@ -117,22 +118,20 @@ def test_killed_sweep_keeps_finished_tasks_and_resumes_to_the_same_table(files, 
     cmd = [sys.executable, "-m", "servsim.cli", "sweep", str(files / "grid.yaml"), "--quiet", "-w", str(workers)]
     proc = subprocess.Popen([*cmd, "--out", str(files / "run")], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, preexec_fn=_ctrl_c_as_in_a_terminal)
-    tasks = files / "run" / "store" / "tasks"
+    store = files / "run" / "store"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if tasks.exists() and len(list(tasks.glob("*/*/*/_done.json"))) >= 10:
-            break
+    while time.monotonic() < deadline and len(stored_tasks(store)) < 10:
         time.sleep(0.05)
     proc.send_signal(sig)
     assert proc.wait(timeout=20) == 130  # stopped promptly, saying it was interrupted
     time.sleep(0.5)
     assert _processes_mentioning(str(files / "run")) == [], "no worker may outlive the interrupted run"
-    before = {p: p.stat().st_mtime_ns for p in tasks.glob("*/*/*/_done.json")}
-    assert 10 <= len(before) < 180, "the sweep should have been stopped part-way"
+    before = {p: p.stat().st_mtime_ns for p in (store / "batches").glob("*.json")}
+    assert 10 <= len(stored_tasks(store)) < 180, "the sweep should have been stopped part-way"
     again = subprocess.run([*cmd, "--out", str(files / "run")], env=env, capture_output=True, text=True, timeout=180)
     assert again.returncode == 0, again.stderr
-    after = {p: p.stat().st_mtime_ns for p in tasks.glob("*/*/*/_done.json")}
-    assert len(after) == 180 and all(after[p] == t for p, t in before.items())
+    after = {p: p.stat().st_mtime_ns for p in (store / "batches").glob("*.json")}
+    assert len(stored_tasks(store)) == 180 and all(after.get(p) == t for p, t in before.items())
     straight = subprocess.run([*cmd, "--out", str(files / "straight")], env=env, capture_output=True, text=True,
                               timeout=180)
     assert straight.returncode == 0, straight.stderr

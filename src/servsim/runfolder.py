@@ -42,7 +42,9 @@ from pathlib import Path
 
 from servsim import __version__
 from servsim.atomic import ensure_dir, output_error, read_bytes
-from servsim.experiments.store import ResultStore, StoreMismatchError, config_hash, locked, stored_hash
+from servsim.experiments.store import (
+    BATCHES, LEGACY_TASKS, ResultStore, StoreMismatchError, config_hash, locked, stored_hash,
+)
 from servsim.scenario import Scenario, scenario_hash
 
 #: The store folder inside an output folder (as for compare and sweep).
@@ -134,7 +136,7 @@ def _conflict(folder: Path, this_run: dict[str, object]) -> str | None:
     if recorded == ident:
         return None
     outputs = _outputs(folder)
-    if recorded is None and not outputs and not _is_dir(store / "tasks"):
+    if recorded is None and not outputs and not any(_is_dir(store / name) for name in (BATCHES, LEGACY_TASKS)):
         return None  # an empty folder, or only the lock of a run that stopped before its manifest
     what = "other results"
     if _is_file(folder / "experiment.json"):

@@ -266,27 +266,28 @@ def run_sweep(
     cell's parameter values as columns."""
     ident = config_hash({"name": sw.spec.name, "seed": sw.spec.seed, "servsim": __version__,
                          "cells": [scenario_hash(s) for s in sw.scenarios]})
-    store = ResultStore(Path(out) / "store", ident, overwrite=overwrite)
-    n = sw.spec.replications
-    cells = list(range(len(sw.scenarios)))
-    wanted = _tasks(sw, 0, n, cells)
-    run_tasks(wanted, store, workers=workers, scheduler=scheduler, progress=progress)
-    stop = sw.spec.sweep.stop
-    short = cells
-    while stop is not None and n < stop.max_replications:
-        # judge precision on replications 0..n-1 only, so a resumed run replays the same batches
-        results = _results(sw, store, {t.key for t in wanted})
-        results = results[results["replication"] < n]
-        short = [c for c in short
-                 if not precision_reached(results.loc[results["cell"] == c, stop.metric], stop.rel_precision, stop.level)]
-        if not short:
-            break
-        batch = min(n, stop.max_replications - n)  # double the replications of cells not yet precise
-        more = _tasks(sw, n, batch, short)
-        wanted += more
-        run_tasks(more, store, workers=workers, scheduler=scheduler, progress=progress)
-        n += batch
-    return _results(sw, store, {t.key for t in wanted})
+    # closed however the run ends, so that the tasks finished but not yet written are stored
+    with ResultStore(Path(out) / "store", ident, overwrite=overwrite) as store:
+        n = sw.spec.replications
+        cells = list(range(len(sw.scenarios)))
+        wanted = _tasks(sw, 0, n, cells)
+        run_tasks(wanted, store, workers=workers, scheduler=scheduler, progress=progress)
+        stop = sw.spec.sweep.stop
+        short = cells
+        while stop is not None and n < stop.max_replications:
+            # judge precision on replications 0..n-1 only, so a resumed run replays the same batches
+            results = _results(sw, store, {t.key for t in wanted})
+            results = results[results["replication"] < n]
+            short = [c for c in short if not precision_reached(results.loc[results["cell"] == c, stop.metric],
+                                                               stop.rel_precision, stop.level)]
+            if not short:
+                break
+            batch = min(n, stop.max_replications - n)  # double the replications of cells not yet precise
+            more = _tasks(sw, n, batch, short)
+            wanted += more
+            run_tasks(more, store, workers=workers, scheduler=scheduler, progress=progress)
+            n += batch
+        return _results(sw, store, {t.key for t in wanted})
 
 
 def _results(sw: Sweep, store: ResultStore, keys: set[TaskKey]) -> pd.DataFrame:
