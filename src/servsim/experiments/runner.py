@@ -1,9 +1,10 @@
 """Run an experiment's tasks — option × replication — locally or on a Dask cluster, resumably.
 
 A task is plain data: a validated scenario (it pickles), a replication seed and labels. The task
-function returns small tables; only the driver (this process) writes them to the result store, as
-each task completes, so an interrupted run keeps every finished task and a rerun does only the
-rest. Every option uses the same replication seeds: common random numbers.
+function returns small tables; only the driver (this process) hands them to the result store as
+each task completes. The store writes them in batches (:mod:`servsim.experiments.store`): an
+interrupted run (Ctrl-C, SIGTERM) keeps every finished task, a killed one (SIGKILL) loses at most
+the open batch, and a rerun does only the rest. Every option uses the same replication seeds: common random numbers.
 
 The tasks run on :mod:`servsim.execution`, the one task runner ``servsim run`` uses too:
 ``workers=1`` in this process; ``workers=N`` a local process pool; ``scheduler="tcp://host:port"``
