@@ -85,7 +85,7 @@ def test_the_refusal_comes_before_any_simulation(centre, tmp_path, monkeypatch):
     def no_simulation(*args: object, **kwargs: object) -> None:
         raise AssertionError("a refused run must not simulate")
 
-    monkeypatch.setattr(servsim.cli, "replicate", no_simulation)
+    monkeypatch.setattr(servsim.api, "replicate", no_simulation)  # the run command imports it when it runs
     res = _run(str(centre), "-n", "1", "--seed", "5", "--out", str(out))
     assert res.exit_code == 2 and "different run" in res.output
 

@@ -889,6 +889,7 @@ def teach(
 
     The page opens from a file or a USB stick with no network; its settings live in the URL fragment.
     """
+    from servsim.scenario import ScenarioError
     from servsim.teach.lesson import load_lesson
     from servsim.teach.page import teach as write_lesson
 

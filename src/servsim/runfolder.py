@@ -54,7 +54,7 @@ RUN_TABLES = ("summary", "intervals", "pools", "pool_summary", "contacts", "visi
 RUN_FILES = (*(f"{name}.parquet" for name in RUN_TABLES), "kpis.csv", "run.json")
 #: Every file any servsim command writes at the top of its output folder (run, compare, sweep).
 OUTPUTS = (*RUN_FILES, "results.parquet", "summary.csv", "differences.csv", "pareto.csv", "cells.csv",
-           "experiment.json", "report.html")
+           "experiment.json", "study.json", "report.html")
 #: The figures folder, and what in it is servsim's.
 FIGURES, FIGURE_SUFFIX = "figures", ".png"
 
