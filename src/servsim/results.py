@@ -6,6 +6,7 @@ Every table carries a ``replication`` column. Column contracts are listed in :mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
@@ -43,9 +44,14 @@ class RunResult:
     summary: pd.DataFrame
     pool_summary: pd.DataFrame
     intervals: pd.DataFrame
-    pools: pd.DataFrame
+    sums: CellSums = field(repr=False)
     per_contact: ContactLog = field(repr=False)
     log: bool = True
+
+    @cached_property
+    def pools(self) -> pd.DataFrame:
+        """Built from the run's per-cell sums when first read (few callers need it per interval)."""
+        return self.sums.pools(self.replication)
 
     @property
     def contacts(self) -> pd.DataFrame:
@@ -216,7 +222,6 @@ def build(plan: Plan, sums: CellSums, end_time: float, stopped: str, replication
     return RunResult(
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=stopped,
         summary=summary, pool_summary=pd.DataFrame({k: v for k, v in pool_cols.items() if k != "served"}),
-        intervals=intervals,
-        pools=sums.pools(replication),
+        intervals=intervals, sums=sums,
         per_contact=ContactLog(plan, rec if rec is not None else Records(), replication), log=rec is not None,
     )
