@@ -233,14 +233,20 @@ def _probe(name: str, src: Path) -> dict:
 
 def _wall(cmd: list[str], src: Path) -> float:
     t0 = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, env=_env(src), cwd=ROOT, check=True)
+    done = subprocess.run(cmd, capture_output=True, env=_env(src), cwd=ROOT)
+    if done.returncode:
+        raise RuntimeError(f"{cmd} failed: {done.stderr.decode()[-300:]}")
     return time.perf_counter() - t0
+
+
+#: ``servsim --help`` as its console script runs it (older checkouts have no ``python -m servsim``).
+HELP = "import sys; sys.argv = ['servsim', '--help']; from servsim.cli import app; app()"
 
 
 def startup(src: Path) -> dict:
     base = _wall([sys.executable, "-c", "import simpy, numpy, pandas"], src)
     imp = _wall([sys.executable, "-c", "import servsim"], src)
-    helped = _wall([sys.executable, "-m", "servsim", "--help"], src)
+    helped = _wall([sys.executable, "-c", HELP], src)
     times = subprocess.run([sys.executable, "-X", "importtime", "-c", "import servsim"], capture_output=True,
                            text=True, env=_env(src), cwd=ROOT).stderr
     return {"import_ratio": imp / base, "help_ratio": helped / base, "import_s": imp, "help_s": helped,
