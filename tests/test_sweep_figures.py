@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from servsim.experiments.sweep import load_sweep, run_sweep
-from servsim.report.sweep import cell_summary, parameter_label, write_outputs
+from servsim.report.sweep import cell_summary, write_outputs
+from servsim.report.sweep_labels import parameter_label
 from servsim.report.sweep_figures import heatmap_figure, line_figure, scatter_figure
 from test_sweep import GRID, SCENARIO
 

@@ -7,26 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 
 from servsim.atomic import ensure_dir, refuse_link, remove_file, write_bytes, write_text
-from servsim.experiments.sweep import Sweep, _split_unit
+from servsim.experiments.sweep import Sweep
 from servsim.report import format as fmt
+from servsim.report.sweep_labels import currency
 from servsim.report.tables import Column, legend, print_columns
 from servsim.stats import t_interval
 
 #: Figure files a sweep writes (globs under ``figures/``): removed when a run writes none.
 FIGURE_FILES = ("line_*.png", "heatmap_*.png", "scatter_*.png")
-
-
-def numeric(values: pd.Series) -> tuple[np.ndarray, str]:
-    """Parameter values as numbers, and their unit ('' for plain numbers): '9.5/min' -> 9.5, '/min'."""
-    pairs = [_split_unit(v) for v in values]
-    units = {u for _, u in pairs}
-    return np.array([x for x, _ in pairs]), (units.pop() if len(units) == 1 else "")
 
 
 def cell_summary(sw: Sweep, results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -43,22 +36,6 @@ def cell_summary(sw: Sweep, results: pd.DataFrame, level: float = 0.95) -> pd.Da
             row[f"{m}_half_width"] = ci.half_width
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def currency(sw: Sweep) -> str:
-    """The currency money is shown in: the base scenario's ``economics.currency``."""
-    return sw.scenarios[0].economics.currency if sw.scenarios else "EUR"
-
-
-def parameter_label(path: str, unit: str = "") -> str:
-    """A swept path as people say it: ``pools.clerks.agents`` → "agents of clerks",
-    ``channels.calls.arrivals.rate`` with unit "/min" → "arrivals rate of calls (per min)"."""
-    parts = path.split(".")
-    text = path if len(parts) < 3 else f"{' '.join(parts[2:])} of {parts[1]}"
-    text = text.replace("_", " ")
-    if unit:
-        text += f" (per {unit[1:]})" if unit.startswith("/") else f" ({unit})"
-    return text
 
 
 def write_outputs(folder: Path, sw: Sweep, results: pd.DataFrame, level: float = 0.95,

@@ -16,7 +16,7 @@ from servsim.atomic import ensure_dir, write_bytes
 from servsim.experiments.sweep import Sweep
 from servsim.report import format as fmt
 from servsim.report.figures import DARK, RED, STYLE, png_bytes
-from servsim.report.sweep import currency, numeric, parameter_label
+from servsim.report.sweep_labels import currency, numeric, parameter_label
 from servsim.report.theory_view import predictions
 from servsim.targets import TARGETS
 
