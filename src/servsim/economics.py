@@ -45,10 +45,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from servsim.metrics.cells import contact_inputs
 from servsim.metrics.records import labels
 from servsim.metrics.registry import columns
 from servsim.metrics.satisfaction import scores as _scores, wait_score  # noqa: F401 - re-exported
-from servsim.outcomes import Outcome
 from servsim.scenario.economics import Economics, Satisfaction
 
 HOUR_S = 3600.0
@@ -66,7 +66,7 @@ def _after_warmup(df: pd.DataFrame, warmup_end_s: float) -> pd.DataFrame:
     totals, :meth:`servsim.metrics.CellSums.pool_totals`) and is kept whole."""
     if warmup_end_s <= 0 or "start_s" not in df.columns:
         return df
-    return df[df["start_s"].to_numpy(dtype=float) >= warmup_end_s - _EPS]
+    return df[_counted(df, warmup_end_s)]
 
 
 def _counted(df: pd.DataFrame, warmup_end_s: float) -> np.ndarray:
@@ -214,20 +214,9 @@ def satisfaction_scores(
     None count as resolved) and ``bot_s`` (time with bots before reaching a person, counted as
     waiting). Warm-up contacts are scored too; callers filter them (see :func:`economics_summary`).
     """
-    outcome = labels(contacts["outcome"])
-    codes = np.full(len(contacts), -1, dtype=np.int64)
-    for o in (Outcome.HANDLED, Outcome.ABANDONED, Outcome.CONTAINED):
-        codes[outcome == o.name.lower()] = o
-    channel = labels(contacts["channel"]) if "channel" in contacts.columns else np.full(len(contacts), "")
-    names = list(dict.fromkeys(channel))
-    index = {name: i for i, name in enumerate(names)}
-    resolved = None
-    if "resolved" in contacts.columns:
-        resolved = ~(contacts["resolved"].to_numpy() == False)  # noqa: E712 - NaN/None stay resolved
-    bot_s = contacts["bot_s"].to_numpy(dtype=float) if "bot_s" in contacts.columns else None
-    channel_codes = np.array([index[c] for c in channel], dtype=np.int64)
-    return _scores(codes, contacts[wait_column].to_numpy(dtype=float), channel_codes, names, satisfaction,
-                   resolved, bot_s)
+    c = contact_inputs(contacts)
+    return _scores(c["outcome"], contacts[wait_column].to_numpy(dtype=float), c["channel"], list(c["channel_names"]),
+                   satisfaction, c["resolved"], c.get("bot_s"))
 
 
 def pool_charges(pools: pd.DataFrame, scenario: Any, warmup_end_s: float = 0.0) -> pd.DataFrame:

@@ -184,14 +184,15 @@ class _Indexed(dict):
     append = id
 
 
+#: numpy dtypes of the ``array.array`` typecodes the columns use.
+_DTYPES = {"h": np.int16, "b": np.int8, "i": np.int32, "d": np.float64}
+
+
 def _column(typecode: str, values: np.ndarray) -> array:
     """``values`` as an ``array.array`` of ``typecode`` (the columns of :class:`Records`)."""
     out = array(typecode)
     out.frombytes(np.ascontiguousarray(values, dtype=_DTYPES[typecode]).tobytes())
     return out
-
-
-_DTYPES = {"h": np.int16, "b": np.int8, "i": np.int32, "d": np.float64}
 
 
 def _view(col: array) -> np.ndarray:

@@ -150,15 +150,14 @@ def contact_inputs(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
         codes = np.array([lookup.get(str(x), -1) for x in col.to_numpy()], dtype=np.int64)
     n = len(contacts)
     out: dict[str, np.ndarray] = {"outcome": codes}
-    defaults = {"outsourced": np.zeros(n, bool), "resolved": np.ones(n, bool), "attempt": np.ones(n, np.int64)}
+    defaults = {"outsourced": np.zeros(n, bool), "attempt": np.ones(n, np.int64)}
     for name in ("answered", "wait_s", "lead_time_s", "outsourced", "attempt", "bot_s"):
         if name in contacts.columns:
             out[name] = contacts[name].to_numpy()
         elif name in defaults:
             out[name] = defaults[name]
-    # NaN or None count as resolved
-    out["resolved"] = ~(contacts["resolved"].to_numpy() == False) if "resolved" in contacts.columns \
-        else defaults["resolved"]  # noqa: E712
+    resolved = contacts["resolved"].to_numpy() if "resolved" in contacts.columns else np.ones(n, bool)
+    out["resolved"] = ~(resolved == False)  # noqa: E712 - NaN or None count as resolved
     channel = records.labels(contacts["channel"]) if "channel" in contacts.columns else np.full(n, "")
     channel_names = list(dict.fromkeys(channel))
     index = {name: i for i, name in enumerate(channel_names)}
