@@ -33,10 +33,11 @@ import math
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
+from heapq import heappush
 from typing import TypeVar, overload
 
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL
 
 from servsim.engine.plan import ChannelPlan, Overflow, Plan, StepPlan
 from servsim.engine.record import Recorder, Records, as_numpy  # noqa: F401 - Records, as_numpy: re-exported
@@ -67,6 +68,16 @@ MAX_ATTEMPT = 127
 PACE_BLOCK = 1 << 16
 
 
+class _Due:
+    """An event the engine schedules itself: what :meth:`simpy.Environment.step` reads of an event
+    (``callbacks``, ``_ok``) and the value the callback reads (``_value``), without the checks and the
+    two calls of a :class:`simpy.Timeout`. It goes on the environment's queue as a timeout would
+    (priority NORMAL, next event id), so events are processed in exactly the same order."""
+
+    __slots__ = ("callbacks", "_value")
+    _ok = True
+
+
 class Contact:
     """A customer (front stage) or work item (back stage) in the system: everything the engine needs
     to know about it (it never reads its recorder).
@@ -78,7 +89,10 @@ class Contact:
     last served it (-1 while it waits with a patience timer armed)."""
 
     __slots__ = ("id", "channel", "segment", "attempt", "level", "deadline", "enq", "visit", "step", "pool",
-                 "patience", "timed")
+                 "patience", "timed", "callbacks")
+    #: a contact in service is its own completion event (:class:`_Due`): ``callbacks`` is set when
+    #: it is scheduled
+    _ok = True
 
     def __init__(self, cid: int, channel: int, segment: int, attempt: int, level: int,
                  patience: Callable[[], float] | None, timed: bool) -> None:
@@ -104,11 +118,16 @@ class Engine:
     __slots__ = ("plan", "env", "steps", "channels", "segment_level", "handle", "route", "rules_u", "arrival_gap",
                  "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
-                 "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec")
+                 "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
+                 "done")
 
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
         self.env = simpy.Environment(initial_time=plan.start)
+        # the environment's event queue and id counter, which _at and _start push to directly
+        self.events = self.env._queue
+        self.event_ids = self.env._eid
+        self.done = (self._on_done,)
         # the plan's parts read on every event, one attribute away
         self.steps = plan.steps
         self.channels = plan.channels
@@ -149,8 +168,12 @@ class Engine:
         self.rec: Recorder = rec if rec is not None else Records()
 
     # ----------------------------------------------------------------- scheduling
-    def _at(self, delay: float, callback: Callable[[Timeout], None], value: object) -> None:
-        Timeout(self.env, delay, value).callbacks.append(callback)
+    def _at(self, delay: float, callback: Callable[[_Due], None], value: object) -> None:
+        """Call ``callback`` with an event holding ``value`` after ``delay`` (≥ 0) seconds."""
+        ev = _Due()
+        ev.callbacks = (callback,)
+        ev._value = value
+        heappush(self.events, (self.env._now + delay, NORMAL, next(self.event_ids), ev))
 
     def run(self) -> Recorder:
         plan = self.plan
@@ -191,7 +214,7 @@ class Engine:
             cursor += 1
             t = t1
 
-    def _on_arrival(self, ev: Timeout) -> None:
+    def _on_arrival(self, ev: _Due) -> None:
         c, cursor = ev._value
         now = self.env._now
         self._schedule_arrival(c, now, cursor)
@@ -217,7 +240,7 @@ class Engine:
         self.in_system += 1
         self._enter(Contact(cid, c, g, 1, self.segment_level[g], self.patience[c][g], False), ch.entry, now)
 
-    def _on_return(self, ev: Timeout) -> None:
+    def _on_return(self, ev: _Due) -> None:
         """A retrial or repeat contact: same channel and segment, one more attempt."""
         c, g, attempt = ev._value
         self._new_contact(c, g, attempt, self.env._now)
@@ -352,10 +375,10 @@ class Engine:
         if self.slowdown[p]:
             # chats spread evenly: the agent taking this one holds (busy − 1) // heads others
             prof *= 1.0 + self.slowdown[p] * ((self.busy[p] - 1) // max(self.heads[p], 1))
-        Timeout(self.env, self.handle[s]() * prof, contact).callbacks.append(self._on_done)
+        contact.callbacks = self.done
+        heappush(self.events, (now + self.handle[s]() * prof, NORMAL, next(self.event_ids), contact))
 
-    def _on_done(self, ev: Timeout) -> None:
-        contact: Contact = ev._value
+    def _on_done(self, contact: Contact) -> None:
         now = self.env._now
         rec = self.rec
         v = contact.visit
@@ -470,14 +493,14 @@ class Engine:
         if c.timed:
             self._retry(c, t)
 
-    def _on_patience(self, ev: Timeout) -> None:
+    def _on_patience(self, ev: _Due) -> None:
         """A timed contact's patience ran out: abandon now if it is still waiting in that visit (not
         served: no pool; not abandoned already: deadline not GONE)."""
         c, v = ev._value
         if c.visit == v and c.pool < 0 and c.deadline != GONE:
             self._abandon(c, c.step)
 
-    def _on_staffing(self, ev: Timeout) -> None:
+    def _on_staffing(self, ev: _Due) -> None:
         p, n = ev._value
         now = self.env._now
         self.heads[p] = n
