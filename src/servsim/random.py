@@ -2,14 +2,17 @@
 
 A replication's seed is a :class:`numpy.random.SeedSequence`. Each random source of the model (a
 channel's arrivals, a step's handle times, a segment's patience, a step's routing) draws from its own
-stream, keyed by a stable hash of its name::
+stream, keyed by its name itself::
 
     stream("handle/answer") = PCG64(SeedSequence(entropy=root.entropy,
-                                                 spawn_key=root.spawn_key + (crc32("handle/answer"),)))
+                                                 spawn_key=root.spawn_key + stream_key("handle/answer")))
 
 so two variants of a scenario that share a source also share its numbers (common random numbers),
-whatever else differs. Replication r of root seed S uses ``SeedSequence(S).spawn(...)[r]``, i.e.
-spawn key ``(r,)``: the same in any process, on any machine.
+whatever else differs. ``stream_key`` is the name's UTF-8 bytes packed into 32-bit words after their
+count: two different names always give different keys (no hash, so no collision however many
+streams a scenario names), the same on every platform and Python version. Replication r of root
+seed S uses ``SeedSequence(S).spawn(...)[r]``, i.e. spawn key ``(r,)``: the same in any process, on
+any machine.
 
 Numbers are drawn in blocks (``BLOCK`` at a time, vectorised by numpy) and served one by one by an
 iterator chained from C (:func:`itertools.chain`), which keeps the engine's per-draw cost to one
@@ -18,7 +21,6 @@ iterator chained from C (:func:`itertools.chain`), which keeps the engine's per-
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator
 from itertools import chain, repeat
 
@@ -51,9 +53,12 @@ def replication_seeds(root: int, replications: int, first: int = 0) -> list[np.r
     ]
 
 
-def stream_key(name: str) -> int:
-    """Stable 32-bit key of a stream name (crc32: same on every platform and Python version)."""
-    return zlib.crc32(name.encode("utf-8"))
+def stream_key(name: str) -> tuple[int, ...]:
+    """Spawn-key words of a stream name: its length in bytes, then its UTF-8 bytes four to a word
+    (little-endian, the last word zero-padded). One-to-one: the length tells where the name ends."""
+    data = name.encode("utf-8")
+    padded = data + b"\0" * (-len(data) % 4)
+    return (len(data), *(int.from_bytes(padded[i:i + 4], "little") for i in range(0, len(padded), 4)))
 
 
 class Streams:
@@ -64,7 +69,7 @@ class Streams:
 
     def generator(self, name: str) -> np.random.Generator:
         ss = np.random.SeedSequence(entropy=self.root.entropy,
-                                    spawn_key=(*self.root.spawn_key, stream_key(name)))
+                                    spawn_key=(*self.root.spawn_key, *stream_key(name)))
         return np.random.Generator(np.random.PCG64(ss))
 
     def sampler(self, name: str, draw: Draw, block: int = BLOCK) -> Callable[[], float]:
