@@ -247,7 +247,13 @@ def _charges(pools: pd.DataFrame, scenario: Any, warmup_end_s: float) -> list[di
             return np.zeros(n)
         return np.bincount(code[ok], weights=pools[column].to_numpy(dtype=float)[keep][ok], minlength=n)
 
-    paid, busy, served = total("paid_s") / HOUR_S, total("busy_s") / HOUR_S, total("served")
+    return priced(scenario, total("paid_s"), total("busy_s"), total("served"))
+
+
+def priced(scenario: Any, paid_s: np.ndarray, busy_s: np.ndarray, served: np.ndarray) -> list[dict[str, Any]]:
+    """The rows of :func:`pool_charges` from each pool's paid and busy seconds and visits served
+    (arrays in the scenario's pool order)."""
+    paid, busy = np.asarray(paid_s, dtype=float) / HOUR_S, np.asarray(busy_s, dtype=float) / HOUR_S
     horizon = getattr(scenario, "horizon", None)
     days_s = getattr(horizon, "days", 0) * 86400.0 - getattr(horizon, "warmup", 0.0)
     rows = []
@@ -325,11 +331,12 @@ def warmup_end_s(scenario: Any) -> float:
     return float(horizon.start + horizon.warmup) if horizon is not None and horizon.warmup > 0 else 0.0
 
 
-def cost_summary(pools: pd.DataFrame, intervals: pd.DataFrame, scenario: Any, abandoned: int,
-                 handled: int) -> dict[str, float]:
+def cost_summary(pools: pd.DataFrame | None, intervals: pd.DataFrame, scenario: Any, abandoned: int,
+                 handled: int, charges: list[dict[str, Any]] | None = None) -> dict[str, float]:
     """The cost keys of :func:`economics_summary` from the pools and intervals tables and two counts
     of contacts that arrived after the warm-up: ``abandoned``, and ``handled`` (handled or contained).
-    A run kept without a per-contact log has the counts but not the contacts.
+    A run kept without a per-contact log has the counts but not the contacts. ``charges``: the
+    pools' rows of :func:`pool_charges` if the caller has them already (``pools`` is then not read).
 
     penalty_cost = abandoned × per_abandoned + intervals missed × per_interval_missing_target
     (:func:`penalty_costs`; each channel judged by its own goal, :func:`service_level_goals`);
@@ -338,7 +345,8 @@ def cost_summary(pools: pd.DataFrame, intervals: pd.DataFrame, scenario: Any, ab
     """
     econ = getattr(scenario, "economics", None) or Economics()
     warmup_end = warmup_end_s(scenario)
-    charges = _charges(pools, scenario, warmup_end)
+    if charges is None:
+        charges = _charges(pools, scenario, warmup_end)
     staff, vendor, bot = (float(sum(row[c] for row in charges)) for c in ("staff_cost", "vendor_cost", "bot_cost"))
     # a stand-in without channels judges every channel by the target goal
     goals = (service_level_goals(scenario) if hasattr(scenario, "channels")

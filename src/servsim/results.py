@@ -13,7 +13,7 @@ import pandas as pd
 import numpy as np
 
 from servsim.capacity import Load
-from servsim.economics import cost_summary
+from servsim.economics import cost_summary, priced
 from servsim.engine import Plan, Records
 from servsim.metrics import CellSums, records
 from servsim.metrics.cells import summary_frame
@@ -42,11 +42,15 @@ class RunResult:
     load: Load
     stopped: str
     summary: pd.DataFrame
-    pool_summary: pd.DataFrame
     intervals: pd.DataFrame
     sums: CellSums = field(repr=False)
     per_contact: ContactLog = field(repr=False)
     log: bool = True
+
+    @cached_property
+    def pool_summary(self) -> pd.DataFrame:
+        """Built from the run's per-cell sums when first read."""
+        return pd.DataFrame({k: v for k, v in self.sums.pool_total_columns(self.replication).items() if k != "served"})
 
     @cached_property
     def pools(self) -> pd.DataFrame:
@@ -208,20 +212,19 @@ def build(plan: Plan, sums: CellSums, end_time: float, stopped: str, replication
     per-contact log ``rec`` if it kept one (without it ``contacts`` and ``visits`` are empty).
     Costs read the overall row's counts and the exact post-warm-up pool totals, so they cover
     exactly the contact KPIs' window."""
-    pool_cols = sums.pool_total_columns(replication)
-    totals = pd.DataFrame(pool_cols)
     kpis = sums.summary_columns(end_time)
     intervals = sums.intervals(replication)
     n = len(kpis["channel"])
-    econ = cost_summary(totals, intervals, plan.scenario, int(kpis["abandoned"][0]),
-                        int(kpis["handled"][0] + kpis["contained"][0]))
+    charges = priced(plan.scenario, *sums.pool_post())
+    econ = cost_summary(None, intervals, plan.scenario, int(kpis["abandoned"][0]),
+                        int(kpis["handled"][0] + kpis["contained"][0]), charges)
     overall = np.arange(n) == 0
     summary = summary_frame({"replication": np.full(n, replication)} | kpis
                             | {"load_ratio": np.full(n, load.ratio), "stopped": np.full(n, bool(stopped))}
                             | {key: np.where(overall, econ[key], np.nan) for key in columns("summary", "costs")})
     return RunResult(
         scenario=plan.scenario.name, replication=replication, seed=seed, load=load, stopped=stopped,
-        summary=summary, pool_summary=pd.DataFrame({k: v for k, v in pool_cols.items() if k != "served"}),
+        summary=summary,
         intervals=intervals, sums=sums,
         per_contact=ContactLog(plan, rec if rec is not None else Records(), replication), log=rec is not None,
     )

@@ -116,9 +116,11 @@ def grouped_percentiles(values: np.ndarray, groups: np.ndarray, n_groups: int,
     statistics. ``values`` must be sorted already: one stable sort of the integer group codes then
     keeps each group's values in order, so all groups and percentiles cost one pass."""
     qs = list(qs)
-    order = np.argsort(groups, kind="stable")
-    v = values[order]
-    n = np.bincount(groups, minlength=n_groups)[:n_groups]
+    if n_groups == 1 and not groups.any():  # one group: already in order
+        v, n = values, np.array([len(values)])
+    else:
+        v = values[np.argsort(groups, kind="stable")]
+        n = np.bincount(groups, minlength=n_groups)[:n_groups]
     start = np.cumsum(n) - n
     has = n > 0
     out = np.full((len(qs), n_groups), np.nan)
@@ -588,6 +590,11 @@ class CellSums:
         if not served:
             del cols["served"]
         return pd.DataFrame(cols)
+
+    def pool_post(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each pool's paid seconds, busy seconds and visits finished over exactly [warm-up end, end
+        of run], in plan order (what costs are charged on)."""
+        return self.post[:, 2], self.post[:, 1], self.post[:, 3]
 
     def pool_total_columns(self, replication: int | None = None) -> dict[str, object]:
         """The columns of :meth:`pool_totals`, by name."""
