@@ -394,3 +394,40 @@ steps:
     text = str(info.value)
     assert "s.yaml:7:" in text and f"unknown field '{written}' (did you mean 'dist'?)" in text
     assert "Unable to extract tag" not in text
+
+
+# --------------------------------------------------------------------------- closing time, late days,
+# busyness and per-interval factors: (id, text, line, field, words that must all be in the message)
+TIMING_CASES = [
+    ("unknown-closing", GOOD.replace("interval: 30min}", "interval: 30min, closing: drian}"), 2,
+     "horizon.closing", ["'carry_over'", "'drain'", "'drop'"]),
+    ("end-past-48h", GOOD.replace('end: "12:00"', 'end: "50:00"'), 2, "horizon.end", ["48:00", "26:00"]),
+    ("window-over-a-day", GOOD.replace('start: "08:00", end: "12:00"', 'start: "08:00", end: "33:00"'), 2,
+     "horizon.end", ["longer than 24 hours", "26:00"]),
+    ("start-after-end", GOOD.replace('start: "08:00", end: "12:00"', 'start: "18:00", end: "02:00"'), 2,
+     "horizon.end", ["end after it starts", "26:00"]),
+    ("negative-busyness-cv", GOOD.replace("{rate: 2/min}", "{rate: 2/min, busyness: {cv: -0.2}}"), 5,
+     "channels.calls.arrivals.busyness.cv", ["greater than or equal to 0"]),
+    ("unknown-busyness-per", GOOD.replace("{rate: 2/min}", "{rate: 2/min, busyness: {cv: 0.2, per: week}}"), 5,
+     "channels.calls.arrivals.busyness.per", ["'day'", "'interval'"]),
+    ("handle-factors-count", GOOD.replace("    next: exit\n", "    next: exit\n    handle_time_factors: [1, 1.2]\n"),
+     14, "steps.answer.handle_time_factors", ["2 factors for 8 intervals", "30min"]),
+    ("handle-factor-zero", GOOD.replace("    next: exit\n", "    next: exit\n    handle_time_factors: [1, 0, 1, 1, 1, 1, 1, 1]\n"),
+     14, "steps.answer.handle_time_factors[1]", ["greater than 0"]),
+    ("patience-factors-count", GOOD.replace("    entry: answer\n", "    entry: answer\n    patience_factors: [1, 2, 3]\n"),
+     7, "channels.calls.patience_factors", ["3 factors for 8 intervals"]),
+    ("patience-factor-negative", GOOD.replace("    entry: answer\n", "    entry: answer\n    patience_factors: [1, 1, 1, -1, 1, 1, 1, 1]\n"),
+     7, "channels.calls.patience_factors[3]", ["greater than 0"]),
+]
+
+
+@pytest.mark.parametrize("case", TIMING_CASES, ids=[c[0] for c in TIMING_CASES])
+def test_bad_timing_values_are_located(tmp_path, case):
+    _, text, line, field, words = case
+    f, res = _run(tmp_path, text)
+    out = res.output
+    assert res.exit_code == EXIT_BAD_INPUT, out
+    assert "Traceback" not in out
+    assert re.search(rf"{re.escape(str(f))}:{line}(:\d+)?: ", out), (line, out)
+    assert f" {field}: " in out or f" {field} " in out, out
+    assert all(w.lower() in out.lower() for w in words), out

@@ -6,6 +6,8 @@ a constraint can use it:
 * ``paid_hours`` — people's paid hours: Σ over **agents** pools of paid_s / 3600 after the warm-up
   (time on shift, plus time finishing a contact after it). Bots and vendors are not people and
   are not in it;
+* ``overtime_hours`` — the part of ``paid_hours`` beyond the scheduled headcount (``overtime_s``):
+  agents finishing contacts after their shift, and drains at closing time (``horizon.closing``);
 * ``bot_hours`` — Σ over bots pools of paid_s / 3600: bot-hours available (licensed capacity on
   shift), busy or not;
 * ``vendor_hours`` — Σ over vendor pools of busy_s / 3600: hours the vendor spent handling work
@@ -44,6 +46,7 @@ def run_metrics(scenario: Any, summary: pd.DataFrame, pool_summary: pd.DataFrame
     out: dict[str, float] = {
         "cost": float(summary["total_cost"].to_numpy(dtype=float)[overall]),
         "paid_hours": hours("agents", "paid_s"),
+        "overtime_hours": hours("agents", "overtime_s") if "overtime_s" in pool_summary else 0.0,
         "bot_hours": hours("bots", "paid_s"),
         "vendor_hours": hours("vendor", "busy_s"),
         **target_flags(run_targets(scenario, summary, intervals)),

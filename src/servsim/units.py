@@ -46,6 +46,8 @@ MAX_RATE = 1000.0
 DURATION_HINT = "a number with a unit, e.g. '45s', '6min', '2h' or '1d'"
 RATE_HINT = "a number per time unit, e.g. '9.5/min', '120/h' or '2000/d'"
 CLOCK_HINT = "a clock time 'HH:MM' or 'HH:MM:SS' between 00:00 and 24:00, e.g. '08:30'"
+LATE_CLOCK_HINT = ("a clock time 'HH:MM' between 00:00 and 48:00, e.g. '08:30', or '26:00' for 02:00 after "
+                   "midnight")
 
 
 #: Longest input quoted back in a message; longer inputs are shortened with "...".
@@ -110,8 +112,8 @@ def parse_rate(text: str | int | float) -> float:
     return value
 
 
-def parse_clock(text: str | int | float) -> float:
-    """Parse a clock time such as ``"08:30"`` and return seconds after midnight (0..86400)."""
+def parse_clock(text: str | int | float, latest: float = DAY) -> float:
+    """Parse a clock time such as ``"08:30"`` and return seconds after midnight (0..``latest``)."""
     if isinstance(text, bool) or not isinstance(text, str):
         raise ValueError(f"{_show(text)} is not a clock time; expected {CLOCK_HINT} (quote it in YAML)")
     m = _CLOCK_RE.match(text)
@@ -122,9 +124,17 @@ def parse_clock(text: str | int | float) -> float:
     if minutes >= 60 or seconds >= 60:
         raise ValueError(f"{_show(text)} is not a clock time; expected {CLOCK_HINT}")
     value = hours * HOUR + minutes * MINUTE + seconds
-    if value > DAY:
+    if value > latest:
+        if latest > DAY:
+            raise ValueError(f"{_show(text)} is after 48:00; expected {LATE_CLOCK_HINT}")
         raise ValueError(f"{_show(text)} is after 24:00; expected {CLOCK_HINT}")
     return value
+
+
+def parse_late_clock(text: str | int | float) -> float:
+    """A clock time of a day that may run past midnight: ``"26:00"`` is 02:00 the next morning
+    (93600 s after the day's midnight); up to ``"48:00"``."""
+    return parse_clock(text, 2 * DAY)
 
 
 def format_duration(seconds: float) -> str:

@@ -33,6 +33,7 @@ import math
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from heapq import heappush
 from typing import TypeVar, overload
 
@@ -119,7 +120,7 @@ class Engine:
                  "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
-                 "done")
+                 "done", "closed", "draining")
 
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
@@ -127,20 +128,32 @@ class Engine:
         # the environment's event queue and id counter, which _at and _start push to directly
         self.events = self.env._queue
         self.event_ids = self.env._eid
-        self.done = (self._on_done,)
+        # the completion handler every contact in service shares: a list, so that closing time can
+        # swap the handler of the contacts already in service too (horizon.closing)
+        self.done = [self._on_done]
+        #: between a day's close and the next opening (drain, drop); contacts in service since the close
+        self.closed = False
+        self.draining = False
         # the plan's parts read on every event, one attribute away
         self.steps = plan.steps
-        self.channels = plan.channels
         self.segment_level = plan.segment_level
         # one named random stream per source, None where the source does not apply
         streams = Streams(seed)
+        self.channels = plan.channels if not any(ch.busyness for ch in plan.channels) else _busy_days(plan, streams)
         self.handle = _handle_times(plan, streams)
+        for s, st in enumerate(plan.steps):
+            if st.handle_factors is not None and self.handle[s] is not None:
+                self.handle[s] = self._by_interval(self.handle[s], st.handle_factors)
         self.route = _per_step(plan, streams, "routing", lambda st: len(st.route_to) > 1)
         self.rules_u = _per_step(plan, streams, "entry", lambda st: st.rules)
         self.arrival_gap = [streams.exponential(f"arrivals/{ch.name}") for ch in plan.channels]
         self.segment_u = _per_channel(plan, streams, "segment", lambda ch: len(ch.segment_idx) > 1)
         self.balk_u = _per_channel(plan, streams, "balking", lambda ch: ch.balking is not None)
         self.patience = _patience(plan, streams)
+        for c, ch in enumerate(plan.channels):
+            if ch.patience_factors is not None:
+                self.patience[c] = [self._by_interval(d, ch.patience_factors) if d is not None else None
+                                    for d in self.patience[c]]
         self.retrial = _returns(plan, streams, "retrial", [ch.retrial for ch in plan.channels])
         self.repeat = _returns(plan, streams, "repeat", [ch.repeats for ch in plan.channels])
         self.resolve = _resolution(plan, streams)
@@ -175,16 +188,46 @@ class Engine:
         ev._value = value
         heappush(self.events, (self.env._now + delay, NORMAL, next(self.event_ids), ev))
 
+    def _by_interval(self, draw: Callable[[], float], factors: tuple[float, ...]) -> Callable[[], float]:
+        """``draw`` times the factor of the reporting interval of the day holding the current time
+        (before the first interval: the first; after the last: the last)."""
+        env, plan = self.env, self.plan
+        start, width, last, shift = plan.start, plan.interval, len(factors) - 1, plan.day_shift
+
+        def scaled() -> float:
+            t = env._now
+            tod = t - math.floor((t - shift) / DAY) * DAY
+            k = math.floor((tod - start) / width + 1e-9)
+            return draw() * factors[0 if k < 0 else k if k < last else last]
+        return scaled
+
     def run(self) -> Recorder:
         plan = self.plan
+        closing = plan.closing
+        if closing != "carry_over":
+            # openings before staffing (a drain still going ends before the day's headcount comes on)
+            for t in plan.opens:
+                if t < plan.end:
+                    self._at(t - plan.start, self._on_open, None)
+        # with drain, the agents on duty at close stay: their headcount does not drop to 0 then
+        skip = frozenset(plan.closes) if closing == "drain" else frozenset()
         # staffing first: at equal times, agents come on duty before contacts arrive
         for t, p, n in plan.staffing:
-            self._at(t - plan.start, self._on_staffing, (p, n))
+            if not (n == 0 and t in skip):
+                self._at(t - plan.start, self._on_staffing, (p, n))
+        for t in plan.closes:
+            if t < plan.end:
+                self._at(t - plan.start, self._on_close, None)
         for c, ch in enumerate(plan.channels):
             self._schedule_arrival(c, plan.start, 0)
         stopped = ""
         try:
             self.env.run(until=plan.end)
+            if closing != "carry_over":
+                # the last day's close, and its drain (no timeline beyond the end of the horizon)
+                self._close(self.env._now)
+                while self.draining and self.events:
+                    self.env.step()
         except _Overflow as reason:
             stopped = f"stopped at t={self.env.now:.0f}s: {reason}"
         self._finish()
@@ -241,7 +284,10 @@ class Engine:
         self._enter(Contact(cid, c, g, 1, self.segment_level[g], self.patience[c][g], False), ch.entry, now)
 
     def _on_return(self, ev: _Due) -> None:
-        """A retrial or repeat contact: same channel and segment, one more attempt."""
+        """A retrial or repeat contact: same channel and segment, one more attempt (lost if it comes
+        while the centre is closed under ``drain`` or ``drop``)."""
+        if self.closed:
+            return
         c, g, attempt = ev._value
         self._new_contact(c, g, attempt, self.env._now)
 
@@ -514,6 +560,65 @@ class Engine:
             self.busy[p] += 1
             self._start(contact, s, p, self.proficiency[p][s], now)
 
+    # ----------------------------------------------------------------- closing time
+    def _on_close(self, ev: _Due) -> None:
+        self._close(self.env._now)
+
+    def _close(self, now: float) -> None:
+        """A day's close under ``drain`` or ``drop`` (schema ``Horizon``): drain holds the agents on
+        duty until no contact is in service; drop sends the waiting contacts away (abandoned now),
+        and those in service leave when they would wait again."""
+        self.closed = True
+        drain = self.plan.closing == "drain"
+        if not drain:
+            self._off_duty()
+            self._drop_waiting(now)
+        if any(self.busy):
+            self.draining = True
+            self.done[0] = self._on_done_draining if drain else self._on_done_dropping
+        elif drain:
+            self._off_duty()
+
+    def _on_open(self, ev: _Due) -> None:
+        """The next day's opening: a drain still going ends (the day's headcount follows)."""
+        self.closed = False
+        if self.draining:
+            self._off_duty()
+
+    def _off_duty(self) -> None:
+        """The end of a drain: the agents pools go off duty (vendors and bots work on)."""
+        self.draining = False
+        self.done[0] = self._on_done
+        for p, pl in enumerate(self.plan.pools):
+            if pl.kind == "agents":
+                self.staffed[p] = self.heads[p] = 0
+
+    def _on_done_draining(self, contact: Contact) -> None:
+        """A service ending after close under ``drain``: the drain ends when no contact is in service."""
+        self._on_done(contact)
+        if not any(self.busy):
+            self._off_duty()
+
+    def _on_done_dropping(self, contact: Contact) -> None:
+        """A service ending after close under ``drop``: a contact that now waits leaves."""
+        self._on_done(contact)
+        if any(self.waiting):
+            self._drop_waiting(self.env._now)
+        if not any(self.busy):
+            self.draining = False
+            self.done[0] = self._on_done
+
+    def _drop_waiting(self, now: float) -> None:
+        """Every waiting contact leaves at ``now``, recorded abandoned (those past their deadline at it)."""
+        for s, lanes in enumerate(self.queues):
+            for lane in lanes:
+                while lane:
+                    c = lane.popleft()
+                    if c.deadline != GONE:
+                        if c.deadline > now:
+                            c.deadline = now
+                        self._abandon(c, s)
+
     # ----------------------------------------------------------------- limits and end of run
     def _purge(self, now: float) -> None:
         """Record every contact whose deadline has passed as abandoned, wherever it is in its lane."""
@@ -552,8 +657,9 @@ class Engine:
         self.paced = now
 
     def _finish(self) -> None:
-        """At the end of the horizon, contacts whose patience ran out before it have abandoned."""
-        self._purge(min(self.env.now, self.plan.end))
+        """At the end of the horizon (of the last drain), contacts whose patience ran out before it have
+        abandoned."""
+        self._purge(self.env.now if self.plan.closing != "carry_over" else min(self.env.now, self.plan.end))
 
 
 # ----------------------------------------------------------------- random streams of an engine
@@ -561,6 +667,23 @@ def _handle_times(plan: Plan, streams: Streams) -> list[Callable[[], float] | No
     """Handle-time sampler of each step (None: a step without people's handle time is never served)."""
     return [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None else None
             for st in plan.steps]
+
+
+def _busy_days(plan: Plan, streams: Streams) -> tuple[ChannelPlan, ...]:
+    """The channels with their rates multiplied by busyness (schema ``Busyness``): per channel, one
+    gamma(1/cv², cv²) draw for each day (or interval over all days) from stream ``busyness/<channel>``,
+    taken in one block so that the k-th day's multiplier is the same whatever the rates."""
+    out = []
+    for ch in plan.channels:
+        if ch.busyness is None:
+            out.append(ch)
+            continue
+        cv, per = ch.busyness
+        n = (len(plan.boundaries) - 1) // plan.intervals_per_day if per == "day" else len(plan.boundaries) - 1
+        b = streams.generator(f"busyness/{ch.name}").gamma(1.0 / cv**2, cv**2, size=n).tolist()
+        pieces = tuple((t0, t1, r * b[key]) for (t0, t1, r), key in zip(ch.rate_pieces, ch.piece_keys))
+        out.append(replace(ch, rate_pieces=tuple(p for p in pieces if p[2] > 0)))
+    return tuple(out)
 
 
 def _per_step(plan: Plan, streams: Streams, source: str,

@@ -66,6 +66,8 @@ class StepPlan:
     #: bots variants: route branches from this index on are finished bot work going on (possibly
     #: back to the same blueprint step as new work); a lower index is the exception route to people
     rework_from: int = 1 << 30
+    #: handle-time factor per reporting interval of the day (None: none), by the interval service starts in
+    handle_factors: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,12 @@ class ChannelPlan:
     balking: tuple[int, float] | None = None
     #: repeat contacts when unresolved: (probability, delay, max attempts) or None
     repeats: tuple[float, _Dist, int] | None = None
+    #: patience factor per reporting interval of the day (None: none), by the interval a wait starts in
+    patience_factors: tuple[float, ...] | None = None
+    #: forecast uncertainty (cv > 0 only): (cv, "day" | "interval"), and for each rate piece the index
+    #: of its multiplier (the day, or the interval over all days); pieces are then one interval each
+    busyness: tuple[float, str] | None = None
+    piece_keys: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,10 +141,24 @@ class Plan:
     max_contacts: int = 1_000_000
     max_visits: int = 2_000_000
     max_visits_per_second: int = 1_000_000
+    #: ``horizon.closing``; for ``drain`` and ``drop``, each day's closing time (absolute; not a day
+    #: that ends when the next begins) and the next opening after it (inf after the last day)
+    closing: str = "carry_over"
+    closes: tuple[float, ...] = ()
+    opens: tuple[float, ...] = ()
+    #: how far the daily window runs past midnight (s; 0 for a day that ends by 24:00): the hours after
+    #: midnight up to then belong to the day before
+    day_shift: float = 0.0
+
+    def day_of(self, t: float) -> tuple[int, float]:
+        """(day index from 0, seconds after that day's midnight) of absolute time t: the day before
+        for the first ``day_shift`` seconds after a midnight (a day open past midnight)."""
+        day = math.floor((t - self.day_shift) / DAY)
+        return day, t - day * DAY
 
     def interval_index(self, t: float) -> int:
         """Index of the reporting interval holding absolute time t (intervals counted over all days)."""
-        day, tod = divmod(t, DAY)
+        day, tod = self.day_of(t)
         k = math.floor((tod - self.start) / self.interval + EPS)
         k = min(max(k, 0), self.intervals_per_day - 1)
         return int(day) * self.intervals_per_day + k
@@ -156,7 +178,23 @@ def compile_plan(s: Scenario) -> Plan:
         staffing=_staffing(s), paid=_staffing(s, paid=True), boundaries=_boundaries(h),
         max_in_system=s.limits.max_in_system, max_contacts=s.limits.max_contacts,
         max_visits=s.limits.max_visits, max_visits_per_second=s.limits.max_visits_per_second,
+        closing=h.closing, **_closes(h), day_shift=max(0.0, h.end - DAY),
     )
+
+
+def _closes(h: Horizon) -> dict[str, tuple[float, ...]]:
+    """Closing times of the days (absolute) and the opening after each (inf after the last day), for a
+    ``closing`` that acts at close; a day whose end is the next day's start does not close."""
+    if h.closing == "carry_over":
+        return {"closes": (), "opens": ()}
+    closes, opens = [], []
+    for d in range(h.days):
+        close = d * DAY + h.end
+        nxt = (d + 1) * DAY + h.start if d + 1 < h.days else math.inf
+        if nxt > close:
+            closes.append(close)
+            opens.append(nxt)
+    return {"closes": tuple(closes), "opens": tuple(opens)}
 
 
 @dataclass(frozen=True)
@@ -240,6 +278,7 @@ def _people_step(s: Scenario, name: str, st: Step, me: int, route: _Route, bot_s
         bot_step=bot_step, bot_level=st.automation.level if st.automation is not None else 0.0,
         vendor_step=vendor_step, vendor_share=st.outsource.share if st.outsource is not None else 0.0,
         overflow=overflow, timed=timed, rules=bot_step >= 0 or vendor_step >= 0,
+        handle_factors=tuple(st.handle_time_factors) if st.handle_time_factors is not None else None,
     )
 
 
@@ -317,12 +356,17 @@ def _channel(s: Scenario, name: str, ch: Channel, names: _Names) -> ChannelPlan:
     mix = ch.segments if ch.segments is not None else {n: seg.share for n, seg in s.segments.items()}
     mix = {n: p for n, p in mix.items() if p > 0}
     sl = ch.service_level or s.targets.service_level
+    b = ch.arrivals.busyness
+    busy = (b.cv, b.per) if b is not None and b.cv > 0 and ch.arrivals.trace is None else None
+    pieces = _rate_pieces(s, name, keyed=busy is not None)
     return ChannelPlan(
-        name=name, kind=ch.kind, entry=names.steps[ch.entry], rate_pieces=_rate_pieces(s, name),
+        name=name, kind=ch.kind, entry=names.steps[ch.entry], rate_pieces=tuple(p[:3] for p in pieces),
         trace=_trace(s.horizon, ch), segment_cum=tuple(_cumulative(list(mix.values()))),
         segment_idx=tuple(names.segments[n] for n in mix), patience=_patience(s, ch),
         sl_threshold=sl.threshold, sl_goal=sl.goal, retrial=_again(ch.retrial), balking=_balking(ch.balking),
         repeats=_again(ch.repeats),
+        patience_factors=tuple(ch.patience_factors) if ch.patience_factors is not None else None,
+        busyness=busy, piece_keys=tuple(p[3] for p in pieces) if busy is not None else (),
     )
 
 
@@ -338,7 +382,9 @@ def _trace(h: Horizon, ch: Channel) -> tuple[float, ...] | None:
     if ch.arrivals.trace is None:
         return None
     lo, hi = h.start, _horizon_end(h)
-    return tuple(t for t in ch.arrivals.trace.times if lo <= t < hi and h.start <= t % DAY < h.end)
+    shift = max(0.0, h.end - DAY)
+    return tuple(t for t in ch.arrivals.trace.times
+                 if lo <= t < hi and h.start <= t - math.floor((t - shift) / DAY) * DAY < h.end)
 
 
 def _again(r: Retrial | Repeats | None) -> tuple[float, _Dist, int] | None:
@@ -372,8 +418,11 @@ def _cumulative(probabilities: list[float]) -> list[float]:
     return out
 
 
-def _rate_pieces(s: Scenario, channel: str) -> tuple[tuple[float, float, float], ...]:
-    """Piecewise-constant arrival rate of a channel over the whole horizon (zero-rate pieces dropped)."""
+def _rate_pieces(s: Scenario, channel: str, keyed: bool = False) -> tuple[tuple[float, ...], ...]:
+    """Piecewise-constant arrival rate of a channel over the whole horizon (zero-rate pieces dropped).
+
+    ``keyed`` (busyness): one piece per interval, never merged, each (start, end, rate, key) with the
+    key of its busyness multiplier: its day, or its interval counted over all days."""
     h = s.horizon
     a = s.channels[channel].arrivals
     k = h.intervals_per_day
@@ -386,7 +435,8 @@ def _rate_pieces(s: Scenario, channel: str) -> tuple[tuple[float, float, float],
     else:
         return ()
     factors = a.day_factors or [1.0] * h.days
-    out: list[tuple[float, float, float]] = []
+    out: list[tuple[float, ...]] = []
+    per_day = a.busyness is not None and a.busyness.per == "day"
     for d in range(h.days):
         for i, r in enumerate(per_interval):
             rate = r * factors[d]
@@ -394,7 +444,9 @@ def _rate_pieces(s: Scenario, channel: str) -> tuple[tuple[float, float, float],
                 continue
             t0 = d * DAY + h.start + i * h.interval
             t1 = t0 + h.interval
-            if out and out[-1][1] == t0 and out[-1][2] == rate:
+            if keyed:
+                out.append((t0, t1, rate, d if per_day else d * k + i))
+            elif out and out[-1][1] == t0 and out[-1][2] == rate:
                 out[-1] = (out[-1][0], t1, rate)
             else:
                 out.append((t0, t1, rate))

@@ -301,6 +301,24 @@ class CellSums:
         self.carry = np.zeros(n_pools)
         self.t_from = plan.start
         self.levels = [(*_timeline(plan.staffing, p), *_timeline(plan.paid, p)) for p in range(n_pools)]
+        #: paid agent-seconds beyond the scheduled headcount (finishing contacts after a shift, drains),
+        #: per pool and interval, and per pool after the warm-up
+        self.overtime_s = np.zeros((n_pools, self.n_int))
+        self.overtime_post = np.zeros(n_pools)
+        # closing: drain: the agents on duty at each close (on-duty level just before it; NaN for vendors
+        # and bots) stay until no contact is in service: found from the busy slots of all pools together
+        self.drain = plan.closing == "drain" and bool(plan.closes)
+        if self.drain:
+            self.closes = np.asarray(plan.closes, dtype=float)
+            self.opens = np.asarray(plan.opens, dtype=float)
+            self.held = np.full((n_pools, len(self.closes)), np.nan)
+            for p, pl in enumerate(plan.pools):
+                if pl.kind == "agents":
+                    st_t, st_n = self.levels[p][:2]
+                    i = np.searchsorted(st_t, self.closes, side="left") - 1
+                    self.held[p] = np.where(i >= 0, st_n[np.maximum(i, 0)], 0.0)
+            self.alive = np.zeros(len(self.closes), dtype=bool)
+            self.total_busy = 0.0
 
     # ------------------------------------------------------------------ folding
     def contacts(self, rec: Records) -> None:
@@ -391,6 +409,7 @@ class CellSums:
         t_from = self.t_from
         if len(times) and times[0] < t_from:
             raise RuntimeError("servsim.metrics.cells: pool events out of time order")
+        spans = self._drain_spans(times, codes, t_from, until) if self.drain else ()
         for p in range(len(self.plan.pools)):
             start = codes == p
             sel = start | (codes == ~p)
@@ -398,11 +417,43 @@ class CellSums:
             dp = np.where(start[sel], 1.0, -1.0)
             if len(tp) > 1 and (np.diff(tp) < 0).any():
                 raise RuntimeError("servsim.metrics.cells: pool events out of time order")
-            self._integrate(p, tp, dp, t_from, until)
+            self._integrate(p, tp, dp, t_from, until, spans)
         self.t_from = until
 
-    def _integrate(self, p: int, tp: np.ndarray, dp: np.ndarray, t_from: float, until: float) -> None:
-        """One pool's piecewise-constant levels integrated over [t_from, until] between change points."""
+    def _drain_spans(self, times: np.ndarray, codes: np.ndarray, t_from: float,
+                     until: float) -> list[tuple[float, float, int]]:
+        """The parts (a, b, close index) of [t_from, until) inside a drain: from a close at which some
+        contact is in service to the first moment after it with none (the level after every event at
+        that moment is 0), or to the next opening — the engine's rule (``Engine._close``). Events at
+        ``until`` may be incomplete: a drain is only ended before it; the next call goes on."""
+        cum = np.r_[0.0, np.cumsum(np.where(codes >= 0, 1.0, -1.0))]
+        level = self.total_busy + cum[1:]
+        last = np.r_[times[1:] != times[:-1], True] if len(times) else np.zeros(0, bool)
+        spans = []
+        first = int(np.searchsorted(self.opens, t_from, side="right"))
+        for i in range(first, len(self.closes)):
+            c, o = float(self.closes[i]), float(self.opens[i])
+            if c >= until:
+                break
+            if c >= t_from:
+                self.alive[i] = self.total_busy + cum[np.searchsorted(times, c, side="right")] > 0
+            if not self.alive[i]:
+                continue
+            a, stop = max(c, t_from), min(o, until)
+            zero = np.flatnonzero(last & (level == 0) & (times >= a) & (times < stop))
+            if len(zero):
+                b, self.alive[i] = float(times[zero[0]]), False
+            else:
+                b, self.alive[i] = stop, stop < o
+            if b > a:
+                spans.append((a, b, i))
+        self.total_busy += cum[-1]
+        return spans
+
+    def _integrate(self, p: int, tp: np.ndarray, dp: np.ndarray, t_from: float, until: float,
+                   spans: Sequence[tuple[float, float, int]] = ()) -> None:
+        """One pool's piecewise-constant levels integrated over [t_from, until] between change points
+        (in a drain span, an agents pool's on-duty and paid levels are its on-duty level at close)."""
         pool = self.plan.pools[p]
         bounds, n_int, warm = self.bounds, self.n_int, self.plan.warmup_end
         st_t, st_n, pd_t, pd_n = self.levels[p]
@@ -411,6 +462,7 @@ class CellSums:
             parts.append(np.array([warm]))
         for a in (st_t, pd_t, bounds):
             parts.append(a[np.searchsorted(a, t_from, "left"):np.searchsorted(a, until, "right")])
+        parts += [np.array([a, b]) for a, b, _ in spans]
         grid = np.unique(np.concatenate(parts))
         cum = np.r_[0.0, np.cumsum(dp)]
         busy = (self.carry[p] + cum[np.searchsorted(tp, grid, side="right")]) / pool.concurrency
@@ -420,7 +472,16 @@ class CellSums:
         dt = np.diff(grid)
         which = np.clip(np.searchsorted(bounds, grid[:-1], side="right") - 1, 0, n_int - 1)
         busy, staffed, scheduled = busy[:-1], staffed[:-1], scheduled[:-1]
+        base = scheduled
+        for a, b, i in spans:
+            if self.held[p, i] == self.held[p, i]:
+                inside = (grid[:-1] >= a) & (grid[:-1] < b)
+                if base is scheduled:
+                    staffed, scheduled = staffed.copy(), scheduled.copy()
+                staffed[inside] = scheduled[inside] = self.held[p, i]
         busy_dt, staffed_dt, paid_dt = busy * dt, staffed * dt, np.maximum(busy, scheduled) * dt
+        over_dt = paid_dt - base * dt
+        self.overtime_s[p] += np.bincount(which, weights=over_dt, minlength=n_int)
         self.busy_s[p] += np.bincount(which, weights=busy_dt, minlength=n_int)
         self.staffed_s[p] += np.bincount(which, weights=staffed_dt, minlength=n_int)
         self.paid_s[p] += np.bincount(which, weights=paid_dt, minlength=n_int)
@@ -430,6 +491,7 @@ class CellSums:
                                           minlength=n_int)
         after = grid[:-1] >= warm
         self.post[p] += (staffed_dt[after].sum(), busy_dt[after].sum(), paid_dt[after].sum(), (ends >= warm).sum())
+        self.overtime_post[p] += over_dt[after].sum()
         self.carry[p] += dp.sum()
 
     # ------------------------------------------------------------------ rows
@@ -563,7 +625,7 @@ class CellSums:
         return pd.DataFrame({**_lead(replication, len(k)), "channel": names[ch], "interval": k.astype(np.int64),
                              "start_s": start,
                              **{name: values.get(name, np.full(len(k), np.nan)) for name in columns("intervals")},
-                             "day": (start // DAY).astype(np.int64) + 1})
+                             "day": records.day_of(self.plan, start) + 1})
 
     def pools(self, replication: int | None = None) -> pd.DataFrame:
         """Staffed, busy and paid agent-seconds and visits served per pool per reporting interval (with
@@ -578,7 +640,7 @@ class CellSums:
                                               categories=[p.name for p in plan.pools]),
             "interval": np.tile(np.arange(n_int), n_pools), "start_s": start,
             "staffed_s": self.staffed_s.ravel(), "busy_s": self.busy_s.ravel(), "paid_s": self.paid_s.ravel(),
-            "served": self.served.ravel(), "day": (start // DAY).astype(np.int64) + 1,
+            "overtime_s": self.overtime_s.ravel(), "served": self.served.ravel(), "day": records.day_of(plan, start) + 1,
             "occupancy": _occupancy(self.busy_s.ravel(), self.paid_s.ravel(), unlimited),
         })
 
@@ -603,7 +665,7 @@ class CellSums:
             **_lead(replication, len(plan.pools)),
             "pool": pd.Categorical.from_codes(np.arange(len(plan.pools)), categories=[p.name for p in plan.pools]),
             "staffed_s": self.post[:, 0], "busy_s": self.post[:, 1], "paid_s": self.post[:, 2],
-            "served": self.post[:, 3].astype(np.int64),
+            "overtime_s": self.overtime_post, "served": self.post[:, 3].astype(np.int64),
             "occupancy": _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools])),
         }
 

@@ -124,7 +124,7 @@ def contact_columns(plan: Plan, rec: Records, v: dict[str, np.ndarray] | None = 
     vendor_pools = np.array([p.kind == "vendor" for p in plan.pools] + [False], dtype=bool)
     outsourced = np.bincount(vc[served & vendor_pools[v["pool"]]], minlength=n)[:n] > 0
     arrival = a["arrival"]
-    day = (arrival // DAY).astype(np.int64)
+    day = day_of(plan, arrival)
     code = a["outcome"].astype(np.int64)
     # the engine's UNRESOLVED is a handled contact with resolved false; CONTAINED a handled one no
     # person served
@@ -173,8 +173,15 @@ def _sums(ids: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(ids, weights=weights, minlength=n)[:n].astype(np.float64, copy=False)
 
 
+def day_of(plan: Plan, t: np.ndarray) -> np.ndarray:
+    """Day index (from 0) of absolute times t: a day open past midnight keeps its hours after
+    midnight (``plan.day_shift``), as :meth:`servsim.engine.plan.Plan.day_of`."""
+    return np.floor_divide(np.asarray(t, dtype=float) - plan.day_shift, DAY).astype(np.int64)
+
+
 def interval_of(plan: Plan, t: np.ndarray) -> np.ndarray:
     """Reporting interval index (0-based, counted over all days) of absolute times t."""
-    day, tod = np.divmod(t, DAY)
+    day = day_of(plan, t)
+    tod = t - day * DAY
     k = np.clip(np.floor((tod - plan.start) / plan.interval + EPS), 0, plan.intervals_per_day - 1)
     return (day * plan.intervals_per_day + k).astype(np.int64)

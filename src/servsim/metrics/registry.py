@@ -223,6 +223,9 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("paid_hours", "paid agent-hours (people)", "h", "hours", "lower",
            "Σ over agents pools of paid agent-seconds after the warm-up / 3600 (bots and vendors are not in it)",
            _t("results"), source="run_level", short="paid hours"),
+    Metric("overtime_hours", "overtime agent-hours (people)", "h", "hours", "lower",
+           "Σ over agents pools of overtime_s after the warm-up / 3600 (in paid_hours too)", _t("results"),
+           source="run_level", short="overtime"),
     Metric("bot_hours", "bot-hours available", "h", "hours", None,
            "Σ over bots pools of paid (licensed, on shift) bot-seconds after the warm-up / 3600", _t("results"),
            source="run_level", short="bot hours"),
@@ -250,6 +253,11 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("paid_s", "paid agent-time", "agent-s", "duration", "lower",
            "∫ max(scheduled headcount(t), busy(t)) dt: on shift, or finishing a contact after it",
            _t("pools", "pool_summary"), source="pools", short="paid"),
+    Metric("overtime_s", "overtime agent-time", "agent-s", "duration", "lower",
+           "∫ (paid level(t) − scheduled headcount(t)) dt: paid time beyond the schedule — agents finishing a "
+           "contact after their shift, and with horizon.closing: drain the agents on duty at close, held "
+           "until no contact is in service (paid level = their on-duty headcount at close then); in paid_s",
+           _t("pools", "pool_summary"), source="pools", short="overtime"),
     Metric("served", "visits served", "visits", "count", None, "visits the pool finished (by end time)",
            _t("pools"), source="pools", short="served"),
     Metric("occupancy", "occupancy", "1", "share", None,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from servsim.units import parse_clock, parse_duration, parse_rate
+from servsim.units import parse_clock, parse_duration, parse_late_clock, parse_rate
 
 
 class Strict(BaseModel):
@@ -19,6 +19,8 @@ class Strict(BaseModel):
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 #: A clock time in seconds after midnight, written "HH:MM" ("08:30").
 Clock = Annotated[float, BeforeValidator(parse_clock)]
+#: A clock time that may lie past midnight, up to "48:00" (a day open 18:00–02:00 ends at "26:00").
+LateClock = Annotated[float, BeforeValidator(parse_late_clock)]
 #: A rate in events per second, written with its unit ("9.5/min", "120/h").
 Rate = Annotated[float, BeforeValidator(parse_rate)]
 #: A probability or share in [0, 1].

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from servsim.scenario.errors import closest
 from servsim.scenario.schema import EXIT, KIND_FIELDS, Scenario
-from servsim.units import format_clock as _clock, format_duration
+from servsim.units import DAY, format_clock as _clock, format_duration
 
 SUM_TOLERANCE = 1e-6
 #: Most reporting intervals over the whole horizon (each has rows in the interval tables).
@@ -91,7 +91,12 @@ def _horizon(s: Scenario) -> Iterator[Issue]:
     h = s.horizon
     if h.end <= h.start:
         yield Issue(("horizon", "end"), "the daily window must end after it starts",
-                    "e.g. start: '08:00', end: '20:00' (use '24:00' for midnight)")
+                    "e.g. start: '08:00', end: '20:00' (use '24:00' for midnight, '26:00' for a day open "
+                    "until 02:00 the next morning)")
+        return
+    if h.window_s > DAY:
+        yield Issue(("horizon", "end"), f"the daily window {_clock(h.start)}–{_clock(h.end)} is longer than 24 hours",
+                    "a day past midnight ends at most 24 hours after it starts, e.g. start: '18:00', end: '26:00'")
         return
     n = h.window_s / h.interval
     if abs(n - round(n)) > 1e-9 or round(n) < 1:
@@ -133,6 +138,17 @@ def _channels(s: Scenario) -> Iterator[Issue]:
         if a.shares is not None and not _sums_to_one(a.shares):
             yield Issue((*base, "arrivals", "shares"), f"shares sum to {math.fsum(a.shares):.6g}, not 1",
                         "intraday shares are fractions of the daily volume")
+        if a.busyness is not None and a.trace is not None:
+            yield Issue((*base, "arrivals", "busyness"), "a replayed trace has no rate to make uncertain",
+                        "remove 'busyness', or give a 'rate', 'rates' or 'daily_volume'")
+        if ch.patience_factors is not None:
+            if len(ch.patience_factors) != k:
+                yield Issue((*base, "patience_factors"), f"{len(ch.patience_factors)} factors for {k} intervals a day",
+                            f"give one factor per {format_duration(s.horizon.interval)} interval "
+                            f"from {_clock(s.horizon.start)} to {_clock(s.horizon.end)}")
+            if ch.kind == "email":
+                yield Issue((*base, "patience_factors"), "an email channel never abandons: it has no patience to scale",
+                            "remove it, or use kind: chat or voice")
         if a.day_factors is not None and len(a.day_factors) != s.horizon.days:
             yield Issue((*base, "arrivals", "day_factors"),
                         f"{len(a.day_factors)} factors for {s.horizon.days} days", "give one factor per day")
@@ -277,6 +293,11 @@ def _steps(s: Scenario) -> Iterator[Issue]:
         if name == EXIT:
             yield Issue(base, f"{EXIT!r} is reserved for leaving the process", "rename the step")
         yield from _rules(s, name, step)
+        k = _intervals(s)
+        if step.handle_time_factors is not None and len(step.handle_time_factors) != k:
+            yield Issue((*base, "handle_time_factors"), f"{len(step.handle_time_factors)} factors for {k} intervals a day",
+                        f"give one factor per {format_duration(s.horizon.interval)} interval "
+                        f"from {_clock(s.horizon.start)} to {_clock(s.horizon.end)}")
         if step.people and name not in served:
             yield Issue(base, f"no pool serves step {name!r}",
                         f"add '{name}' to the skills of a pool ({', '.join(s.pools)})")

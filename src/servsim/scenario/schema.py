@@ -31,7 +31,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 from pydantic import Strict as StrictMode
 
-from servsim.scenario.base import Clock, Duration, Factor, Name, Rate, Share, Strict
+from servsim.scenario.base import Clock, Duration, Factor, LateClock, Name, Rate, Share, Strict
 from servsim.scenario.csvfiles import read_rows, shown
 from servsim.scenario.distributions import Distribution
 from servsim.scenario.economics import Economics
@@ -55,14 +55,31 @@ class Horizon(Strict):
     Arrivals and staffing happen only inside the daily window; time between windows passes with no
     arrivals and no staff. ``interval`` is the reporting interval (and the unit of per-interval
     schedules); it must divide the daily window. Contacts arriving during the first ``warmup`` are
-    simulated but left out of every KPI.
+    simulated but left out of every KPI. A day that runs past midnight ends after 24:00 (``start:
+    "18:00"``, ``end: "26:00"``: open 18:00–02:00; at most 24 hours a day).
+
+    ``closing`` — what happens to the contacts present at each day's ``end``:
+
+    * ``carry_over`` (default, the behaviour before the field existed): the doors close and the
+      staff go home (an agent finishes the contact in hand); those waiting stay in their queues,
+      patience running, until the next day's opening; at the horizon's end those present are
+      ``in_system_end``;
+    * ``drain``: no arrivals after ``end`` (returns due while closed are lost); the agents on duty
+      at close stay until every contact in service or waiting has been served or has abandoned
+      (patience still applies): the drain ends when no contact is in service any more (or at the
+      next opening). The run ends when the last day's drain does. The time after close is
+      overtime (pool tables ``overtime_s``), paid at the pool's ``cost_per_hour``;
+    * ``drop``: the contacts waiting at close leave at once, counted ``abandoned`` at the closing
+      time (abandonment rate and service level include them); contacts in service finish, and
+      leave when they would wait again; returns due while closed are lost.
     """
 
     start: Clock = 0.0
-    end: Clock = DAY
+    end: LateClock = DAY
     days: Count = Field(default=1, ge=1, le=MAX_DAYS)
     interval: Duration = Field(default=1800.0, ge=60.0)
     warmup: Duration = 0.0
+    closing: Literal["carry_over", "drain", "drop"] = "carry_over"
 
     @property
     def window_s(self) -> float:
@@ -119,6 +136,18 @@ def _arrival_time(cells: list[str | None]) -> float:
     return (int(text) - 1) * DAY + t
 
 
+class Busyness(Strict):
+    """Forecast uncertainty: the rates (after ``day_factors``) are multiplied by B, a gamma variable
+    with mean 1 and coefficient of variation ``cv`` (shape 1/cv², scale cv²), drawn once per day
+    (``per: day``) or once per reporting interval (``per: interval``) from the channel's own random
+    stream ``busyness/<channel>`` (channels' multipliers are independent). Given B the arrivals are
+    Poisson, so a day's count N with mean m has Var N = m + cv²·m² (per day; per interval,
+    m + cv²·Σ mᵢ² over the intervals' means mᵢ). ``cv: 0`` is the plain Poisson forecast."""
+
+    cv: float = Field(ge=0.0, le=10.0)
+    per: Literal["day", "interval"] = "day"
+
+
 class Arrivals(Strict):
     """How many contacts arrive, and when. Give exactly one of:
 
@@ -128,7 +157,8 @@ class Arrivals(Strict):
     * ``trace`` — recorded arrival times.
 
     Arrivals are Poisson (exponential gaps; exact for piecewise-constant rates). ``day_factors``
-    scale the rate of each day (one factor per day).
+    scale the rate of each day (one factor per day). ``busyness`` makes the forecast uncertain: a
+    random multiplier of the rates (see :class:`Busyness`; not for a ``trace``).
     """
 
     rate: Rate | None = None
@@ -137,6 +167,7 @@ class Arrivals(Strict):
     shares: list[Share] | None = Field(default=None, min_length=1)
     trace: Trace | None = None
     day_factors: list[Annotated[float, Field(ge=0)]] | None = None
+    busyness: Busyness | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Arrivals:
@@ -191,7 +222,9 @@ class Channel(Strict):
     a front-stage queue before abandoning (none: never abandons; an ``email`` channel never
     abandons). ``segments`` overrides the segment mix of this channel (shares summing to 1).
     ``service_level`` overrides ``targets.service_level`` for this channel (e.g. email: 90% within
-    24h). ``retrial``, ``balking`` and ``repeats``: see their classes."""
+    24h). ``retrial``, ``balking`` and ``repeats``: see their classes. ``patience_factors`` (one per
+    reporting interval of the day) multiply every patience drawn (the segment's too) by the factor
+    of the interval in which that wait starts."""
 
     kind: Literal["voice", "chat", "email", "walk_in", "self_service"] = "voice"
     arrivals: Arrivals
@@ -202,7 +235,7 @@ class Channel(Strict):
     retrial: Retrial | None = None
     balking: Balking | None = None
     repeats: Repeats | None = None
-
+    patience_factors: list[Factor] | None = Field(default=None, min_length=1)
 
 
 class Segment(Strict):
@@ -220,8 +253,8 @@ class Break(Strict):
     are spread evenly over the slots, so ceil(agents / slots) at most are away at once. Break time
     is paid; it is not on-duty time."""
 
-    start: Clock
-    end: Clock
+    start: LateClock
+    end: LateClock
     length: Duration = Field(gt=0)
 
     @model_validator(mode="after")
@@ -235,8 +268,8 @@ class Shift(Strict):
     """``agents`` people working from ``start`` to ``end`` (clock times) every day, with optional
     ``breaks``."""
 
-    start: Clock
-    end: Clock
+    start: LateClock
+    end: LateClock
     agents: Count = Field(ge=0, le=MAX_AGENTS)
     breaks: list[Break] = Field(default_factory=list, max_length=20)
 
@@ -408,10 +441,13 @@ class Step(Strict):
     step names (or ``exit``) to probabilities summing to 1 (loops allowed: rework).
     ``automation`` sends a share of the step's work to bots, ``outsource`` to a vendor. The
     ``handle_time`` is the people's (needed unless bots take all of the work).
+    ``handle_time_factors`` (one per reporting interval of the day) multiply the people's handle time
+    by the factor of the interval in which the service starts (bots and vendor variants keep theirs).
     """
 
     stage: Literal["front", "back"] = "front"
     handle_time: Distribution | None = None
+    handle_time_factors: list[Factor] | None = Field(default=None, min_length=1)
     next: Name | dict[Name, Share] = EXIT
     automation: Automation | None = None
     outsource: Outsource | None = None
