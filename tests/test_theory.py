@@ -534,3 +534,18 @@ def test_erlang_c_matches_a_published_worked_example() -> None:
     arrival_rate = 100 / 30  # per minute
     assert erlang_c(14, arrival_rate * 3) == pytest.approx(0.1741319335950498, rel=1e-9)
     assert erlang_c_service_level(arrival_rate, 1 / 3, 14, 20 / 60) == pytest.approx(0.8883500191794669, rel=1e-9)
+
+
+def test_poisson_gamma_variance_is_the_law_of_total_variance():
+    # shared multiplier: a negative binomial with mean m and shape 1/cv² has variance m + cv² m²
+    m, cv = 480.0, 0.2
+    shape = 1 / cv**2
+    p = shape / (shape + m)
+    assert theory.poisson_gamma_variance([m], cv) == pytest.approx(stats.nbinom(shape, p).var(), rel=1e-12)
+    assert theory.poisson_gamma_variance([200.0, 280.0], cv) == pytest.approx(480 + 0.04 * 480**2, rel=1e-12)
+    # independent multipliers: the variances of the periods add
+    per = [stats.nbinom(shape, shape / (shape + x)).var() for x in (200.0, 280.0)]
+    assert theory.poisson_gamma_variance([200.0, 280.0], cv, shared=False) == pytest.approx(sum(per), rel=1e-12)
+    assert theory.poisson_gamma_variance([3.0, 4.0], 0.0) == 7.0
+    with pytest.raises(ValueError):
+        theory.poisson_gamma_variance([1.0], -0.1)

@@ -764,3 +764,28 @@ def erlang_c_staffing(
         if 1.0 - tail >= target:
             return c
     raise AssertionError("unreachable: the Erlang B sequence is infinite")  # pragma: no cover
+
+
+def poisson_gamma_variance(means: Sequence[float], cv: float, shared: bool = True) -> float:
+    """Variance of a Poisson count whose rate is scaled by a random busyness multiplier.
+
+    Given multipliers, the counts of periods i (means ``m_i``) are Poisson; the multiplier B has mean
+    1 and coefficient of variation ``cv`` (servsim draws a gamma, but only these two moments matter).
+    With one B for every period (``shared``: busyness per day, N = Σ N_i):
+
+        Var N = Σ m_i + cv² (Σ m_i)²
+
+    and with an independent B_i per period (busyness per interval):
+
+        Var N = Σ m_i + cv² Σ m_i²
+
+    (law of total variance: Var N = E[Var(N | B)] + Var E[N | B]). For cv = 0 both are the Poisson
+    variance Σ m_i. Reference: the Poisson–gamma (negative binomial) mixture, e.g. Jongbloed & Koole,
+    "Managing uncertainty in call centres using Poisson mixtures", Applied Stochastic Models in
+    Business and Industry 17, 307–318, 2001.
+    """
+    ms = [_check_nonneg("mean", m) for m in means]
+    c = _check_nonneg("cv", cv)
+    total = math.fsum(ms)
+    spread = total * total if shared else math.fsum(m * m for m in ms)
+    return total + c * c * spread

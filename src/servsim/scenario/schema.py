@@ -36,7 +36,7 @@ from servsim.scenario.csvfiles import read_rows, shown
 from servsim.scenario.distributions import Distribution
 from servsim.scenario.economics import Economics
 from servsim.scenario.files import referenced_file
-from servsim.units import DAY, parse_clock
+from servsim.units import DAY, parse_late_clock
 
 #: Longest horizon, in days (ten years).
 MAX_DAYS = 3660
@@ -99,7 +99,8 @@ class Trace(Strict):
     """Replay of recorded arrival times from a CSV file (path relative to the scenario file).
 
     ``column`` holds clock times ("08:01:13") of day 1, or of the day in the optional ``day_column``
-    (1-based). Rows outside the horizon are ignored.
+    (1-based); a time past midnight of a late day may be written either way ("25:30" of day 1 is
+    "01:30" of day 2). Rows outside the horizon are ignored.
     """
 
     file: str
@@ -126,7 +127,7 @@ def _arrival_time(cells: list[str | None]) -> float:
     clock = cells[0]
     if clock is None or not clock.strip():
         raise ValueError("no time")
-    t = parse_clock(clock.strip())
+    t = parse_late_clock(clock.strip())
     if len(cells) == 1:
         return t
     day = cells[1]
