@@ -640,8 +640,9 @@ class CellSums:
                                               categories=[p.name for p in plan.pools]),
             "interval": np.tile(np.arange(n_int), n_pools), "start_s": start,
             "staffed_s": self.staffed_s.ravel(), "busy_s": self.busy_s.ravel(), "paid_s": self.paid_s.ravel(),
-            "overtime_s": self.overtime_s.ravel(), "served": self.served.ravel(), "day": records.day_of(plan, start) + 1,
+            "served": self.served.ravel(), "day": records.day_of(plan, start) + 1,
             "occupancy": _occupancy(self.busy_s.ravel(), self.paid_s.ravel(), unlimited),
+            "overtime_s": self.overtime_s.ravel(),
         })
 
     def pool_totals(self, replication: int | None = None, served: bool = True) -> pd.DataFrame:
@@ -665,8 +666,9 @@ class CellSums:
             **_lead(replication, len(plan.pools)),
             "pool": pd.Categorical.from_codes(np.arange(len(plan.pools)), categories=[p.name for p in plan.pools]),
             "staffed_s": self.post[:, 0], "busy_s": self.post[:, 1], "paid_s": self.post[:, 2],
-            "overtime_s": self.overtime_post, "served": self.post[:, 3].astype(np.int64),
+            "served": self.post[:, 3].astype(np.int64),
             "occupancy": _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools])),
+            "overtime_s": self.overtime_post,
         }
 
 

@@ -253,16 +253,16 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("paid_s", "paid agent-time", "agent-s", "duration", "lower",
            "∫ max(scheduled headcount(t), busy(t)) dt: on shift, or finishing a contact after it",
            _t("pools", "pool_summary"), source="pools", short="paid"),
-    Metric("overtime_s", "overtime agent-time", "agent-s", "duration", "lower",
-           "∫ (paid level(t) − scheduled headcount(t)) dt: paid time beyond the schedule — agents finishing a "
-           "contact after their shift, and with horizon.closing: drain the agents on duty at close, held "
-           "until no contact is in service (paid level = their on-duty headcount at close then); in paid_s",
-           _t("pools", "pool_summary"), source="pools", short="overtime"),
     Metric("served", "visits served", "visits", "count", None, "visits the pool finished (by end time)",
            _t("pools"), source="pools", short="served"),
     Metric("occupancy", "occupancy", "1", "share", None,
            "r(busy_s, paid_s); NaN for an unlimited pool (no capacity to occupy)", _t("pools", "pool_summary"),
            source="pools"),
+    Metric("overtime_s", "overtime agent-time", "agent-s", "duration", "lower",
+           "∫ (paid level(t) − scheduled headcount(t)) dt: paid time beyond the schedule — agents finishing a "
+           "contact after their shift, and with horizon.closing: drain the agents on duty at close, held "
+           "until no contact is in service (paid level = their on-duty headcount at close then); in paid_s",
+           _t("pools", "pool_summary"), source="pools", short="overtime"),
 )
 
 #: Every KPI by name, in declaration order (= column order of the tables).

@@ -67,13 +67,16 @@ def describe_scenario(s: Scenario) -> str:
     lines.append(
         f"horizon: {h.days} day(s), {format_clock(h.start)}–{format_clock(h.end)}, "
         f"{h.intervals_per_day} intervals of {format_duration(h.interval)}, warm-up {format_duration(h.warmup)}"
+        + (f", closing: {h.closing}" if h.closing != "carry_over" else "")
     )
     plan = compile_plan(s)
     volumes = expected_arrivals(plan)
     lines.append("channels:")
     for (name, ch), vol in zip(s.channels.items(), volumes):
         lines.append(f"  {escape(name)} ({ch.kind}): ~{fmt.value(round(vol), 'count')} contacts over the horizon, "
-                     f"enters at '{escape(ch.entry)}', patience: {_dist(ch.patience)}")
+                     f"enters at '{escape(ch.entry)}', patience: {_dist(ch.patience)}"
+                     + (f", busyness cv {ch.arrivals.busyness.cv:g} per {ch.arrivals.busyness.per}"
+                        if ch.arrivals.busyness is not None and ch.arrivals.busyness.cv > 0 else ""))
     if len(s.segments) > 1:
         lines.append("segments: " + ", ".join(
             f"{escape(n)} ({fmt.value(seg.share, 'share')}, priority {seg.priority})" for n, seg in s.segments.items()))
