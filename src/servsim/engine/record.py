@@ -286,7 +286,8 @@ class LiveRows:
         time order: everything up to the latest one seen is complete (an abandonment may be written
         after its deadline, but it is no pool event). The events handed over are those of the folded
         visits and of live visits from ``events_until`` on, up to that latest time."""
-        ids = np.unique(np.array(self.gone, dtype=np.int64))
+        # at the end a held contact that left is in ``gone`` twice
+        ids = np.unique(np.fromiter(self.gone, dtype=np.int64, count=len(self.gone)))
         self.gone.clear()
         since = self.events_until
         chunk = self._chunk(ids, end_time if final else NAN)  # takes its visits out of the dicts
@@ -353,19 +354,17 @@ class LiveRows:
             v_queued = np.concatenate([np.array([e[3] for e in extra], dtype=np.float64), v_queued])
             order = np.argsort(v_id, kind="stable")  # a contact's visits in the order they began
             v_id, v_cid, v_step, v_queued = v_id[order], v_cid[order], v_step[order], v_queued[order]
-        vids = v_id.tolist()
-        cid_list = ids.tolist()
         return Records(
             channel=_column("h", cols["channel"]), segment=_column("h", cols["segment"]),
             arrival=_column("d", cols["arrival"]),
-            exit=array("d", map(self.exit.pop, cid_list, repeat(NAN))),
-            outcome=array("b", map(self.outcome.pop, cid_list, repeat(_IN_SYSTEM))),
+            exit=_column("d", _take(self.exit, ids, NAN, np.float64)),
+            outcome=_column("b", _take(self.outcome, ids, _IN_SYSTEM, np.int8)),
             attempt=_column("b", cols["attempt"]),
             v_contact=_column("i", np.searchsorted(ids, v_cid)), v_step=_column("h", v_step),
-            v_pool=array("h", map(self.v_pool.pop, vids, repeat(-1))), v_queued=_column("d", v_queued),
-            v_start=array("d", map(self.v_start.pop, vids, repeat(NAN))),
-            v_end=array("d", map(self.v_end.pop, vids, repeat(NAN))),
-            v_outcome=array("b", map(self.v_outcome.pop, vids, repeat(_WAITING))),
+            v_pool=_column("h", _take(self.v_pool, v_id, -1, np.int16)), v_queued=_column("d", v_queued),
+            v_start=_column("d", _take(self.v_start, v_id, NAN, np.float64)),
+            v_end=_column("d", _take(self.v_end, v_id, NAN, np.float64)),
+            v_outcome=_column("b", _take(self.v_outcome, v_id, _WAITING, np.int8)),
             end_time=end_time,
         )
 
@@ -401,6 +400,40 @@ class LiveRows:
         self.cbase += cut
         self.vbase += vcut
 
+
+
+def _positions(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each of ``keys`` in ``ids`` (sorted, unique), -1 where absent: by direct address
+    when the ids are dense (as a chunk's are), else by binary search."""
+    if not len(ids):
+        return np.full(len(keys), -1, dtype=np.int64)
+    lo, span = int(ids[0]), int(ids[-1] - ids[0]) + 1
+    if span <= 4 * len(ids) + 4096:
+        slot = np.full(span + 1, -1, dtype=np.int64)  # the last entry: keys outside the ids' range
+        slot[ids - lo] = np.arange(len(ids))
+        rel = keys - lo
+        return slot[np.where((rel >= 0) & (rel < span), rel, span)]
+    pos = np.minimum(np.searchsorted(ids, keys), len(ids) - 1)
+    return np.where(ids[pos] == keys, pos, -1)
+
+
+def _take(col: _Indexed, ids: np.ndarray, fill: float, dtype: type) -> np.ndarray:
+    """The values of an indexed column at rows ``ids`` (sorted, unique; ``fill`` where a row was
+    never written), taken out of the column. The column is read whole, in one pass from C, and
+    refilled with the rows it keeps (those of contacts still present: few)."""
+    n = len(col)
+    out = np.full(len(ids), fill, dtype=dtype)
+    if not n:
+        return out
+    keys = np.fromiter(col.keys(), dtype=np.int64, count=n)
+    values = np.fromiter(col.values(), dtype=dtype, count=n)
+    pos = _positions(ids, keys)
+    mine = pos >= 0
+    out[pos[mine]] = values[mine]
+    col.clear()
+    if not mine.all():
+        col.update(zip(keys[~mine].tolist(), values[~mine].tolist()))
+    return out
 
 
 def _chunk_events(chunk: Records, since: float) -> tuple[np.ndarray, np.ndarray]:
