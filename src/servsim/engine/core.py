@@ -119,7 +119,7 @@ class Engine:
                  "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
-                 "done")
+                 "done", "new_row", "new_visit")
 
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
@@ -166,6 +166,12 @@ class Engine:
         self.n_contacts = 0
         self.n_visits = 0
         self.rec: Recorder = rec if rec is not None else Records()
+        # the appends of a new contact's and a new visit's row, bound once (columns are never rebound)
+        r = self.rec
+        self.new_row = (r.channel.append, r.segment.append, r.arrival.append, r.exit.append, r.outcome.append,
+                        r.attempt.append)
+        self.new_visit = (r.v_contact.append, r.v_step.append, r.v_pool.append, r.v_queued.append,
+                          r.v_start.append, r.v_end.append, r.v_outcome.append)
 
     # ----------------------------------------------------------------- scheduling
     def _at(self, delay: float, callback: Callable[[_Due], None], value: object) -> None:
@@ -230,13 +236,13 @@ class Engine:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
                             "for a longer run")
         self.n_contacts = cid + 1
-        rec = self.rec
-        rec.channel.append(c)
-        rec.segment.append(g)
-        rec.arrival.append(now)
-        rec.exit.append(NAN)
-        rec.outcome.append(IN_SYSTEM)
-        rec.attempt.append(1)
+        channel, segment, arrival, exit_, outcome, attempt_ = self.new_row
+        channel(c)
+        segment(g)
+        arrival(now)
+        exit_(NAN)
+        outcome(IN_SYSTEM)
+        attempt_(1)
         self.in_system += 1
         self._enter(Contact(cid, c, g, 1, self.segment_level[g], self.patience[c][g], False), ch.entry, now)
 
@@ -254,16 +260,17 @@ class Engine:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
                             "for a longer run")
         self.n_contacts = cid + 1
-        rec = self.rec
-        rec.channel.append(c)
-        rec.segment.append(g)
-        rec.arrival.append(now)
-        rec.exit.append(NAN)
-        rec.outcome.append(IN_SYSTEM)
-        rec.attempt.append(attempt)
+        channel, segment, arrival, exit_, outcome, attempt_ = self.new_row
+        channel(c)
+        segment(g)
+        arrival(now)
+        exit_(NAN)
+        outcome(IN_SYSTEM)
+        attempt_(attempt)
         contact = Contact(cid, c, g, attempt, self.segment_level[g], self.patience[c][g], ch.retrial is not None)
         self.in_system += 1
         if ch.balking is not None and self._balks(c, ch, ch.entry, now):
+            rec = self.rec
             rec.exit[cid] = now
             rec.outcome[cid] = BALKED
             rec.left(cid)
@@ -296,14 +303,14 @@ class Engine:
         self.n_visits = v + 1
         contact.visit = v
         contact.step = s
-        rec = self.rec
-        rec.v_contact.append(contact.id)
-        rec.v_step.append(s)
-        rec.v_pool.append(-1)
-        rec.v_queued.append(now)
-        rec.v_start.append(NAN)
-        rec.v_end.append(NAN)
-        rec.v_outcome.append(WAITING)
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
+        vc(contact.id)
+        vs(s)
+        vp(-1)
+        vq(now)
+        vst(NAN)
+        ve(NAN)
+        vo(WAITING)
         # Patience is drawn on every front-stage entry, served at once or not, so that the stream
         # stays aligned between variants of a scenario (common random numbers).
         patience = contact.patience
