@@ -23,7 +23,7 @@ from test_streaming import CASES
 
 #: starting value each append must carry (NaN: any NaN)
 STARTS = {"exit": math.nan, "outcome": int(Outcome.IN_SYSTEM), "v_pool": -1, "v_start": math.nan,
-          "v_end": math.nan, "v_outcome": int(VisitOutcome.WAITING)}
+          "v_end": math.nan, "v_outcome": int(VisitOutcome.WAITING), "v_agent": -1}
 FINISHED = {int(VisitOutcome.SERVED), int(VisitOutcome.ABANDONED)}
 
 
@@ -70,8 +70,8 @@ class CheckingRecorder:
         self.log = Records()
         self.channel, self.segment, self.arrival, self.exit, self.outcome, self.attempt = (
             _Column(self, name) for name in CONTACT_COLUMNS)
-        self.v_contact, self.v_step, self.v_pool, self.v_queued, self.v_start, self.v_end, self.v_outcome = (
-            _Column(self, name) for name in VISIT_COLUMNS)
+        (self.v_contact, self.v_step, self.v_pool, self.v_queued, self.v_start, self.v_end, self.v_outcome,
+         self.v_agent) = (_Column(self, name) for name in VISIT_COLUMNS)
         self.next_contact_col = 0      # position in CONTACT_COLUMNS of the next contact append
         self.next_visit_col = 0
         self.visits_of: dict[int, list[int]] = {}
@@ -131,6 +131,9 @@ class CheckingRecorder:
             _check(x == now, f"v_start[{i}] = {x} at t = {now}")
             self.started.add(i)
             self._event(float(x))
+        if name == "v_agent":
+            _check(self.last_write == ("v_outcome", i) and i in self.started and x >= 0,
+                   f"v_agent[{i}] not written at its service start")
         if name == "v_end":
             if i in self.started:
                 _check(x == now, f"v_end[{i}] of a started visit = {x} at t = {now}")

@@ -39,7 +39,8 @@ from typing import TypeVar, overload
 import simpy
 from simpy.events import NORMAL
 
-from servsim.engine.plan import ChannelPlan, Overflow, Plan, StepPlan
+from servsim.engine.agents import Agents, agent_factors
+from servsim.engine.plan import LONGEST_IDLE, ChannelPlan, Overflow, Plan, StepPlan
 from servsim.engine.record import Recorder, Records, as_numpy  # noqa: F401 - Records, as_numpy: re-exported
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
@@ -86,10 +87,11 @@ class Contact:
     id), ``step`` (-1 before its first step and for new work after a bots step), ``deadline`` (when
     its patience runs out in that visit; INF: never; GONE: it has abandoned) and, if it queues,
     ``enq`` (when it joined the queue). Set when it is served: ``pool``, the pool serving it or that
-    last served it (-1 while it waits with a patience timer armed)."""
+    last served it (-1 while it waits with a patience timer armed), and, for a pool of individual
+    agents, ``agent``, the agent serving it."""
 
     __slots__ = ("id", "channel", "segment", "attempt", "level", "deadline", "enq", "visit", "step", "pool",
-                 "patience", "timed", "callbacks")
+                 "patience", "timed", "callbacks", "agent")
     #: a contact in service is its own completion event (:class:`_Due`): ``callbacks`` is set when
     #: it is scheduled
     _ok = True
@@ -119,7 +121,7 @@ class Engine:
                  "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
-                 "done", "new_row", "new_visit")
+                 "done", "new_row", "new_visit", "agents", "idle_u")
 
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
@@ -153,6 +155,9 @@ class Engine:
         self.queue_groups = [pl.queue_groups for pl in plan.pools]
         self.slowdown = [pl.slowdown for pl in plan.pools]
         self.proficiency = _proficiency(plan)
+        # pools of individual agents: their rosters (None: a headcount pool)
+        self.agents = [Agents(f) if f is not None else None for f in agent_factors(plan, streams)]
+        self.idle_u = _per_step(plan, streams, "idle_pools", lambda st: st.choose > 0)
         # steps: waiting contacts, one lane per queue level
         self.waiting = [0] * len(plan.steps)
         self.queues = [[deque() for _ in range(plan.n_levels)] for _ in plan.steps]
@@ -171,7 +176,7 @@ class Engine:
         self.new_row = (r.channel.append, r.segment.append, r.arrival.append, r.exit.append, r.outcome.append,
                         r.attempt.append)
         self.new_visit = (r.v_contact.append, r.v_step.append, r.v_pool.append, r.v_queued.append,
-                          r.v_start.append, r.v_end.append, r.v_outcome.append)
+                          r.v_start.append, r.v_end.append, r.v_outcome.append, r.v_agent.append)
 
     # ----------------------------------------------------------------- scheduling
     def _at(self, delay: float, callback: Callable[[_Due], None], value: object) -> None:
@@ -303,7 +308,7 @@ class Engine:
         self.n_visits = v + 1
         contact.visit = v
         contact.step = s
-        vc, vs, vp, vq, vst, ve, vo = self.new_visit
+        vc, vs, vp, vq, vst, ve, vo, va = self.new_visit
         vc(contact.id)
         vs(s)
         vp(-1)
@@ -311,6 +316,7 @@ class Engine:
         vst(NAN)
         ve(NAN)
         vo(WAITING)
+        va(-1)
         # Patience is drawn on every front-stage entry, served at once or not, so that the stream
         # stays aligned between variants of a scenario (common random numbers).
         patience = contact.patience
@@ -318,6 +324,8 @@ class Engine:
         busy, staffed = self.busy, self.staffed
         for p, prof in st.pools:
             if busy[p] < staffed[p]:
+                if st.choose:
+                    p, prof = self._choose(s, st, p, prof)
                 busy[p] += 1
                 self._start(contact, s, p, prof, now)
                 return
@@ -328,6 +336,32 @@ class Engine:
             if contact.deadline < INF:
                 contact.pool = -1    # until served: how the timer tells that it still waits
                 self._at(contact.deadline - now, self._on_patience, (contact, v))
+
+    def _choose(self, s: int, st: StepPlan, first: int, prof: float) -> tuple[int, float]:
+        """The pool (and its proficiency) taking a contact entering step s, given that ``first`` is the
+        first of its pools in routing order with an idle agent. ``random``: pool q with probability
+        idle(q) / Σ idle, idle(q) = slots on duty − slots busy (one draw of ``idle_pools/<step>``
+        when two or more pools have one); ``longest_idle``: the pool whose longest-idle agent became
+        idle first (ties: routing order)."""
+        busy, staffed = self.busy, self.staffed
+        if st.choose == LONGEST_IDLE:
+            agents = self.agents
+            best, best_prof, best_t = first, prof, agents[first].idle_since()
+            for p, pr in st.pools:
+                if busy[p] < staffed[p]:
+                    t = agents[p].idle_since()
+                    if t < best_t:
+                        best, best_prof, best_t = p, pr, t
+            return best, best_prof
+        idle = [(p, pr, staffed[p] - busy[p]) for p, pr in st.pools if busy[p] < staffed[p]]
+        if len(idle) == 1:
+            return first, prof
+        x = self.idle_u[s]() * sum(n for _, _, n in idle)
+        for p, pr, n in idle:
+            x -= n
+            if x < 0:
+                return p, pr
+        return idle[-1][0], idle[-1][1]
 
     def _entry_rules(self, contact: Contact, s: int, st: StepPlan, now: float) -> int:
         """Who gets work entering blueprint step s: its bots (a share ``bot_level``; not for the bots'
@@ -379,6 +413,14 @@ class Engine:
         rec.v_start[v] = now
         rec.v_outcome[v] = IN_SERVICE
         contact.pool = p
+        ag = self.agents[p]
+        if ag is not None:
+            # the longest-idle agent on duty (a finishing agent taking more work was put first)
+            k = ag.idle.popleft()
+            ag.working[k] = True
+            contact.agent = k
+            rec.v_agent[v] = k
+            prof *= ag.factor[k]
         if self.slowdown[p]:
             # chats spread evenly: the agent taking this one holds (busy − 1) // heads others
             prof *= 1.0 + self.slowdown[p] * ((self.busy[p] - 1) // max(self.heads[p], 1))
@@ -391,7 +433,7 @@ class Engine:
         v = contact.visit
         rec.v_end[v] = now
         rec.v_outcome[v] = SERVED
-        self._release(contact.pool, now)
+        self._release(contact.pool, now, contact)
         s = contact.step
         st = self.steps[s]
         u = self.route[s]
@@ -441,8 +483,13 @@ class Engine:
             self._at(r[1](), self._on_return, (c, contact.segment, attempt + 1))
 
     # ----------------------------------------------------------------- agents
-    def _release(self, p: int, now: float) -> None:
-        """An agent of pool p finished: leave if off shift, else take the next contact, else go idle."""
+    def _release(self, p: int, now: float, contact: Contact | None = None) -> None:
+        """An agent of pool p finished (serving ``contact``: needed for a pool of individuals): leave
+        if off shift, else take the next contact, else go idle."""
+        ag = self.agents[p]
+        if ag is not None:
+            self._release_agent(p, ag, contact.agent, now)
+            return
         if self.busy[p] > self.staffed[p]:
             self.busy[p] -= 1
             return
@@ -450,6 +497,24 @@ class Engine:
         if picked is None:
             self.busy[p] -= 1
         else:
+            contact, s = picked
+            self._start(contact, s, p, self.proficiency[p][s], now)
+
+    def _release_agent(self, p: int, ag: Agents, k: int, now: float) -> None:
+        """Agent k of pool p (of individuals) finished: off duty, they leave; else they take the next
+        contact, or join the back of the idle line. ``busy[p]`` counts the busy agents on duty only,
+        so that busy < staffed still means that an agent on duty is idle."""
+        ag.working[k] = False
+        if k >= self.heads[p]:
+            return
+        picked = self._pick(p, now)
+        if picked is None:
+            self.busy[p] -= 1
+            ag.idle.append(k)
+            ag.since[k] = now
+        else:
+            # work waits only while no agent of the pool is idle: k, put first, is the one _start takes
+            ag.idle.appendleft(k)
             contact, s = picked
             self._start(contact, s, p, self.proficiency[p][s], now)
 
@@ -510,6 +575,9 @@ class Engine:
     def _on_staffing(self, ev: _Due) -> None:
         p, n = ev._value
         now = self.env._now
+        ag = self.agents[p]
+        if ag is not None:
+            self._roster(p, ag, n, now)
         self.heads[p] = n
         n *= self.concurrency[p]
         self.staffed[p] = n
@@ -520,6 +588,24 @@ class Engine:
             contact, s = picked
             self.busy[p] += 1
             self._start(contact, s, p, self.proficiency[p][s], now)
+
+    def _roster(self, p: int, ag: Agents, n: int, now: float) -> None:
+        """Pool p of individuals goes from ``heads[p]`` to n agents on duty: agents n.. go off (an idle
+        one leaves the idle line, a busy one finishes first and is no longer counted in ``busy[p]``);
+        agents ..n−1 come on (idle from now, or counted busy again if still finishing)."""
+        old = self.heads[p]
+        working = ag.working
+        for k in range(n, old):
+            if working[k]:
+                self.busy[p] -= 1
+            else:
+                ag.idle.remove(k)
+        for k in range(old, n):
+            if working[k]:
+                self.busy[p] += 1
+            else:
+                ag.idle.append(k)
+                ag.since[k] = now
 
     # ----------------------------------------------------------------- limits and end of run
     def _purge(self, now: float) -> None:

@@ -49,7 +49,7 @@ _WAITING = int(VisitOutcome.WAITING)
 #: The per-contact columns, in the order the engine appends a new contact's row.
 CONTACT_COLUMNS = ("channel", "segment", "arrival", "exit", "outcome", "attempt")
 #: The per-visit columns, in the order the engine appends a new visit's row.
-VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome")
+VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome", "v_agent")
 #: Every column of a recorder, contacts first.
 COLUMNS = CONTACT_COLUMNS + VISIT_COLUMNS
 
@@ -75,9 +75,11 @@ class Recorder(Protocol):
       (``channel`` first); a new visit one value to each of :data:`VISIT_COLUMNS` (``v_contact``
       first). They carry the row's starting values, so a recorder may ignore them and supply them
       itself: ``exit`` NaN, ``outcome`` IN_SYSTEM, ``v_pool`` -1, ``v_start`` and ``v_end`` NaN,
-      ``v_outcome`` WAITING;
+      ``v_outcome`` WAITING, ``v_agent`` -1;
     * **writes** (``col[i] = x``) go only to rows already appended, of a contact that has not left
       (a visit's contact is its ``v_contact``);
+    * ``v_agent[v]`` (the agent, 0-based within its pool, of a pool of individual agents; -1 for a
+      headcount pool) is written only when service starts, after ``v_start[v]``;
     * ``v_start[v] = now`` comes right after ``v_pool[v] = p``; ``v_end[v]`` of a started visit is
       written when its service ends. Both are written at the current simulated time, so service
       starts and ends come in time order. (An abandoned visit's ``v_end`` is its deadline.)
@@ -113,6 +115,8 @@ class Recorder(Protocol):
     def v_end(self) -> Column: ...
     @property
     def v_outcome(self) -> Column: ...
+    @property
+    def v_agent(self) -> Column: ...
 
     def left(self, cid: int) -> None:
         """Contact ``cid`` has left: none of its rows, nor its visits' rows, will be written again."""
@@ -142,6 +146,7 @@ class Records:
     v_start: array = field(default_factory=lambda: array("d"))
     v_end: array = field(default_factory=lambda: array("d"))
     v_outcome: array = field(default_factory=lambda: array("b"))
+    v_agent: array = field(default_factory=lambda: array("i"))
     # run status
     end_time: float = 0.0
     stopped: str = ""
@@ -208,7 +213,7 @@ class LiveRows:
     ``v_contact``, ``v_step``, ``v_queued``) are the same ``array.array`` columns as the log's, holding
     the rows from ``cbase`` (contacts) and ``vbase`` (visits) on, so appending costs what it costs
     with the log. The columns written by index (``exit``, ``outcome``, ``v_pool``, ``v_start``,
-    ``v_end``, ``v_outcome``) are dicts of the rows written and not yet folded. When ``chunk``
+    ``v_end``, ``v_outcome``, ``v_agent``) are dicts of the rows written and not yet folded. When ``chunk``
     contacts have left, :meth:`fold` takes their rows with numpy (a contact's visits are found by one
     :func:`numpy.isin` over the visits window), hands them over as a compact :class:`Records`
     (contacts renumbered from 0), then drops the rows no contact present needs: rows before the
@@ -233,6 +238,7 @@ class LiveRows:
         self.v_start = _Indexed()
         self.v_end = _Indexed()
         self.v_outcome = _Indexed()
+        self.v_agent = _Indexed()
         #: pool events (service starts and ends) before this time have been handed to the sink
         self.events_until = -math.inf
         #: appended rows of contacts still present from before ``cbase``: cid -> (channel, segment,
@@ -365,6 +371,7 @@ class LiveRows:
             v_start=_column("d", _take(self.v_start, v_id, NAN, np.float64)),
             v_end=_column("d", _take(self.v_end, v_id, NAN, np.float64)),
             v_outcome=_column("b", _take(self.v_outcome, v_id, _WAITING, np.int8)),
+            v_agent=_column("i", _take(self.v_agent, v_id, -1, np.int32)),
             end_time=end_time,
         )
 

@@ -13,7 +13,8 @@ absolute = seconds after midnight of day 1).
   front-stage steps before reaching a person, queue + service); *contained* = left the process
   having been served by bots only;
 * ``visits`` — one row per step visit: ``contact, step, pool, queued_s, start_s, end_s, outcome``
-  (served | abandoned | waiting | in_service), ``wait_s``, ``handle_s``.
+  (served | abandoned | waiting | in_service), ``wait_s``, ``handle_s``, ``agent`` (for a pool of
+  individual agents, the agent who served the visit, 0-based in order of coming on duty; -1 otherwise).
 
 The engine's outcome codes and the tables' are :mod:`servsim.outcomes`. Every KPI is defined in
 :mod:`servsim.metrics.registry` and computed from per-cell sums in :mod:`servsim.metrics.cells`.
@@ -70,6 +71,7 @@ def visit_columns(plan: Plan, rec: Records) -> dict[str, np.ndarray]:
         "outcome": a["v_outcome"].astype(np.int64),
         "wait_s": wait,
         "handle_s": handle,
+        "agent": a["v_agent"].astype(np.int64),
     }
 
 

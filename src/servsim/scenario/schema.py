@@ -258,9 +258,23 @@ class Skill(Strict):
     priority: Count = Field(default=0, ge=-1000, le=1000)
 
 
+#: Largest coefficient of variation of a pool's agent speeds.
+MAX_SPEED_CV = 3.0
+
+
+class AgentSpeed(Strict):
+    """How much the agents of a pool differ: each agent's handle-time factor is drawn once per agent
+    and replication from a distribution of mean 1 and coefficient of variation ``cv``, ``dist``
+    ``lognormal`` (default: σ² = ln(1 + cv²), μ = −σ²/2) or ``gamma`` (shape 1/cv², scale cv²).
+    ``cv: 0`` gives every agent factor 1 (agents that are individuals, all equally fast)."""
+
+    dist: Literal["lognormal", "gamma"] = "lognormal"
+    cv: Annotated[float, Field(ge=0.0, le=MAX_SPEED_CV)]
+
+
 #: Fields that only a pool of the given kind may set (checked in :mod:`servsim.scenario.checks`).
 KIND_FIELDS = {
-    "agents": ("schedule", "shifts", "skills", "shrinkage", "concurrency", "concurrency_slowdown"),
+    "agents": ("schedule", "shifts", "skills", "shrinkage", "concurrency", "concurrency_slowdown", "agent_speed"),
     "vendor": ("price_per_contact", "price_per_hour", "handle_time_factor"),
     "bots": ("licence_cost", "licence_period", "cost_per_transaction"),
 }
@@ -301,6 +315,7 @@ class Pool(Strict):
     shrinkage: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     concurrency: Count = Field(default=1, ge=1, le=50)
     concurrency_slowdown: float = Field(default=0.0, ge=0.0, le=10.0)
+    agent_speed: AgentSpeed | Annotated[list[Factor], Field(min_length=1, max_length=MAX_AGENTS)] | None = None
     resolution: Share = 1.0
     handle_time_factor: Factor = 1.0
     price_per_contact: float = Field(default=0.0, ge=0)
@@ -438,6 +453,22 @@ class Targets(Strict):
     abandonment_max: Share = 0.05
 
 
+class Routing(Strict):
+    """Which pool gets a contact when several pools skilled for its step have an idle agent:
+
+    * ``priority`` (default) — the first in routing order: highest pool ``priority``, then file order;
+    * ``random`` — a pool drawn with probability proportional to its idle agents (idle slots), i.e. a
+      free agent chosen uniformly at random among all free skilled agents;
+    * ``longest_idle`` — the pool whose idle agent has been idle longest (ties: routing order). Its
+      pools' agents are individuals (see ``pools.<name>.agent_speed``); they must hold one contact at
+      a time (``concurrency: 1``).
+
+    When no pool has an idle agent the contact queues; a pool that finishes takes work by skill
+    priority as always."""
+
+    idle_pools: Literal["priority", "random", "longest_idle"] = "priority"
+
+
 class Limits(Strict):
     """Bounds that hold for a whole replication, not only for each field, so that no valid file can
     make a run hang or eat memory. A bound that can be predicted from the file is checked when the
@@ -480,5 +511,6 @@ class Scenario(Strict):
     pools: dict[Name, Pool] = Field(min_length=1, max_length=MAX_PARTS)
     steps: dict[Name, Step] = Field(min_length=1, max_length=MAX_PARTS)
     targets: Targets = Targets()
+    routing: Routing = Routing()
     economics: Economics = Economics()
     limits: Limits = Limits()
