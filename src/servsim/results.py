@@ -59,7 +59,7 @@ class RunResult:
 
     @cached_property
     def agents(self) -> pd.DataFrame:
-        """Per agent of each pool of individual agents (``pools.<name>.agent_speed``): speed factor,
+        """Per agent of each pool of individual agents (``pools.<name>.agent_proficiency``): its proficiency,
         staffed, busy seconds, visits served and occupancy over [warm-up end, end of run]; see
         :meth:`servsim.metrics.CellSums.agents`. Empty when no pool has individual agents."""
         return self.sums.agents(self.replication)

@@ -1,7 +1,8 @@
 """Individual agents: who of a pool is idle, since when, and how fast each one works.
 
-A pool without ``agent_speed`` (and not chosen among by ``longest_idle`` routing) is a headcount:
-its agents are interchangeable and the engine only counts the busy ones. A pool of individuals is
+A pool without ``agent_proficiency`` or ``agent_proficiencies`` (and not chosen among by
+``longest_idle`` routing) is a headcount: its agents are interchangeable and the engine only counts
+the busy ones. A pool of individuals is
 a duty roster. Agent k (0-based) is on duty while the pool's on-duty headcount is above k: agents
 come on in order and the last to come on is the first to go off (finishing the contact in hand).
 The idle agents on duty wait in a line ordered by the time they became idle; the one at its front,
@@ -23,17 +24,17 @@ from servsim.engine.plan import Plan, PoolPlan
 from servsim.random import Seed, Streams
 
 
-def speed_factors(pool: PoolPlan, streams: Streams) -> list[float]:
+def proficiency_factors(pool: PoolPlan, streams: Streams) -> list[float]:
     """The handle-time factors of a pool of individuals, agent 0 first (``pool.n_agents`` of them)."""
     n = pool.n_agents
-    if pool.speed_list:
-        given = pool.speed_list
+    if pool.factor_list:
+        given = pool.factor_list
         return [given[k % len(given)] for k in range(n)]
-    cv = pool.speed_cv
-    if not pool.speed_dist or cv == 0 or n == 0:
+    cv = pool.factor_cv
+    if not pool.factor_dist or cv == 0 or n == 0:
         return [1.0] * n
     gen = streams.generator(f"agents/{pool.name}")
-    if pool.speed_dist == "gamma":
+    if pool.factor_dist == "gamma":
         return gen.gamma(1.0 / (cv * cv), cv * cv, n).tolist()
     s2 = math.log1p(cv * cv)
     return gen.lognormal(-s2 / 2.0, math.sqrt(s2), n).tolist()
@@ -43,7 +44,7 @@ def agent_factors(plan: Plan, seed: Seed | Streams) -> list[list[float] | None]:
     """Per pool: the factors of its individual agents in the replication of ``seed`` (None for a
     headcount pool). The engine draws exactly these."""
     streams = seed if isinstance(seed, Streams) else Streams(seed)
-    return [speed_factors(pl, streams) if pl.individual else None for pl in plan.pools]
+    return [proficiency_factors(pl, streams) if pl.individual else None for pl in plan.pools]
 
 
 class Agents:

@@ -88,15 +88,15 @@ class PoolPlan:
     #: first-contact resolution share
     resolution: float = 1.0
     unlimited: bool = False
-    #: agents are individuals (``agent_speed``, or ``longest_idle`` routing between pools): the engine
+    #: agents are individuals (own proficiencies, or ``longest_idle`` routing between pools): the engine
     #: tracks who is idle since when; ``n_agents`` is the largest on-duty headcount of the run
     individual: bool = False
     n_agents: int = 0
-    #: per-agent handle-time factors: drawn ("lognormal" or "gamma", mean 1, ``speed_cv``), or the
-    #: ``speed_list`` given (agent k gets entry k mod its length); neither: all 1
-    speed_dist: str = ""
-    speed_cv: float = 0.0
-    speed_list: tuple[float, ...] = ()
+    #: per-agent handle-time factors: drawn ("lognormal" or "gamma", mean 1, ``factor_cv``), or the
+    #: ``factor_list`` given (agent k gets entry k mod its length); neither: all 1
+    factor_dist: str = ""
+    factor_cv: float = 0.0
+    factor_list: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -317,16 +317,15 @@ def _pool(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...], names
     me = names.pools[name]
     # longest_idle compares idle agents' idle-since times, so the pools it chooses between are individuals
     chosen = any(st.choose == LONGEST_IDLE and any(p == me for p, _ in st.pools) for st in steps)
-    speed = pool.agent_speed
-    individual = pool.kind == "agents" and (speed is not None or chosen)
+    drawn, given = pool.agent_proficiency, pool.agent_proficiencies
+    individual = pool.kind == "agents" and (pool.individual or chosen)
     return PoolPlan(
         name=name, queue_groups=_queue_groups(s, name, pool, steps, names), cost_per_hour=pool.cost_per_hour,
         kind=pool.kind, concurrency=pool.concurrency, slowdown=pool.concurrency_slowdown,
         resolution=pool.resolution, unlimited=pool.unlimited,
         individual=individual, n_agents=most if individual else 0,
-        speed_dist=speed.dist if speed is not None and not isinstance(speed, list) else "",
-        speed_cv=speed.cv if speed is not None and not isinstance(speed, list) else 0.0,
-        speed_list=tuple(speed) if isinstance(speed, list) else (),
+        factor_dist=drawn.dist if drawn is not None else "", factor_cv=drawn.cv if drawn is not None else 0.0,
+        factor_list=tuple(given) if given is not None else (),
     )
 
 

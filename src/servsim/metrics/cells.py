@@ -628,18 +628,18 @@ class CellSums:
 
     def agents(self, replication: int | None = None) -> pd.DataFrame:
         """One row per agent of each pool of individual agents, over exactly [warm-up end, end of run]:
-        ``pool``, ``agent`` (0-based, in order of coming on duty), ``speed`` (its handle-time factor),
+        ``pool``, ``agent`` (0-based, in order of coming on duty), ``proficiency`` (its own handle-time factor),
         ``staffed_s`` (on duty: ∫ 1[headcount > agent] dt), ``busy_s``, ``served`` and
         ``occupancy`` = busy_s / staffed_s (NaN if never on duty; above 1 when an agent going off
         finishes a contact past the end of their duty). Empty without such pools."""
         plan = self.plan
-        rows: dict[str, list[np.ndarray]] = {k: [] for k in ("pool", "agent", "speed", "staffed_s", "busy_s", "served")}
+        rows: dict[str, list[np.ndarray]] = {k: [] for k in ("pool", "agent", "proficiency", "staffed_s", "busy_s", "served")}
         for p in self.agent_pools:
             n = plan.pools[p].n_agents
             factors = self.factors[p]
             rows["pool"].append(np.full(n, p, dtype=np.int64))
             rows["agent"].append(np.arange(n, dtype=np.int64))
-            rows["speed"].append(np.asarray(factors if factors is not None else np.full(n, np.nan), dtype=float))
+            rows["proficiency"].append(np.asarray(factors if factors is not None else np.full(n, np.nan), dtype=float))
             rows["staffed_s"].append(self._agent_staffed(p, n))
             rows["busy_s"].append(self.agent_busy[p])
             rows["served"].append(self.agent_served[p])

@@ -214,9 +214,10 @@ def _pools(s: Scenario) -> Iterator[Issue]:
                 if kind != pool.kind and f in pool.model_fields_set:
                     yield Issue((*base, f), f"{f!r} only applies to pools of kind {kind!r}; this pool is {pool.kind!r}",
                                 f"remove it, or set kind: {kind}")
-        if pool.agent_speed is not None and pool.concurrency > 1:
-            yield Issue((*base, "agent_speed"), "individual agents hold one contact at a time; this pool has "
-                        f"concurrency {pool.concurrency}", "remove 'agent_speed', or set concurrency: 1")
+        if pool.individual and pool.concurrency > 1:
+            f = "agent_proficiency" if pool.agent_proficiency is not None else "agent_proficiencies"
+            yield Issue((*base, f), "individual agents hold one contact at a time; this pool has "
+                        f"concurrency {pool.concurrency}", f"remove '{f}', or set concurrency: 1")
         if pool.kind == "agents" and pool.agents == "unlimited":
             yield Issue((*base, "agents"), "'unlimited' is for vendor and bots pools",
                         "give the number of agents, or set kind: vendor")
