@@ -192,7 +192,7 @@ def _assert_same_log(got: Records, want: Records) -> None:
 
 
 EXAMPLES = {p.stem: (lambda p=p: servsim.load_scenario(p)) for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
-SCENARIOS = {**EXAMPLES, **{name: make for name, make in CASES.items() if name in ("mmc_warmup", "redial", "stopped")}}
+SCENARIOS = {**EXAMPLES, **{name: make for name, make in CASES.items() if name in ("mmc_warmup", "redial", "stopped", "agents")}}
 #: the example files and test_streaming's cases are the same set, plus the inline ones
 assert {"mmc", "bank", "multichannel", "claims_rpa", "vendor_overflow"} <= set(CASES)
 

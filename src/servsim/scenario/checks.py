@@ -214,7 +214,10 @@ def _pools(s: Scenario) -> Iterator[Issue]:
                 if kind != pool.kind and f in pool.model_fields_set:
                     yield Issue((*base, f), f"{f!r} only applies to pools of kind {kind!r}; this pool is {pool.kind!r}",
                                 f"remove it, or set kind: {kind}")
-        if pool.individual and pool.concurrency > 1:
+        if pool.agent_proficiency is not None and pool.agent_proficiencies is not None:
+            yield Issue((*base, "agent_proficiencies"), "'agent_proficiency' and 'agent_proficiencies' given",
+                        "give one: 'agent_proficiency' (drawn per agent) or 'agent_proficiencies' (a list), not both")
+        elif pool.individual and pool.concurrency > 1:
             f = "agent_proficiency" if pool.agent_proficiency is not None else "agent_proficiencies"
             yield Issue((*base, f), "individual agents hold one contact at a time; this pool has "
                         f"concurrency {pool.concurrency}", f"remove '{f}', or set concurrency: 1")

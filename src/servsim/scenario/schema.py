@@ -343,9 +343,6 @@ class Pool(Strict):
                 raise ValueError("give the headcount: 'agents', a per-interval 'schedule' and/or 'shifts'")
             if not self.skills and "skills" not in self.model_fields_set:
                 raise ValueError("give the pool's 'skills': the steps it serves")
-            if self.agent_proficiency is not None and self.agent_proficiencies is not None:
-                raise ValueError("give 'agent_proficiency' (drawn per agent) or 'agent_proficiencies' (a list), "
-                                 "not both")
         elif self.agents is None:
             raise ValueError(f"give the {self.kind} pool's capacity: 'agents' (a number or 'unlimited')")
         return self
