@@ -20,6 +20,13 @@ Bots and vendors are pools too; a step with ``automation`` or ``outsource`` has 
 (``claims@rpa``, ``answer@vendor``) served only by them, and its entry rules decide who gets the
 work. Chat concurrency k multiplies a pool's slots by k.
 
+A pool is a headcount (its agents interchangeable: ``busy`` and ``staffed`` counts) unless its agents
+are individuals (per-agent proficiencies, or ``longest_idle`` routing): then an
+:class:`~servsim.engine.agents.Agents` roster says who is idle since when, the longest-idle agent
+takes a contact, and ``busy`` counts the busy agents on duty only, so busy < staffed still means
+"an agent on duty is idle". When several pools of a step have an idle agent, ``StepPlan.choose``
+says which takes an arriving contact (:meth:`Engine._choose`); the default takes the first.
+
 Everything the engine records goes through a :class:`~servsim.engine.record.Recorder`, one row
 per contact and one per step visit, which it never reads back; the engine's own state lives in its
 :class:`Contact` objects and counters. By default the recorder is the per-contact log

@@ -98,6 +98,12 @@ class PoolPlan:
     factor_cv: float = 0.0
     factor_list: tuple[float, ...] = ()
 
+    @property
+    def mean_factor(self) -> float:
+        """Mean per-agent handle-time factor over its ``n_agents`` agents: 1 unless listed."""
+        given, n = self.factor_list, self.n_agents
+        return sum(given[k % len(given)] for k in range(n)) / n if given and n else 1.0
+
 
 @dataclass(frozen=True)
 class ChannelPlan:
