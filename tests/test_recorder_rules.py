@@ -16,14 +16,14 @@ import pytest
 import servsim
 from servsim.engine import Records, compile_plan, run
 from servsim.engine.core import Engine
-from servsim.engine.record import COLUMNS, CONTACT_COLUMNS, VISIT_COLUMNS, as_numpy
+from servsim.engine.record import COLUMNS, CONTACT_COLUMNS, SPARSE_VISIT_COLUMNS, VISIT_COLUMNS, as_numpy
 from servsim.outcomes import Outcome, VisitOutcome
 from conftest import ROOT
 from test_streaming import CASES
 
 #: starting value each append must carry (NaN: any NaN)
 STARTS = {"exit": math.nan, "outcome": int(Outcome.IN_SYSTEM), "v_pool": -1, "v_start": math.nan,
-          "v_end": math.nan, "v_outcome": int(VisitOutcome.WAITING), "v_agent": -1}
+          "v_end": math.nan, "v_outcome": int(VisitOutcome.WAITING)}
 FINISHED = {int(VisitOutcome.SERVED), int(VisitOutcome.ABANDONED)}
 
 
@@ -70,8 +70,9 @@ class CheckingRecorder:
         self.log = Records()
         self.channel, self.segment, self.arrival, self.exit, self.outcome, self.attempt = (
             _Column(self, name) for name in CONTACT_COLUMNS)
-        (self.v_contact, self.v_step, self.v_pool, self.v_queued, self.v_start, self.v_end, self.v_outcome,
-         self.v_agent) = (_Column(self, name) for name in VISIT_COLUMNS)
+        self.v_contact, self.v_step, self.v_pool, self.v_queued, self.v_start, self.v_end, self.v_outcome = (
+            _Column(self, name) for name in VISIT_COLUMNS)
+        (self.v_agent,) = (_Column(self, name) for name in SPARSE_VISIT_COLUMNS)
         self.next_contact_col = 0      # position in CONTACT_COLUMNS of the next contact append
         self.next_visit_col = 0
         self.visits_of: dict[int, list[int]] = {}
@@ -87,6 +88,7 @@ class CheckingRecorder:
         _check(not self.closed, f"{name} appended after close")
         e = self.engine
         assert e is not None
+        _check(name not in SPARSE_VISIT_COLUMNS, f"{name} (written by index only) appended")
         if name in CONTACT_COLUMNS:
             _check(CONTACT_COLUMNS.index(name) == self.next_contact_col and self.next_visit_col == 0,
                    f"{name} appended out of order")

@@ -183,7 +183,7 @@ class Engine:
         self.new_row = (r.channel.append, r.segment.append, r.arrival.append, r.exit.append, r.outcome.append,
                         r.attempt.append)
         self.new_visit = (r.v_contact.append, r.v_step.append, r.v_pool.append, r.v_queued.append,
-                          r.v_start.append, r.v_end.append, r.v_outcome.append, r.v_agent.append)
+                          r.v_start.append, r.v_end.append, r.v_outcome.append)
 
     # ----------------------------------------------------------------- scheduling
     def _at(self, delay: float, callback: Callable[[_Due], None], value: object) -> None:
@@ -315,7 +315,7 @@ class Engine:
         self.n_visits = v + 1
         contact.visit = v
         contact.step = s
-        vc, vs, vp, vq, vst, ve, vo, va = self.new_visit
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
         vc(contact.id)
         vs(s)
         vp(-1)
@@ -323,7 +323,6 @@ class Engine:
         vst(NAN)
         ve(NAN)
         vo(WAITING)
-        va(-1)
         # Patience is drawn on every front-stage entry, served at once or not, so that the stream
         # stays aligned between variants of a scenario (common random numbers).
         patience = contact.patience

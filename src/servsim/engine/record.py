@@ -49,9 +49,13 @@ _WAITING = int(VisitOutcome.WAITING)
 #: The per-contact columns, in the order the engine appends a new contact's row.
 CONTACT_COLUMNS = ("channel", "segment", "arrival", "exit", "outcome", "attempt")
 #: The per-visit columns, in the order the engine appends a new visit's row.
-VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome", "v_agent")
+VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome")
+#: Per-visit columns written by index only, for some visits, never appended: a row never written
+#: reads -1. ``v_agent``: the agent (0-based in its pool) of a visit served by a pool of individual
+#: agents, so that headcount pools pay nothing per visit for it.
+SPARSE_VISIT_COLUMNS = ("v_agent",)
 #: Every column of a recorder, contacts first.
-COLUMNS = CONTACT_COLUMNS + VISIT_COLUMNS
+COLUMNS = CONTACT_COLUMNS + VISIT_COLUMNS + SPARSE_VISIT_COLUMNS
 
 
 class Column(Protocol):
@@ -75,11 +79,12 @@ class Recorder(Protocol):
       (``channel`` first); a new visit one value to each of :data:`VISIT_COLUMNS` (``v_contact``
       first). They carry the row's starting values, so a recorder may ignore them and supply them
       itself: ``exit`` NaN, ``outcome`` IN_SYSTEM, ``v_pool`` -1, ``v_start`` and ``v_end`` NaN,
-      ``v_outcome`` WAITING, ``v_agent`` -1;
+      ``v_outcome`` WAITING. :data:`SPARSE_VISIT_COLUMNS` are never appended to (a row never
+      written reads -1);
     * **writes** (``col[i] = x``) go only to rows already appended, of a contact that has not left
       (a visit's contact is its ``v_contact``);
-    * ``v_agent[v]`` (the agent, 0-based within its pool, of a pool of individual agents; -1 for a
-      headcount pool) is written only when service starts, after ``v_start[v]``;
+    * ``v_agent[v]`` (the agent, 0-based within its pool, of a pool of individual agents; never
+      written for a headcount pool) is written only when service starts, after ``v_outcome[v]``;
     * ``v_start[v] = now`` comes right after ``v_pool[v] = p``; ``v_end[v]`` of a started visit is
       written when its service ends. Both are written at the current simulated time, so service
       starts and ends come in time order. (An abandoned visit's ``v_end`` is its deadline.)
@@ -129,7 +134,8 @@ class Recorder(Protocol):
 class Records:
     """The per-contact log of one run: raw columns as plain arrays (they pickle across processes).
 
-    A :class:`Recorder` that keeps every row; ``v_contact`` is a row of the contact columns."""
+    A :class:`Recorder` that keeps every row; ``v_contact`` is a row of the contact columns; the
+    sparse ``v_agent`` is a dict of the rows written."""
 
     # per contact
     channel: array = field(default_factory=lambda: array("h"))
@@ -146,7 +152,8 @@ class Records:
     v_start: array = field(default_factory=lambda: array("d"))
     v_end: array = field(default_factory=lambda: array("d"))
     v_outcome: array = field(default_factory=lambda: array("b"))
-    v_agent: array = field(default_factory=lambda: array("i"))
+    #: sparse: visit id -> agent, for visits served by individual agents
+    v_agent: dict[int, int] = field(default_factory=dict)
     # run status
     end_time: float = 0.0
     stopped: str = ""
@@ -160,11 +167,23 @@ class Records:
 
 
 def as_numpy(rec: Records) -> dict[str, np.ndarray]:
-    """Zero-copy numpy views of the record columns."""
+    """Zero-copy numpy views of the record columns (the sparse ones filled out: -1 where not written)."""
     out = {}
-    for name in COLUMNS:
+    for name in CONTACT_COLUMNS + VISIT_COLUMNS:
         col = getattr(rec, name)
         out[name] = np.frombuffer(col, dtype=col.typecode) if len(col) else np.array([], dtype=col.typecode)
+    n = len(rec.v_contact)
+    for name in SPARSE_VISIT_COLUMNS:
+        out[name] = _sparse(getattr(rec, name), n)
+    return out
+
+
+def _sparse(col: dict[int, int], n: int) -> np.ndarray:
+    """A sparse column (row -> value) as an int32 array of ``n`` rows, -1 where not written."""
+    out = np.full(n, -1, dtype=np.int32)
+    if col:
+        out[np.fromiter(col.keys(), dtype=np.int64, count=len(col))] = np.fromiter(col.values(), dtype=np.int32,
+                                                                                 count=len(col))
     return out
 
 
@@ -371,7 +390,7 @@ class LiveRows:
             v_start=_column("d", _take(self.v_start, v_id, NAN, np.float64)),
             v_end=_column("d", _take(self.v_end, v_id, NAN, np.float64)),
             v_outcome=_column("b", _take(self.v_outcome, v_id, _WAITING, np.int8)),
-            v_agent=_column("i", _take(self.v_agent, v_id, -1, np.int32)),
+            v_agent=_rows_written(_take(self.v_agent, v_id, -1, np.int32)),
             end_time=end_time,
         )
 
@@ -422,6 +441,12 @@ def _positions(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return slot[np.where((rel >= 0) & (rel < span), rel, span)]
     pos = np.minimum(np.searchsorted(ids, keys), len(ids) - 1)
     return np.where(ids[pos] == keys, pos, -1)
+
+
+def _rows_written(values: np.ndarray) -> dict[int, int]:
+    """A sparse column of a chunk from its values by row (-1: not written)."""
+    rows = np.flatnonzero(values >= 0)
+    return dict(zip(rows.tolist(), values[rows].tolist()))
 
 
 def _take(col: _Indexed, ids: np.ndarray, fill: float, dtype: type) -> np.ndarray:

@@ -630,23 +630,24 @@ class CellSums:
         """One row per agent of each pool of individual agents, over exactly [warm-up end, end of run]:
         ``pool``, ``agent`` (0-based, in order of coming on duty), ``proficiency`` (its own handle-time factor),
         ``staffed_s`` (on duty: ∫ 1[headcount > agent] dt), ``busy_s``, ``served`` and
-        ``occupancy`` = busy_s / staffed_s (NaN if never on duty; above 1 when an agent going off
-        finishes a contact past the end of their duty). Empty without such pools."""
+        ``agent_occupancy`` = busy_s / staffed_s (NaN if never on duty; above 1 when an agent going
+        off finishes a contact past the end of their duty). Empty without such pools."""
         plan = self.plan
-        rows: dict[str, list[np.ndarray]] = {k: [] for k in ("pool", "agent", "proficiency", "staffed_s", "busy_s", "served")}
+        parts = []
         for p in self.agent_pools:
             n = plan.pools[p].n_agents
             factors = self.factors[p]
-            rows["pool"].append(np.full(n, p, dtype=np.int64))
-            rows["agent"].append(np.arange(n, dtype=np.int64))
-            rows["proficiency"].append(np.asarray(factors if factors is not None else np.full(n, np.nan), dtype=float))
-            rows["staffed_s"].append(self._agent_staffed(p, n))
-            rows["busy_s"].append(self.agent_busy[p])
-            rows["served"].append(self.agent_served[p])
-        cols = {k: np.concatenate(v) if v else np.zeros(0, dtype=np.int64 if k in ("pool", "agent", "served")
-                                                         else float) for k, v in rows.items()}
+            busy, staffed = self.agent_busy[p], self._agent_staffed(p, n)
+            parts.append({
+                "pool": np.full(n, p, dtype=np.int64), "agent": np.arange(n, dtype=np.int64),
+                "proficiency": np.asarray(factors if factors is not None else np.full(n, np.nan), dtype=float),
+                "staffed_s": staffed, "busy_s": busy, "served": self.agent_served[p],
+                "agent_occupancy": _agent_occupancy(busy, staffed),
+            })
+        keys = ["pool", "agent", *columns("agents")]
+        cols = {k: np.concatenate([part[k] for part in parts]) if parts
+                else np.zeros(0, dtype=np.int64 if k in ("pool", "agent", "served") else float) for k in keys}
         cols["pool"] = pd.Categorical.from_codes(cols["pool"], categories=[p.name for p in plan.pools])
-        cols["occupancy"] = _agent_occupancy(cols["busy_s"], cols["staffed_s"])
         return pd.DataFrame({**_lead(replication, len(cols["agent"])), **cols})
 
     def _agent_staffed(self, p: int, n: int) -> np.ndarray:
