@@ -303,3 +303,18 @@ def test_random_routing_reproduces_the_bilingual_benchmark():
                               replications=40, seed=1, log=False).pool_summary
     bilingual = t_interval(100 * first.loc[first["pool"] == "bilingual", "occupancy"].to_numpy(), LEVEL)
     assert bilingual.mean + bilingual.half_width < 30, bilingual
+
+
+def test_run_writes_the_agents_table(tmp_path):
+    from typer.testing import CliRunner
+
+    from servsim.cli import app
+    f = tmp_path / "agents.yaml"
+    f.write_text(SHIFTS)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["run", str(f), "-n", "2", "--seed", "3", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_parquet(out / "agents.parquet")
+    assert list(table.columns) == ["replication", "pool", "agent", "proficiency", "staffed_s", "busy_s", "served",
+                                   "agent_occupancy"]
+    assert len(table) == 2 * (7 + 3)

@@ -52,15 +52,17 @@ class Agents:
 
     ``factor[k]``: agent k's handle-time factor; ``working[k]``: agent k holds a contact (on duty or
     finishing after going off); ``idle``: the idle agents on duty, longest idle first; ``since[k]``:
-    when agent k became idle (or came on duty)."""
+    when agent k became idle (or came on duty); ``serving``: visit in service -> its agent (kept
+    here, not on the contact, so that headcount pools' contacts carry nothing more)."""
 
-    __slots__ = ("factor", "working", "idle", "since")
+    __slots__ = ("factor", "working", "idle", "since", "serving")
 
     def __init__(self, factor: list[float]) -> None:
         self.factor = factor
         self.working = [False] * len(factor)
         self.idle: deque[int] = deque()
         self.since = [0.0] * len(factor)
+        self.serving: dict[int, int] = {}
 
     def idle_since(self) -> float:
         """When the pool's longest-idle agent on duty became idle (∞ when none is idle)."""

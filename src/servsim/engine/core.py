@@ -94,11 +94,10 @@ class Contact:
     id), ``step`` (-1 before its first step and for new work after a bots step), ``deadline`` (when
     its patience runs out in that visit; INF: never; GONE: it has abandoned) and, if it queues,
     ``enq`` (when it joined the queue). Set when it is served: ``pool``, the pool serving it or that
-    last served it (-1 while it waits with a patience timer armed), and, for a pool of individual
-    agents, ``agent``, the agent serving it."""
+    last served it (-1 while it waits with a patience timer armed)."""
 
     __slots__ = ("id", "channel", "segment", "attempt", "level", "deadline", "enq", "visit", "step", "pool",
-                 "patience", "timed", "callbacks", "agent")
+                 "patience", "timed", "callbacks")
     #: a contact in service is its own completion event (:class:`_Due`): ``callbacks`` is set when
     #: it is scheduled
     _ok = True
@@ -424,7 +423,7 @@ class Engine:
             # the longest-idle agent on duty (a finishing agent taking more work was put first)
             k = ag.idle.popleft()
             ag.working[k] = True
-            contact.agent = k
+            ag.serving[v] = k
             rec.v_agent[v] = k
             prof *= ag.factor[k]
         if self.slowdown[p]:
@@ -494,7 +493,7 @@ class Engine:
         if off shift, else take the next contact, else go idle."""
         ag = self.agents[p]
         if ag is not None:
-            self._release_agent(p, ag, contact.agent, now)
+            self._release_agent(p, ag, ag.serving.pop(contact.visit), now)
             return
         if self.busy[p] > self.staffed[p]:
             self.busy[p] -= 1

@@ -324,7 +324,8 @@ def _pool(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...], names
     # longest_idle compares idle agents' idle-since times, so the pools it chooses between are individuals
     chosen = any(st.choose == LONGEST_IDLE and any(p == me for p, _ in st.pools) for st in steps)
     drawn, given = pool.agent_proficiency, pool.agent_proficiencies
-    individual = pool.kind == "agents" and (pool.individual or chosen)
+    # a roster needs a finite headcount (an ``unlimited`` pool stays a count)
+    individual = pool.kind == "agents" and not pool.unlimited and (pool.individual or chosen)
     return PoolPlan(
         name=name, queue_groups=_queue_groups(s, name, pool, steps, names), cost_per_hour=pool.cost_per_hour,
         kind=pool.kind, concurrency=pool.concurrency, slowdown=pool.concurrency_slowdown,

@@ -179,7 +179,10 @@ def as_numpy(rec: Records) -> dict[str, np.ndarray]:
 
 
 def _sparse(col: dict[int, int], n: int) -> np.ndarray:
-    """A sparse column (row -> value) as an int32 array of ``n`` rows, -1 where not written."""
+    """A sparse column (row -> value) as an int32 array of ``n`` rows, -1 where not written (a
+    read-only view of one value, taking no memory, when no row was written)."""
+    if not col:
+        return np.broadcast_to(np.int32(-1), (n,))
     out = np.full(n, -1, dtype=np.int32)
     if col:
         out[np.fromiter(col.keys(), dtype=np.int64, count=len(col))] = np.fromiter(col.values(), dtype=np.int32,

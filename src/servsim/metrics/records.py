@@ -71,7 +71,7 @@ def visit_columns(plan: Plan, rec: Records) -> dict[str, np.ndarray]:
         "outcome": a["v_outcome"].astype(np.int64),
         "wait_s": wait,
         "handle_s": handle,
-        "agent": a["v_agent"].astype(np.int64),
+        "agent": a["v_agent"],  # int32; a view taking no memory when no pool has individual agents
     }
 
 
