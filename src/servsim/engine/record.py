@@ -314,8 +314,10 @@ class LiveRows:
         time order: everything up to the latest one seen is complete (an abandonment may be written
         after its deadline, but it is no pool event). The events handed over are those of the folded
         visits and of live visits from ``events_until`` on, up to that latest time."""
-        # at the end a held contact that left is in ``gone`` twice
-        ids = np.unique(np.fromiter(self.gone, dtype=np.int64, count=len(self.gone)))
+        # sorted; at the end a held contact that left is in ``gone`` twice
+        ids = np.sort(np.fromiter(self.gone, dtype=np.int64, count=len(self.gone)))
+        if final and len(ids):
+            ids = ids[np.r_[True, ids[1:] != ids[:-1]]]
         self.gone.clear()
         since = self.events_until
         chunk = self._chunk(ids, end_time if final else NAN)  # takes its visits out of the dicts
