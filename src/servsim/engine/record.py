@@ -49,7 +49,7 @@ _WAITING = int(VisitOutcome.WAITING)
 #: The per-contact columns, in the order the engine appends a new contact's row.
 CONTACT_COLUMNS = ("channel", "segment", "arrival", "exit", "outcome", "attempt")
 #: The per-visit columns, in the order the engine appends a new visit's row.
-VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome")
+VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome", "v_free")
 #: Every column of a recorder, contacts first.
 COLUMNS = CONTACT_COLUMNS + VISIT_COLUMNS
 
@@ -74,13 +74,20 @@ class Recorder(Protocol):
     * **appends**: a new contact appends one value to each of :data:`CONTACT_COLUMNS`, in that order
       (``channel`` first); a new visit one value to each of :data:`VISIT_COLUMNS` (``v_contact``
       first). They carry the row's starting values, so a recorder may ignore them and supply them
-      itself: ``exit`` NaN, ``outcome`` IN_SYSTEM, ``v_pool`` -1, ``v_start`` and ``v_end`` NaN,
-      ``v_outcome`` WAITING;
+      itself: ``exit`` NaN, ``outcome`` IN_SYSTEM, ``v_pool`` -1, ``v_start``, ``v_end`` and
+      ``v_free`` NaN, ``v_outcome`` WAITING;
     * **writes** (``col[i] = x``) go only to rows already appended, of a contact that has not left
       (a visit's contact is its ``v_contact``);
     * ``v_start[v] = now`` comes right after ``v_pool[v] = p``; ``v_end[v]`` of a started visit is
       written when its service ends. Both are written at the current simulated time, so service
       starts and ends come in time order. (An abandoned visit's ``v_end`` is its deadline.)
+    * ``v_free[v]``, the time the agent who served visit v is free again (the end of its wrap-up),
+      is written only for a served visit of a step with wrap-up, right after its ``v_end[v]`` and
+      at the same moment (before its contact can leave); it is ≥ ``v_end[v]``, possibly after the
+      current time. A pool's slot is busy from ``v_start`` to ``v_free`` where written, else to
+      ``v_end``: busy ends are in time order only without wrap-up. A visit ends ``preempted``
+      (back-stage work set aside for front-stage work) like a service end: its ``v_end`` is
+      written at the current time;
     * :meth:`left` is called once per contact that leaves, after its ``exit``, its ``outcome`` (not
       IN_SYSTEM) and its visits' last writes; contacts still present at the end never leave;
     * the engine never reads a column (no ``col[i]``, no ``len(col)``) and never rebinds one;
@@ -113,6 +120,8 @@ class Recorder(Protocol):
     def v_end(self) -> Column: ...
     @property
     def v_outcome(self) -> Column: ...
+    @property
+    def v_free(self) -> Column: ...
 
     def left(self, cid: int) -> None:
         """Contact ``cid`` has left: none of its rows, nor its visits' rows, will be written again."""
@@ -142,6 +151,7 @@ class Records:
     v_start: array = field(default_factory=lambda: array("d"))
     v_end: array = field(default_factory=lambda: array("d"))
     v_outcome: array = field(default_factory=lambda: array("b"))
+    v_free: array = field(default_factory=lambda: array("d"))
     # run status
     end_time: float = 0.0
     stopped: str = ""
@@ -233,6 +243,9 @@ class LiveRows:
         self.v_start = _Indexed()
         self.v_end = _Indexed()
         self.v_outcome = _Indexed()
+        self.v_free = _Indexed()
+        #: busy ends (``v_free``) after the pool events handed over, of visits already folded
+        self.pending = (np.zeros(0), np.zeros(0, dtype=np.int64))
         #: pool events (service starts and ends) before this time have been handed to the sink
         self.events_until = -math.inf
         #: appended rows of contacts still present from before ``cbase``: cid -> (channel, segment,
@@ -293,15 +306,21 @@ class LiveRows:
         chunk = self._chunk(ids, end_time if final else NAN)  # takes its visits out of the dicts
         if len(ids):
             self.sink.contacts(chunk)
-        times, codes = _chunk_events(chunk, since)
+        times, codes, latest = _chunk_events(chunk, since)
         if final:
             until = end_time
         else:
-            live_t, live_c = self._dict_events(since)
-            until = max(since, float(times.max()) if len(times) else -math.inf,
-                        float(live_t.max()) if len(live_t) else -math.inf)
+            live_t, live_c, live_latest = self._dict_events(since)
+            until = max(since, latest, live_latest)
             later = live_t >= until  # the latest moment may have more events to come: next time
             times, codes = np.concatenate([times, live_t[~later]]), np.concatenate([codes, live_c[~later]])
+        if len(self.pending[0]) or (len(times) and times.max() > until):
+            # wrap-ups ending after the latest moment seen: folded visits' ones wait here (at the
+            # end of the run, those still running are not busy ends)
+            times, codes = np.concatenate([self.pending[0], times]), np.concatenate([self.pending[1], codes])
+            ahead = times > until
+            self.pending = (times[ahead], codes[ahead]) if not final else (times[:0], codes[:0])
+            times, codes = times[~ahead], codes[~ahead]
         if until > -math.inf:
             order = np.argsort(times, kind="stable")
             self.sink.busy(times[order], codes[order], until)
@@ -309,22 +328,30 @@ class LiveRows:
         if not final:
             self._compact()
 
-    def _dict_events(self, since: float) -> tuple[np.ndarray, np.ndarray]:
-        """Service starts (code = pool) and ends (~pool) at or after ``since`` of visits not folded."""
-        pool = self.v_pool
+    def _dict_events(self, since: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """Service starts (code = pool) and busy ends (~pool: ``v_free`` where written, else
+        ``v_end``) at or after ``since`` of visits not folded, and the latest start or end time
+        written (-inf if none): the current moment."""
+        pool, free = self.v_pool, self.v_free
         times, codes = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
-        for col, start in ((self.v_start, True), (self.v_end, False)):
+        latest = -math.inf
+        for col, start in ((self.v_start, True), (self.v_end, False), (free, False)):
             if not col:
                 continue
             vids = np.fromiter(col.keys(), dtype=np.int64, count=len(col))
             t = np.fromiter(col.values(), dtype=np.float64, count=len(col))
             keep = t >= since
             vids, t = vids[keep], t[keep]
+            if col is not free and len(t):
+                latest = max(latest, float(t.max()))
+            if col is self.v_end and free:  # the slot is busy until the wrap-up ends
+                mine = np.fromiter(map(free.__contains__, vids.tolist()), dtype=bool, count=len(vids))
+                vids, t = vids[~mine], t[~mine]
             p = np.fromiter(map(pool.get, vids.tolist(), repeat(-1)), dtype=np.int64, count=len(vids))
             started = p >= 0  # an abandoned visit's end is no pool event
             times.append(t[started])
             codes.append(p[started] if start else ~p[started])
-        return np.concatenate(times), np.concatenate(codes)
+        return np.concatenate(times), np.concatenate(codes), latest
 
     def _chunk(self, ids: np.ndarray, end_time: float) -> Records:
         """The rows of contacts ``ids`` (sorted) and of their visits, as a compact :class:`Records`."""
@@ -365,6 +392,7 @@ class LiveRows:
             v_start=_column("d", _take(self.v_start, v_id, NAN, np.float64)),
             v_end=_column("d", _take(self.v_end, v_id, NAN, np.float64)),
             v_outcome=_column("b", _take(self.v_outcome, v_id, _WAITING, np.int8)),
+            v_free=_column("d", _take(self.v_free, v_id, NAN, np.float64)),
             end_time=end_time,
         )
 
@@ -436,11 +464,18 @@ def _take(col: _Indexed, ids: np.ndarray, fill: float, dtype: type) -> np.ndarra
     return out
 
 
-def _chunk_events(chunk: Records, since: float) -> tuple[np.ndarray, np.ndarray]:
-    """Service starts (code = pool) and ends (~pool) at or after ``since`` of a chunk's visits (the
-    earlier ones were handed over while those visits were live)."""
-    start, end = _view(chunk.v_start), _view(chunk.v_end)
+def _chunk_events(chunk: Records, since: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Service starts (code = pool) and busy ends (~pool: ``v_free`` where written, else ``v_end``)
+    at or after ``since`` of a chunk's visits (the earlier ones were handed over while those visits
+    were live), and the latest start or end at or after ``since`` (-inf if none)."""
+    start, end, free = _view(chunk.v_start), _view(chunk.v_end), _view(chunk.v_free)
     pool = _view(chunk.v_pool).astype(np.int64)
     s = (pool >= 0) & (start >= since)
     e = (pool >= 0) & (end >= since)  # NaN (not ended) compares false
-    return np.concatenate([start[s], end[e]]), np.concatenate([pool[s], ~pool[e]])
+    latest = max(float(start[s].max()) if s.any() else -math.inf, float(end[e].max()) if e.any() else -math.inf)
+    wrapped = ~np.isnan(free)
+    if wrapped.any():
+        busy_end = np.where(wrapped, free, end)
+        e = (pool >= 0) & (busy_end >= since)
+        end = busy_end
+    return np.concatenate([start[s], end[e]]), np.concatenate([pool[s], ~pool[e]]), latest

@@ -53,7 +53,7 @@ SUMS = ("offered", "answered", "handled", "abandoned", "in_system", "balked", "c
         "unresolved", "retrials", "answered_wait_sum", "known", "known_wait_sum", "known_waited",
         "abandoned_waited", "handled_lead_sum", "handles", "handle_sum", "scored", "score_sum", "satisfied",
         "sl_within_own", "sl_ab_within_own", "sl_young_own", "sl_within_target", "sl_ab_within_target",
-        "sl_young_target")
+        "sl_young_target", "wrap_sum", "preempted")
 _J = {name: j for j, name in enumerate(SUMS)}
 _SL = ("sl_within", "sl_ab_within", "sl_young")
 
@@ -170,14 +170,17 @@ def contact_inputs(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def contact_sums(c: Mapping[str, np.ndarray], handles: np.ndarray, handle_sum: np.ndarray, own_t: np.ndarray,
                  target_t: float, satisfaction: Satisfaction | None,
-                 channel_names: Sequence[str]) -> Iterator[tuple[int, np.ndarray]]:
+                 channel_names: Sequence[str], wrap_sum: np.ndarray | None = None,
+                 preempted: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """(column of :data:`SUMS`, its value per contact), one column at a time, so that folding adds
     each into its cells before the next is made (a whole ``float64[n, len(SUMS)]`` block would
     be the largest thing a run allocates). ``c``: the contacts' columns as
     :func:`servsim.metrics.records.contact_columns` gives them (codes for labels); ``handles``/
     ``handle_sum``: number and total handle time of each contact's completed service visits;
     ``own_t``: each contact's service-level threshold; ``satisfaction``: the proxy's settings
-    (None: no scores); ``channel_names``: what ``c["channel"]`` indexes."""
+    (None: no scores); ``channel_names``: what ``c["channel"]`` indexes; ``wrap_sum``: total
+    wrap-up time after each contact's completed service visits; ``preempted``: its preempted visits
+    (None: none)."""
     outcome, answered, wait = c["outcome"], c["answered"].astype(bool), c["wait_s"]
     n = len(outcome)
     handled = outcome == Outcome.HANDLED
@@ -205,6 +208,10 @@ def contact_sums(c: Mapping[str, np.ndarray], handles: np.ndarray, handle_sum: n
     yield j["handled_lead_sum"], np.where(handled, c["lead_time_s"], 0.0)
     yield j["handles"], handles
     yield j["handle_sum"], handle_sum
+    if wrap_sum is not None:
+        yield j["wrap_sum"], wrap_sum
+    if preempted is not None:
+        yield j["preempted"], preempted
     if satisfaction is not None:
         scores = satisfaction_scores(outcome, wait, c["channel"], channel_names, satisfaction,
                                      c["resolved"].astype(bool), c.get("bot_s"))
@@ -244,11 +251,18 @@ def _timeline(changes: tuple[tuple[float, int, int], ...], pool: int) -> tuple[n
 
 
 def busy_events(rec: Records) -> tuple[np.ndarray, np.ndarray]:
-    """Service starts (code = pool) and ends (code = ~pool) of a log's started visits, in time order."""
+    """Service starts (code = pool) and busy ends (code = ~pool) of a log's started visits, in time
+    order. A slot is busy until its wrap-up ends (``v_free``) where there is one, else until the
+    service ends; a wrap-up still running at the end of the run has no busy end."""
     a = as_numpy(rec)
     started = ~np.isnan(a["v_start"])
-    ended = started & ~np.isnan(a["v_end"])
-    t = np.concatenate([a["v_start"][started], a["v_end"][ended]])
+    end = a["v_end"]
+    free = a["v_free"]
+    wrapped = ~np.isnan(free)
+    if wrapped.any():
+        end = np.where(wrapped, np.where(free <= rec.end_time, free, np.nan), end)
+    ended = started & ~np.isnan(end)
+    t = np.concatenate([a["v_start"][started], end[ended]])
     pool = a["v_pool"].astype(np.int64)
     code = np.concatenate([pool[started], ~pool[ended]])
     order = np.argsort(t, kind="stable")
@@ -296,6 +310,9 @@ class CellSums:
         self.busy_s = np.zeros((n_pools, self.n_int))
         self.paid_s = np.zeros((n_pools, self.n_int))
         self.served = np.zeros((n_pools, self.n_int), dtype=np.int64)
+        #: wrap-up seconds per pool per interval of the service end, and after the warm-up end
+        self.wrap_s = np.zeros((n_pools, self.n_int))
+        self.wrap_post = np.zeros(n_pools)
         #: per pool: staffed, busy, paid agent-seconds and visits served after the warm-up end
         self.post = np.zeros((n_pools, 4))
         self.carry = np.zeros(n_pools)
@@ -323,13 +340,24 @@ class CellSums:
         :func:`records.visit_columns` give them) to the cells, Little's sums and (unless the exact
         waits are at hand) the wait histogram."""
         n = len(c["outcome"])
-        served = v["outcome"] == VisitOutcome.SERVED
+        outcome = v["outcome"]
+        served = outcome == VisitOutcome.SERVED
         vc = v["contact"][served]
         handles = np.bincount(vc, minlength=n)[:n]
-        handle_sum = np.bincount(vc, weights=v["handle_s"][served], minlength=n)[:n]
+        preempted = outcome == VisitOutcome.PREEMPTED
+        pre = preempted.any()
+        # a preempted service's time counts in the handle time of the item, not as a visit served
+        worked = served | preempted if pre else served
+        handle_sum = np.bincount(v["contact"][worked], weights=v["handle_s"][worked], minlength=n)[:n]
+        wrapped = served & ~np.isnan(v["wrap_s"])
+        wrap = wrapped.any()
         channel, segment = c["channel"], c["segment"]
         columns = contact_sums(c, handles, handle_sum, self.own_t[channel], self.target_t, self.satisfaction,
-                               self.channel_names)
+                               self.channel_names,
+                               _sums(v["contact"][wrapped], v["wrap_s"][wrapped], n) if wrap else None,
+                               _sums(v["contact"][preempted], np.ones(int(preempted.sum())), n) if pre else None)
+        if wrap or pre:
+            self._fold_pools(v, wrapped, preempted)
         warm = c["warmup"]
         interval = c["interval"]
         slot = np.where(warm & (interval >= self.warm_slot), self.n_int, interval)
@@ -342,6 +370,24 @@ class CellSums:
             self.hist += np.bincount(cell, minlength=self.hist.size).reshape(self.hist.shape)
         self._fold_littles(c, v, end_time)
         self._fold_waiting(group, v)
+
+    def _fold_pools(self, v: Mapping[str, np.ndarray], wrapped: np.ndarray, preempted: np.ndarray) -> None:
+        """Per pool and reporting interval of the service end: wrap-up seconds begun (``wrap_s``), and
+        preempted services taken out of ``served`` (their end is a busy end, not a visit finished)."""
+        bounds, n_int, warm = self.bounds, self.n_int, self.plan.warmup_end
+        for mask, sign in ((wrapped, 0), (preempted, -1)):
+            if not mask.any():
+                continue
+            p, end = v["pool"][mask], v["end_s"][mask]
+            k = np.clip(np.searchsorted(bounds, end, side="right") - 1, 0, n_int - 1)
+            after = end >= warm
+            if sign:
+                np.add.at(self.served, (p, k), -1)
+                np.add.at(self.post[:, 3], p[after], -1)
+            else:
+                w = v["wrap_s"][mask]
+                np.add.at(self.wrap_s, (p, k), w)
+                np.add.at(self.wrap_post, p[after], w[after])
 
     def _fold_waiting(self, group: np.ndarray, visits: Mapping[str, np.ndarray]) -> None:
         """Add each visit's time waiting in queue — from queue entry to service start, abandonment or
@@ -580,6 +626,7 @@ class CellSums:
             "staffed_s": self.staffed_s.ravel(), "busy_s": self.busy_s.ravel(), "paid_s": self.paid_s.ravel(),
             "served": self.served.ravel(), "day": (start // DAY).astype(np.int64) + 1,
             "occupancy": _occupancy(self.busy_s.ravel(), self.paid_s.ravel(), unlimited),
+            "wrap_s": self.wrap_s.ravel(),
         })
 
     def pool_totals(self, replication: int | None = None, served: bool = True) -> pd.DataFrame:
@@ -605,6 +652,7 @@ class CellSums:
             "staffed_s": self.post[:, 0], "busy_s": self.post[:, 1], "paid_s": self.post[:, 2],
             "served": self.post[:, 3].astype(np.int64),
             "occupancy": _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools])),
+            "wrap_s": self.wrap_post,
         }
 
 
@@ -613,6 +661,11 @@ def summary_frame(cols: dict[str, object]) -> pd.DataFrame:
     ``segment``, then the registry's summary columns present, in declaration order."""
     return pd.DataFrame({name: cols[name] for name in ("replication", "channel", "segment", *columns("summary"))
                          if name in cols})
+
+
+def _sums(ids: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Per-contact sums of ``weights`` over rows of contacts ``ids`` (0..n-1)."""
+    return np.bincount(ids, weights=weights, minlength=n)[:n]
 
 
 def _lead(replication: int | None, n: int) -> dict[str, np.ndarray]:
