@@ -16,7 +16,8 @@ wherever it likes. There are two:
   index are dicts of the rows not yet folded. When :data:`CHUNK` contacts have left, their rows and
   their visits' rows go, with numpy, into a compact :class:`Records` (contacts renumbered from 0)
   for the *sink* (:class:`Sink`), which folds it into per-cell sums and drops it. Pools' busy time
-  needs the number of busy slots at every instant: every service start and end up to that moment
+  needs the number of busy slots at every instant: every service start and busy end (the end of a
+  wrap-up, which may lie ahead: those of folded visits wait in ``pending``) up to that moment
   is handed over too, in time order — those of the folded visits from their rows, those of visits
   still live from the dicts — so nothing on the engine's path does more than with the log.
 

@@ -22,7 +22,8 @@ floating-point additions (relative differences around 1e-15), except wait percen
   the exact value; in the ``intervals`` table they are NaN.
 
 Pools: each pool's busy-slot count is integrated exactly between its change points (service starts
-and ends, staffing changes, interval boundaries, the warm-up end): ``staffed_s`` = ∫ on-duty
+and busy ends — the end of the wrap-up where a step has one, else the service end —, staffing
+changes, interval boundaries, the warm-up end): ``staffed_s`` = ∫ on-duty
 headcount, ``busy_s`` = ∫ busy, ``paid_s`` = ∫ max(scheduled headcount, busy), per interval and over
 exactly [warm-up end, end of run] (``pool_summary``).
 
