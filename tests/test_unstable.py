@@ -181,3 +181,21 @@ def test_wrap_up_counts_in_the_offered_load():
     load = offered_load(compile_plan(servsim.scenario_from_text(text)))
     assert load.ratio == pytest.approx(9 / 60 * 70 * 0.9 / 10)
     assert load.step_ratio["answer"] == pytest.approx(0.945)
+
+
+def test_no_textbook_prediction_beside_a_queue_with_wrap_up():
+    """Erlang C equates the customer's service with the agent's busy time; with wrap-up they differ."""
+    from servsim.report.theory_view import predictions
+
+    text = textwrap.dedent("""
+        name: M/M/c
+        channels:
+          calls: {arrivals: {rate: 9/min}, entry: answer}
+        pools:
+          agents: {agents: 12, skills: {answer: 1.0}}
+        steps:
+          answer: {handle_time: {dist: exponential, mean: 50s}}
+        """)
+    assert predictions(servsim.scenario_from_text(text))[0] == "M/M/c (Erlang C)"
+    wrapped = text.replace("mean: 50s}}", "mean: 50s}, wrap_up: {dist: deterministic, value: 10s}}")
+    assert predictions(servsim.scenario_from_text(wrapped)) is None

@@ -83,8 +83,8 @@ class Recorder(Protocol):
       written when its service ends. Both are written at the current simulated time, so service
       starts and ends come in time order. (An abandoned visit's ``v_end`` is its deadline.)
     * ``v_free[v]``, the time the agent who served visit v is free again (the end of its wrap-up),
-      is written only for a served visit of a step with wrap-up, right after its ``v_end[v]`` and
-      at the same moment (before its contact can leave); it is ≥ ``v_end[v]``, possibly after the
+      is written only for a served visit of a step with wrap-up, right after its service end
+      (``v_end[v]``, ``v_outcome[v]``) and at the same moment (before its contact can leave); it is ≥ ``v_end[v]``, possibly after the
       current time. A pool's slot is busy from ``v_start`` to ``v_free`` where written, else to
       ``v_end``: busy ends are in time order only without wrap-up. A visit ends ``preempted``
       (back-stage work set aside for front-stage work) like a service end: its ``v_end`` is
