@@ -16,7 +16,7 @@ import pytest
 import servsim
 from servsim.engine import Records, compile_plan, run
 from servsim.engine.core import Engine
-from servsim.engine.record import COLUMNS, CONTACT_COLUMNS, VISIT_COLUMNS, as_numpy
+from servsim.engine.record import COLUMNS, CONTACT_COLUMNS, SPARSE_VISIT_COLUMNS, VISIT_COLUMNS, as_numpy
 from servsim.outcomes import Outcome, VisitOutcome
 from conftest import ROOT
 from test_streaming import CASES
@@ -70,8 +70,9 @@ class CheckingRecorder:
         self.log = Records()
         self.channel, self.segment, self.arrival, self.exit, self.outcome, self.attempt = (
             _Column(self, name) for name in CONTACT_COLUMNS)
-        (self.v_contact, self.v_step, self.v_pool, self.v_queued, self.v_start, self.v_end, self.v_outcome,
-         self.v_free) = (_Column(self, name) for name in VISIT_COLUMNS)
+        self.v_contact, self.v_step, self.v_pool, self.v_queued, self.v_start, self.v_end, self.v_outcome = (
+            _Column(self, name) for name in VISIT_COLUMNS)
+        self.v_agent, self.v_free = (_Column(self, name) for name in SPARSE_VISIT_COLUMNS)
         self.next_contact_col = 0      # position in CONTACT_COLUMNS of the next contact append
         self.next_visit_col = 0
         self.visits_of: dict[int, list[int]] = {}
@@ -87,6 +88,7 @@ class CheckingRecorder:
         _check(not self.closed, f"{name} appended after close")
         e = self.engine
         assert e is not None
+        _check(name not in SPARSE_VISIT_COLUMNS, f"{name} (written by index only) appended")
         if name in CONTACT_COLUMNS:
             _check(CONTACT_COLUMNS.index(name) == self.next_contact_col and self.next_visit_col == 0,
                    f"{name} appended out of order")
@@ -131,6 +133,9 @@ class CheckingRecorder:
             _check(x == now, f"v_start[{i}] = {x} at t = {now}")
             self.started.add(i)
             self._event(float(x))
+        if name == "v_agent":
+            _check(self.last_write == ("v_outcome", i) and i in self.started and x >= 0,
+                   f"v_agent[{i}] not written at its service start")
         if name == "v_end":
             if i in self.started:
                 _check(x == now, f"v_end[{i}] of a started visit = {x} at t = {now}")
@@ -197,8 +202,9 @@ def _assert_same_log(got: Records, want: Records) -> None:
 
 
 EXAMPLES = {p.stem: (lambda p=p: servsim.load_scenario(p)) for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
-SCENARIOS = {**EXAMPLES, **{name: make for name, make in CASES.items() if name in ("mmc_warmup", "redial", "stopped", "wrapup",
-                                                                            "preempt")}}
+SCENARIOS = {**EXAMPLES, **{name: make for name, make in CASES.items()
+                             if name in ("mmc_warmup", "redial", "stopped", "agents", "wrapup", "preempt",
+                                         "agents_blended")}}
 #: the example files and test_streaming's cases are the same set, plus the inline ones
 assert {"mmc", "bank", "multichannel", "claims_rpa", "vendor_overflow"} <= set(CASES)
 

@@ -20,6 +20,13 @@ Bots and vendors are pools too; a step with ``automation`` or ``outsource`` has 
 (``claims@rpa``, ``answer@vendor``) served only by them, and its entry rules decide who gets the
 work. Chat concurrency k multiplies a pool's slots by k.
 
+A pool is a headcount (its agents interchangeable: ``busy`` and ``staffed`` counts) unless its agents
+are individuals (per-agent proficiencies, or ``longest_idle`` routing): then an
+:class:`~servsim.engine.agents.Agents` roster says who is idle since when, the longest-idle agent
+takes a contact, and ``busy`` counts the busy agents on duty only, so busy < staffed still means
+"an agent on duty is idle". When several pools of a step have an idle agent, ``StepPlan.choose``
+says which takes an arriving contact (:meth:`Engine._choose`); the default takes the first.
+
 Wrap-up (after-contact work): at a step with ``wrap_up`` the contact moves on when its service
 ends, and the agent's slot stays busy until a wrap-up event (one more event per served visit there
 only) releases it. Interruptible back-stage work: its services complete through a :class:`_Due`
@@ -46,7 +53,8 @@ from typing import TypeVar, overload
 import simpy
 from simpy.events import NORMAL
 
-from servsim.engine.plan import RESTART, RESUME, ChannelPlan, Overflow, Plan, StepPlan
+from servsim.engine.agents import Agents, agent_factors
+from servsim.engine.plan import LONGEST_IDLE, RESTART, RESUME, ChannelPlan, Overflow, Plan, StepPlan
 from servsim.engine.record import Recorder, Records, as_numpy  # noqa: F401 - Records, as_numpy: re-exported
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
@@ -127,7 +135,8 @@ class Engine:
                  "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
-                 "done", "new_row", "new_visit", "wrap", "preempting", "modes", "working", "remaining")
+                 "done", "new_row", "new_visit", "agents", "idle_u", "wrap", "preempting", "modes", "working",
+                 "remaining")
 
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
@@ -170,6 +179,9 @@ class Engine:
         self.queue_groups = [pl.queue_groups for pl in plan.pools]
         self.slowdown = [pl.slowdown for pl in plan.pools]
         self.proficiency = _proficiency(plan)
+        # pools of individual agents: their rosters (None: a headcount pool)
+        self.agents = [Agents(f) if f is not None else None for f in agent_factors(plan, streams)]
+        self.idle_u = _per_step(plan, streams, "idle_pools", lambda st: st.choose > 0)
         # steps: waiting contacts, one lane per queue level
         self.waiting = [0] * len(plan.steps)
         self.queues = [[deque() for _ in range(plan.n_levels)] for _ in plan.steps]
@@ -188,7 +200,7 @@ class Engine:
         self.new_row = (r.channel.append, r.segment.append, r.arrival.append, r.exit.append, r.outcome.append,
                         r.attempt.append)
         self.new_visit = (r.v_contact.append, r.v_step.append, r.v_pool.append, r.v_queued.append,
-                          r.v_start.append, r.v_end.append, r.v_outcome.append, r.v_free.append)
+                          r.v_start.append, r.v_end.append, r.v_outcome.append)
 
     # ----------------------------------------------------------------- scheduling
     def _at(self, delay: float, callback: Callable[[_Due], None], value: object) -> None:
@@ -320,7 +332,7 @@ class Engine:
         self.n_visits = v + 1
         contact.visit = v
         contact.step = s
-        vc, vs, vp, vq, vst, ve, vo, vf = self.new_visit
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
         vc(contact.id)
         vs(s)
         vp(-1)
@@ -328,7 +340,6 @@ class Engine:
         vst(NAN)
         ve(NAN)
         vo(WAITING)
-        vf(NAN)
         # Patience is drawn on every front-stage entry, served at once or not, so that the stream
         # stays aligned between variants of a scenario (common random numbers).
         patience = contact.patience
@@ -338,6 +349,8 @@ class Engine:
         busy, staffed = self.busy, self.staffed
         for p, prof in st.pools:
             if busy[p] < staffed[p]:
+                if st.choose:
+                    p, prof = self._choose(s, st, p, prof)
                 busy[p] += 1
                 self._start(contact, s, p, prof, now)
                 return
@@ -349,6 +362,32 @@ class Engine:
             if contact.deadline < INF:
                 contact.pool = -1    # until served: how the timer tells that it still waits
                 self._at(contact.deadline - now, self._on_patience, (contact, v))
+
+    def _choose(self, s: int, st: StepPlan, first: int, prof: float) -> tuple[int, float]:
+        """The pool (and its proficiency) taking a contact entering step s, given that ``first`` is the
+        first of its pools in routing order with an idle agent. ``random``: pool q with probability
+        idle(q) / Σ idle, idle(q) = slots on duty − slots busy (one draw of ``idle_pools/<step>``
+        when two or more pools have one); ``longest_idle``: the pool whose longest-idle agent became
+        idle first (ties: routing order)."""
+        busy, staffed = self.busy, self.staffed
+        if st.choose == LONGEST_IDLE:
+            agents = self.agents
+            best, best_prof, best_t = first, prof, agents[first].idle_since()
+            for p, pr in st.pools:
+                if busy[p] < staffed[p]:
+                    t = agents[p].idle_since()
+                    if t < best_t:
+                        best, best_prof, best_t = p, pr, t
+            return best, best_prof
+        idle = [(p, pr, staffed[p] - busy[p]) for p, pr in st.pools if busy[p] < staffed[p]]
+        if len(idle) == 1:
+            return first, prof
+        x = self.idle_u[s]() * sum(n for _, _, n in idle)
+        for p, pr, n in idle:
+            x -= n
+            if x < 0:
+                return p, pr
+        return idle[-1][0], idle[-1][1]
 
     def _entry_rules(self, contact: Contact, s: int, st: StepPlan, now: float) -> int:
         """Who gets work entering blueprint step s: its bots (a share ``bot_level``; not for the bots'
@@ -400,6 +439,14 @@ class Engine:
         rec.v_start[v] = now
         rec.v_outcome[v] = IN_SERVICE
         contact.pool = p
+        ag = self.agents[p]
+        if ag is not None:
+            # the longest-idle agent on duty (a finishing agent taking more work was put first)
+            k = ag.idle.popleft()
+            ag.working[k] = True
+            ag.serving[v] = k
+            rec.v_agent[v] = k
+            prof *= ag.factor[k]
         if self.slowdown[p]:
             # chats spread evenly: the agent taking this one holds (busy − 1) // heads others
             prof *= 1.0 + self.slowdown[p] * ((self.busy[p] - 1) // max(self.heads[p], 1))
@@ -418,7 +465,7 @@ class Engine:
         s = contact.step
         w = self.wrap[s]
         if w is None:
-            self._release(contact.pool, now)
+            self._release(contact.pool, now, contact)
         else:
             self._wrap_up(contact.pool, s, v, w, now)
         st = self.steps[s]
@@ -447,13 +494,23 @@ class Engine:
 
     def _wrap_up(self, p: int, s: int, v: int, draw: Callable[[], float], now: float) -> None:
         """Service of visit v at step s ended: pool p's agent wraps up for a draw × the skill's
-        proficiency (not the chat slowdown: wrap-up is per contact), then is released."""
+        proficiency (× the agent's own factor in a pool of individuals; not × the chat slowdown:
+        wrap-up is per contact), then is released."""
         d = draw() * self.proficiency[p][s]
+        ag = self.agents[p]
+        if ag is not None:
+            d *= ag.factor[ag.serving[v]]
         self.rec.v_free[v] = now + d
-        self._at(d, self._on_wrapped, p)
+        self._at(d, self._on_wrapped, (p, v))
 
     def _on_wrapped(self, ev: _Due) -> None:
-        self._release(ev._value, self.env._now)
+        """The agent of pool p who served visit v has wrapped up: released as at a service's end."""
+        p, v = ev._value
+        ag = self.agents[p]
+        if ag is not None:
+            self._release_agent(p, ag, ag.serving.pop(v), self.env._now)
+        else:
+            self._release(p, self.env._now)
 
     # ----------------------------------------------------------------- preemption
     def _start_interruptible(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
@@ -484,18 +541,29 @@ class Engine:
 
     def _preempt(self, contact: Contact, s: int, st: StepPlan, now: float) -> bool:
         """Front-stage ``contact`` entering step s finds no idle agent: in routing order, the first
-        pool (not over its headcount: nobody there is going off shift) with an agent working
-        interruptible back-stage work gives the agent who started last to ``contact``; the item set
-        aside waits again (:meth:`_set_aside`). Whether it did."""
+        pool with an agent on duty (not going off shift) working interruptible back-stage work gives
+        the agent who started such an item last to ``contact``; the item set aside waits again
+        (:meth:`_set_aside`). Whether it did."""
         busy, staffed = self.busy, self.staffed
         for p, prof in st.pools:
             working = self.working[p]
-            if working and busy[p] <= staffed[p]:
+            if not working:
+                continue
+            ag = self.agents[p]
+            if ag is None:
+                if busy[p] > staffed[p]:  # someone is going off shift: nobody takes new work
+                    continue
                 victim = next(reversed(working))
-                end, vprof = working.pop(victim)
-                self._start(contact, s, p, prof, now)
-                self._set_aside(victim, p, end, vprof, now)
-                return True
+            else:
+                heads = self.heads[p]
+                victim = next((c for c in reversed(working) if ag.serving[c.visit] < heads), None)
+                if victim is None:
+                    continue
+                ag.idle.appendleft(ag.serving.pop(victim.visit))  # the one _start takes
+            end, vprof = working.pop(victim)
+            self._start(contact, s, p, prof, now)
+            self._set_aside(victim, p, end, vprof, now)
+            return True
         return False
 
     def _set_aside(self, c: Contact, p: int, end: float, prof: float, now: float) -> None:
@@ -513,7 +581,7 @@ class Engine:
         v = self.n_visits
         self.n_visits = v + 1
         c.visit = v
-        vc, vs, vp, vq, vst, ve, vo, vf = self.new_visit
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
         vc(c.id)
         vs(s)
         vp(-1)
@@ -521,7 +589,6 @@ class Engine:
         vst(NAN)
         ve(NAN)
         vo(WAITING)
-        vf(NAN)
         busy, staffed = self.busy, self.staffed
         for q, qprof in self.steps[s].pools:
             if busy[q] < staffed[q]:
@@ -555,8 +622,13 @@ class Engine:
             self._at(r[1](), self._on_return, (c, contact.segment, attempt + 1))
 
     # ----------------------------------------------------------------- agents
-    def _release(self, p: int, now: float) -> None:
-        """An agent of pool p finished: leave if off shift, else take the next contact, else go idle."""
+    def _release(self, p: int, now: float, contact: Contact | None = None) -> None:
+        """An agent of pool p finished (serving ``contact``: needed for a pool of individuals): leave
+        if off shift, else take the next contact, else go idle."""
+        ag = self.agents[p]
+        if ag is not None:
+            self._release_agent(p, ag, ag.serving.pop(contact.visit), now)
+            return
         if self.busy[p] > self.staffed[p]:
             self.busy[p] -= 1
             return
@@ -564,6 +636,24 @@ class Engine:
         if picked is None:
             self.busy[p] -= 1
         else:
+            contact, s = picked
+            self._start(contact, s, p, self.proficiency[p][s], now)
+
+    def _release_agent(self, p: int, ag: Agents, k: int, now: float) -> None:
+        """Agent k of pool p (of individuals) finished: off duty, they leave; else they take the next
+        contact, or join the back of the idle line. ``busy[p]`` counts the busy agents on duty only,
+        so that busy < staffed still means that an agent on duty is idle."""
+        ag.working[k] = False
+        if k >= self.heads[p]:
+            return
+        picked = self._pick(p, now)
+        if picked is None:
+            self.busy[p] -= 1
+            ag.idle.append(k)
+            ag.since[k] = now
+        else:
+            # work waits only while no agent of the pool is idle: k, put first, is the one _start takes
+            ag.idle.appendleft(k)
             contact, s = picked
             self._start(contact, s, p, self.proficiency[p][s], now)
 
@@ -624,6 +714,9 @@ class Engine:
     def _on_staffing(self, ev: _Due) -> None:
         p, n = ev._value
         now = self.env._now
+        ag = self.agents[p]
+        if ag is not None:
+            self._roster(p, ag, n, now)
         self.heads[p] = n
         n *= self.concurrency[p]
         self.staffed[p] = n
@@ -634,6 +727,24 @@ class Engine:
             contact, s = picked
             self.busy[p] += 1
             self._start(contact, s, p, self.proficiency[p][s], now)
+
+    def _roster(self, p: int, ag: Agents, n: int, now: float) -> None:
+        """Pool p of individuals goes from ``heads[p]`` to n agents on duty: agents n.. go off (an idle
+        one leaves the idle line, a busy one finishes first and is no longer counted in ``busy[p]``);
+        agents ..n−1 come on (idle from now, or counted busy again if still finishing)."""
+        old = self.heads[p]
+        working = ag.working
+        for k in range(n, old):
+            if working[k]:
+                self.busy[p] -= 1
+            else:
+                ag.idle.remove(k)
+        for k in range(old, n):
+            if working[k]:
+                self.busy[p] += 1
+            else:
+                ag.idle.append(k)
+                ag.since[k] = now
 
     # ----------------------------------------------------------------- limits and end of run
     def _purge(self, now: float) -> None:

@@ -50,9 +50,17 @@ _WAITING = int(VisitOutcome.WAITING)
 #: The per-contact columns, in the order the engine appends a new contact's row.
 CONTACT_COLUMNS = ("channel", "segment", "arrival", "exit", "outcome", "attempt")
 #: The per-visit columns, in the order the engine appends a new visit's row.
-VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome", "v_free")
+VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome")
+#: Per-visit columns written by index only, for some visits, never appended: a row never written
+#: reads its :data:`SPARSE_FILL` value. ``v_agent``: the agent (0-based in its pool) of a visit
+#: served by a pool of individual agents, so that headcount pools pay nothing per visit for it;
+#: ``v_free``: when the agent who served the visit is free again after its wrap-up, written only at
+#: steps with wrap-up.
+SPARSE_VISIT_COLUMNS = ("v_agent", "v_free")
+#: value and dtype of a sparse column's rows never written
+SPARSE_FILL: dict[str, tuple[float, type]] = {"v_agent": (-1, np.int32), "v_free": (math.nan, np.float64)}
 #: Every column of a recorder, contacts first.
-COLUMNS = CONTACT_COLUMNS + VISIT_COLUMNS
+COLUMNS = CONTACT_COLUMNS + VISIT_COLUMNS + SPARSE_VISIT_COLUMNS
 
 
 class Column(Protocol):
@@ -75,20 +83,23 @@ class Recorder(Protocol):
     * **appends**: a new contact appends one value to each of :data:`CONTACT_COLUMNS`, in that order
       (``channel`` first); a new visit one value to each of :data:`VISIT_COLUMNS` (``v_contact``
       first). They carry the row's starting values, so a recorder may ignore them and supply them
-      itself: ``exit`` NaN, ``outcome`` IN_SYSTEM, ``v_pool`` -1, ``v_start``, ``v_end`` and
-      ``v_free`` NaN, ``v_outcome`` WAITING;
+      itself: ``exit`` NaN, ``outcome`` IN_SYSTEM, ``v_pool`` -1, ``v_start`` and ``v_end`` NaN,
+      ``v_outcome`` WAITING. :data:`SPARSE_VISIT_COLUMNS` are never appended to (a row never
+      written reads its :data:`SPARSE_FILL` value: -1, NaN);
     * **writes** (``col[i] = x``) go only to rows already appended, of a contact that has not left
       (a visit's contact is its ``v_contact``);
+    * ``v_agent[v]`` (the agent, 0-based within its pool, of a pool of individual agents; never
+      written for a headcount pool) is written only when service starts, after ``v_outcome[v]``;
     * ``v_start[v] = now`` comes right after ``v_pool[v] = p``; ``v_end[v]`` of a started visit is
       written when its service ends. Both are written at the current simulated time, so service
       starts and ends come in time order. (An abandoned visit's ``v_end`` is its deadline.)
     * ``v_free[v]``, the time the agent who served visit v is free again (the end of its wrap-up),
       is written only for a served visit of a step with wrap-up, right after its service end
-      (``v_end[v]``, ``v_outcome[v]``) and at the same moment (before its contact can leave); it is ≥ ``v_end[v]``, possibly after the
-      current time. A pool's slot is busy from ``v_start`` to ``v_free`` where written, else to
-      ``v_end``: busy ends are in time order only without wrap-up. A visit ends ``preempted``
-      (back-stage work set aside for front-stage work) like a service end: its ``v_end`` is
-      written at the current time;
+      (``v_end[v]``, ``v_outcome[v]``) and at the same moment (before its contact can leave); it
+      is ≥ ``v_end[v]``, possibly after the current time. A pool's slot is busy from ``v_start`` to
+      ``v_free`` where written, else to ``v_end``: busy ends are in time order only without
+      wrap-up. A visit ends ``preempted`` (interruptible back-stage work set aside for front-stage
+      work) like a service end: its ``v_end`` is written at the current time;
     * :meth:`left` is called once per contact that leaves, after its ``exit``, its ``outcome`` (not
       IN_SYSTEM) and its visits' last writes; contacts still present at the end never leave;
     * the engine never reads a column (no ``col[i]``, no ``len(col)``) and never rebinds one;
@@ -122,6 +133,8 @@ class Recorder(Protocol):
     @property
     def v_outcome(self) -> Column: ...
     @property
+    def v_agent(self) -> Column: ...
+    @property
     def v_free(self) -> Column: ...
 
     def left(self, cid: int) -> None:
@@ -135,7 +148,8 @@ class Recorder(Protocol):
 class Records:
     """The per-contact log of one run: raw columns as plain arrays (they pickle across processes).
 
-    A :class:`Recorder` that keeps every row; ``v_contact`` is a row of the contact columns."""
+    A :class:`Recorder` that keeps every row; ``v_contact`` is a row of the contact columns; the
+    sparse ``v_agent`` and ``v_free`` are dicts of the rows written."""
 
     # per contact
     channel: array = field(default_factory=lambda: array("h"))
@@ -152,7 +166,10 @@ class Records:
     v_start: array = field(default_factory=lambda: array("d"))
     v_end: array = field(default_factory=lambda: array("d"))
     v_outcome: array = field(default_factory=lambda: array("b"))
-    v_free: array = field(default_factory=lambda: array("d"))
+    #: sparse: visit id -> agent, for visits served by individual agents
+    v_agent: dict[int, int] = field(default_factory=dict)
+    #: sparse: visit id -> when its agent was free again, for visits at steps with wrap-up
+    v_free: dict[int, float] = field(default_factory=dict)
     # run status
     end_time: float = 0.0
     stopped: str = ""
@@ -166,11 +183,26 @@ class Records:
 
 
 def as_numpy(rec: Records) -> dict[str, np.ndarray]:
-    """Zero-copy numpy views of the record columns."""
+    """Zero-copy numpy views of the record columns (the sparse ones filled out: -1 or NaN where not
+    written)."""
     out = {}
-    for name in COLUMNS:
+    for name in CONTACT_COLUMNS + VISIT_COLUMNS:
         col = getattr(rec, name)
         out[name] = np.frombuffer(col, dtype=col.typecode) if len(col) else np.array([], dtype=col.typecode)
+    n = len(rec.v_contact)
+    for name in SPARSE_VISIT_COLUMNS:
+        out[name] = _sparse(getattr(rec, name), n, *SPARSE_FILL[name])
+    return out
+
+
+def _sparse(col: dict, n: int, fill: float = -1, dtype: type = np.int32) -> np.ndarray:
+    """A sparse column (row -> value) as an array of ``n`` rows, ``fill`` where not written (a
+    read-only view of one value, taking no memory, when no row was written)."""
+    if not col:
+        return np.broadcast_to(dtype(fill), (n,))
+    out = np.full(n, fill, dtype=dtype)
+    out[np.fromiter(col.keys(), dtype=np.int64, count=len(col))] = np.fromiter(col.values(), dtype=dtype,
+                                                                             count=len(col))
     return out
 
 
@@ -219,7 +251,7 @@ class LiveRows:
     ``v_contact``, ``v_step``, ``v_queued``) are the same ``array.array`` columns as the log's, holding
     the rows from ``cbase`` (contacts) and ``vbase`` (visits) on, so appending costs what it costs
     with the log. The columns written by index (``exit``, ``outcome``, ``v_pool``, ``v_start``,
-    ``v_end``, ``v_outcome``) are dicts of the rows written and not yet folded. When ``chunk``
+    ``v_end``, ``v_outcome``, ``v_agent``) are dicts of the rows written and not yet folded. When ``chunk``
     contacts have left, :meth:`fold` takes their rows with numpy (a contact's visits are found by one
     :func:`numpy.isin` over the visits window), hands them over as a compact :class:`Records`
     (contacts renumbered from 0), then drops the rows no contact present needs: rows before the
@@ -244,6 +276,7 @@ class LiveRows:
         self.v_start = _Indexed()
         self.v_end = _Indexed()
         self.v_outcome = _Indexed()
+        self.v_agent = _Indexed()
         self.v_free = _Indexed()
         #: busy ends (``v_free``) after the pool events handed over, of visits already folded
         self.pending = (np.zeros(0), np.zeros(0, dtype=np.int64))
@@ -393,7 +426,8 @@ class LiveRows:
             v_start=_column("d", _take(self.v_start, v_id, NAN, np.float64)),
             v_end=_column("d", _take(self.v_end, v_id, NAN, np.float64)),
             v_outcome=_column("b", _take(self.v_outcome, v_id, _WAITING, np.int8)),
-            v_free=_column("d", _take(self.v_free, v_id, NAN, np.float64)),
+            v_agent=_rows_written(_take(self.v_agent, v_id, -1, np.int32)),
+            v_free=_rows_written(_take(self.v_free, v_id, NAN, np.float64)),
             end_time=end_time,
         )
 
@@ -446,6 +480,12 @@ def _positions(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return np.where(ids[pos] == keys, pos, -1)
 
 
+def _rows_written(values: np.ndarray) -> dict:
+    """A sparse column of a chunk from its values by row (-1 or NaN: not written)."""
+    rows = np.flatnonzero(values >= 0)  # NaN compares false
+    return dict(zip(rows.tolist(), values[rows].tolist()))
+
+
 def _take(col: _Indexed, ids: np.ndarray, fill: float, dtype: type) -> np.ndarray:
     """The values of an indexed column at rows ``ids`` (sorted, unique; ``fill`` where a row was
     never written), taken out of the column. The column is read whole, in one pass from C, and
@@ -469,14 +509,13 @@ def _chunk_events(chunk: Records, since: float) -> tuple[np.ndarray, np.ndarray,
     """Service starts (code = pool) and busy ends (~pool: ``v_free`` where written, else ``v_end``)
     at or after ``since`` of a chunk's visits (the earlier ones were handed over while those visits
     were live), and the latest start or end at or after ``since`` (-inf if none)."""
-    start, end, free = _view(chunk.v_start), _view(chunk.v_end), _view(chunk.v_free)
+    start, end = _view(chunk.v_start), _view(chunk.v_end)
     pool = _view(chunk.v_pool).astype(np.int64)
     s = (pool >= 0) & (start >= since)
     e = (pool >= 0) & (end >= since)  # NaN (not ended) compares false
     latest = max(float(start[s].max()) if s.any() else -math.inf, float(end[e].max()) if e.any() else -math.inf)
-    wrapped = ~np.isnan(free)
-    if wrapped.any():
-        busy_end = np.where(wrapped, free, end)
-        e = (pool >= 0) & (busy_end >= since)
-        end = busy_end
+    if chunk.v_free:
+        free = _sparse(chunk.v_free, len(end), math.nan, np.float64)
+        end = np.where(np.isnan(free), end, free)
+        e = (pool >= 0) & (end >= since)
     return np.concatenate([start[s], end[e]]), np.concatenate([pool[s], ~pool[e]]), latest

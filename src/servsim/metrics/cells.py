@@ -25,7 +25,10 @@ Pools: each pool's busy-slot count is integrated exactly between its change poin
 and busy ends — the end of the wrap-up where a step has one, else the service end —, staffing
 changes, interval boundaries, the warm-up end): ``staffed_s`` = ∫ on-duty
 headcount, ``busy_s`` = ∫ busy, ``paid_s`` = ∫ max(scheduled headcount, busy), per interval and over
-exactly [warm-up end, end of run] (``pool_summary``).
+exactly [warm-up end, end of run] (``pool_summary``). Pools of individual agents also get per-agent
+sums over that window (the ``agents`` table): busy_s = Σ over the agent's visits of their service
+time inside the window, staffed_s = ∫ 1[on-duty headcount > k] dt for agent k, served = visits
+finished in it; their sums over a pool's agents are the pool's busy_s, staffed_s and served.
 
 Little's law: L = Σ over visits of their time in the window [warm-up end, end] / τ; λ and W from
 the contacts that arrived in the window (arrivals at exactly the end are outside it).
@@ -273,8 +276,14 @@ def busy_events(rec: Records) -> tuple[np.ndarray, np.ndarray]:
 class CellSums:
     """The per-cell sums of one run (module docstring), and its tables built from them."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, factors: Sequence[Sequence[float] | None] | None = None) -> None:
         self.plan = plan
+        #: pools of individual agents: their agents' handle-time factors (:func:`agent_factors`) and
+        #: per-agent busy seconds and visits finished after the warm-up end
+        self.agent_pools = [p for p, pl in enumerate(plan.pools) if pl.individual]
+        self.factors = factors if factors is not None else [None] * len(plan.pools)
+        self.agent_busy = {p: np.zeros(plan.pools[p].n_agents) for p in self.agent_pools}
+        self.agent_served = {p: np.zeros(plan.pools[p].n_agents, dtype=np.int64) for p in self.agent_pools}
         self.n_ch = len(plan.channels)
         self.n_seg = len(plan.segment_names)
         self.bounds = np.asarray(plan.boundaries, dtype=float)
@@ -371,6 +380,33 @@ class CellSums:
             self.hist += np.bincount(cell, minlength=self.hist.size).reshape(self.hist.shape)
         self._fold_littles(c, v, end_time)
         self._fold_waiting(group, v)
+        if self.agent_pools:
+            self._fold_agents(v)
+
+    def _fold_agents(self, visits: Mapping[str, np.ndarray]) -> None:
+        """Add each visit served by an individual agent to that agent's busy seconds after the warm-up
+        end (its service time in [warm-up end, end]) and, finished after it, to its visits served."""
+        agent = visits["agent"]
+        mine = agent >= 0
+        if not mine.any():
+            return
+        warm = self.plan.warmup_end
+        k, pool = agent[mine], visits["pool"][mine]
+        start = visits["start_s"][mine]
+        end = start + visits["handle_s"][mine]  # a visit in service at the end of the run: to the end
+        done = visits["outcome"][mine] == VisitOutcome.SERVED
+        free = visits["free_s"][mine]
+        if not np.isnan(free).all():  # busy until the wrap-up ends (or the horizon does)
+            wrapped = ~np.isnan(free)
+            done &= ~wrapped | (free <= self.plan.end)
+            end = np.where(wrapped, np.minimum(free, self.plan.end), end)
+        busy = np.clip(end - np.maximum(start, warm), 0.0, None)
+        done &= end >= warm
+        for p in self.agent_pools:
+            at = pool == p
+            n = len(self.agent_busy[p])
+            self.agent_busy[p] += np.bincount(k[at], weights=busy[at], minlength=n)[:n]
+            self.agent_served[p] += np.bincount(k[at & done], minlength=n)[:n]
 
     def _fold_pools(self, v: Mapping[str, np.ndarray], wrapped: np.ndarray, preempted: np.ndarray) -> None:
         """Per pool and reporting interval of the service end: wrap-up seconds begun (``wrap_s``), and
@@ -644,6 +680,40 @@ class CellSums:
         of run], in plan order (what costs are charged on)."""
         return self.post[:, 2], self.post[:, 1], self.post[:, 3]
 
+    def agents(self, replication: int | None = None) -> pd.DataFrame:
+        """One row per agent of each pool of individual agents, over exactly [warm-up end, end of run]:
+        ``pool``, ``agent`` (0-based, in order of coming on duty), ``proficiency`` (its own handle-time factor),
+        ``staffed_s`` (on duty: ∫ 1[headcount > agent] dt), ``busy_s``, ``served`` and
+        ``agent_occupancy`` = busy_s / staffed_s (NaN if never on duty; above 1 when an agent going
+        off finishes a contact past the end of their duty). Empty without such pools."""
+        plan = self.plan
+        parts = []
+        for p in self.agent_pools:
+            n = plan.pools[p].n_agents
+            factors = self.factors[p]
+            busy, staffed = self.agent_busy[p], self._agent_staffed(p, n)
+            parts.append({
+                "pool": np.full(n, p, dtype=np.int64), "agent": np.arange(n, dtype=np.int64),
+                "proficiency": np.asarray(factors if factors is not None else np.full(n, np.nan), dtype=float),
+                "staffed_s": staffed, "busy_s": busy, "served": self.agent_served[p],
+                "agent_occupancy": _agent_occupancy(busy, staffed),
+            })
+        keys = ["pool", "agent", *columns("agents")]
+        cols = {k: np.concatenate([part[k] for part in parts]) if parts
+                else np.zeros(0, dtype=np.int64 if k in ("pool", "agent", "served") else float) for k in keys}
+        cols["pool"] = pd.Categorical.from_codes(cols["pool"], categories=[p.name for p in plan.pools])
+        return pd.DataFrame({**_lead(replication, len(cols["agent"])), **cols})
+
+    def _agent_staffed(self, p: int, n: int) -> np.ndarray:
+        """Seconds each of pool p's first n agents was on duty in [warm-up end, end of run]: agent k
+        is on duty while the on-duty headcount is above k."""
+        t, heads = self.levels[p][0], self.levels[p][1].astype(np.int64)
+        lo, hi = self.plan.warmup_end, self.t_from
+        length = np.clip(np.minimum(np.r_[t[1:], hi], hi) - np.maximum(t, lo), 0.0, None)
+        # w[m]: time at headcount m; agent k is on duty at every headcount above k
+        w = np.bincount(np.clip(heads, 0, n), weights=length, minlength=n + 1)
+        return np.cumsum(w[::-1])[::-1][1:n + 1] if n else np.zeros(0)
+
     def pool_total_columns(self, replication: int | None = None) -> dict[str, object]:
         """The columns of :meth:`pool_totals`, by name."""
         plan = self.plan
@@ -680,6 +750,12 @@ def _level(t: np.ndarray, n: np.ndarray, grid: np.ndarray) -> np.ndarray:
         return np.zeros(len(grid))
     idx = np.searchsorted(t, grid, side="right") - 1
     return np.where(idx >= 0, n[np.maximum(idx, 0)], 0.0)
+
+
+def _agent_occupancy(busy: np.ndarray, staffed: np.ndarray) -> np.ndarray:
+    """busy / staffed; NaN where the agent was never on duty."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(staffed > 0, busy / np.where(staffed > 0, staffed, 1.0), np.nan)
 
 
 def _occupancy(busy: np.ndarray, paid: np.ndarray, unlimited: np.ndarray) -> np.ndarray:

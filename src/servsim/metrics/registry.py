@@ -31,8 +31,9 @@ Kind = Literal["count", "share", "duration", "hours", "money", "ratio"]
 Better = Literal["higher", "lower"] | None
 #: ``summary``: KPIs overall / per channel / per segment after the warm-up; ``intervals``: per
 #: channel and reporting interval; ``pools``: per pool and interval; ``pool_summary``: per pool
-#: after the warm-up; ``results``: one value per replication in experiment and sweep results.
-Table = Literal["summary", "intervals", "pools", "pool_summary", "results"]
+#: after the warm-up; ``results``: one value per replication in experiment and sweep results;
+#: ``agents``: per agent of a pool of individual agents, after the warm-up.
+Table = Literal["summary", "intervals", "pools", "pool_summary", "results", "agents"]
 #: ``headline``: in every run's KPI table; ``when_used``: shown when a replication has a non-zero
 #: value; ``never``: on request.
 Show = Literal["headline", "when_used", "never"]
@@ -250,24 +251,29 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("intervals_missed", "intervals missing the goal", "intervals", "count", "lower",
            "Σ over channels of reporting intervals after the warm-up that offered work and missed the channel's "
            "own service-level goal", _t("results"), source="targets", short="intervals missed"),
-    # pools (servsim.metrics.cells.CellSums.busy)
+    # pools (servsim.metrics.cells.CellSums.busy) and their individual agents (CellSums.agents)
+    Metric("proficiency", "agent proficiency", "1", "ratio", "lower",
+           "the agent's own handle-time factor f_k (drawn once per replication, mean 1, or listed); its "
+           "handle time = the step's × the skill's proficiency × f_k", _t("agents"), source="pools",
+           short="proficiency"),
     Metric("staffed_s", "staffed agent-time", "agent-s", "duration", None,
-           "∫ on-duty headcount dt (after breaks and shrinkage)", _t("pools", "pool_summary"), source="pools",
-           short="staffed"),
+           "∫ on-duty headcount dt (after breaks and shrinkage); agent k: ∫ 1[on-duty headcount > k] dt",
+           _t("pools", "pool_summary", "agents"), source="pools", short="staffed"),
     Metric("busy_s", "busy agent-time", "agent-s", "duration", None,
            "∫ busy(t) dt, busy(t) = slots serving or wrapping up / concurrency k (a slot is busy until its "
-           "wrap-up ends)", _t("pools", "pool_summary"), source="pools",
-           short="busy"),
+           "wrap-up ends); agent k: Σ of its visits' service and wrap-up time in the window", _t("pools", "pool_summary", "agents"), source="pools", short="busy"),
     Metric("paid_s", "paid agent-time", "agent-s", "duration", "lower",
            "∫ max(scheduled headcount(t), busy(t)) dt: on shift, or finishing a contact after it",
            _t("pools", "pool_summary"), source="pools", short="paid"),
-    Metric("served", "visits served", "visits", "count", None,
-           "visits the pool finished (by the time the agent was free: after wrap-up, if any); preempted "
-           "services are not counted",
-           _t("pools"), source="pools", short="served"),
+    Metric("served", "visits served", "visits", "count", None, "visits the pool (agent) finished (by the time the agent was free: after wrap-up, if "
+           "any); preempted services are not counted",
+           _t("pools", "agents"), source="pools", short="served"),
     Metric("occupancy", "occupancy", "1", "share", None,
            "r(busy_s, paid_s), wrap-up included (busy_s); NaN for an unlimited pool (no capacity to occupy)",
            _t("pools", "pool_summary"), source="pools"),
+    Metric("agent_occupancy", "agent occupancy", "1", "share", None,
+           "r(busy_s, staffed_s) of one agent: busy over on duty (above 1 when finishing a contact after "
+           "going off)", _t("agents"), source="pools", short="agent occ."),
     Metric("wrap_s", "wrap-up agent-time", "agent-s", "duration", None,
            "Σ wrap-up time begun (at the end of a service by the pool) in the row; wrap_s / served ≈ the "
            "pool's mean wrap-up time", _t("pools", "pool_summary"), source="pools", short="wrap time"),

@@ -48,7 +48,7 @@ def check_scenario(s: Scenario) -> list[Issue]:
     """All cross-reference problems of a validated scenario (empty list when it is consistent);
     then, for a consistent one, what a run would exceed of its ``limits`` (:mod:`servsim.bounds`)."""
     issues = [*_horizon(s), *_channels(s), *_volume(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s),
-              *_economics(s)]
+              *_routing(s), *_economics(s)]
     if not issues:
         issues = list(_staffing_changes(s))
     if issues:
@@ -58,6 +58,31 @@ def check_scenario(s: Scenario) -> list[Issue]:
     from servsim.engine.plan import compile_plan
 
     return bound_issues(compile_plan(s))
+
+
+def _routing(s: Scenario) -> Iterator[Issue]:
+    """``longest_idle`` compares the idle times of individual agents: the pools it chooses among
+    (those sharing a step with another pool) must hold one contact per agent."""
+    if s.routing.idle_pools != "longest_idle":
+        return
+    for name in sorted(shared_pools(s)):
+        pool = s.pools[name]
+        if pool.concurrency > 1:
+            yield Issue(("routing", "idle_pools"), f"longest_idle needs agents holding one contact at a time; pool "
+                        f"{name!r} shares a step with another pool and has concurrency {pool.concurrency}",
+                        "use idle_pools: priority or random, or set that pool's concurrency: 1")
+            return
+
+
+def shared_pools(s: Scenario) -> set[str]:
+    """Agents pools skilled for a step that another pool is skilled for too (those a routing policy
+    among idle pools chooses between)."""
+    by_step: dict[str, list[str]] = {}
+    for name, pool in s.pools.items():
+        if pool.kind == "agents":
+            for step in pool.skills:
+                by_step.setdefault(step, []).append(name)
+    return {name for names in by_step.values() if len(names) > 1 for name in names}
 
 
 def _economics(s: Scenario) -> Iterator[Issue]:
@@ -190,6 +215,13 @@ def _pools(s: Scenario) -> Iterator[Issue]:
                 if kind != pool.kind and f in pool.model_fields_set:
                     yield Issue((*base, f), f"{f!r} only applies to pools of kind {kind!r}; this pool is {pool.kind!r}",
                                 f"remove it, or set kind: {kind}")
+        if pool.agent_proficiency is not None and pool.agent_proficiencies is not None:
+            yield Issue((*base, "agent_proficiencies"), "'agent_proficiency' and 'agent_proficiencies' given",
+                        "give one: 'agent_proficiency' (drawn per agent) or 'agent_proficiencies' (a list), not both")
+        elif pool.individual and pool.concurrency > 1:
+            f = "agent_proficiency" if pool.agent_proficiency is not None else "agent_proficiencies"
+            yield Issue((*base, f), "individual agents hold one contact at a time; this pool has "
+                        f"concurrency {pool.concurrency}", f"remove '{f}', or set concurrency: 1")
         if pool.kind == "agents" and pool.agents == "unlimited":
             yield Issue((*base, "agents"), "'unlimited' is for vendor and bots pools",
                         "give the number of agents, or set kind: vendor")

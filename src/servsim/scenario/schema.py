@@ -265,9 +265,25 @@ class Skill(Strict):
     interruptible: Literal["resume", "restart"] | None = None
 
 
+#: Largest coefficient of variation of a pool's per-agent proficiencies.
+MAX_PROFICIENCY_CV = 3.0
+
+
+class AgentProficiency(Strict):
+    """How much the agents of a pool differ: each agent's handle-time factor (its proficiency: 0.8 =
+    20% faster than the pool's skill says) is drawn once per agent and replication from a
+    distribution of mean 1 and coefficient of variation ``cv``, ``dist`` ``lognormal`` (default:
+    ln f ~ N(−σ²/2, σ²), σ² = ln(1 + cv²)) or ``gamma`` (shape 1/cv², scale cv²). ``cv: 0`` gives
+    every agent factor 1 (agents that are individuals, all equally fast)."""
+
+    dist: Literal["lognormal", "gamma"] = "lognormal"
+    cv: Annotated[float, Field(ge=0.0, le=MAX_PROFICIENCY_CV)]
+
+
 #: Fields that only a pool of the given kind may set (checked in :mod:`servsim.scenario.checks`).
 KIND_FIELDS = {
-    "agents": ("schedule", "shifts", "skills", "shrinkage", "concurrency", "concurrency_slowdown"),
+    "agents": ("schedule", "shifts", "skills", "shrinkage", "concurrency", "concurrency_slowdown", "agent_proficiency",
+               "agent_proficiencies"),
     "vendor": ("price_per_contact", "price_per_hour", "handle_time_factor"),
     "bots": ("licence_cost", "licence_period", "cost_per_transaction"),
 }
@@ -284,6 +300,15 @@ class Pool(Strict):
     ``priority`` first. ``concurrency`` k: an agent holds up to k contacts at once (chat); a contact
     started while its agent holds j others takes handle time × (1 + ``concurrency_slowdown`` × j)
     (contacts are spread evenly over the agents). ``cost_per_hour`` per paid agent-hour.
+
+    ``agent_proficiency`` or ``agent_proficiencies`` makes the pool's agents individuals, each with an
+    own handle-time factor that multiplies the skill's proficiency: an :class:`AgentProficiency`
+    (factors drawn per replication, mean 1), or a list of factors (agent k gets factor k of the list,
+    cycling when there are more agents than factors). Agents are numbered in the order they come on
+    duty: agent k is on duty while the headcount is above k, so when headcount drops the last to
+    come on goes first (finishing the contact in hand), and when it rises agents come back in
+    order. Of the idle agents, the one idle longest takes the next contact. Without either field,
+    agents are interchangeable: a headcount.
 
     **vendor** — serves only the work a step's ``outsource`` rule sends it; ``agents`` is its
     capacity (a number, or ``unlimited``), available 24/7; ``handle_time_factor`` multiplies the
@@ -308,6 +333,8 @@ class Pool(Strict):
     shrinkage: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     concurrency: Count = Field(default=1, ge=1, le=50)
     concurrency_slowdown: float = Field(default=0.0, ge=0.0, le=10.0)
+    agent_proficiency: AgentProficiency | None = None
+    agent_proficiencies: list[Factor] | None = Field(default=None, min_length=1, max_length=MAX_AGENTS)
     resolution: Share = 1.0
     handle_time_factor: Factor = 1.0
     price_per_contact: float = Field(default=0.0, ge=0)
@@ -330,6 +357,11 @@ class Pool(Strict):
     @property
     def unlimited(self) -> bool:
         return self.agents == "unlimited"
+
+    @property
+    def individual(self) -> bool:
+        """Whether the pool's agents have their own proficiencies."""
+        return self.agent_proficiency is not None or self.agent_proficiencies is not None
 
     def skill(self, step: str) -> Skill:
         s = self.skills[step]
@@ -448,6 +480,22 @@ class Targets(Strict):
     abandonment_max: Share = 0.05
 
 
+class Routing(Strict):
+    """Which pool gets a contact when several pools skilled for its step have an idle agent:
+
+    * ``priority`` (default) — the first in routing order: highest pool ``priority``, then file order;
+    * ``random`` — a pool drawn with probability proportional to its idle agents (idle slots), i.e. a
+      free agent chosen uniformly at random among all free skilled agents;
+    * ``longest_idle`` — the pool whose idle agent has been idle longest (ties: routing order). Its
+      pools' agents are individuals (see ``pools.<name>.agent_proficiency``); they must hold one contact at
+      a time (``concurrency: 1``).
+
+    When no pool has an idle agent the contact queues; a pool that finishes takes work by skill
+    priority as always."""
+
+    idle_pools: Literal["priority", "random", "longest_idle"] = "priority"
+
+
 class Limits(Strict):
     """Bounds that hold for a whole replication, not only for each field, so that no valid file can
     make a run hang or eat memory. A bound that can be predicted from the file is checked when the
@@ -490,5 +538,6 @@ class Scenario(Strict):
     pools: dict[Name, Pool] = Field(min_length=1, max_length=MAX_PARTS)
     steps: dict[Name, Step] = Field(min_length=1, max_length=MAX_PARTS)
     targets: Targets = Targets()
+    routing: Routing = Routing()
     economics: Economics = Economics()
     limits: Limits = Limits()
