@@ -425,3 +425,34 @@ def test_without_interruptible_the_call_waits_for_the_email(tmp_path):
     r = servsim.simulate(blended(tmp_path, None, ["00:00:30"], ["00:00:00"]), seed=1)
     assert r.contacts.set_index("channel").loc["calls", "wait_s"] == 70.0
     assert (r.visits["outcome"].astype(str) == "preempted").sum() == 0
+
+
+def test_individual_agents_wrap_up_at_their_own_speed_and_the_one_set_aside_takes_the_call(tmp_path):
+    # agents with factors 1 and 2: emails at 0 s and 5 s (100 s of work, 200 s for agent 1); a call at
+    # 30 s preempts the email started last (agent 1's), who talks 60 × 2 s and wraps up 10 × 2 s
+    (tmp_path / "calls.csv").write_text("time\n00:00:30\n")
+    (tmp_path / "emails.csv").write_text("time\n00:00:00\n00:00:05\n")
+    s = scenario("""
+        name: roster
+        horizon: {start: "00:00", end: "02:00", interval: 60min}
+        channels:
+          calls: {arrivals: {trace: {file: calls.csv}}, entry: answer}
+          emails: {kind: email, arrivals: {trace: {file: emails.csv}}, entry: reply}
+        pools:
+          agents:
+            agents: 2
+            agent_proficiencies: [1.0, 2.0]
+            skills: {answer: {priority: 1}, reply: {interruptible: resume}}
+        steps:
+          answer: {handle_time: {dist: deterministic, value: 60s}, wrap_up: {dist: deterministic, value: 10s}}
+          reply: {stage: back, handle_time: {dist: deterministic, value: 100s}}
+        """, base_dir=tmp_path)
+    v = servsim.simulate(s, seed=1).visits.sort_values(["start_s", "contact"], kind="stable")
+    assert v["agent"].tolist() == [0, 1, 1, 0]
+    assert v["step"].astype(str).tolist() == ["reply", "reply", "answer", "reply"]
+    assert v["outcome"].astype(str).tolist() == ["served", "preempted", "served", "served"]
+    assert v["end_s"].tolist() == [100.0, 30.0, 150.0, 187.5]
+    # agent 1 is free at 170 s (wrap-up 20 s); agent 0 took the set-aside email at 100 s: its
+    # 175 s left at agent 1's pace are 87.5 s of work at agent 0's, done at 187.5 s
+    assert v["free_s"].tolist()[2] == 170.0
+    assert v["start_s"].tolist()[3] == 100.0
