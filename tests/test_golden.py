@@ -16,9 +16,12 @@ import pytest
 
 from golden_tables import GOLDEN, SCENARIOS, tables
 
-#: Columns (or, for ``kpis``, metrics) added after the golden copy, per table, and why (none since
-#: it was last written).
-ADDED: dict[str, set[str]] = {"intervals": set(), "summary": set(), "kpis": set()}
+#: Columns (or, for ``kpis``, metrics) added after the golden copy, per table, and why: wrap-up
+#: (``mean_wrap_s``, pools' ``wrap_s``) and preemption of interruptible work (``preempted``), NaN or
+#: 0 where a scenario does not use them.
+_WRAP_PREEMPT = {"mean_wrap_s", "preempted"}
+ADDED: dict[str, set[str]] = {"intervals": _WRAP_PREEMPT, "summary": _WRAP_PREEMPT, "kpis": set(),
+                              "pools": {"wrap_s"}, "pool_summary": {"wrap_s"}}
 KEY = ["replication", "channel", "segment", "metric"]
 
 
