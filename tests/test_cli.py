@@ -90,9 +90,9 @@ CONTACT_COLUMNS = ["replication", "contact", "channel", "segment", "day", "inter
                    "outcome", "answered", "wait_s", "total_wait_s", "handle_s", "visits", "pool", "lead_time_s",
                    "warmup", "attempt", "resolved", "outsourced", "bot_s"]
 VISIT_COLUMNS = ["replication", "contact", "step", "pool", "queued_s", "start_s", "end_s", "outcome", "wait_s",
-                 "handle_s"]
+                 "handle_s", "agent"]
 POOL_COLUMNS = ["replication", "pool", "interval", "start_s", "staffed_s", "busy_s", "paid_s", "served", "day",
-                "occupancy", "overtime_s"]
+                "occupancy", "wrap_s", "overtime_s"]
 SUMMARY_COLUMNS = ["replication", "channel", "segment", "offered", "answered", "handled", "abandoned",
                    "in_system_end", "abandon_rate", "asa_s", "mean_wait_s", "p90_wait_s", "p95_wait_s", "p_wait",
                    "service_level", "mean_handle_s", "mean_lead_time_s", "balked", "contained", "outsourced",

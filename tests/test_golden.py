@@ -16,11 +16,14 @@ import pytest
 
 from golden_tables import GOLDEN, SCENARIOS, tables
 
-#: Columns (or, for ``kpis``, metrics) added after the golden copy, per table, and why:
-#: ``overtime_s`` (pools, pool_summary) — paid time beyond the schedule, added with horizon.closing;
-#: the other columns are unchanged.
-ADDED: dict[str, set[str]] = {"intervals": set(), "summary": set(), "kpis": set(),
-                              "pools": {"overtime_s"}, "pool_summary": {"overtime_s"}}
+#: Columns (or, for ``kpis``, metrics) added after the golden copy, per table, and why: wrap-up
+#: (``mean_wrap_s``, pools' ``wrap_s``) and preemption of interruptible work (``preempted``), NaN or
+#: 0 where a scenario does not use them; ``overtime_s`` (pools, pool_summary): paid time
+#: beyond the schedule, added with horizon.closing.
+_WRAP_PREEMPT = {"mean_wrap_s", "preempted"}
+ADDED: dict[str, set[str]] = {"intervals": _WRAP_PREEMPT, "summary": _WRAP_PREEMPT, "kpis": set(),
+                              "pools": {"wrap_s", "overtime_s"},
+                              "pool_summary": {"wrap_s", "overtime_s"}}
 KEY = ["replication", "channel", "segment", "metric"]
 
 

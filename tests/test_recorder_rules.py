@@ -16,15 +16,15 @@ import pytest
 import servsim
 from servsim.engine import Records, compile_plan, run
 from servsim.engine.core import Engine
-from servsim.engine.record import COLUMNS, CONTACT_COLUMNS, VISIT_COLUMNS, as_numpy
+from servsim.engine.record import COLUMNS, CONTACT_COLUMNS, SPARSE_VISIT_COLUMNS, VISIT_COLUMNS, as_numpy
 from servsim.outcomes import Outcome, VisitOutcome
 from conftest import ROOT
 from test_streaming import CASES
 
 #: starting value each append must carry (NaN: any NaN)
 STARTS = {"exit": math.nan, "outcome": int(Outcome.IN_SYSTEM), "v_pool": -1, "v_start": math.nan,
-          "v_end": math.nan, "v_outcome": int(VisitOutcome.WAITING)}
-FINISHED = {int(VisitOutcome.SERVED), int(VisitOutcome.ABANDONED)}
+          "v_end": math.nan, "v_outcome": int(VisitOutcome.WAITING), "v_free": math.nan}
+FINISHED = {int(VisitOutcome.SERVED), int(VisitOutcome.ABANDONED), int(VisitOutcome.PREEMPTED)}
 
 
 class RuleBroken(AssertionError):
@@ -72,6 +72,7 @@ class CheckingRecorder:
             _Column(self, name) for name in CONTACT_COLUMNS)
         self.v_contact, self.v_step, self.v_pool, self.v_queued, self.v_start, self.v_end, self.v_outcome = (
             _Column(self, name) for name in VISIT_COLUMNS)
+        self.v_agent, self.v_free = (_Column(self, name) for name in SPARSE_VISIT_COLUMNS)
         self.next_contact_col = 0      # position in CONTACT_COLUMNS of the next contact append
         self.next_visit_col = 0
         self.visits_of: dict[int, list[int]] = {}
@@ -87,6 +88,7 @@ class CheckingRecorder:
         _check(not self.closed, f"{name} appended after close")
         e = self.engine
         assert e is not None
+        _check(name not in SPARSE_VISIT_COLUMNS, f"{name} (written by index only) appended")
         if name in CONTACT_COLUMNS:
             _check(CONTACT_COLUMNS.index(name) == self.next_contact_col and self.next_visit_col == 0,
                    f"{name} appended out of order")
@@ -131,12 +133,23 @@ class CheckingRecorder:
             _check(x == now, f"v_start[{i}] = {x} at t = {now}")
             self.started.add(i)
             self._event(float(x))
+        if name == "v_agent":
+            _check(self.last_write == ("v_outcome", i) and i in self.started and x >= 0,
+                   f"v_agent[{i}] not written at its service start")
         if name == "v_end":
             if i in self.started:
                 _check(x == now, f"v_end[{i}] of a started visit = {x} at t = {now}")
                 self._event(float(x))
             else:
                 self.seen.add("abandoned in queue")
+        if name == "v_outcome" and x == VisitOutcome.PREEMPTED:
+            _check(self.last_write == ("v_end", i) and i in self.started, f"visit {i} preempted out of service")
+            self.seen.add("preempted")
+        if name == "v_free":
+            _check(self.last_write == ("v_outcome", i) and self.log.v_outcome[i] == VisitOutcome.SERVED,
+                   f"v_free[{i}] does not follow the end of its service")
+            _check(x >= self.log.v_end[i] == now, f"v_free[{i}] = {x} before its service end")
+            self.seen.add("wrapped up")
         getattr(self.log, name)[i] = x
         self.last_write = (name, i)
 
@@ -189,7 +202,9 @@ def _assert_same_log(got: Records, want: Records) -> None:
 
 
 EXAMPLES = {p.stem: (lambda p=p: servsim.load_scenario(p)) for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
-SCENARIOS = {**EXAMPLES, **{name: make for name, make in CASES.items() if name in ("mmc_warmup", "redial", "stopped")}}
+SCENARIOS = {**EXAMPLES, **{name: make for name, make in CASES.items()
+                             if name in ("mmc_warmup", "redial", "stopped", "agents", "wrapup", "preempt",
+                                         "agents_blended")}}
 #: the example files and test_streaming's cases are the same set, plus the inline ones
 assert {"mmc", "bank", "multichannel", "claims_rpa", "vendor_overflow"} <= set(CASES)
 
@@ -206,7 +221,7 @@ def test_the_checked_runs_see_every_way_of_leaving():
     seen: set[str] = set()
     for make in SCENARIOS.values():
         seen |= checked_run(make(), seed=11).seen
-    assert {"HANDLED", "UNRESOLVED", "ABANDONED", "BALKED", "abandoned in queue"} <= seen, seen
+    assert {"HANDLED", "UNRESOLVED", "ABANDONED", "BALKED", "abandoned in queue", "wrapped up", "preempted"} <= seen, seen
 
 
 def test_the_checker_catches_broken_rules():
