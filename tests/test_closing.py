@@ -367,3 +367,26 @@ def test_patience_factors_scale_the_patience_of_waits_starting_in_their_interval
         ci = t_interval(per[k], LEVEL)
         assert abs(ci.mean - want) <= ci.half_width, (k, ci)
     assert abs(t_interval(per[1], LEVEL).mean - 60.0) > 5 * t_interval(per[1], LEVEL).half_width
+
+
+def test_a_drain_lasts_to_the_end_of_the_last_wrap_up(tmp_path):
+    (tmp_path / "arrivals.csv").write_text("time\n00:01:00\n00:01:10\n00:01:20\n")
+    s = scenario("""
+        name: drain with wrap-up
+        horizon: {start: "00:00", end: "00:02", interval: 1min, closing: drain}
+        channels:
+          calls: {arrivals: {trace: {file: arrivals.csv}}, entry: answer}
+        pools:
+          agents: {agents: 1, skills: {answer: 1.0}}
+        steps:
+          answer:
+            handle_time: {dist: deterministic, value: 90s}
+            wrap_up: {dist: deterministic, value: 30s}
+        """, base_dir=tmp_path)
+    for log in (True, False):
+        r = servsim.simulate(s, seed=1, log=log)
+        if log:
+            assert r.visits["start_s"].tolist() == [60.0, 180.0, 300.0]
+        pool = r.pool_summary.iloc[0]
+        # the agent wraps up the third call until 420 s: 300 s after close
+        assert (pool["overtime_s"], pool["paid_s"]) == (300.0, 420.0)
