@@ -390,3 +390,22 @@ def test_a_drain_lasts_to_the_end_of_the_last_wrap_up(tmp_path):
         pool = r.pool_summary.iloc[0]
         # the agent wraps up the third call until 420 s: 300 s after close
         assert (pool["overtime_s"], pool["paid_s"]) == (300.0, 420.0)
+
+
+@pytest.mark.parametrize("closing", ["drain", "drop"])
+def test_closing_with_individual_agents_and_wrap_up_leaves_nobody_and_agrees_without_the_log(closing):
+    s = scenario(f"""
+        name: roster
+        horizon: {{start: "08:00", end: "12:00", interval: 30min, days: 2, closing: {closing}}}
+        channels:
+          calls: {{arrivals: {{rate: 5/min}}, entry: answer, patience: {{dist: exponential, mean: 5min}}}}
+        pools:
+          agents: {{agents: 10, skills: {{answer: 1.0}}, agent_proficiencies: [0.8, 0.9, 1.0, 1.1, 1.2]}}
+        steps:
+          answer: {{handle_time: {{dist: exponential, mean: 2min}}, wrap_up: {{dist: exponential, mean: 20s}}}}
+        """)
+    a, b = servsim.simulate(s, seed=3), servsim.simulate(s, seed=3, log=False)
+    # the agents off duty at close still finish the calls in hand (drop), or all stay (drain)
+    assert _overall(a, "in_system_end")[0] == 0
+    assert a.pool_summary.iloc[0]["overtime_s"] > 0
+    assert a.pool_summary.iloc[0]["overtime_s"] == pytest.approx(b.pool_summary.iloc[0]["overtime_s"], rel=1e-12)

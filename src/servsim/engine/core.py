@@ -558,7 +558,7 @@ class Engine:
             self._release_agent(p, ag, ag.serving.pop(v), self.env._now)
         else:
             self._release(p, self.env._now)
-        if self.draining and not any(self.busy):   # after close, the last wrap-up ends the drain
+        if self.draining and not self._serving():   # after close, the last wrap-up ends the drain
             self._off_duty()
 
     # ----------------------------------------------------------------- preemption
@@ -808,11 +808,16 @@ class Engine:
         if not drain:
             self._off_duty()
             self._drop_waiting(now)
-        if any(self.busy):
+        if self._serving():
             self.draining = True
             self.done[0] = self._on_done_draining if drain else self._on_done_dropping
         elif drain:
             self._off_duty()
+
+    def _serving(self) -> bool:
+        """Whether some agent, bot or vendor slot is busy (serving or wrapping up); agents of a roster
+        who went off duty while finishing are not in ``busy`` but still count."""
+        return any(self.busy) or any(ag is not None and any(ag.working) for ag in self.agents)
 
     def _on_open(self, ev: _Due) -> None:
         """The next day's opening: a drain still going ends (the day's headcount follows)."""
@@ -842,7 +847,7 @@ class Engine:
         self._on_done(contact)
         if any(self.waiting):
             self._drop_waiting(self.env._now)
-        if not any(self.busy):
+        if not self._serving():
             self.draining = False
             self.done[0] = self._on_done
 
