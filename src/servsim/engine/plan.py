@@ -73,6 +73,8 @@ class StepPlan:
     #: which pool with an idle agent takes an arriving contact, when several pools serve the step:
     #: :data:`FIRST_IDLE` (routing order), :data:`RANDOM_IDLE` or :data:`LONGEST_IDLE`
     choose: int = 0
+    #: finite waiting room: work that would queue when this many wait is blocked (-1: unlimited)
+    capacity: int = -1
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ class ChannelPlan:
     balking: tuple[int, float] | None = None
     #: repeat contacts when unresolved: (probability, delay, max attempts) or None
     repeats: tuple[float, _Dist, int] | None = None
+    #: index in ``Plan.trunk_lines`` of the trunk whose lines its contacts hold (-1: no lines)
+    trunk: int = -1
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,9 @@ class Plan:
     max_contacts: int = 1_000_000
     max_visits: int = 2_000_000
     max_visits_per_second: int = 1_000_000
+    #: lines of each trunk: the named ``trunks`` in file order, then one per channel with a number
+    #: of ``lines`` of its own, in channel order (empty: no channel has lines)
+    trunk_lines: tuple[int, ...] = ()
 
     def interval_index(self, t: float) -> int:
         """Index of the reporting interval holding absolute time t (intervals counted over all days)."""
@@ -173,16 +180,34 @@ def compile_plan(s: Scenario) -> Plan:
     most = [0] * len(s.pools)
     for _, p, n in staffing:
         most[p] = max(most[p], n)
+    trunk_lines, trunk_of = _trunks(s)
     return Plan(
         scenario=s, start=h.start, end=_horizon_end(h), warmup_end=h.start + h.warmup,
         interval=h.interval, intervals_per_day=h.intervals_per_day, steps=steps,
         pools=tuple(_pool(s, name, pool, steps, names, most[p]) for p, (name, pool) in enumerate(s.pools.items())),
-        channels=tuple(_channel(s, name, ch, names) for name, ch in s.channels.items()),
+        channels=tuple(_channel(s, name, ch, names, trunk_of[name]) for name, ch in s.channels.items()),
         segment_names=tuple(s.segments), segment_level=names.segment_level, n_levels=names.n_levels,
         staffing=staffing, paid=_staffing(s, paid=True), boundaries=_boundaries(h),
         max_in_system=s.limits.max_in_system, max_contacts=s.limits.max_contacts,
         max_visits=s.limits.max_visits, max_visits_per_second=s.limits.max_visits_per_second,
+        trunk_lines=trunk_lines,
     )
+
+
+def _trunks(s: Scenario) -> tuple[tuple[int, ...], dict[str, int]]:
+    """Lines per trunk (named trunks first, then each channel's own) and each channel's trunk index."""
+    index = {name: i for i, name in enumerate(s.trunks)}
+    lines = [t.lines for t in s.trunks.values()]
+    trunk_of: dict[str, int] = {}
+    for name, ch in s.channels.items():
+        if ch.lines is None:
+            trunk_of[name] = -1
+        elif isinstance(ch.lines, str):
+            trunk_of[name] = index[ch.lines]
+        else:
+            trunk_of[name] = len(lines)
+            lines.append(ch.lines)
+    return tuple(lines), trunk_of
 
 
 @dataclass(frozen=True)
@@ -267,6 +292,7 @@ def _people_step(s: Scenario, name: str, st: Step, me: int, route: _Route, bot_s
         bot_step=bot_step, bot_level=st.automation.level if st.automation is not None else 0.0,
         vendor_step=vendor_step, vendor_share=st.outsource.share if st.outsource is not None else 0.0,
         overflow=overflow, timed=timed, rules=bot_step >= 0 or vendor_step >= 0, choose=choose,
+        capacity=st.queue_capacity if st.queue_capacity is not None and st.people else -1,
     )
 
 
@@ -351,7 +377,7 @@ def _queue_groups(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...
     return tuple(tuple(by_prio[p]) for p in sorted(by_prio, reverse=True))
 
 
-def _channel(s: Scenario, name: str, ch: Channel, names: _Names) -> ChannelPlan:
+def _channel(s: Scenario, name: str, ch: Channel, names: _Names, trunk: int = -1) -> ChannelPlan:
     mix = ch.segments if ch.segments is not None else {n: seg.share for n, seg in s.segments.items()}
     mix = {n: p for n, p in mix.items() if p > 0}
     sl = ch.service_level or s.targets.service_level
@@ -360,7 +386,7 @@ def _channel(s: Scenario, name: str, ch: Channel, names: _Names) -> ChannelPlan:
         trace=_trace(s.horizon, ch), segment_cum=tuple(_cumulative(list(mix.values()))),
         segment_idx=tuple(names.segments[n] for n in mix), patience=_patience(s, ch),
         sl_threshold=sl.threshold, sl_goal=sl.goal, retrial=_again(ch.retrial), balking=_balking(ch.balking),
-        repeats=_again(ch.repeats),
+        repeats=_again(ch.repeats), trunk=trunk,
     )
 
 
@@ -505,12 +531,13 @@ def _staffing(s: Scenario, paid: bool = False) -> tuple[tuple[float, int, int], 
     """Headcount changes of every pool: (absolute time, pool index, new headcount), sorted by time.
 
     On duty (``paid`` false): scheduled headcount less agents on break, times (1 − shrinkage),
-    rounded half up. Paid: scheduled headcount. Vendor and bots pools are available from the start
-    of the horizon to its end, day and night, at their capacity (``UNLIMITED`` if unlimited)."""
+    rounded half up. Paid: scheduled headcount. Vendor and bots pools, and ``unlimited`` agents
+    pools, are available from the start of the horizon to its end, day and night, at their capacity
+    (``UNLIMITED`` if unlimited)."""
     h = s.horizon
     events: list[tuple[float, int, int]] = []
     for p, pool in enumerate(s.pools.values()):
-        if pool.kind != "agents":
+        if pool.kind != "agents" or pool.unlimited:
             events.append((h.start, p, UNLIMITED if pool.unlimited else int(pool.agents or 0)))
             continue
         breaks = [] if paid else [piece for sh in pool.shifts or () for piece in _break_slots(sh)]

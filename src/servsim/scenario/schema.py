@@ -191,7 +191,13 @@ class Channel(Strict):
     a front-stage queue before abandoning (none: never abandons; an ``email`` channel never
     abandons). ``segments`` overrides the segment mix of this channel (shares summing to 1).
     ``service_level`` overrides ``targets.service_level`` for this channel (e.g. email: 90% within
-    24h). ``retrial``, ``balking`` and ``repeats``: see their classes."""
+    24h). ``retrial``, ``balking`` and ``repeats``: see their classes.
+
+    ``lines``: trunk lines (none: unlimited). A number N gives the channel N lines of its own; the
+    name of a ``trunks`` entry makes it share that trunk's lines with the other channels naming it.
+    A contact holds a line from its arrival until it leaves the front stage (served to the end,
+    abandoned, blocked, or moved on to a back-stage step); a contact arriving when every line is
+    held is *blocked* (busy signal: outcome ``blocked``) and may retry (``retrial``)."""
 
     kind: Literal["voice", "chat", "email", "walk_in", "self_service"] = "voice"
     arrivals: Arrivals
@@ -202,7 +208,14 @@ class Channel(Strict):
     retrial: Retrial | None = None
     balking: Balking | None = None
     repeats: Repeats | None = None
+    lines: Annotated[Count, Field(ge=1, le=50_000_000)] | Name | None = None
 
+
+class Trunk(Strict):
+    """Trunk lines shared by the channels whose ``lines`` name this trunk: at most ``lines`` of
+    their contacts are present in the front stage at once, all those channels together."""
+
+    lines: Count = Field(ge=1, le=50_000_000)
 
 
 class Segment(Strict):
@@ -302,6 +315,11 @@ class Pool(Strict):
     come on goes first (finishing the contact in hand), and when it rises agents come back in
     order. Of the idle agents, the one idle longest takes the next contact. Without either field,
     agents are interchangeable: a headcount.
+
+    ``agents: unlimited`` — infinite servers (M/M/∞): every contact of the pool's steps starts
+    service on arrival, day and night; no ``schedule``, ``shifts``, ``shrinkage`` or per-agent
+    proficiency. Paid hours = busy hours (an agent is paid only while serving), so its cost is
+    busy agent-hours × ``cost_per_hour``; it has no occupancy.
 
     **vendor** — serves only the work a step's ``outsource`` rule sends it; ``agents`` is its
     capacity (a number, or ``unlimited``), available 24/7; ``handle_time_factor`` multiplies the
@@ -440,6 +458,13 @@ class Step(Strict):
     step names (or ``exit``) to probabilities summing to 1 (loops allowed: rework).
     ``automation`` sends a share of the step's work to bots, ``outsource`` to a vendor. The
     ``handle_time`` is the people's (needed unless bots take all of the work).
+
+    ``queue_capacity`` r (none: unlimited): a finite waiting room. Work that would have to queue
+    for the step's people (no idle agent) when r contacts already wait there is *blocked*: it
+    leaves at once with outcome ``blocked`` (at a front-stage step the customer may retry, as
+    after a busy signal; at a back-stage step the work item is dropped, no retrial). r = 0: no
+    waiting at all (a loss system). Abandonment counts exactly: a contact whose patience has run
+    out is not counted among those waiting.
     """
 
     stage: Literal["front", "back"] = "front"
@@ -447,6 +472,7 @@ class Step(Strict):
     next: Name | dict[Name, Share] = EXIT
     automation: Automation | None = None
     outsource: Outsource | None = None
+    queue_capacity: Count | None = Field(default=None, ge=0, le=50_000_000)
 
     @model_validator(mode="after")
     def _handled(self) -> Step:
@@ -531,3 +557,4 @@ class Scenario(Strict):
     routing: Routing = Routing()
     economics: Economics = Economics()
     limits: Limits = Limits()
+    trunks: dict[Name, Trunk] = Field(default_factory=dict, max_length=MAX_PARTS)
