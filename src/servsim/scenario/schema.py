@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic import Strict as StrictMode
 
 from servsim.scenario.base import Clock, Duration, Factor, Name, Rate, Share, Strict
@@ -186,6 +186,10 @@ class ServiceLevelTarget(Strict):
     goal: Share = 0.8
 
 
+#: Most trunk lines of a channel or a trunk.
+MAX_LINES = 50_000_000
+
+
 class Channel(Strict):
     """A way contacts arrive. ``entry`` is the first step; ``patience`` the time a customer waits in
     a front-stage queue before abandoning (none: never abandons; an ``email`` channel never
@@ -208,14 +212,25 @@ class Channel(Strict):
     retrial: Retrial | None = None
     balking: Balking | None = None
     repeats: Repeats | None = None
-    lines: Annotated[Count, Field(ge=1, le=50_000_000)] | Name | None = None
+    lines: Annotated[Count, Field(ge=1, le=MAX_LINES)] | Name | None = None
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _lines(cls, v: object) -> object:
+        """One clear message for a bad number (the union would add "should be a valid string")."""
+        if v is None or isinstance(v, str):
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_LINES:
+            raise ValueError(f"give a whole number of lines from 1 to {MAX_LINES:,}, or the name of a "
+                             f"'trunks' entry; got {v!r}")
+        return v
 
 
 class Trunk(Strict):
     """Trunk lines shared by the channels whose ``lines`` name this trunk: at most ``lines`` of
     their contacts are present in the front stage at once, all those channels together."""
 
-    lines: Count = Field(ge=1, le=50_000_000)
+    lines: Count = Field(ge=1, le=MAX_LINES)
 
 
 class Segment(Strict):
