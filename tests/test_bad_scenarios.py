@@ -472,3 +472,68 @@ steps:
     text = str(info.value)
     assert "s.yaml:7:" in text and f"unknown field '{written}' (did you mean 'dist'?)" in text
     assert "Unable to extract tag" not in text
+
+
+# Wrap-up and interruptible work: (id, replace old, new, field, text on the expected line, words)
+BLENDED = """\
+name: blended
+horizon: {start: "08:00", end: "18:00", interval: 30min}
+channels:
+  calls: {arrivals: {rate: 2/min}, entry: answer}
+  mail: {kind: email, arrivals: {rate: 1/min}, entry: reply}
+pools:
+  agents:
+    agents: 6
+    skills:
+      answer: 1.0
+      reply: {interruptible: resume}
+  robots: {kind: bots, agents: 2}
+steps:
+  answer:
+    handle_time: {dist: exponential, mean: 3min}
+    wrap_up: {dist: deterministic, value: 30s}
+  reply:
+    stage: back
+    handle_time: {dist: exponential, mean: 10min}
+    next: scan
+  scan:
+    stage: back
+    automation: {bots: robots, handle_time: {dist: exponential, mean: 1min}}
+"""
+
+WRAP_CASES = [
+    ("negative-wrap-up", "value: 30s", "value: -30s", "steps.answer.wrap_up", "value: -30s", ["non-negative"]),
+    ("wrap-up-without-unit", "value: 30s", "value: 30", "steps.answer.wrap_up", "value: 30", ["45s"]),
+    ("wrap-up-unknown-distribution", "dist: deterministic", "dist: fixed", "steps.answer.wrap_up", "dist: fixed",
+     ["deterministic"]),
+    ("wrap-up-on-a-bots-step", "mean: 1min}}", "mean: 1min}}\n    wrap_up: {dist: exponential, mean: 10s}",
+     "steps.scan.wrap_up", "mean: 10s", ["bots do all the work", "remove wrap_up"]),
+    ("interruptible-front-stage", "answer: 1.0", "answer: {interruptible: resume}",
+     "pools.agents.skills.answer.interruptible", "answer: {interruptible", ["front stage", "stage: back"]),
+    ("interruptible-unknown-mode", "interruptible: resume", "interruptible: pause",
+     "pools.agents.skills.reply.interruptible", "interruptible: pause", ["resume", "restart"]),
+    ("interruptible-with-concurrency", "agents: 6\n", "agents: 6\n    concurrency: 2\n",
+     "pools.agents.skills.reply.interruptible", "interruptible: resume", ["concurrency", "whole agent"]),
+]
+
+
+@pytest.mark.parametrize("case", WRAP_CASES, ids=[c[0] for c in WRAP_CASES])
+def test_bad_wrap_up_and_interruptible_values_are_located(tmp_path, case):
+    _, old, new, field, on_line, words = case
+    assert old in BLENDED
+    text = BLENDED.replace(old, new, 1)
+    line = next(i for i, row in enumerate(text.splitlines(keepends=True), start=1) if on_line in row)
+    f, res = _run(tmp_path, text)
+    out = res.output
+    assert res.exit_code == EXIT_BAD_INPUT, out
+    assert "Traceback" not in out
+    assert re.search(rf"{re.escape(str(f))}:{line}(:\d+)?: ", out), (line, out)
+    assert f" {field}" in out, out
+    assert all(w.lower() in out.lower() for w in words), out
+
+
+def test_blended_scenario_is_valid_and_runs(tmp_path):
+    f, res = _run(tmp_path, BLENDED)
+    assert res.exit_code == 0, res.output
+    r = servsim.simulate(servsim.load_scenario(f), seed=3)
+    assert r.summary.iloc[0]["mean_wrap_s"] > 0

@@ -23,8 +23,8 @@ from test_streaming import CASES
 
 #: starting value each append must carry (NaN: any NaN)
 STARTS = {"exit": math.nan, "outcome": int(Outcome.IN_SYSTEM), "v_pool": -1, "v_start": math.nan,
-          "v_end": math.nan, "v_outcome": int(VisitOutcome.WAITING)}
-FINISHED = {int(VisitOutcome.SERVED), int(VisitOutcome.ABANDONED)}
+          "v_end": math.nan, "v_outcome": int(VisitOutcome.WAITING), "v_free": math.nan}
+FINISHED = {int(VisitOutcome.SERVED), int(VisitOutcome.ABANDONED), int(VisitOutcome.PREEMPTED)}
 
 
 class RuleBroken(AssertionError):
@@ -72,7 +72,7 @@ class CheckingRecorder:
             _Column(self, name) for name in CONTACT_COLUMNS)
         self.v_contact, self.v_step, self.v_pool, self.v_queued, self.v_start, self.v_end, self.v_outcome = (
             _Column(self, name) for name in VISIT_COLUMNS)
-        (self.v_agent,) = (_Column(self, name) for name in SPARSE_VISIT_COLUMNS)
+        self.v_agent, self.v_free = (_Column(self, name) for name in SPARSE_VISIT_COLUMNS)
         self.next_contact_col = 0      # position in CONTACT_COLUMNS of the next contact append
         self.next_visit_col = 0
         self.visits_of: dict[int, list[int]] = {}
@@ -142,6 +142,14 @@ class CheckingRecorder:
                 self._event(float(x))
             else:
                 self.seen.add("abandoned in queue")
+        if name == "v_outcome" and x == VisitOutcome.PREEMPTED:
+            _check(self.last_write == ("v_end", i) and i in self.started, f"visit {i} preempted out of service")
+            self.seen.add("preempted")
+        if name == "v_free":
+            _check(self.last_write == ("v_outcome", i) and self.log.v_outcome[i] == VisitOutcome.SERVED,
+                   f"v_free[{i}] does not follow the end of its service")
+            _check(x >= self.log.v_end[i] == now, f"v_free[{i}] = {x} before its service end")
+            self.seen.add("wrapped up")
         getattr(self.log, name)[i] = x
         self.last_write = (name, i)
 
@@ -194,7 +202,9 @@ def _assert_same_log(got: Records, want: Records) -> None:
 
 
 EXAMPLES = {p.stem: (lambda p=p: servsim.load_scenario(p)) for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
-SCENARIOS = {**EXAMPLES, **{name: make for name, make in CASES.items() if name in ("mmc_warmup", "redial", "stopped", "agents")}}
+SCENARIOS = {**EXAMPLES, **{name: make for name, make in CASES.items()
+                             if name in ("mmc_warmup", "redial", "stopped", "agents", "wrapup", "preempt",
+                                         "agents_blended")}}
 #: the example files and test_streaming's cases are the same set, plus the inline ones
 assert {"mmc", "bank", "multichannel", "claims_rpa", "vendor_overflow"} <= set(CASES)
 
@@ -211,7 +221,7 @@ def test_the_checked_runs_see_every_way_of_leaving():
     seen: set[str] = set()
     for make in SCENARIOS.values():
         seen |= checked_run(make(), seed=11).seen
-    assert {"HANDLED", "UNRESOLVED", "ABANDONED", "BALKED", "abandoned in queue"} <= seen, seen
+    assert {"HANDLED", "UNRESOLVED", "ABANDONED", "BALKED", "abandoned in queue", "wrapped up", "preempted"} <= seen, seen
 
 
 def test_the_checker_catches_broken_rules():

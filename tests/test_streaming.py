@@ -73,6 +73,51 @@ steps:
 limits: {max_in_system: 300}
 """
 
+#: wrap-up after calls (proficiency 0.9), after back-office notes and after chats (concurrency 2),
+#: with shifts ending while agents wrap up and wrap-ups running past the end
+WRAPUP = """
+name: wrap-up
+horizon: {start: "08:00", end: "11:00", interval: 30min, warmup: 30min}
+channels:
+  calls:
+    arrivals: {rate: 6/min}
+    entry: answer
+    patience: {dist: exponential, mean: 2min}
+  chats: {kind: chat, arrivals: {rate: 1.5/min}, entry: chat}
+pools:
+  agents:
+    shifts: [{start: "08:00", end: "09:40", agents: 7}, {start: "09:00", end: "11:00", agents: 6}]
+    skills: {answer: 0.9, notes: 1.0}
+  chatters: {agents: 3, concurrency: 2, skills: {chat: 1.0}}
+steps:
+  answer:
+    handle_time: {dist: exponential, mean: 1min}
+    wrap_up: {dist: exponential, mean: 20s}
+    next: {exit: 0.8, notes: 0.2}
+  notes: {stage: back, handle_time: {dist: deterministic, value: 90s}, wrap_up: {dist: deterministic, value: 15s}}
+  chat: {handle_time: {dist: exponential, mean: 3min}, wrap_up: {dist: exponential, mean: 30s}}
+"""
+
+#: blended agents answer calls and work emails set aside when calls come (resume), a second pool
+#: restarts the emails it is taken from; filing after a reply is not interruptible
+PREEMPT = """
+name: blended
+horizon: {start: "08:00", end: "12:00", interval: 30min, warmup: 30min}
+channels:
+  calls:
+    arrivals: {rate: 2.5/min}
+    entry: answer
+    patience: {dist: exponential, mean: 3min}
+  emails: {kind: email, arrivals: {rate: 0.9/min}, entry: reply}
+pools:
+  blended: {agents: 7, skills: {answer: {priority: 1}, reply: {interruptible: resume}, file: 1.0}}
+  flex: {agents: 3, skills: {answer: {priority: 1}, reply: {interruptible: restart}}}
+steps:
+  answer: {handle_time: {dist: exponential, mean: 2min}, wrap_up: {dist: exponential, mean: 15s}}
+  reply: {stage: back, handle_time: {dist: exponential, mean: 4min}, next: {exit: 0.7, file: 0.3}}
+  file: {stage: back, handle_time: {dist: exponential, mean: 1min}}
+"""
+
 
 #: individual agents with drawn proficiencies, shifts with breaks and a warm-up, longest-idle
 #: routing between two pools at both steps (a front and a back one)
@@ -94,6 +139,13 @@ steps:
   follow_up: {stage: back, handle_time: {dist: exponential, mean: 3min}}
 routing: {idle_pools: longest_idle}
 """
+
+#: individual agents who wrap up after calls and set follow-ups aside for calls
+AGENTS_BLENDED = (AGENTS.replace("skills: {answer: 1.0, follow_up: 1.0}",
+                                 "skills: {answer: {priority: 1}, follow_up: {interruptible: resume}}")
+                  .replace("answer: {handle_time: {dist: exponential, mean: 2min},",
+                           "answer: {handle_time: {dist: exponential, mean: 2min}, wrap_up: {dist: exponential, mean: 20s},"))
+assert AGENTS_BLENDED.count("interruptible") == 1 and AGENTS_BLENDED.count("wrap_up") == 1
 
 
 #: finite capacity: a trunk shared by two channels (one redialling), a front-stage waiting room with
@@ -141,6 +193,9 @@ CASES = {
     "redial": lambda: scenario(REDIAL),
     "stopped": lambda: scenario(STOPPED),
     "agents": lambda: scenario(AGENTS),
+    "agents_blended": lambda: scenario(AGENTS_BLENDED),
+    "wrapup": lambda: scenario(WRAPUP),
+    "preempt": lambda: scenario(PREEMPT),
     "capacity": lambda: scenario(CAPACITY),
 }
 
@@ -183,7 +238,8 @@ def test_log_off_tables_equal_log_on(case: str):
     assert on.summary["offered"].iloc[0] > 0
 
 
-@pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped", "agents", "capacity"])
+@pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped", "agents", "wrapup", "preempt",
+                                  "agents_blended", "capacity"])
 def test_tiny_chunks_change_nothing(case: str, monkeypatch: pytest.MonkeyPatch):
     """Contacts folded 10 at a time, the window compacted to the newest 3: chunk edges cut through
     busy periods, visits and intervals, contacts and visits move to the held rows, and the tables

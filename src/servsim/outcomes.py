@@ -18,7 +18,8 @@ table code 5. Compare table codes with ``TABLE_CODE[Outcome.X]``, never with a b
 for an outcome added later.
 
 A step visit's ``v_outcome`` (:class:`VisitOutcome`) goes ``WAITING`` → ``IN_SERVICE`` →
-``SERVED``, or ``WAITING`` → ``ABANDONED``; it is shown in the visit tables under the same names.
+``SERVED``, or ``WAITING`` → ``ABANDONED``, or ``IN_SERVICE`` → ``PREEMPTED`` (interruptible back-stage
+work set aside for front-stage work: the item waits again in a new visit); it is shown in the visit tables under the same names.
 
 This module is pure data (no servsim imports), so every layer can read it. The engine binds the
 codes to plain ints at import, so its hot path compares ints.
@@ -58,3 +59,4 @@ class VisitOutcome(IntEnum):
     SERVED = 1
     ABANDONED = 2
     IN_SERVICE = 3
+    PREEMPTED = 4

@@ -36,6 +36,13 @@ takes a contact, and ``busy`` counts the busy agents on duty only, so busy < sta
 "an agent on duty is idle". When several pools of a step have an idle agent, ``StepPlan.choose``
 says which takes an arriving contact (:meth:`Engine._choose`); the default takes the first.
 
+Wrap-up (after-contact work): at a step with ``wrap_up`` the contact moves on when its service
+ends, and the agent's slot stays busy until a wrap-up event (one more event per served visit there
+only) releases it. Interruptible back-stage work: its services complete through a :class:`_Due`
+event whose value names the visit, so that a preempted service's completion finds the contact in a
+newer visit and does nothing; a front-stage arrival finding no idle agent preempts the agent who
+last started such an item (see :meth:`Engine._preempt`).
+
 Everything the engine records goes through a :class:`~servsim.engine.record.Recorder`, one row
 per contact and one per step visit, which it never reads back; the engine's own state lives in its
 :class:`Contact` objects and counters. By default the recorder is the per-contact log
@@ -56,7 +63,7 @@ import simpy
 from simpy.events import NORMAL
 
 from servsim.engine.agents import Agents, agent_factors
-from servsim.engine.plan import LONGEST_IDLE, ChannelPlan, Overflow, Plan, StepPlan
+from servsim.engine.plan import LONGEST_IDLE, RESTART, RESUME, ChannelPlan, Overflow, Plan, StepPlan
 from servsim.engine.record import Recorder, Records, as_numpy  # noqa: F401 - Records, as_numpy: re-exported
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
@@ -77,6 +84,7 @@ WAITING = int(VisitOutcome.WAITING)
 SERVED = int(VisitOutcome.SERVED)
 IN_SERVICE = int(VisitOutcome.IN_SERVICE)
 V_ABANDONED = int(VisitOutcome.ABANDONED)
+PREEMPTED = int(VisitOutcome.PREEMPTED)
 #: deadline of a contact whose patience timer already recorded its abandonment
 GONE = -1.0
 #: retrials and repeats are counted in a signed byte
@@ -102,8 +110,8 @@ class Contact:
 
     ``level``: its queue level (0 = first). Set when it enters a step: ``visit`` (its current visit
     id), ``step`` (-1 before its first step and for new work after a bots step), ``deadline`` (when
-    its patience runs out in that visit; INF: never; GONE: it has abandoned) and, if it queues,
-    ``enq`` (when it joined the queue). Set when it is served: ``pool``, the pool serving it or that
+    its patience runs out in that visit; INF: never; GONE: it has abandoned) and ``enq`` (when it
+    joined the step's queue, or was served at once). Set when it is served: ``pool``, the pool serving it or that
     last served it (-1 while it waits with a patience timer armed). ``line``: for a contact of a channel
     with trunk lines only, the trunk whose line it holds (-1 once given back)."""
 
@@ -138,7 +146,8 @@ class Engine:
                  "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
-                 "done", "new_row", "new_visit", "agents", "idle_u", "lines")
+                 "done", "new_row", "new_visit", "agents", "idle_u", "wrap", "preempting", "modes", "working",
+                 "remaining", "lines")
 
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
@@ -163,6 +172,15 @@ class Engine:
         self.retrial = _returns(plan, streams, "retrial", [ch.retrial for ch in plan.channels])
         self.repeat = _returns(plan, streams, "repeat", [ch.repeats for ch in plan.channels])
         self.resolve = _resolution(plan, streams)
+        self.wrap = [streams.sampler(f"wrap/{st.name}", st.wrap.draw) if st.wrap is not None else None
+                     for st in plan.steps]
+        # preemption: per pool, its interruptible steps' modes, the interruptible services in
+        # progress in start order (contact -> (completion time, handle-time factor)); per preempted
+        # contact to resume, its handle time left (before the factor)
+        self.preempting = plan.preemption
+        self.modes = [dict(pl.interruptible) for pl in plan.pools]
+        self.working: list[dict[Contact, tuple[float, float]]] = [{} for _ in plan.pools]
+        self.remaining: dict[int, float] = {}
         # pools: slots on duty (headcount × concurrency), agents on duty, slots in use
         n_pools = len(plan.pools)
         self.staffed = [0] * n_pools
@@ -357,7 +375,7 @@ class Engine:
         if st.rules:
             s = self._entry_rules(contact, s, st, now)
             st = self.steps[s]
-        if st.capacity >= 0 and self.waiting[s] >= st.capacity and self._full(s, st.capacity, now):
+        if st.capacity >= 0 and self.waiting[s] >= st.capacity and self._full(s, st, now):
             self._turned_away(contact, st, now)
             return
         if self.lines is not None and not st.front:
@@ -378,6 +396,8 @@ class Engine:
         # stays aligned between variants of a scenario (common random numbers).
         patience = contact.patience
         contact.deadline = now + patience() if (st.front and patience is not None) else INF
+        # enq also for a contact served at once: an interruptible item set aside keeps it
+        contact.enq = now
         busy, staffed = self.busy, self.staffed
         for p, prof in st.pools:
             if busy[p] < staffed[p]:
@@ -386,7 +406,8 @@ class Engine:
                 busy[p] += 1
                 self._start(contact, s, p, prof, now)
                 return
-        contact.enq = now
+        if st.preempts and self._preempt(contact, s, st, now):
+            return
         self.queues[s][contact.level].append(contact)
         self.waiting[s] += 1
         if contact.timed or st.timed:
@@ -394,14 +415,30 @@ class Engine:
                 contact.pool = -1    # until served: how the timer tells that it still waits
                 self._at(contact.deadline - now, self._on_patience, (contact, v))
 
-    def _full(self, s: int, capacity: int, now: float) -> bool:
+    def _full(self, s: int, st: StepPlan, now: float) -> bool:
         """Whether work entering step s at ``now`` is blocked by its waiting room: no pool of the step
-        has an idle agent and ``capacity`` contacts truly wait there (those whose patience ran out
-        before ``now`` are recorded as abandoned first, so they are not counted)."""
-        if self._idle_pool(s) >= 0:
+        has an idle agent (nor one it could take by preempting interruptible work) and
+        ``st.capacity`` contacts truly wait there (those whose patience ran out before ``now`` are
+        recorded as abandoned first, so they are not counted). Work set aside by a preemption goes
+        back to its queue without this check: admitted work is never dropped."""
+        if self._idle_pool(s) >= 0 or (st.preempts and self._can_preempt(st)):
             return False
         self._purge_step(s, now)
-        return self.waiting[s] >= capacity
+        return self.waiting[s] >= st.capacity
+
+    def _can_preempt(self, st: StepPlan) -> bool:
+        """Whether :meth:`_preempt` would find an agent for work entering step ``st`` (no side effects)."""
+        for p, _ in st.pools:
+            working = self.working[p]
+            if not working:
+                continue
+            ag = self.agents[p]
+            if ag is None:
+                if self.busy[p] <= self.staffed[p]:
+                    return True
+            elif any(ag.serving[c.visit] < self.heads[p] for c in working):
+                return True
+        return False
 
     def _turned_away(self, contact: Contact, st: StepPlan, now: float) -> None:
         """Blocked by a full waiting room: a customer (front stage) leaves and may retry, as after a
@@ -501,6 +538,9 @@ class Engine:
         if self.slowdown[p]:
             # chats spread evenly: the agent taking this one holds (busy − 1) // heads others
             prof *= 1.0 + self.slowdown[p] * ((self.busy[p] - 1) // max(self.heads[p], 1))
+        if self.preempting:
+            self._start_interruptible(contact, s, p, prof, now)
+            return
         contact.callbacks = self.done
         heappush(self.events, (now + self.handle[s]() * prof, NORMAL, next(self.event_ids), contact))
 
@@ -510,8 +550,12 @@ class Engine:
         v = contact.visit
         rec.v_end[v] = now
         rec.v_outcome[v] = SERVED
-        self._release(contact.pool, now, contact)
         s = contact.step
+        w = self.wrap[s]
+        if w is None:
+            self._release(contact.pool, now, contact)
+        else:
+            self._wrap_up(contact.pool, s, v, w, now)
         st = self.steps[s]
         u = self.route[s]
         i = bisect_right(st.route_cum, u()) if u is not None else 0
@@ -537,6 +581,112 @@ class Engine:
             if not self.hops:
                 self._pace(now)
             self._enter(contact, nxt, now)
+
+    def _wrap_up(self, p: int, s: int, v: int, draw: Callable[[], float], now: float) -> None:
+        """Service of visit v at step s ended: pool p's agent wraps up for a draw × the skill's
+        proficiency (× the agent's own factor in a pool of individuals; not × the chat slowdown:
+        wrap-up is per contact), then is released."""
+        d = draw() * self.proficiency[p][s]
+        ag = self.agents[p]
+        if ag is not None:
+            d *= ag.factor[ag.serving[v]]
+        self.rec.v_free[v] = now + d
+        self._at(d, self._on_wrapped, (p, v))
+
+    def _on_wrapped(self, ev: _Due) -> None:
+        """The agent of pool p who served visit v has wrapped up: released as at a service's end."""
+        p, v = ev._value
+        ag = self.agents[p]
+        if ag is not None:
+            self._release_agent(p, ag, ag.serving.pop(v), self.env._now)
+        else:
+            self._release(p, self.env._now)
+
+    # ----------------------------------------------------------------- preemption
+    def _start_interruptible(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
+        """Schedule the completion of a service begun now, in a scenario with interruptible work: a
+        resumed item takes its handle time left (under ``restart`` a fresh draw), and a service that
+        may be preempted completes through a :class:`_Due` naming its visit (a stale one is ignored)."""
+        mode = self.modes[p].get(s)
+        work = self.remaining.pop(contact.id, None) if self.remaining else None
+        if work is None or mode == RESTART:
+            work = self.handle[s]()
+        end = now + work * prof
+        if mode:
+            ev = _Due()
+            ev.callbacks = (self._on_service_due,)
+            ev._value = (contact, contact.visit)
+            heappush(self.events, (end, NORMAL, next(self.event_ids), ev))
+            self.working[p][contact] = (end, prof)
+        else:
+            contact.callbacks = self.done
+            heappush(self.events, (end, NORMAL, next(self.event_ids), contact))
+
+    def _on_service_due(self, ev: _Due) -> None:
+        """An interruptible service's completion: done unless it was preempted (a newer visit)."""
+        contact, v = ev._value
+        if contact.visit == v:
+            del self.working[contact.pool][contact]
+            self._on_done(contact)
+
+    def _preempt(self, contact: Contact, s: int, st: StepPlan, now: float) -> bool:
+        """Front-stage ``contact`` entering step s finds no idle agent: in routing order, the first
+        pool with an agent on duty (not going off shift) working interruptible back-stage work gives
+        the agent who started such an item last to ``contact``; the item set aside waits again
+        (:meth:`_set_aside`). Whether it did."""
+        busy, staffed = self.busy, self.staffed
+        for p, prof in st.pools:
+            working = self.working[p]
+            if not working:
+                continue
+            ag = self.agents[p]
+            if ag is None:
+                if busy[p] > staffed[p]:  # someone is going off shift: nobody takes new work
+                    continue
+                victim = next(reversed(working))
+            else:
+                heads = self.heads[p]
+                victim = next((c for c in reversed(working) if ag.serving[c.visit] < heads), None)
+                if victim is None:
+                    continue
+                ag.idle.appendleft(ag.serving.pop(victim.visit))  # the one _start takes
+            end, vprof = working.pop(victim)
+            self._start(contact, s, p, prof, now)
+            self._set_aside(victim, p, end, vprof, now)
+            return True
+        return False
+
+    def _set_aside(self, c: Contact, p: int, end: float, prof: float, now: float) -> None:
+        """Preempt c's service by pool p (due at ``end``, handle-time factor ``prof``): its visit
+        ends ``preempted`` now; under ``resume`` it keeps its handle time left; a new visit of the
+        same step begins now, served at once by an idle agent if one can, else first in its lane
+        (keeping its queue-entry time, so it stays ahead of those waiting)."""
+        rec = self.rec
+        v = c.visit
+        rec.v_end[v] = now
+        rec.v_outcome[v] = PREEMPTED
+        s = c.step
+        if self.modes[p][s] == RESUME:
+            self.remaining[c.id] = (end - now) / prof
+        v = self.n_visits
+        self.n_visits = v + 1
+        c.visit = v
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
+        vc(c.id)
+        vs(s)
+        vp(-1)
+        vq(now)
+        vst(NAN)
+        ve(NAN)
+        vo(WAITING)
+        busy, staffed = self.busy, self.staffed
+        for q, qprof in self.steps[s].pools:
+            if busy[q] < staffed[q]:
+                busy[q] += 1
+                self._start(c, s, q, qprof, now)
+                return
+        self.queues[s][c.level].appendleft(c)
+        self.waiting[s] += 1
 
     # ----------------------------------------------------------------- returns
     def _retry(self, contact: Contact, now: float) -> None:

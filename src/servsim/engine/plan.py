@@ -73,8 +73,18 @@ class StepPlan:
     #: which pool with an idle agent takes an arriving contact, when several pools serve the step:
     #: :data:`FIRST_IDLE` (routing order), :data:`RANDOM_IDLE` or :data:`LONGEST_IDLE`
     choose: int = 0
+    #: people's wrap-up (after-contact work) after serving here: the agent stays busy, the contact
+    #: moves on (None: none)
+    wrap: _Dist | None = None
+    #: front stage, and a pool serving it has interruptible back-stage skills: an arrival finding
+    #: no idle agent may preempt one
+    preempts: bool = False
     #: finite waiting room: work that would queue when this many wait is blocked (-1: unlimited)
     capacity: int = -1
+
+
+#: ``PoolPlan.interruptible`` modes
+RESUME, RESTART = 1, 2
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,8 @@ class PoolPlan:
     factor_dist: str = ""
     factor_cv: float = 0.0
     factor_list: tuple[float, ...] = ()
+    #: (step index, :data:`RESUME` or :data:`RESTART`) of the interruptible skills
+    interruptible: tuple[tuple[int, int], ...] = ()
 
     @property
     def mean_factor(self) -> float:
@@ -159,6 +171,8 @@ class Plan:
     max_contacts: int = 1_000_000
     max_visits: int = 2_000_000
     max_visits_per_second: int = 1_000_000
+    #: some pool has an interruptible skill (the engine's preemption path is on)
+    preemption: bool = False
     #: lines of each trunk: the named ``trunks`` in file order, then one per channel with a number
     #: of ``lines`` of its own, in channel order (empty: no channel has lines)
     trunk_lines: tuple[int, ...] = ()
@@ -180,11 +194,12 @@ def compile_plan(s: Scenario) -> Plan:
     most = [0] * len(s.pools)
     for _, p, n in staffing:
         most[p] = max(most[p], n)
+    pools = tuple(_pool(s, name, pool, steps, names, most[p]) for p, (name, pool) in enumerate(s.pools.items()))
     trunk_lines, trunk_of = _trunks(s)
     return Plan(
         scenario=s, start=h.start, end=_horizon_end(h), warmup_end=h.start + h.warmup,
         interval=h.interval, intervals_per_day=h.intervals_per_day, steps=steps,
-        pools=tuple(_pool(s, name, pool, steps, names, most[p]) for p, (name, pool) in enumerate(s.pools.items())),
+        pools=pools, preemption=any(pl.interruptible for pl in pools),
         channels=tuple(_channel(s, name, ch, names, trunk_of[name]) for name, ch in s.channels.items()),
         segment_names=tuple(s.segments), segment_level=names.segment_level, n_levels=names.n_levels,
         staffing=staffing, paid=_staffing(s, paid=True), boundaries=_boundaries(h),
@@ -278,6 +293,13 @@ def _steps(s: Scenario, names: _Names) -> tuple[StepPlan, ...]:
     return tuple(steps + variants)
 
 
+def _preempts(s: Scenario, step: str) -> bool:
+    """Whether arrivals at front-stage ``step`` may preempt: a pool serving it has an interruptible skill."""
+    return s.steps[step].stage == "front" and any(
+        step in p.skills and any(p.skill(k).interruptible is not None for k in p.skills)
+        for p in s.pools.values() if p.kind == "agents")
+
+
 def _people_step(s: Scenario, name: str, st: Step, me: int, route: _Route, bot_step: int, vendor_step: int,
                  balks: bool, names: _Names) -> StepPlan:
     """Blueprint step ``me`` as people work it, with its entry rules (bots and vendor variants)."""
@@ -292,6 +314,7 @@ def _people_step(s: Scenario, name: str, st: Step, me: int, route: _Route, bot_s
         bot_step=bot_step, bot_level=st.automation.level if st.automation is not None else 0.0,
         vendor_step=vendor_step, vendor_share=st.outsource.share if st.outsource is not None else 0.0,
         overflow=overflow, timed=timed, rules=bot_step >= 0 or vendor_step >= 0, choose=choose,
+        wrap=st.wrap_up if st.people else None, preempts=_preempts(s, name),
         capacity=st.queue_capacity if st.queue_capacity is not None and st.people else -1,
     )
 
@@ -359,6 +382,8 @@ def _pool(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...], names
         individual=individual, n_agents=most if individual else 0,
         factor_dist=drawn.dist if drawn is not None else "", factor_cv=drawn.cv if drawn is not None else 0.0,
         factor_list=tuple(given) if given is not None else (),
+        interruptible=tuple((names.steps[k], RESUME if pool.skill(k).interruptible == "resume" else RESTART)
+                            for k in pool.skills if pool.kind == "agents" and pool.skill(k).interruptible),
     )
 
 

@@ -22,7 +22,8 @@ floating-point additions (relative differences around 1e-15), except wait percen
   the exact value; in the ``intervals`` table they are NaN.
 
 Pools: each pool's busy-slot count is integrated exactly between its change points (service starts
-and ends, staffing changes, interval boundaries, the warm-up end): ``staffed_s`` = ∫ on-duty
+and busy ends — the end of the wrap-up where a step has one, else the service end —, staffing
+changes, interval boundaries, the warm-up end): ``staffed_s`` = ∫ on-duty
 headcount, ``busy_s`` = ∫ busy, ``paid_s`` = ∫ max(scheduled headcount, busy), per interval and over
 exactly [warm-up end, end of run] (``pool_summary``). Pools of individual agents also get per-agent
 sums over that window (the ``agents`` table): busy_s = Σ over the agent's visits of their service
@@ -56,7 +57,7 @@ SUMS = ("offered", "answered", "handled", "abandoned", "in_system", "balked", "c
         "unresolved", "retrials", "answered_wait_sum", "known", "known_wait_sum", "known_waited",
         "abandoned_waited", "handled_lead_sum", "handles", "handle_sum", "scored", "score_sum", "satisfied",
         "sl_within_own", "sl_ab_within_own", "sl_young_own", "sl_within_target", "sl_ab_within_target",
-        "sl_young_target", "blocked")
+        "sl_young_target", "wrap_sum", "preempted", "blocked")
 _J = {name: j for j, name in enumerate(SUMS)}
 _SL = ("sl_within", "sl_ab_within", "sl_young")
 
@@ -173,14 +174,17 @@ def contact_inputs(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def contact_sums(c: Mapping[str, np.ndarray], handles: np.ndarray, handle_sum: np.ndarray, own_t: np.ndarray,
                  target_t: float, satisfaction: Satisfaction | None,
-                 channel_names: Sequence[str]) -> Iterator[tuple[int, np.ndarray]]:
+                 channel_names: Sequence[str], wrap_sum: np.ndarray | None = None,
+                 preempted: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """(column of :data:`SUMS`, its value per contact), one column at a time, so that folding adds
     each into its cells before the next is made (a whole ``float64[n, len(SUMS)]`` block would
     be the largest thing a run allocates). ``c``: the contacts' columns as
     :func:`servsim.metrics.records.contact_columns` gives them (codes for labels); ``handles``/
     ``handle_sum``: number and total handle time of each contact's completed service visits;
     ``own_t``: each contact's service-level threshold; ``satisfaction``: the proxy's settings
-    (None: no scores); ``channel_names``: what ``c["channel"]`` indexes."""
+    (None: no scores); ``channel_names``: what ``c["channel"]`` indexes; ``wrap_sum``: total
+    wrap-up time after each contact's completed service visits; ``preempted``: its preempted visits
+    (None: none)."""
     outcome, answered, wait = c["outcome"], c["answered"].astype(bool), c["wait_s"]
     n = len(outcome)
     handled = outcome == Outcome.HANDLED
@@ -209,6 +213,10 @@ def contact_sums(c: Mapping[str, np.ndarray], handles: np.ndarray, handle_sum: n
     yield j["handled_lead_sum"], np.where(handled, c["lead_time_s"], 0.0)
     yield j["handles"], handles
     yield j["handle_sum"], handle_sum
+    if wrap_sum is not None:
+        yield j["wrap_sum"], wrap_sum
+    if preempted is not None:
+        yield j["preempted"], preempted
     if satisfaction is not None:
         scores = satisfaction_scores(outcome, wait, c["channel"], channel_names, satisfaction,
                                      c["resolved"].astype(bool), c.get("bot_s"))
@@ -248,11 +256,18 @@ def _timeline(changes: tuple[tuple[float, int, int], ...], pool: int) -> tuple[n
 
 
 def busy_events(rec: Records) -> tuple[np.ndarray, np.ndarray]:
-    """Service starts (code = pool) and ends (code = ~pool) of a log's started visits, in time order."""
+    """Service starts (code = pool) and busy ends (code = ~pool) of a log's started visits, in time
+    order. A slot is busy until its wrap-up ends (``v_free``) where there is one, else until the
+    service ends; a wrap-up still running at the end of the run has no busy end."""
     a = as_numpy(rec)
     started = ~np.isnan(a["v_start"])
-    ended = started & ~np.isnan(a["v_end"])
-    t = np.concatenate([a["v_start"][started], a["v_end"][ended]])
+    end = a["v_end"]
+    free = a["v_free"]
+    wrapped = ~np.isnan(free)
+    if wrapped.any():
+        end = np.where(wrapped, np.where(free <= rec.end_time, free, np.nan), end)
+    ended = started & ~np.isnan(end)
+    t = np.concatenate([a["v_start"][started], end[ended]])
     pool = a["v_pool"].astype(np.int64)
     code = np.concatenate([pool[started], ~pool[ended]])
     order = np.argsort(t, kind="stable")
@@ -306,6 +321,9 @@ class CellSums:
         self.busy_s = np.zeros((n_pools, self.n_int))
         self.paid_s = np.zeros((n_pools, self.n_int))
         self.served = np.zeros((n_pools, self.n_int), dtype=np.int64)
+        #: wrap-up seconds per pool per interval of the service end, and after the warm-up end
+        self.wrap_s = np.zeros((n_pools, self.n_int))
+        self.wrap_post = np.zeros(n_pools)
         #: per pool: staffed, busy, paid agent-seconds and visits served after the warm-up end
         self.post = np.zeros((n_pools, 4))
         self.carry = np.zeros(n_pools)
@@ -333,13 +351,24 @@ class CellSums:
         :func:`records.visit_columns` give them) to the cells, Little's sums and (unless the exact
         waits are at hand) the wait histogram."""
         n = len(c["outcome"])
-        served = v["outcome"] == VisitOutcome.SERVED
+        outcome = v["outcome"]
+        served = outcome == VisitOutcome.SERVED
         vc = v["contact"][served]
         handles = np.bincount(vc, minlength=n)[:n]
-        handle_sum = np.bincount(vc, weights=v["handle_s"][served], minlength=n)[:n]
+        preempted = outcome == VisitOutcome.PREEMPTED
+        pre = preempted.any()
+        # a preempted service's time counts in the handle time of the item, not as a visit served
+        worked = served | preempted if pre else served
+        handle_sum = np.bincount(v["contact"][worked], weights=v["handle_s"][worked], minlength=n)[:n]
+        wrapped = served & ~np.isnan(v["wrap_s"])
+        wrap = wrapped.any()
         channel, segment = c["channel"], c["segment"]
         columns = contact_sums(c, handles, handle_sum, self.own_t[channel], self.target_t, self.satisfaction,
-                               self.channel_names)
+                               self.channel_names,
+                               _sums(v["contact"][wrapped], v["wrap_s"][wrapped], n) if wrap else None,
+                               _sums(v["contact"][preempted], np.ones(int(preempted.sum())), n) if pre else None)
+        if wrap or pre:
+            self._fold_pools(v, wrapped, preempted)
         warm = c["warmup"]
         interval = c["interval"]
         slot = np.where(warm & (interval >= self.warm_slot), self.n_int, interval)
@@ -366,13 +395,37 @@ class CellSums:
         k, pool = agent[mine], visits["pool"][mine]
         start = visits["start_s"][mine]
         end = start + visits["handle_s"][mine]  # a visit in service at the end of the run: to the end
+        done = visits["outcome"][mine] == VisitOutcome.SERVED
+        free = visits["free_s"][mine]
+        if not np.isnan(free).all():  # busy until the wrap-up ends (or the horizon does)
+            wrapped = ~np.isnan(free)
+            done &= ~wrapped | (free <= self.plan.end)
+            end = np.where(wrapped, np.minimum(free, self.plan.end), end)
         busy = np.clip(end - np.maximum(start, warm), 0.0, None)
-        done = (visits["outcome"][mine] == VisitOutcome.SERVED) & (visits["end_s"][mine] >= warm)
+        done &= end >= warm
         for p in self.agent_pools:
             at = pool == p
             n = len(self.agent_busy[p])
             self.agent_busy[p] += np.bincount(k[at], weights=busy[at], minlength=n)[:n]
             self.agent_served[p] += np.bincount(k[at & done], minlength=n)[:n]
+
+    def _fold_pools(self, v: Mapping[str, np.ndarray], wrapped: np.ndarray, preempted: np.ndarray) -> None:
+        """Per pool and reporting interval of the service end: wrap-up seconds begun (``wrap_s``), and
+        preempted services taken out of ``served`` (their end is a busy end, not a visit finished)."""
+        bounds, n_int, warm = self.bounds, self.n_int, self.plan.warmup_end
+        for mask, sign in ((wrapped, 0), (preempted, -1)):
+            if not mask.any():
+                continue
+            p, end = v["pool"][mask], v["end_s"][mask]
+            k = np.clip(np.searchsorted(bounds, end, side="right") - 1, 0, n_int - 1)
+            after = end >= warm
+            if sign:
+                np.add.at(self.served, (p, k), -1)
+                np.add.at(self.post[:, 3], p[after], -1)
+            else:
+                w = v["wrap_s"][mask]
+                np.add.at(self.wrap_s, (p, k), w)
+                np.add.at(self.wrap_post, p[after], w[after])
 
     def _fold_waiting(self, group: np.ndarray, visits: Mapping[str, np.ndarray]) -> None:
         """Add each visit's time waiting in queue — from queue entry to service start, abandonment or
@@ -611,6 +664,7 @@ class CellSums:
             "staffed_s": self.staffed_s.ravel(), "busy_s": self.busy_s.ravel(), "paid_s": self.paid_s.ravel(),
             "served": self.served.ravel(), "day": (start // DAY).astype(np.int64) + 1,
             "occupancy": _occupancy(self.busy_s.ravel(), self.paid_s.ravel(), unlimited),
+            "wrap_s": self.wrap_s.ravel(),
         })
 
     def pool_totals(self, replication: int | None = None, served: bool = True) -> pd.DataFrame:
@@ -670,6 +724,7 @@ class CellSums:
             "staffed_s": self.post[:, 0], "busy_s": self.post[:, 1], "paid_s": self.post[:, 2],
             "served": self.post[:, 3].astype(np.int64),
             "occupancy": _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools])),
+            "wrap_s": self.wrap_post,
         }
 
 
@@ -678,6 +733,11 @@ def summary_frame(cols: dict[str, object]) -> pd.DataFrame:
     ``segment``, then the registry's summary columns present, in declaration order."""
     return pd.DataFrame({name: cols[name] for name in ("replication", "channel", "segment", *columns("summary"))
                          if name in cols})
+
+
+def _sums(ids: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Per-contact sums of ``weights`` over rows of contacts ``ids`` (0..n-1)."""
+    return np.bincount(ids, weights=weights, minlength=n)[:n]
 
 
 def _lead(replication: int | None, n: int) -> dict[str, np.ndarray]:

@@ -13,8 +13,12 @@ absolute = seconds after midnight of day 1).
   front-stage steps before reaching a person, queue + service); *contained* = left the process
   having been served by bots only;
 * ``visits`` — one row per step visit: ``contact, step, pool, queued_s, start_s, end_s, outcome``
-  (served | abandoned | waiting | in_service), ``wait_s``, ``handle_s``, ``agent`` (for a pool of
-  individual agents, the agent who served the visit, 0-based in order of coming on duty; -1 otherwise).
+  (served | abandoned | waiting | in_service | preempted), ``wait_s``, ``handle_s``, ``agent`` (for a
+  pool of individual agents, the agent who served the visit, 0-based in order of coming on duty; -1
+  otherwise), ``free_s`` (when the agent was free again after a wrap-up; NaN without one) and
+  ``wrap_s`` (free_s − end_s). A preempted visit (interruptible back-stage work set aside for
+  front-stage work) ends at the preemption, its ``handle_s`` the time worked on it; the item waits
+  again in a new visit of the same step, queued at that moment.
 
 The engine's outcome codes and the tables' are :mod:`servsim.outcomes`. Every KPI is defined in
 :mod:`servsim.metrics.registry` and computed from per-cell sums in :mod:`servsim.metrics.cells`.
@@ -72,6 +76,8 @@ def visit_columns(plan: Plan, rec: Records) -> dict[str, np.ndarray]:
         "wait_s": wait,
         "handle_s": handle,
         "agent": a["v_agent"],  # int32; a view taking no memory when no pool has individual agents
+        "free_s": a["v_free"],
+        "wrap_s": a["v_free"] - a["v_end"],
     }
 
 

@@ -31,7 +31,8 @@ def predictions(s: Scenario) -> tuple[str, dict[str, float]] | None:
         return None  # finite capacity and infinite servers are not the Erlang C / A model shown here
     if len({seg.priority for seg in s.segments.values()}) != 1 or any(seg.patience for seg in s.segments.values()):
         return None
-    if step.routing() != {"exit": 1.0}:
+    if step.routing() != {"exit": 1.0} or step.wrap_up is not None:
+        # wrap-up: the customer's service is shorter than the agent's, which these models equate
         return None
     lam, c = ch.arrivals.rate, pool.agents
     mean = step.handle_time.mean_s * pool.skill(next(iter(pool.skills))).proficiency

@@ -98,6 +98,7 @@ def _distributions(s: Scenario) -> Iterator[Issue]:
     found: list[tuple[Path, object]] = [(("channels", n, "patience"), ch.patience) for n, ch in s.channels.items()]
     found += [(("segments", n, "patience"), seg.patience) for n, seg in s.segments.items()]
     found += [(("steps", n, "handle_time"), st.handle_time) for n, st in s.steps.items()]
+    found += [(("steps", n, "wrap_up"), st.wrap_up) for n, st in s.steps.items() if st.wrap_up is not None]
     found += [(("steps", n, "automation", "handle_time"), st.automation.handle_time)
               for n, st in s.steps.items() if st.automation is not None]
     found += [(("steps", n, "outsource", "handle_time"), st.outsource.handle_time)
@@ -233,6 +234,8 @@ def _pools(s: Scenario) -> Iterator[Issue]:
         for step in pool.skills:
             if step not in s.steps:
                 yield Issue((*base, "skills", step), f"step {step!r} does not exist", _did_you_mean(step, s.steps))
+            else:
+                yield from _interruptible(s, name, step)
         if pool.schedule is not None and len(pool.schedule) != k:
             yield Issue((*base, "schedule"), f"{len(pool.schedule)} headcounts for {k} intervals a day",
                         f"give one headcount per {format_duration(s.horizon.interval)} interval")
@@ -240,6 +243,20 @@ def _pools(s: Scenario) -> Iterator[Issue]:
             if shift.start < s.horizon.start or shift.end > s.horizon.end:
                 yield Issue((*base, "shifts", i), "the shift lies outside the daily window",
                             f"shifts must fit in {_clock(s.horizon.start)}–{_clock(s.horizon.end)}")
+
+
+def _interruptible(s: Scenario, pool: str, step: str) -> Iterator[Issue]:
+    """An interruptible skill is back-stage work of a one-contact-at-a-time agents pool."""
+    p = s.pools[pool]
+    if p.skill(step).interruptible is None:
+        return
+    path: Path = ("pools", pool, "skills", step, "interruptible")
+    if s.steps[step].stage != "back":
+        yield Issue(path, f"step {step!r} is front stage: a customer waiting in person cannot be set aside",
+                    "interruptible is for back-stage work (stage: back), which front-stage arrivals preempt")
+    elif p.concurrency > 1:
+        yield Issue(path, f"pool {pool!r} holds {p.concurrency} contacts at once (concurrency): preemption "
+                          "takes a whole agent", "remove interruptible, or use concurrency: 1")
 
 
 def _staffing_changes(s: Scenario) -> Iterator[Issue]:
@@ -315,6 +332,9 @@ def _steps(s: Scenario) -> Iterator[Issue]:
         if name == EXIT:
             yield Issue(base, f"{EXIT!r} is reserved for leaving the process", "rename the step")
         yield from _rules(s, name, step)
+        if step.wrap_up is not None and not step.people:
+            yield Issue((*base, "wrap_up"), f"bots do all the work of step {name!r}: no agent wraps up after it",
+                        "remove wrap_up, or let people work part of the step")
         if step.people and name not in served:
             yield Issue(base, f"no pool serves step {name!r}",
                         f"add '{name}' to the skills of a pool ({', '.join(s.pools)})")

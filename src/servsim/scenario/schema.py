@@ -279,11 +279,18 @@ class Shift(Strict):
 
 
 class Skill(Strict):
-    """A pool's skill at a step: ``proficiency`` multiplies the handle time (0.8 = 20% faster);
-    ``priority`` orders the queues an agent serves (higher first; ties go to the longest-waiting)."""
+    """A pool's skill at a step: ``proficiency`` multiplies the handle time (0.8 = 20% faster) and
+    the wrap-up time; ``priority`` orders the queues an agent serves (higher first; ties go to the
+    longest-waiting).
+
+    ``interruptible`` (back-stage steps only; default none): front-stage work arriving when no agent
+    of the pool is idle takes an agent of this pool working an item of this step (the one who
+    started last); the item goes back to the head of its queue with its remaining work
+    (``resume``) or to be worked again from a fresh handle time (``restart``)."""
 
     proficiency: Factor = 1.0
     priority: Count = Field(default=0, ge=-1000, le=1000)
+    interruptible: Literal["resume", "restart"] | None = None
 
 
 #: Largest coefficient of variation of a pool's per-agent proficiencies.
@@ -472,7 +479,9 @@ class Step(Strict):
     gone and a work item waits. ``next`` is the routing: a step name, ``exit``, or a mapping of
     step names (or ``exit``) to probabilities summing to 1 (loops allowed: rework).
     ``automation`` sends a share of the step's work to bots, ``outsource`` to a vendor. The
-    ``handle_time`` is the people's (needed unless bots take all of the work).
+    ``handle_time`` is the people's (needed unless bots take all of the work). ``wrap_up``
+    (after-contact work; default none): when people finish serving a contact here, the contact
+    moves on at once while the agent stays busy for this time (× the skill's proficiency).
 
     ``queue_capacity`` r (none: unlimited): a finite waiting room. Work that would have to queue
     for the step's people (no idle agent) when r contacts already wait there is *blocked*: it
@@ -484,6 +493,7 @@ class Step(Strict):
 
     stage: Literal["front", "back"] = "front"
     handle_time: Distribution | None = None
+    wrap_up: Distribution | None = None
     next: Name | dict[Name, Share] = EXIT
     automation: Automation | None = None
     outsource: Outsource | None = None
