@@ -226,3 +226,26 @@ def test_back_stage_waiting_room_drops_the_work_item(tmp_path):
     assert c["exit_s"].tolist() == [610.0, 1210.0, 50.0]
     assert c["visits"].tolist() == [2, 2, 1]
     assert len(c) == 3
+
+
+def test_a_full_waiting_room_still_lets_a_call_take_an_agent_from_interruptible_work(tmp_path):
+    """Room for none at the call step: the call of 60 s takes the agent from the email (set aside,
+    resumed later, never dropped); the call of 90 s finds the agent on a call and is blocked."""
+    (tmp_path / "calls.csv").write_text("time\n00:01:00\n00:01:30\n")
+    (tmp_path / "mail.csv").write_text("time\n00:00:00\n")
+    s = scenario("""
+        name: blended room
+        horizon: {start: "00:00", end: "02:00", interval: 60min}
+        channels:
+          calls: {arrivals: {trace: {file: calls.csv}}, entry: answer}
+          mail: {kind: email, arrivals: {trace: {file: mail.csv}}, entry: reply}
+        pools:
+          agents: {agents: 1, skills: {answer: {priority: 1}, reply: {interruptible: resume}}}
+        steps:
+          answer: {handle_time: {dist: deterministic, value: 2min}, queue_capacity: 0}
+          reply: {stage: back, handle_time: {dist: deterministic, value: 10min}}
+        """, base_dir=tmp_path)
+    c = servsim.simulate(s, seed=1).contacts.sort_values("arrival_s")
+    assert c["outcome"].astype(str).tolist() == ["handled", "handled", "blocked"]
+    # the email: 1 min done, set aside 60-180 s, 9 min left from 180 s
+    assert c["exit_s"].tolist() == [720.0, 180.0, 90.0]
