@@ -249,3 +249,31 @@ def test_a_full_waiting_room_still_lets_a_call_take_an_agent_from_interruptible_
     assert c["outcome"].astype(str).tolist() == ["handled", "handled", "blocked"]
     # the email: 1 min done, set aside 60-180 s, 9 min left from 180 s
     assert c["exit_s"].tolist() == [720.0, 180.0, 90.0]
+
+
+# ------------------------------------------------------------------------------ stability
+def test_finite_capacity_holds_an_overloaded_system():
+    """λ = 2 cμ: with trunk lines, or a waiting room, blocking keeps the number present bounded (no
+    abandonment needed); without either the run is unstable; a back-stage step without a waiting
+    room is not held by the channel's lines."""
+    for lines, capacity in (("10", ""), ("", "5")):
+        r = servsim.simulate(queue(20.0, 10, 1, "0h", lines=lines, capacity=capacity), seed=1)
+        assert not r.unstable and not r.load.unstable and r.load.held
+        assert r.load.held_by_capacity == ("answer",) and r.load.held_by_abandonment == ()
+        assert "finite capacity" in r.status and "UNSTABLE" not in r.status
+        assert r.summary["blocking_rate"].iloc[0] > 0.4
+    assert servsim.simulate(queue(20.0, 10, 1, "0h"), seed=1).load.unstable
+    s = scenario("""
+        name: back stage behind lines
+        horizon: {start: "08:00", end: "10:00", interval: 60min}
+        channels:
+          calls: {arrivals: {rate: 20/min}, entry: answer, lines: 30}
+        pools:
+          front: {agents: 30, skills: {answer: 1.0}}
+          back: {agents: 2, skills: {file: 1.0}}
+        steps:
+          answer: {handle_time: {dist: exponential, mean: 1min}, next: file}
+          file: {stage: back, handle_time: {dist: exponential, mean: 1min}}
+    """)
+    load = servsim.simulate(s, seed=1).load
+    assert load.unstable and load.held_by_capacity == ()
