@@ -277,3 +277,15 @@ def test_finite_capacity_holds_an_overloaded_system():
     """)
     load = servsim.simulate(s, seed=1).load
     assert load.unstable and load.held_by_capacity == ()
+
+
+def test_a_blocked_caller_retries(tmp_path):
+    # one line: the caller of 10 s is blocked and (probability 1) tries again 60 s later, at 70 s,
+    # when the line is free again (the first call ended at 60 s)
+    s = trace_scenario(tmp_path, ["00:00:00", "00:00:10"])
+    ch = s.channels["calls"].model_copy(update={"lines": 1, "retrial": servsim.scenario.schema.Retrial(
+        probability=1.0, delay={"dist": "deterministic", "value": "60s"})})
+    c = servsim.simulate(s.model_copy(update={"channels": {"calls": ch}}), seed=1).contacts
+    assert c["outcome"].astype(str).tolist() == ["handled", "blocked", "handled"]
+    assert c["arrival_s"].tolist() == [0.0, 10.0, 70.0]
+    assert c["attempt"].tolist() == [1, 1, 2]
