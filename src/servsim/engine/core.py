@@ -147,7 +147,7 @@ class Engine:
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
                  "done", "new_row", "new_visit", "agents", "idle_u", "wrap", "preempting", "modes", "working",
-                 "remaining", "lines")
+                 "remaining", "lines", "gated")
 
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
@@ -198,6 +198,8 @@ class Engine:
         self.queues = [[deque() for _ in range(plan.n_levels)] for _ in plan.steps]
         #: free lines of each trunk (None: no channel has lines)
         self.lines = list(plan.trunk_lines) if plan.trunk_lines else None
+        #: steps where _enter has capacity work to do: a waiting room, or (with trunk lines) back stage
+        self.gated = [st.capacity >= 0 or (self.lines is not None and not st.front) for st in plan.steps]
         self.in_system = 0
         self.limit = plan.max_in_system
         self.max_contacts = plan.max_contacts
@@ -375,11 +377,12 @@ class Engine:
         if st.rules:
             s = self._entry_rules(contact, s, st, now)
             st = self.steps[s]
-        if st.capacity >= 0 and self.waiting[s] >= st.capacity and self._full(s, st, now):
-            self._turned_away(contact, st, now)
-            return
-        if self.lines is not None and not st.front:
-            self._hang_up(contact)
+        if self.gated[s]:
+            if st.capacity >= 0 and self.waiting[s] >= st.capacity and self._full(s, st, now):
+                self._turned_away(contact, st, now)
+                return
+            if self.lines is not None and not st.front:
+                self._hang_up(contact)
         v = self.n_visits
         self.n_visits = v + 1
         contact.visit = v
