@@ -289,8 +289,8 @@ REALISM_CASES = [
      ["greater than or equal to 0"]),
     ("price-on-agents-pool", "resolution: 0.9", "resolution: 0.9\n    price_per_contact: 2",
      "pools.agents.price_per_contact", "price_per_contact: 2", ["only applies to pools of kind 'vendor'"]),
-    ("unlimited-agents", "agents: 6", "agents: unlimited", "pools.agents.agents", "agents: unlimited",
-     ["'unlimited' is for vendor"]),
+    ("unlimited-agents-with-shrinkage", "agents: 6", "agents: unlimited", "pools.agents.shrinkage",
+     "shrinkage: 0.2", ["'unlimited' agents pool is on duty all the time", "remove 'shrinkage'"]),
     ("email-with-patience", "entry: claims", "entry: claims\n    patience: {dist: exponential, mean: 1h}",
      "channels.mail.patience", "mean: 1h", ["asynchronous"]),
     ("overflow-without-condition", "queue_over: 5", "segments: [all]", "steps.answer.outsource", "outsource:",
@@ -328,6 +328,40 @@ REALISM_CASES += [
      "idle_pools", ["priority", "random", "longest_idle"]),
     ("routing-unknown-key", "steps:\n", "routing: {idle_pool: random}\nsteps:\n", "routing.idle_pool",
      "idle_pool", ["did you mean 'idle_pools'"]),
+]
+
+
+#: finite capacity: trunk lines (channels.<c>.lines, trunks), queue_capacity, unlimited agents pools
+LINES = "entry: answer\n    patience"
+TRUNK = "trunks: {main: {lines: 5}}\nsteps:\n"
+REALISM_CASES += [
+    ("lines-0", LINES, "entry: answer\n    lines: 0\n    patience", "channels.calls.lines", "lines: 0",
+     ["whole number of lines from 1", "'trunks' entry", "got 0"]),
+    ("lines-negative", LINES, "entry: answer\n    lines: -3\n    patience", "channels.calls.lines", "lines: -3",
+     ["whole number of lines from 1"]),
+    ("lines-fraction", LINES, "entry: answer\n    lines: 2.5\n    patience", "channels.calls.lines", "lines: 2.5",
+     ["whole number of lines"]),
+    ("lines-unknown-trunk-none-given", LINES, "entry: answer\n    lines: main\n    patience", "channels.calls.lines",
+     "lines: main", ["trunk 'main' does not exist", "there are no 'trunks'"]),
+    ("lines-unknown-trunk", "channels:\n  calls:\n    arrivals: {rate: 2/min}\n    entry: answer\n",
+     TRUNK.replace("steps:", "channels:") + "  calls:\n    arrivals: {rate: 2/min}\n    entry: answer\n    lines: mian\n",
+     "channels.calls.lines", "lines: mian", ["trunk 'mian' does not exist", "did you mean 'main'"]),
+    ("trunk-lines-0", "steps:\n", "trunks: {main: {lines: 0}}\nsteps:\n", "trunks.main.lines", "trunks:",
+     ["greater than or equal to 1"]),
+    ("trunk-unknown-key", "steps:\n", "trunks: {main: {line: 4}}\nsteps:\n", "trunks.main.line", "trunks:",
+     ["did you mean 'lines'"]),
+    ("queue-capacity-negative", "queue_over: 5}", "queue_over: 5}\n    queue_capacity: -1",
+     "steps.answer.queue_capacity", "queue_capacity", ["greater than or equal to 0"]),
+    ("queue-capacity-fraction", "queue_over: 5}", "queue_over: 5}\n    queue_capacity: 2.5",
+     "steps.answer.queue_capacity", "queue_capacity", ["valid integer"]),
+    ("unlimited-agents-with-schedule", "agents: 6\n    concurrency: 2\n    shrinkage: 0.2",
+     "agents: unlimited\n    schedule: [1]", "pools.agents.schedule", "schedule", ["on duty all the time"]),
+    ("unlimited-agents-with-shifts", "agents: 6\n    concurrency: 2\n    shrinkage: 0.2",
+     'agents: unlimited\n    shifts: [{start: "08:00", end: "12:00", agents: 2}]', "pools.agents.shifts", "shifts",
+     ["on duty all the time", "give 'agents' a number"]),
+    ("unlimited-agents-with-proficiencies", "agents: 6\n    concurrency: 2\n    shrinkage: 0.2",
+     "agents: unlimited\n    agent_proficiencies: [1.0, 1.2]", "pools.agents.agent_proficiencies",
+     "agent_proficiencies", ["on duty all the time"]),
 ]
 
 

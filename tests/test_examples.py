@@ -21,7 +21,7 @@ def test_example_scenario_runs_and_is_stable(path):
     overall = r.summary.iloc[0]
     assert overall["offered"] > 0
     assert overall["offered"] == (overall["handled"] + overall["contained"] + overall["abandoned"]
-                                  + overall["balked"] + overall["in_system_end"])
+                                  + overall["balked"] + overall["blocked"] + overall["in_system_end"])
     assert overall["littles_gap"] < 0.01
 
 

@@ -423,7 +423,8 @@ def test_unresolved_contacts_come_back_as_repeats():
 def test_conservation_with_every_outcome():
     r = servsim.simulate(scenario(CHATBOT.replace("agents: 6", "agents: 2")), seed=1)
     s = r.summary.iloc[0]
-    assert s["offered"] == s["handled"] + s["contained"] + s["abandoned"] + s["balked"] + s["in_system_end"]
+    assert s["offered"] == (s["handled"] + s["contained"] + s["abandoned"] + s["balked"] + s["blocked"]
+                            + s["in_system_end"])
 
 
 def test_costs_by_pool_and_channel_add_up():

@@ -8,15 +8,18 @@ from pathlib import Path
 import servsim
 from servsim import metrics
 from servsim.engine import core
-from servsim.outcomes import TABLE_OUTCOMES, Outcome, VisitOutcome
+from servsim.outcomes import TABLE_CODE, TABLE_OUTCOMES, Outcome, VisitOutcome
 from conftest import scenario
 
 SRC = Path(servsim.__file__).resolve().parent
 
 
 def test_table_categories_are_the_table_outcomes_in_code_order():
-    assert metrics.CONTACT_OUTCOMES == ["in_system", "handled", "abandoned", "balked", "contained"]
-    assert [int(o) for o in TABLE_OUTCOMES] == list(range(len(TABLE_OUTCOMES)))
+    assert metrics.CONTACT_OUTCOMES == ["in_system", "handled", "abandoned", "balked", "contained", "blocked"]
+    assert [TABLE_CODE[o] for o in TABLE_OUTCOMES] == list(range(len(TABLE_OUTCOMES)))
+    # the first five table codes are the enum's values; blocked came after unresolved (never shown)
+    assert [int(o) for o in TABLE_OUTCOMES[:5]] == list(range(5))
+    assert (int(Outcome.BLOCKED), TABLE_CODE[Outcome.BLOCKED]) == (6, 5)
     assert metrics.VISIT_OUTCOMES == ["waiting", "served", "abandoned", "in_service", "preempted"]
     assert [int(o) for o in VisitOutcome] == list(range(len(VisitOutcome)))
 
@@ -29,7 +32,7 @@ def test_every_code_has_one_meaning():
 
 def test_engine_binds_plain_ints():
     """The hot path loads a global int, not an enum member."""
-    for name in ("IN_SYSTEM", "HANDLED", "ABANDONED", "BALKED", "UNRESOLVED", "WAITING", "SERVED", "IN_SERVICE",
+    for name in ("IN_SYSTEM", "HANDLED", "ABANDONED", "BALKED", "UNRESOLVED", "BLOCKED", "WAITING", "SERVED", "IN_SERVICE",
                  "V_ABANDONED"):
         assert type(getattr(core, name)) is int, name
 

@@ -148,6 +148,36 @@ AGENTS_BLENDED = (AGENTS.replace("skills: {answer: 1.0, follow_up: 1.0}",
 assert AGENTS_BLENDED.count("interruptible") == 1 and AGENTS_BLENDED.count("wrap_up") == 1
 
 
+#: finite capacity: a trunk shared by two channels (one redialling), a front-stage waiting room with
+#: lazily abandoning contacts, a back-stage one dropping work, an unlimited agents pool
+CAPACITY = """
+name: finite capacity
+horizon: {start: "08:00", end: "14:00", interval: 30min, warmup: 30min}
+trunks: {main: {lines: 14}}
+channels:
+  calls:
+    arrivals: {rate: 9/min}
+    entry: answer
+    lines: main
+    patience: {dist: exponential, mean: 2min}
+    retrial: {probability: 0.5, delay: {dist: exponential, mean: 5min}}
+  priority:
+    arrivals: {rate: 2/min}
+    entry: answer
+    lines: main
+    patience: {dist: exponential, mean: 2min}
+  web: {arrivals: {rate: 3/min}, entry: answer, lines: 4}
+pools:
+  agents: {agents: 10, skills: {answer: 1.0}}
+  clerks: {agents: 2, skills: {file: 1.0}}
+  checkers: {agents: unlimited, cost_per_hour: 20, skills: {check: 1.0}}
+steps:
+  answer: {handle_time: {dist: exponential, mean: 1min}, queue_capacity: 3, next: {exit: 0.7, file: 0.3}}
+  file: {stage: back, handle_time: {dist: exponential, mean: 6min}, queue_capacity: 5, next: check}
+  check: {stage: back, handle_time: {dist: exponential, mean: 20min}}
+"""
+
+
 def _file(name: str) -> servsim.Scenario:
     return servsim.load_scenario(ROOT / "scenarios" / name)
 
@@ -166,6 +196,7 @@ CASES = {
     "agents_blended": lambda: scenario(AGENTS_BLENDED),
     "wrapup": lambda: scenario(WRAPUP),
     "preempt": lambda: scenario(PREEMPT),
+    "capacity": lambda: scenario(CAPACITY),
 }
 
 
@@ -208,7 +239,7 @@ def test_log_off_tables_equal_log_on(case: str):
 
 
 @pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped", "agents", "wrapup", "preempt",
-                                  "agents_blended"])
+                                  "agents_blended", "capacity"])
 def test_tiny_chunks_change_nothing(case: str, monkeypatch: pytest.MonkeyPatch):
     """Contacts folded 10 at a time, the window compacted to the newest 3: chunk edges cut through
     busy periods, visits and intervals, contacts and visits move to the held rows, and the tables
@@ -228,6 +259,12 @@ def test_mechanisms_are_exercised():
     multi = servsim.simulate(CASES["multichannel"](), seed=11, log=False).summary.iloc[0]
     assert multi["contained"] > 0 and multi["unresolved"] > 0
     assert servsim.simulate(CASES["vendor_overflow"](), seed=11, log=False).summary["outsourced"].iloc[0] > 0
+    cap = servsim.simulate(CASES["capacity"](), seed=11, log=False)
+    c = servsim.simulate(CASES["capacity"](), seed=11).contacts
+    assert cap.summary["blocked"].iloc[0] > 0 and cap.summary["abandoned"].iloc[0] > 0
+    # blocked by the shared trunk, by the front-stage room and by the back-stage room (2 visits)
+    blocked = c[c["outcome"] == "blocked"]
+    assert (blocked["visits"] == 0).any() and (blocked["visits"] == 1).any()
 
 
 def test_contacts_and_visits_are_empty_with_the_columns_of_the_log():

@@ -549,3 +549,77 @@ def test_poisson_gamma_variance_is_the_law_of_total_variance():
     assert theory.poisson_gamma_variance([3.0, 4.0], 0.0) == 7.0
     with pytest.raises(ValueError):
         theory.poisson_gamma_variance([1.0], -0.1)
+# --------------------------------------------------------------------------------------------------
+# M/M/c/K (+M): finite capacity
+# --------------------------------------------------------------------------------------------------
+
+
+def _mmck_by_generator(lam: float, mu: float, c: int, k: int, theta: float) -> np.ndarray:
+    """Stationary distribution of the M/M/c/K+M chain by solving pi Q = 0 (a different route than
+    the product formula)."""
+    q = np.zeros((k + 1, k + 1))
+    for n in range(k + 1):
+        if n < k:
+            q[n, n + 1] = lam
+        if n > 0:
+            q[n, n - 1] = min(n, c) * mu + max(n - c, 0) * theta
+        q[n, n] = -q[n].sum()
+    a = np.vstack([q.T, np.ones(k + 1)])
+    b = np.zeros(k + 2)
+    b[-1] = 1.0
+    return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def test_mmck_m_m_1_k_closed_form() -> None:
+    """M/M/1/K: p_K = (1 - rho) rho^K / (1 - rho^(K+1)); L = rho/(1-rho) - (K+1) rho^(K+1)/(1-rho^(K+1))."""
+    lam, mu, k = 0.8, 1.0, 5
+    rho = lam / mu
+    r = theory.mmck(lam, mu, 1, k)
+    p0 = (1 - rho) / (1 - rho ** (k + 1))
+    pk = p0 * rho**k
+    big_l = rho / (1 - rho) - (k + 1) * rho ** (k + 1) / (1 - rho ** (k + 1))
+    lq = big_l - (1 - p0)
+    assert r.blocking == pytest.approx(pk, rel=1e-12)
+    assert r.mean_queue == pytest.approx(lq, rel=1e-12)
+    assert r.mean_wait == pytest.approx(lq / (lam * (1 - pk)), rel=1e-12)
+    assert r.p_wait == pytest.approx((1 - p0 - pk) / (1 - pk), rel=1e-12)
+    assert r.p_abandon == 0.0
+
+
+@pytest.mark.parametrize(("lam", "mu", "c", "k", "theta"), [(9.0, 1.0, 10, 14, 0.0), (12.0, 1.0, 10, 25, 0.5),
+                                                            (3.0, 0.5, 4, 4, 0.0), (95.0, 1.0, 100, 200, 0.2)])
+def test_mmck_matches_the_generator_solve(lam: float, mu: float, c: int, k: int, theta: float) -> None:
+    p = _mmck_by_generator(lam, mu, c, k, theta)
+    r = theory.mmck(lam, mu, c, k, theta)
+    lq = float(sum(max(n - c, 0) * pn for n, pn in enumerate(p)))
+    assert r.blocking == pytest.approx(p[k], rel=1e-9)
+    assert r.mean_queue == pytest.approx(lq, rel=1e-9)
+    assert r.p_wait == pytest.approx(p[c:k].sum() / (1 - p[k]), rel=1e-9)
+    # flow balance: offered = served + abandoned + blocked, served = mu E[busy servers]
+    busy = float(sum(min(n, c) * pn for n, pn in enumerate(p)))
+    assert lam == pytest.approx(mu * busy + theta * lq + lam * r.blocking, rel=1e-9)
+    assert r.p_abandon == pytest.approx(theta * lq / lam, rel=1e-12)
+
+
+def test_mmck_limits_are_erlang_b_c_and_a() -> None:
+    for c, a in [(1, 0.5), (10, 8.0), (50, 60.0)]:
+        assert theory.mmck(a, 1.0, c, c).blocking == pytest.approx(erlang_b(c, a), rel=1e-12)
+        assert theory.mmck(a, 1.0, c, c).p_wait == 0.0
+    r = theory.mmck(9.0, 1.0, 10, 2000)
+    assert r.blocking < 1e-12
+    assert r.p_wait == pytest.approx(erlang_c(10, 9.0), rel=1e-9)
+    assert r.mean_wait == pytest.approx(erlang_c_asa(9.0, 1.0, 10), rel=1e-9)
+    ea = erlang_a(10.0, 1.0, 10, 0.5)
+    r = theory.mmck(10.0, 1.0, 10, 2000, abandon_rate=0.5)
+    assert r.p_abandon == pytest.approx(ea.p_abandon, rel=1e-6)
+    assert r.mean_wait == pytest.approx(ea.mean_wait, rel=1e-6)
+    assert r.p_wait == pytest.approx(ea.p_wait, rel=1e-6)
+
+
+def test_mmck_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="capacity"):
+        theory.mmck(1.0, 1.0, 3, 2)
+    with pytest.raises(ValueError):
+        theory.mmck(1.0, 1.0, 0, 2)
+    with pytest.raises(ValueError):
+        theory.mmck(1.0, 1.0, 1, 2, abandon_rate=-1.0)

@@ -27,6 +27,11 @@ mix. Such a queue is stable for any arrival rate (Erlang A with λ > cμ: waitin
 the queue stays bounded), at the price of high abandonment. The load is *unstable* when some
 overloaded step is not held: a back-stage step, a channel without patience (email), or unbounded
 work (a step ratio of ∞: no capacity, or a loop that never ends).
+
+An overloaded step is *held by finite capacity* when it has a finite waiting room
+(``queue_capacity``), or it is front stage and every channel reaching it has trunk lines or a
+patience for every segment: contacts are turned away (blocked) or leave, so the number present
+stays bounded, at the price of blocking.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class Load:
     step_ratio: dict[str, float]
     overloaded: tuple[str, ...] = ()
     held_by_abandonment: tuple[str, ...] = ()
+    #: overloaded steps held by a waiting room or trunk lines (not by abandonment alone)
+    held_by_capacity: tuple[str, ...] = ()
 
     @property
     def over_capacity(self) -> bool:
@@ -58,8 +65,8 @@ class Load:
 
     @property
     def held(self) -> bool:
-        """Over capacity, and every overloaded step is held by abandonment."""
-        held = set(self.held_by_abandonment)
+        """Over capacity, and every overloaded step is held by abandonment or finite capacity."""
+        held = set(self.held_by_abandonment) | set(self.held_by_capacity)
         return self.over_capacity and bool(self.overloaded) and all(s in held for s in self.overloaded)
 
     @property
@@ -76,11 +83,15 @@ class Load:
     def describe(self) -> str:
         if not self.over_capacity:
             return f"stable: offered load is {self.ratio:.0%} of staffed capacity"
+        if self.held and self.held_by_capacity:
+            return (f"stable, held by finite capacity: offered load is {self.ratio:.2f}× staffed capacity"
+                    f"{self._worst(self.overloaded)}; trunk lines or a waiting room turn contacts away, so "
+                    "queues stay bounded — expect blocking")
         if self.held:
             return (f"stable, held by abandonment: offered load is {self.ratio:.2f}× staffed capacity"
                     f"{self._worst(self.overloaded)}; waiting customers leave, so queues stay bounded — "
                     "expect high abandonment")
-        held = set(self.held_by_abandonment)
+        held = set(self.held_by_abandonment) | set(self.held_by_capacity)
         unheld = [s for s in self.overloaded if s not in held] or list(self.step_ratio)
         return (f"UNSTABLE: offered load is {self.ratio:.2f}× staffed capacity{self._worst(unheld)}; "
                 "without abandonment queues grow without bound")
@@ -228,16 +239,30 @@ def _all_can_abandon(plan: Plan, per_arrival: np.ndarray, s: int) -> bool:
                for c, ch in enumerate(plan.channels) if per_arrival[c, s] > 0)
 
 
+def _bounded(plan: Plan, per_arrival: np.ndarray, s: int) -> bool:
+    """Whether step s is held by finite capacity (module docstring)."""
+    st = plan.steps[s]
+    if st.capacity >= 0:
+        return True
+    if not st.front:
+        return False
+    return all(ch.trunk >= 0 or all(ch.patience[g] is not None for g in ch.segment_idx)
+               for c, ch in enumerate(plan.channels) if per_arrival[c, s] > 0)
+
+
 def _stability(plan: Plan, per_arrival: np.ndarray, step_ratio: dict[int, float], counted: list[int],
-               ratio: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(overloaded steps, those held by abandonment), by name; ``step_ratio`` and ``counted`` (steps
-    whose work is in the total ratio) by step index. Rules: module docstring."""
+               ratio: float) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(overloaded steps, those held by abandonment, the others held by finite capacity), by name;
+    ``step_ratio`` and ``counted`` (steps whose work is in the total ratio) by step index. Rules:
+    module docstring."""
     overloaded = [s for s, r in step_ratio.items() if r >= 1.0]
     if not overloaded and ratio >= 1.0:
         overloaded = counted
     held = [s for s in overloaded if np.isfinite(step_ratio[s]) and _all_can_abandon(plan, per_arrival, s)]
+    bounded = [s for s in overloaded if s not in held and np.isfinite(step_ratio[s])
+               and _bounded(plan, per_arrival, s)]
     name = [st.name for st in plan.steps]
-    return tuple(name[s] for s in overloaded), tuple(name[s] for s in held)
+    return tuple(name[s] for s in overloaded), tuple(name[s] for s in held), tuple(name[s] for s in bounded)
 
 
 def offered_load(plan: Plan) -> Load:
@@ -268,6 +293,6 @@ def offered_load(plan: Plan) -> Load:
                 counted.append(s)
     cap_total = float(sum(cap[p] for p in finite_pools))
     ratio = total / cap_total if cap_total > 0 else (np.inf if total > 0 else 0.0)
-    overloaded, held = _stability(plan, per_arrival, step_ratio, counted, float(ratio))
+    overloaded, held, bounded = _stability(plan, per_arrival, step_ratio, counted, float(ratio))
     by_name = {plan.steps[s].name: r for s, r in step_ratio.items()}
-    return Load(float(ratio), float(total), cap_total, by_name, overloaded, held)
+    return Load(float(ratio), float(total), cap_total, by_name, overloaded, held, bounded)

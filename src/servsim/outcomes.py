@@ -5,13 +5,17 @@ category. The two sets overlap but are not the same, and both are read from this
 
 * the **engine** writes ``IN_SYSTEM`` (still present: the row's starting value), ``HANDLED``,
   ``UNRESOLVED`` (served to the end but not resolved: it may come back as a repeat contact),
-  ``ABANDONED`` and ``BALKED``;
-* the **tables** show ``IN_SYSTEM``, ``HANDLED``, ``ABANDONED``, ``BALKED`` and ``CONTAINED``
-  (:data:`TABLE_OUTCOMES`, in category order): an ``UNRESOLVED`` contact is shown as ``handled``
-  with ``resolved`` false, and a handled one whose every served visit was by bots is ``contained``.
+  ``ABANDONED``, ``BALKED`` and ``BLOCKED`` (no trunk line free, or a full waiting room);
+* the **tables** show ``IN_SYSTEM``, ``HANDLED``, ``ABANDONED``, ``BALKED``, ``CONTAINED`` and
+  ``BLOCKED`` (:data:`TABLE_OUTCOMES`, in category order): an ``UNRESOLVED`` contact is shown as
+  ``handled`` with ``resolved`` false, and a handled one whose every served visit was by bots is
+  ``contained``.
 
-So ``CONTAINED`` is never written by the engine and ``UNRESOLVED`` never appears in a table. Each
-table category's code equals its position in :data:`TABLE_OUTCOMES`.
+So ``CONTAINED`` is never written by the engine and ``UNRESOLVED`` never appears in a table. A
+table category's code is its position in :data:`TABLE_OUTCOMES` (:data:`TABLE_CODE`): for the
+first five it equals the enum's value, but ``BLOCKED`` (value 6, added after ``UNRESOLVED``) has
+table code 5. Compare table codes with ``TABLE_CODE[Outcome.X]``, never with a bare ``Outcome.X``
+for an outcome added later.
 
 A step visit's ``v_outcome`` (:class:`VisitOutcome`) goes ``WAITING`` → ``IN_SERVICE`` →
 ``SERVED``, or ``WAITING`` → ``ABANDONED``, or ``IN_SERVICE`` → ``PREEMPTED`` (interruptible back-stage
@@ -36,12 +40,16 @@ class Outcome(IntEnum):
     BALKED = 3
     CONTAINED = 4
     UNRESOLVED = 5
+    BLOCKED = 6
 
 
 #: The contact tables' outcome categories, in category order (code = position).
 TABLE_OUTCOMES: tuple[Outcome, ...] = (
-    Outcome.IN_SYSTEM, Outcome.HANDLED, Outcome.ABANDONED, Outcome.BALKED, Outcome.CONTAINED,
+    Outcome.IN_SYSTEM, Outcome.HANDLED, Outcome.ABANDONED, Outcome.BALKED, Outcome.CONTAINED, Outcome.BLOCKED,
 )
+
+#: Each table category's code (its position in :data:`TABLE_OUTCOMES`).
+TABLE_CODE: dict[Outcome, int] = {o: i for i, o in enumerate(TABLE_OUTCOMES)}
 
 
 class VisitOutcome(IntEnum):

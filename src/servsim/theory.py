@@ -6,6 +6,8 @@ engine is validated on the few configurations that have an exact or well-known a
 
 * Erlang B (M/M/c/c loss), Erlang C (M/M/c delay) and its waiting-time distribution;
 * Erlang A (M/M/c+M, exponential patience), computed exactly;
+* the finite M/M/c/K queue (trunk lines, a finite waiting room), optionally with exponential
+  patience (M/M/c/K+M), exactly from its birth-death chain;
 * Pollaczek-Khinchine (M/G/1) and the Allen-Cunneen approximation for G/G/c;
 * non-preemptive priority queues (Cobham's formula) for M/M/c and M/G/1;
 * Jackson tandem networks of M/M/c stations;
@@ -50,6 +52,7 @@ from scipy import integrate, optimize, special
 
 __all__ = [
     "ErlangAResult",
+    "MMcKResult",
     "allen_cunneen_mean_wait",
     "erlang_a",
     "erlang_a_wait_exceeds",
@@ -64,6 +67,7 @@ __all__ = [
     "mg1_mean_wait",
     "mgc_mean_wait_approx",
     "mmc_mean_wait",
+    "mmck",
     "offered_load",
     "priority_mg1_mean_waits",
     "priority_mmc_mean_waits",
@@ -789,3 +793,71 @@ def poisson_gamma_variance(means: Sequence[float], cv: float, shared: bool = Tru
     total = math.fsum(ms)
     spread = total * total if shared else math.fsum(m * m for m in ms)
     return total + c * c * spread
+# --------------------------------------------------------------------------------------------------
+# Finite capacity: M/M/c/K (+M)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MMcKResult:
+    """Steady-state performance of the M/M/c/K queue (K places in all: c servers, K − c waiting).
+
+    Attributes:
+        blocking: probability an arrival finds K present and is turned away, ``p_K`` (PASTA).
+        p_wait: probability an *admitted* arrival has to queue, ``sum_{n=c}^{K-1} p_n / (1 - p_K)``.
+        mean_wait: mean time in queue of the admitted arrivals (served and abandoning),
+            ``E[Lq] / (lambda (1 - p_K))`` (Little's law on the queue).
+        mean_queue: time-average number waiting, ``E[Lq] = sum_n max(n - c, 0) p_n``.
+        p_abandon: probability an arrival (of all offered) abandons, ``theta E[Lq] / lambda``.
+    """
+
+    blocking: float
+    p_wait: float
+    mean_wait: float
+    mean_queue: float
+    p_abandon: float
+
+
+def mmck(arrival_rate: float, service_rate: float, servers: int, capacity: int,
+         abandon_rate: float = 0.0) -> MMcKResult:
+    """Exact steady state of the M/M/c/K queue, or M/M/c/K+M with exponential patience.
+
+    Model: Poisson(lambda) arrivals; at most K = ``capacity`` (≥ c) present, an arrival finding K
+    is blocked; c servers with Exp(mu) service, FCFS; each waiting customer abandons after an
+    Exp(theta) patience (``abandon_rate`` theta, 0: never). The number present is a birth-death chain
+    on 0..K with birth rate lambda (n < K) and death rate ``d_n = min(n, c) mu + max(n - c, 0) theta``:
+
+    ``p_n = p_0 prod_{i=1..n} lambda / d_i``, normalised; ``blocking = p_K``;
+    ``E[Lq] = sum_n max(n - c, 0) p_n``; ``P(wait | admitted) = sum_{n=c}^{K-1} p_n / (1 - p_K)``;
+    ``E[W | admitted] = E[Lq] / (lambda (1 - p_K))``; ``P(Ab) = theta E[Lq] / lambda``.
+
+    K = c is Erlang B (M/M/c/c); K → ∞ with theta = 0 is Erlang C. The products are formed in log
+    space and normalised by their maximum, so large c and K do not overflow.
+
+    Reference: Gross & Harris, section 2.6 (M/M/c/K); Whitt, "Engineering solution of a basic
+    call-center model", Management Science 51(2), 2005 (M/M/c/K+M).
+    """
+    lam = _check_positive("arrival_rate", arrival_rate)
+    mu = _check_positive("service_rate", service_rate)
+    c = _check_servers(servers)
+    theta = _check_nonneg("abandon_rate", abandon_rate)
+    k = operator.index(capacity)
+    if k < c:
+        raise ValueError(f"capacity must be at least servers ({c}), got {k}")
+    log_p = [0.0]
+    for n in range(1, k + 1):
+        log_p.append(log_p[-1] + math.log(lam) - math.log(min(n, c) * mu + max(n - c, 0) * theta))
+    top = max(log_p)
+    w = [math.exp(x - top) for x in log_p]
+    total = math.fsum(w)
+    p = [x / total for x in w]
+    blocking = p[k]
+    lq = math.fsum(max(n - c, 0) * pn for n, pn in enumerate(p))
+    admitted = 1.0 - blocking
+    return MMcKResult(
+        blocking=blocking,
+        p_wait=math.fsum(p[c:k]) / admitted,
+        mean_wait=lq / (lam * admitted),
+        mean_queue=lq,
+        p_abandon=theta * lq / lam,
+    )

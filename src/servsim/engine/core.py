@@ -16,6 +16,15 @@ Where a rule looks at the length of a queue (balking, overflow to a vendor on qu
 predicted wait) or an abandonment has consequences (a retrial), the waiting contacts concerned get
 a live patience timer instead, so that queue lengths and retrial times are exact.
 
+Finite capacity costs nothing where it is not used. Trunk lines (``ChannelPlan.trunk``): a contact
+of a channel with lines takes a line of its trunk on arrival and gives it back when it leaves the
+front stage; with none free it is *blocked*. A finite waiting room (``StepPlan.capacity`` r): work
+that would queue when r already wait is blocked. Both need the true number present, while lazily
+abandoning contacts still sit in their lanes past their deadline; so when the count says "full",
+the contacts concerned whose deadline has passed are recorded as abandoned (at their deadlines)
+first, and the count is read again. That is exact, adds no event per contact, and costs a scan of
+the queues only when the capacity binds.
+
 Bots and vendors are pools too; a step with ``automation`` or ``outsource`` has *variant* steps
 (``claims@rpa``, ``answer@vendor``) served only by them, and its entry rules decide who gets the
 work. Chat concurrency k multiplies a pool's slots by k.
@@ -71,6 +80,7 @@ HANDLED = int(Outcome.HANDLED)
 ABANDONED = int(Outcome.ABANDONED)
 BALKED = int(Outcome.BALKED)
 UNRESOLVED = int(Outcome.UNRESOLVED)
+BLOCKED = int(Outcome.BLOCKED)
 WAITING = int(VisitOutcome.WAITING)
 SERVED = int(VisitOutcome.SERVED)
 IN_SERVICE = int(VisitOutcome.IN_SERVICE)
@@ -103,10 +113,11 @@ class Contact:
     id), ``step`` (-1 before its first step and for new work after a bots step), ``deadline`` (when
     its patience runs out in that visit; INF: never; GONE: it has abandoned) and ``enq`` (when it
     joined the step's queue, or was served at once). Set when it is served: ``pool``, the pool serving it or that
-    last served it (-1 while it waits with a patience timer armed)."""
+    last served it (-1 while it waits with a patience timer armed). ``line``: for a contact of a channel
+    with trunk lines only, the trunk whose line it holds (-1 once given back)."""
 
     __slots__ = ("id", "channel", "segment", "attempt", "level", "deadline", "enq", "visit", "step", "pool",
-                 "patience", "timed", "callbacks")
+                 "patience", "timed", "callbacks", "line")
     #: a contact in service is its own completion event (:class:`_Due`): ``callbacks`` is set when
     #: it is scheduled
     _ok = True
@@ -137,8 +148,7 @@ class Engine:
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
                  "done", "new_row", "new_visit", "agents", "idle_u", "wrap", "preempting", "modes", "working",
-                 "remaining", "closed",
-                 "draining")
+                 "remaining", "closed", "draining", "lines", "gated")
 
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
@@ -199,6 +209,10 @@ class Engine:
         # steps: waiting contacts, one lane per queue level
         self.waiting = [0] * len(plan.steps)
         self.queues = [[deque() for _ in range(plan.n_levels)] for _ in plan.steps]
+        #: free lines of each trunk (None: no channel has lines)
+        self.lines = list(plan.trunk_lines) if plan.trunk_lines else None
+        #: steps where _enter has capacity work to do: a waiting room, or (with trunk lines) back stage
+        self.gated = [st.capacity >= 0 or (self.lines is not None and not st.front) for st in plan.steps]
         self.in_system = 0
         self.limit = plan.max_in_system
         self.max_contacts = plan.max_contacts
@@ -300,7 +314,7 @@ class Engine:
         ch = self.channels[c]
         u = self.segment_u[c]
         g = ch.segment_idx[bisect_right(ch.segment_cum, u()) if u is not None else 0]
-        if ch.balking is not None or ch.retrial is not None or self.in_system >= self.limit:
+        if ch.balking is not None or ch.retrial is not None or ch.trunk >= 0 or self.in_system >= self.limit:
             self._new_contact(c, g, 1, now)
             return
         # the common case, inlined: no balking, no retrials, within limits
@@ -345,15 +359,49 @@ class Engine:
         attempt_(attempt)
         contact = Contact(cid, c, g, attempt, self.segment_level[g], self.patience[c][g], ch.retrial is not None)
         self.in_system += 1
+        t = ch.trunk
+        if t >= 0:
+            if not self.lines[t] and not self._line_frees(t, now):
+                if self.steps[ch.entry].front and contact.patience is not None:
+                    contact.patience()   # as if it had entered: the patience stream stays aligned (CRN)
+                contact.line = -1
+                self._blocked(contact, now)
+                self._retry(contact, now)
+                return
+            self.lines[t] -= 1
+            contact.line = t
         if ch.balking is not None and self._balks(c, ch, ch.entry, now):
             rec = self.rec
             rec.exit[cid] = now
             rec.outcome[cid] = BALKED
             rec.left(cid)
             self.in_system -= 1
+            if t >= 0:
+                self._hang_up(contact)
             self._retry(contact, now)
             return
         self._enter(contact, ch.entry, now)
+
+    def _line_frees(self, t: int, now: float) -> bool:
+        """Every line of trunk t is held by the count: whether one is free at ``now`` once contacts
+        whose patience ran out before ``now`` are recorded as abandoned (they gave their line back)."""
+        self._purge(now)
+        return self.lines[t] > 0
+
+    def _hang_up(self, contact: Contact) -> None:
+        """The contact leaves the front stage: it gives back its trunk line, if it holds one."""
+        if self.channels[contact.channel].trunk >= 0 and contact.line >= 0:
+            self.lines[contact.line] += 1
+            contact.line = -1
+
+    def _blocked(self, contact: Contact, now: float) -> None:
+        """The contact is turned away at ``now`` (no line, or a full waiting room): it leaves."""
+        cid = contact.id
+        rec = self.rec
+        rec.exit[cid] = now
+        rec.outcome[cid] = BLOCKED
+        rec.left(cid)
+        self.in_system -= 1
 
     def _balks(self, c: int, ch: ChannelPlan, s: int, now: float) -> bool:
         """Whether an arriving customer of channel c balks at the queue of its entry step s."""
@@ -375,6 +423,12 @@ class Engine:
         if st.rules:
             s = self._entry_rules(contact, s, st, now)
             st = self.steps[s]
+        if self.gated[s]:
+            if st.capacity >= 0 and self.waiting[s] >= st.capacity and self._full(s, st, now):
+                self._turned_away(contact, st, now)
+                return
+            if self.lines is not None and not st.front:
+                self._hang_up(contact)
         v = self.n_visits
         self.n_visits = v + 1
         contact.visit = v
@@ -409,6 +463,42 @@ class Engine:
             if contact.deadline < INF:
                 contact.pool = -1    # until served: how the timer tells that it still waits
                 self._at(contact.deadline - now, self._on_patience, (contact, v))
+
+    def _full(self, s: int, st: StepPlan, now: float) -> bool:
+        """Whether work entering step s at ``now`` is blocked by its waiting room: no pool of the step
+        has an idle agent (nor one it could take by preempting interruptible work) and
+        ``st.capacity`` contacts truly wait there (those whose patience ran out before ``now`` are
+        recorded as abandoned first, so they are not counted). Work set aside by a preemption goes
+        back to its queue without this check: admitted work is never dropped."""
+        if self._idle_pool(s) >= 0 or (st.preempts and self._can_preempt(st)):
+            return False
+        self._purge_step(s, now)
+        return self.waiting[s] >= st.capacity
+
+    def _can_preempt(self, st: StepPlan) -> bool:
+        """Whether :meth:`_preempt` would find an agent for work entering step ``st`` (no side effects)."""
+        for p, _ in st.pools:
+            working = self.working[p]
+            if not working:
+                continue
+            ag = self.agents[p]
+            if ag is None:
+                if self.busy[p] <= self.staffed[p]:
+                    return True
+            elif any(ag.serving[c.visit] < self.heads[p] for c in working):
+                return True
+        return False
+
+    def _turned_away(self, contact: Contact, st: StepPlan, now: float) -> None:
+        """Blocked by a full waiting room: a customer (front stage) leaves and may retry, as after a
+        busy signal; a work item (back stage) is dropped. No visit is recorded at the step."""
+        if self.lines is not None:
+            self._hang_up(contact)
+        self._blocked(contact, now)
+        if st.front:
+            if contact.patience is not None:
+                contact.patience()   # drawn on every front-stage entry, as in _enter (CRN)
+            self._retry(contact, now)
 
     def _choose(self, s: int, st: StepPlan, first: int, prof: float) -> tuple[int, float]:
         """The pool (and its proficiency) taking a contact entering step s, given that ``first`` is the
@@ -523,6 +613,8 @@ class Engine:
             cid = contact.id
             rec.exit[cid] = now
             self.in_system -= 1
+            if self.lines is not None:
+                self._hang_up(contact)
             r = self.resolve[contact.pool]
             if r is None or r[0]() < r[1]:
                 rec.outcome[cid] = HANDLED
@@ -750,6 +842,8 @@ class Engine:
         c.deadline = GONE
         self.in_system -= 1
         self.waiting[s] -= 1
+        if self.lines is not None:
+            self._hang_up(c)
         if c.timed:
             self._retry(c, t)
 
@@ -865,16 +959,21 @@ class Engine:
     # ----------------------------------------------------------------- limits and end of run
     def _purge(self, now: float) -> None:
         """Record every contact whose deadline has passed as abandoned, wherever it is in its lane."""
-        for s, lanes in enumerate(self.queues):
-            for i, lane in enumerate(lanes):
-                if any(c.deadline < now for c in lane):
-                    keep = deque()
-                    for c in lane:
-                        if c.deadline >= now:
-                            keep.append(c)
-                        elif c.deadline != GONE:
-                            self._abandon(c, s)
-                    lanes[i] = keep
+        for s in range(len(self.queues)):
+            self._purge_step(s, now)
+
+    def _purge_step(self, s: int, now: float) -> None:
+        """Record every contact waiting at step s whose deadline has passed as abandoned."""
+        lanes = self.queues[s]
+        for i, lane in enumerate(lanes):
+            if any(c.deadline < now for c in lane):
+                keep = deque()
+                for c in lane:
+                    if c.deadline >= now:
+                        keep.append(c)
+                    elif c.deadline != GONE:
+                        self._abandon(c, s)
+                lanes[i] = keep
 
     def _check_limit(self, now: float) -> None:
         """Before admitting an arrival to a full system: stop the run unless abandonments due by now

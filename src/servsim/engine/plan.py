@@ -81,6 +81,8 @@ class StepPlan:
     #: front stage, and a pool serving it has interruptible back-stage skills: an arrival finding
     #: no idle agent may preempt one
     preempts: bool = False
+    #: finite waiting room: work that would queue when this many wait is blocked (-1: unlimited)
+    capacity: int = -1
 
 
 #: ``PoolPlan.interruptible`` modes
@@ -148,6 +150,8 @@ class ChannelPlan:
     #: of its multiplier (the day, or the interval over all days); pieces are then one interval each
     busyness: tuple[float, str] | None = None
     piece_keys: tuple[int, ...] = ()
+    #: index in ``Plan.trunk_lines`` of the trunk whose lines its contacts hold (-1: no lines)
+    trunk: int = -1
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,9 @@ class Plan:
         for the first ``day_shift`` seconds after a midnight (a day open past midnight)."""
         day = math.floor((t - self.day_shift) / DAY)
         return day, t - day * DAY
+    #: lines of each trunk: the named ``trunks`` in file order, then one per channel with a number
+    #: of ``lines`` of its own, in channel order (empty: no channel has lines)
+    trunk_lines: tuple[int, ...] = ()
 
     def interval_index(self, t: float) -> int:
         """Index of the reporting interval holding absolute time t (intervals counted over all days)."""
@@ -210,16 +217,17 @@ def compile_plan(s: Scenario) -> Plan:
     for _, p, n in staffing:
         most[p] = max(most[p], n)
     pools = tuple(_pool(s, name, pool, steps, names, most[p]) for p, (name, pool) in enumerate(s.pools.items()))
+    trunk_lines, trunk_of = _trunks(s)
     return Plan(
         scenario=s, start=h.start, end=_horizon_end(h), warmup_end=h.start + h.warmup,
         interval=h.interval, intervals_per_day=h.intervals_per_day, steps=steps,
         pools=pools, preemption=any(pl.interruptible for pl in pools),
-        channels=tuple(_channel(s, name, ch, names) for name, ch in s.channels.items()),
+        channels=tuple(_channel(s, name, ch, names, trunk_of[name]) for name, ch in s.channels.items()),
         segment_names=tuple(s.segments), segment_level=names.segment_level, n_levels=names.n_levels,
         staffing=staffing, paid=_staffing(s, paid=True), boundaries=_boundaries(h),
         max_in_system=s.limits.max_in_system, max_contacts=s.limits.max_contacts,
         max_visits=s.limits.max_visits, max_visits_per_second=s.limits.max_visits_per_second,
-        closing=h.closing, **_closes(h), day_shift=max(0.0, h.end - DAY),
+        closing=h.closing, **_closes(h), day_shift=max(0.0, h.end - DAY), trunk_lines=trunk_lines,
     )
 
 
@@ -236,6 +244,22 @@ def _closes(h: Horizon) -> dict[str, tuple[float, ...]]:
             closes.append(close)
             opens.append(nxt)
     return {"closes": tuple(closes), "opens": tuple(opens)}
+
+
+def _trunks(s: Scenario) -> tuple[tuple[int, ...], dict[str, int]]:
+    """Lines per trunk (named trunks first, then each channel's own) and each channel's trunk index."""
+    index = {name: i for i, name in enumerate(s.trunks)}
+    lines = [t.lines for t in s.trunks.values()]
+    trunk_of: dict[str, int] = {}
+    for name, ch in s.channels.items():
+        if ch.lines is None:
+            trunk_of[name] = -1
+        elif isinstance(ch.lines, str):
+            trunk_of[name] = index[ch.lines]
+        else:
+            trunk_of[name] = len(lines)
+            lines.append(ch.lines)
+    return tuple(lines), trunk_of
 
 
 @dataclass(frozen=True)
@@ -329,6 +353,7 @@ def _people_step(s: Scenario, name: str, st: Step, me: int, route: _Route, bot_s
         overflow=overflow, timed=timed, rules=bot_step >= 0 or vendor_step >= 0, choose=choose,
         wrap=st.wrap_up if st.people else None, preempts=_preempts(s, name),
         handle_factors=tuple(st.handle_time_factors) if st.handle_time_factors is not None else None,
+        capacity=st.queue_capacity if st.queue_capacity is not None and st.people else -1,
     )
 
 
@@ -415,7 +440,7 @@ def _queue_groups(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...
     return tuple(tuple(by_prio[p]) for p in sorted(by_prio, reverse=True))
 
 
-def _channel(s: Scenario, name: str, ch: Channel, names: _Names) -> ChannelPlan:
+def _channel(s: Scenario, name: str, ch: Channel, names: _Names, trunk: int = -1) -> ChannelPlan:
     mix = ch.segments if ch.segments is not None else {n: seg.share for n, seg in s.segments.items()}
     mix = {n: p for n, p in mix.items() if p > 0}
     sl = ch.service_level or s.targets.service_level
@@ -427,7 +452,7 @@ def _channel(s: Scenario, name: str, ch: Channel, names: _Names) -> ChannelPlan:
         trace=_trace(s.horizon, ch), segment_cum=tuple(_cumulative(list(mix.values()))),
         segment_idx=tuple(names.segments[n] for n in mix), patience=_patience(s, ch),
         sl_threshold=sl.threshold, sl_goal=sl.goal, retrial=_again(ch.retrial), balking=_balking(ch.balking),
-        repeats=_again(ch.repeats),
+        repeats=_again(ch.repeats), trunk=trunk,
         patience_factors=tuple(ch.patience_factors) if ch.patience_factors is not None else None,
         busyness=busy, piece_keys=tuple(p[3] for p in pieces) if busy is not None else (),
     )
@@ -582,12 +607,13 @@ def _staffing(s: Scenario, paid: bool = False) -> tuple[tuple[float, int, int], 
     """Headcount changes of every pool: (absolute time, pool index, new headcount), sorted by time.
 
     On duty (``paid`` false): scheduled headcount less agents on break, times (1 − shrinkage),
-    rounded half up. Paid: scheduled headcount. Vendor and bots pools are available from the start
-    of the horizon to its end, day and night, at their capacity (``UNLIMITED`` if unlimited)."""
+    rounded half up. Paid: scheduled headcount. Vendor and bots pools, and ``unlimited`` agents
+    pools, are available from the start of the horizon to its end, day and night, at their capacity
+    (``UNLIMITED`` if unlimited)."""
     h = s.horizon
     events: list[tuple[float, int, int]] = []
     for p, pool in enumerate(s.pools.values()):
-        if pool.kind != "agents":
+        if pool.kind != "agents" or pool.unlimited:
             events.append((h.start, p, UNLIMITED if pool.unlimited else int(pool.agents or 0)))
             continue
         breaks = [] if paid else [piece for sh in pool.shifts or () for piece in _break_slots(sh)]

@@ -47,7 +47,7 @@ from servsim.engine.plan import Plan
 from servsim.metrics import records
 from servsim.metrics.registry import REGISTRY, columns
 from servsim.metrics.satisfaction import scores as satisfaction_scores
-from servsim.outcomes import Outcome, VisitOutcome
+from servsim.outcomes import TABLE_CODE, Outcome, VisitOutcome
 from servsim.scenario.economics import Satisfaction
 from servsim.units import DAY
 
@@ -57,7 +57,7 @@ SUMS = ("offered", "answered", "handled", "abandoned", "in_system", "balked", "c
         "unresolved", "retrials", "answered_wait_sum", "known", "known_wait_sum", "known_waited",
         "abandoned_waited", "handled_lead_sum", "handles", "handle_sum", "scored", "score_sum", "satisfied",
         "sl_within_own", "sl_ab_within_own", "sl_young_own", "sl_within_target", "sl_ab_within_target",
-        "sl_young_target", "wrap_sum", "preempted")
+        "sl_young_target", "wrap_sum", "preempted", "blocked")
 _J = {name: j for j, name in enumerate(SUMS)}
 _SL = ("sl_within", "sl_ab_within", "sl_young")
 
@@ -201,6 +201,7 @@ def contact_sums(c: Mapping[str, np.ndarray], handles: np.ndarray, handle_sum: n
     yield j["in_system"], in_system
     yield j["balked"], outcome == Outcome.BALKED
     yield j["contained"], outcome == Outcome.CONTAINED
+    yield j["blocked"], outcome == TABLE_CODE[Outcome.BLOCKED]
     yield j["outsourced"], handled & c["outsourced"]
     yield j["unresolved"], handled & ~c["resolved"].astype(bool)
     yield j["retrials"], c["attempt"] > 1

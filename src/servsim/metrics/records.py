@@ -2,7 +2,7 @@
 absolute = seconds after midnight of day 1).
 
 * ``contacts`` — one row per contact: ``contact, channel, segment, day, interval, arrival_s, exit_s,
-  outcome`` (handled | abandoned | in_system | balked | contained), ``answered`` (service at its
+  outcome`` (handled | abandoned | in_system | balked | contained | blocked), ``answered`` (service at its
   first *people* step started: a step worked by agents or a vendor, not bots), ``wait_s`` (wait at
   that step, or at the first step if bots did everything: from arrival to the start of service,
   to abandoning, or to the end of the horizon for a contact still waiting), ``total_wait_s``,
@@ -31,7 +31,7 @@ import pandas as pd
 
 from servsim.engine.core import Records, as_numpy
 from servsim.engine.plan import EPS, Plan
-from servsim.outcomes import TABLE_OUTCOMES, Outcome, VisitOutcome
+from servsim.outcomes import TABLE_CODE, TABLE_OUTCOMES, Outcome, VisitOutcome
 from servsim.units import DAY
 
 #: Category names of the tables' ``outcome`` columns, in code order.
@@ -141,6 +141,7 @@ def contact_columns(plan: Plan, rec: Records, v: dict[str, np.ndarray] | None = 
     contained = done & (people_served == 0)
     outcome = np.where(unresolved, Outcome.HANDLED, code)
     outcome = np.where(contained, Outcome.CONTAINED, outcome)
+    outcome = np.where(code == Outcome.BLOCKED, TABLE_CODE[Outcome.BLOCKED], outcome)
     return {
         "contact": np.arange(n, dtype=np.int64),
         "channel": a["channel"].astype(np.int64),

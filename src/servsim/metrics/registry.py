@@ -127,7 +127,7 @@ def _service_level(s: Sums) -> np.ndarray:
 _ENTRIES: tuple[Metric, ...] = (
     _count("offered", "offered", None, "headline",
            "Σ arrivals, retrials and repeat contacts included; offered = handled + contained + abandoned + "
-           "balked + in_system_end"),
+           "balked + blocked + in_system_end"),
     _count("answered", "answered", "higher", "headline", "Σ contacts whose first people step's service started"),
     _count("handled", "handled", "higher", "never", "Σ contacts that left after being served by people"),
     _count("abandoned", "abandoned", "lower", "headline", "Σ contacts that left while waiting"),
@@ -182,6 +182,11 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("preempted", "preemptions", "visits", "count", None,
            "Σ service visits of interruptible back-stage work set aside for front-stage work (each resumes or "
            "restarts in a new visit)", _CONTACTS, "when_used", compute=lambda s: np.asarray(s["preempted"], float)),
+    _count("blocked", "blocked", "lower", "when_used",
+           "Σ contacts turned away on arrival at a step: no trunk line free (channels.<c>.lines), or the step's "
+           "waiting room full (steps.<s>.queue_capacity)"),
+    Metric("blocking_rate", "blocking rate", "1", "share", "lower", "r(Σ blocked, Σ offered)", _CONTACTS,
+           "when_used", compute=lambda s: ratio(s["blocked"], s["offered"]), short="blocked"),
     Metric("littles_L", "Little's L (mean number in system)", "contacts", "count", None,
            "∫ number in system dt / τ over the window [warm-up end, end] of length τ, from the visit records; "
            "overall row only", _RUN, source="littles", short="Little's L"),

@@ -27,6 +27,8 @@ def predictions(s: Scenario) -> tuple[str, dict[str, float]] | None:
     (pool,) = s.pools.values()
     if ch.arrivals.rate is None or ch.arrivals.day_factors or pool.agents is None or pool.schedule or pool.shifts:
         return None
+    if pool.unlimited or ch.lines is not None or step.queue_capacity is not None:
+        return None  # finite capacity and infinite servers are not the Erlang C / A model shown here
     if len({seg.priority for seg in s.segments.values()}) != 1 or any(seg.patience for seg in s.segments.values()):
         return None
     if step.routing() != {"exit": 1.0} or step.wrap_up is not None:

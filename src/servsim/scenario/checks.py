@@ -185,6 +185,10 @@ def _channels(s: Scenario) -> Iterator[Issue]:
                                 _did_you_mean(seg, s.segments))
             if not _sums_to_one(ch.segments.values()):
                 yield Issue((*base, "segments"), f"segment shares sum to {math.fsum(ch.segments.values()):.6g}, not 1")
+        if isinstance(ch.lines, str) and ch.lines not in s.trunks:
+            yield Issue((*base, "lines"), f"trunk {ch.lines!r} does not exist",
+                        "give a number of lines (≥ 1) or the name of a 'trunks' entry"
+                        + (f"; {_did_you_mean(ch.lines, s.trunks)}" if s.trunks else ": there are no 'trunks'"))
 
 
 def _volume(s: Scenario) -> Iterator[Issue]:
@@ -238,9 +242,11 @@ def _pools(s: Scenario) -> Iterator[Issue]:
             f = "agent_proficiency" if pool.agent_proficiency is not None else "agent_proficiencies"
             yield Issue((*base, f), "individual agents hold one contact at a time; this pool has "
                         f"concurrency {pool.concurrency}", f"remove '{f}', or set concurrency: 1")
-        if pool.kind == "agents" and pool.agents == "unlimited":
-            yield Issue((*base, "agents"), "'unlimited' is for vendor and bots pools",
-                        "give the number of agents, or set kind: vendor")
+        if pool.kind == "agents" and pool.unlimited:
+            for f in ("schedule", "shifts", "shrinkage", "agent_proficiency", "agent_proficiencies"):
+                if f in pool.model_fields_set:
+                    yield Issue((*base, f), f"an 'unlimited' agents pool is on duty all the time: it has no {f!r}",
+                                f"remove {f!r}, or give 'agents' a number")
         for step in pool.skills:
             if step not in s.steps:
                 yield Issue((*base, "skills", step), f"step {step!r} does not exist", _did_you_mean(step, s.steps))
@@ -277,7 +283,7 @@ def _staffing_changes(s: Scenario) -> Iterator[Issue]:
     h = s.horizon
     per_day: dict[str, int] = {}
     for name, pool in s.pools.items():
-        if pool.kind != "agents":
+        if pool.kind != "agents" or pool.unlimited:
             continue
         # change points of a day: interval starts and the day's end, shift starts and ends, and the
         # slot boundaries of each break (its slots are contiguous: one more boundary than slots)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic import Strict as StrictMode
 
 from servsim.scenario.base import Clock, Duration, Factor, LateClock, Name, Rate, Share, Strict
@@ -218,6 +218,10 @@ class ServiceLevelTarget(Strict):
     goal: Share = 0.8
 
 
+#: Most trunk lines of a channel or a trunk.
+MAX_LINES = 50_000_000
+
+
 class Channel(Strict):
     """A way contacts arrive. ``entry`` is the first step; ``patience`` the time a customer waits in
     a front-stage queue before abandoning (none: never abandons; an ``email`` channel never
@@ -225,7 +229,13 @@ class Channel(Strict):
     ``service_level`` overrides ``targets.service_level`` for this channel (e.g. email: 90% within
     24h). ``retrial``, ``balking`` and ``repeats``: see their classes. ``patience_factors`` (one per
     reporting interval of the day) multiply every patience drawn (the segment's too) by the factor
-    of the interval in which that wait starts."""
+    of the interval in which that wait starts.
+
+    ``lines``: trunk lines (none: unlimited). A number N gives the channel N lines of its own; the
+    name of a ``trunks`` entry makes it share that trunk's lines with the other channels naming it.
+    A contact holds a line from its arrival until it leaves the front stage (served to the end,
+    abandoned, blocked, or moved on to a back-stage step); a contact arriving when every line is
+    held is *blocked* (busy signal: outcome ``blocked``) and may retry (``retrial``)."""
 
     kind: Literal["voice", "chat", "email", "walk_in", "self_service"] = "voice"
     arrivals: Arrivals
@@ -237,6 +247,25 @@ class Channel(Strict):
     balking: Balking | None = None
     repeats: Repeats | None = None
     patience_factors: list[Factor] | None = Field(default=None, min_length=1)
+    lines: Annotated[Count, Field(ge=1, le=MAX_LINES)] | Name | None = None
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _lines(cls, v: object) -> object:
+        """One clear message for a bad number (the union would add "should be a valid string")."""
+        if v is None or isinstance(v, str):
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_LINES:
+            raise ValueError(f"give a whole number of lines from 1 to {MAX_LINES:,}, or the name of a "
+                             f"'trunks' entry; got {v!r}")
+        return v
+
+
+class Trunk(Strict):
+    """Trunk lines shared by the channels whose ``lines`` name this trunk: at most ``lines`` of
+    their contacts are present in the front stage at once, all those channels together."""
+
+    lines: Count = Field(ge=1, le=MAX_LINES)
 
 
 class Segment(Strict):
@@ -343,6 +372,11 @@ class Pool(Strict):
     come on goes first (finishing the contact in hand), and when it rises agents come back in
     order. Of the idle agents, the one idle longest takes the next contact. Without either field,
     agents are interchangeable: a headcount.
+
+    ``agents: unlimited`` — infinite servers (M/M/∞): every contact of the pool's steps starts
+    service on arrival, day and night; no ``schedule``, ``shifts``, ``shrinkage`` or per-agent
+    proficiency. Paid hours = busy hours (an agent is paid only while serving), so its cost is
+    busy agent-hours × ``cost_per_hour``; it has no occupancy.
 
     **vendor** — serves only the work a step's ``outsource`` rule sends it; ``agents`` is its
     capacity (a number, or ``unlimited``), available 24/7; ``handle_time_factor`` multiplies the
@@ -485,6 +519,13 @@ class Step(Strict):
     moves on at once while the agent stays busy for this time (× the skill's proficiency).
     ``handle_time_factors`` (one per reporting interval of the day) multiply the people's handle time
     by the factor of the interval in which the service starts (bots and vendor variants keep theirs).
+
+    ``queue_capacity`` r (none: unlimited): a finite waiting room. Work that would have to queue
+    for the step's people (no idle agent) when r contacts already wait there is *blocked*: it
+    leaves at once with outcome ``blocked`` (at a front-stage step the customer may retry, as
+    after a busy signal; at a back-stage step the work item is dropped, no retrial). r = 0: no
+    waiting at all (a loss system). Abandonment counts exactly: a contact whose patience has run
+    out is not counted among those waiting.
     """
 
     stage: Literal["front", "back"] = "front"
@@ -494,6 +535,7 @@ class Step(Strict):
     next: Name | dict[Name, Share] = EXIT
     automation: Automation | None = None
     outsource: Outsource | None = None
+    queue_capacity: Count | None = Field(default=None, ge=0, le=50_000_000)
 
     @model_validator(mode="after")
     def _handled(self) -> Step:
@@ -578,3 +620,4 @@ class Scenario(Strict):
     routing: Routing = Routing()
     economics: Economics = Economics()
     limits: Limits = Limits()
+    trunks: dict[Name, Trunk] = Field(default_factory=dict, max_length=MAX_PARTS)

@@ -59,6 +59,8 @@ def models(s: Scenario) -> list[Model]:
         return [sipp]
     if ch.arrivals.rate is None or pool.agents is None or pool.schedule:
         return []
+    if pool.unlimited or ch.lines is not None or step.queue_capacity is not None:
+        return []
     lam, c = ch.arrivals.rate, int(pool.agents)
     priorities = {seg.priority for seg in s.segments.values()}
     patience = ch.patience
