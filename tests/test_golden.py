@@ -16,9 +16,11 @@ import pytest
 
 from golden_tables import GOLDEN, SCENARIOS, tables
 
-#: Columns (or, for ``kpis``, metrics) added after the golden copy, per table, and why (none since
-#: it was last written).
-ADDED: dict[str, set[str]] = {"intervals": set(), "summary": set(), "kpis": set()}
+#: Columns (or, for ``kpis``, metrics) added after the golden copy, per table, and why.
+#: Callbacks (``channels.<c>.callback``): offered, accepted and their wait, zero or NaN where unused
+#: (the KPI table shows them only when used).
+_CALLBACKS = {"callbacks_offered", "callbacks_accepted", "callback_wait_s"}
+ADDED: dict[str, set[str]] = {"intervals": set(_CALLBACKS), "summary": set(_CALLBACKS), "kpis": set()}
 KEY = ["replication", "channel", "segment", "metric"]
 
 

@@ -52,6 +52,10 @@ CONTACT_COLUMNS = ("channel", "segment", "arrival", "exit", "outcome", "attempt"
 VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome")
 #: Every column of a recorder, contacts first.
 COLUMNS = CONTACT_COLUMNS + VISIT_COLUMNS
+#: Per-contact columns written by index only, for the few contacts a mechanism concerns (no row
+#: is appended; a contact never written reads 0): ``offer`` — a callback offer, 1 declined, 2
+#: accepted (:mod:`servsim.engine.core`).
+SPARSE_COLUMNS = ("offer",)
 
 
 class Column(Protocol):
@@ -83,6 +87,8 @@ class Recorder(Protocol):
       starts and ends come in time order. (An abandoned visit's ``v_end`` is its deadline.)
     * :meth:`left` is called once per contact that leaves, after its ``exit``, its ``outcome`` (not
       IN_SYSTEM) and its visits' last writes; contacts still present at the end never leave;
+    * a sparse column (:data:`SPARSE_COLUMNS`, a mapping) gets no appends; it is written by index
+      (``offer[cid] = code``) for a contact that has not left;
     * the engine never reads a column (no ``col[i]``, no ``len(col)``) and never rebinds one;
     * :meth:`close` is called once, at the end of the run, after every other call.
     """
@@ -113,6 +119,8 @@ class Recorder(Protocol):
     def v_end(self) -> Column: ...
     @property
     def v_outcome(self) -> Column: ...
+    @property
+    def offer(self) -> Column: ...
 
     def left(self, cid: int) -> None:
         """Contact ``cid`` has left: none of its rows, nor its visits' rows, will be written again."""
@@ -142,6 +150,8 @@ class Records:
     v_start: array = field(default_factory=lambda: array("d"))
     v_end: array = field(default_factory=lambda: array("d"))
     v_outcome: array = field(default_factory=lambda: array("b"))
+    # sparse: contact id -> code, for the contacts concerned only (SPARSE_COLUMNS)
+    offer: dict[int, int] = field(default_factory=dict)
     # run status
     end_time: float = 0.0
     stopped: str = ""
@@ -233,6 +243,7 @@ class LiveRows:
         self.v_start = _Indexed()
         self.v_end = _Indexed()
         self.v_outcome = _Indexed()
+        self.offer: dict[int, int] = {}
         #: pool events (service starts and ends) before this time have been handed to the sink
         self.events_until = -math.inf
         #: appended rows of contacts still present from before ``cbase``: cid -> (channel, segment,
@@ -366,8 +377,16 @@ class LiveRows:
             v_start=array("d", map(self.v_start.pop, vids, repeat(NAN))),
             v_end=array("d", map(self.v_end.pop, vids, repeat(NAN))),
             v_outcome=array("b", map(self.v_outcome.pop, vids, repeat(_WAITING))),
+            offer=self._sparse(self.offer, cid_list),
             end_time=end_time,
         )
+
+    @staticmethod
+    def _sparse(col: dict[int, int], cid_list: list[int]) -> dict[int, int]:
+        """The rows of contacts ``cid_list`` in sparse column ``col``, renumbered as in the chunk, taken out."""
+        if not col:
+            return {}
+        return {i: col.pop(cid) for i, cid in enumerate(cid_list) if cid in col}
 
     def _compact(self) -> None:
         """Drop the window's rows before the newest :data:`BATCH` contacts: folded ones go, those of
