@@ -646,9 +646,15 @@ class Engine:
 
 # ----------------------------------------------------------------- random streams of an engine
 def _handle_times(plan: Plan, streams: Streams) -> list[Callable[[], float] | None]:
-    """Handle-time sampler of each step (None: a step without people's handle time is never served)."""
-    return [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None else None
-            for st in plan.steps]
+    """Handle-time sampler of each step (None: a step without people's handle time is never served).
+    A callback variant shares its entry step's sampler: the call back is the same work, and the
+    n-th service at the step takes the n-th draw whether it is a callback or not."""
+    out = [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None and st.kind != "callback"
+           else None for st in plan.steps]
+    for s, st in enumerate(plan.steps):
+        if st.kind == "callback":
+            out[s] = out[st.origin]
+    return out
 
 
 def _per_step(plan: Plan, streams: Streams, source: str,
