@@ -450,9 +450,12 @@ class _ZeroAtom(_Dist):
 
 
 def _patience_kind(cls: type[_Dist]) -> type[_Dist]:
-    """``cls`` as a patience distribution: the same parameters and an optional ``zero`` atom."""
-    return type(cls.__name__, (_ZeroAtom, cls), {"__module__": __name__, "__qualname__": cls.__name__,
-                                                  "__doc__": cls.__doc__})
+    """``cls`` as a patience distribution, ``<cls>Patience``: the same parameters and an optional
+    ``zero`` atom. A module global under its own name, so that it pickles (runs in worker processes)."""
+    name = f"{cls.__name__}Patience"
+    kind = type(name, (_ZeroAtom, cls), {"__module__": __name__, "__qualname__": name, "__doc__": cls.__doc__})
+    globals()[name] = kind
+    return kind
 
 
 _PATIENCE_KINDS = tuple(_patience_kind(c) for c in (Exponential, Deterministic, Uniform, Triangular, Lognormal, Gamma,
