@@ -74,6 +74,35 @@ limits: {max_in_system: 300}
 """
 
 
+#: callbacks (kept in place and when idle), one patience per contact over two front-stage steps,
+#: head starts, a patience atom at zero and retrials keeping their patience
+VIRTUAL_HOLD = """
+name: virtual hold
+horizon: {start: "08:00", end: "12:00", interval: 30min}
+channels:
+  calls:
+    arrivals: {rate: 9/min}
+    entry: answer
+    patience: {dist: exponential, mean: 2min, zero: 0.1}
+    patience_per: contact
+    callback: {offer_when: {wait_over: 40s}, accept: 0.6}
+    retrial: {probability: 0.5, delay: {dist: exponential, mean: 2min}, keep_patience: true}
+  web:
+    arrivals: {rate: 2/min}
+    entry: answer
+    patience: {dist: lognormal, mean: 3min, cv: 1}
+    callback: {offer_when: {predicted_wait_over: 1min}, accept: 0.5, mode: when_idle}
+segments:
+  vip: {share: 0.2, priority: 1, head_start: 45s}
+  regular: {share: 0.8}
+pools:
+  agents: {agents: 10, skills: {answer: 1.0, expert: 1.0}}
+steps:
+  answer: {handle_time: {dist: exponential, mean: 1min}, next: {expert: 0.2, exit: 0.8}}
+  expert: {handle_time: {dist: exponential, mean: 2min}}
+"""
+
+
 def _file(name: str) -> servsim.Scenario:
     return servsim.load_scenario(ROOT / "scenarios" / name)
 
@@ -88,6 +117,7 @@ CASES = {
     "mmc_warmup": lambda: scenario(MMC_WARMUP),
     "redial": lambda: scenario(REDIAL),
     "stopped": lambda: scenario(STOPPED),
+    "virtual_hold": lambda: scenario(VIRTUAL_HOLD),
 }
 
 
@@ -128,7 +158,7 @@ def test_log_off_tables_equal_log_on(case: str):
     assert on.summary["offered"].iloc[0] > 0
 
 
-@pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped"])
+@pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped", "virtual_hold"])
 def test_tiny_chunks_change_nothing(case: str, monkeypatch: pytest.MonkeyPatch):
     """Contacts folded 10 at a time, the window compacted to the newest 3: chunk edges cut through
     busy periods, visits and intervals, contacts and visits move to the held rows, and the tables
