@@ -17,7 +17,8 @@ absolute = seconds after midnight of day 1).
   served by bots only. A caller who accepted a callback counts as ``answered`` at the acceptance:
   ``wait_s`` is their time on hold;
 * ``visits`` — one row per step visit: ``contact, step, pool, queued_s, start_s, end_s, outcome``
-  (served | abandoned | waiting | in_service), ``wait_s``, ``handle_s``.
+  (served | abandoned | waiting | in_service | callback: the caller accepted a callback and hung
+  up), ``wait_s``, ``handle_s``.
 
 The engine's outcome codes and the tables' are :mod:`servsim.outcomes`. Every KPI is defined in
 :mod:`servsim.metrics.registry` and computed from per-cell sums in :mod:`servsim.metrics.cells`.
