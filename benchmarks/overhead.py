@@ -285,6 +285,24 @@ def report(part: str, label: str, samples: list[dict]) -> None:
               f"{med(s['no_log_s'] / s['records_s'] for s in samples):4.2f}")
 
 
+def compare(part: str, this: list[dict], against: list[dict]) -> None:
+    """This checkout against the other, as the median of the per-round ratios (paired)."""
+    med = statistics.median
+
+    def ratio(value) -> float:  # noqa: ANN001
+        return med(value(a) / value(b) for a, b in zip(this, against))
+
+    if part == "examples":
+        for name in ("bank", "multichannel"):
+            print(f"  this / against {name:<12}: {ratio(lambda s: s[name]['customers_per_s']):4.2f}x the customers/s")
+    elif part == "startup":
+        print(f"  against / this: import servsim {1 / ratio(lambda s: s['import_s']):4.2f}x the time, "
+              f"servsim --help {1 / ratio(lambda s: s['help_s']):4.2f}x")
+    elif part == "year":
+        print(f"  this / against: records on {1 / ratio(lambda s: s['records_s']):4.2f}x as fast, "
+              f"--no-log {1 / ratio(lambda s: s['no_log_s']):4.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -306,6 +324,8 @@ def main() -> None:
         print(f"{part}:")
         for label in checkouts:
             report(part, label, samples[label])
+        if args.against:
+            compare(part, samples["this"], samples["against"])
 
 
 if __name__ == "__main__":

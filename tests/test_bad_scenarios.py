@@ -348,6 +348,36 @@ REALISM_CASES = [
 ]
 
 
+#: individual agents (pools.<name>.agent_proficiency / agent_proficiencies) and routing among idle pools
+ONE = "concurrency: 2"
+REALISM_CASES += [
+    ("agent-proficiency-cv-negative", ONE, "concurrency: 1\n    agent_proficiency: {cv: -0.5}",
+     "pools.agents.agent_proficiency.cv", "agent_proficiency", ["greater than or equal to 0"]),
+    ("agent-proficiency-cv-huge", ONE, "concurrency: 1\n    agent_proficiency: {cv: 5}",
+     "pools.agents.agent_proficiency.cv", "agent_proficiency", ["less than or equal to 3"]),
+    ("agent-proficiency-unknown-dist", ONE, "concurrency: 1\n    agent_proficiency: {dist: weibull, cv: 0.3}",
+     "pools.agents.agent_proficiency.dist", "agent_proficiency", ["lognormal", "gamma"]),
+    ("agent-proficiency-mean-given", ONE, "concurrency: 1\n    agent_proficiency: {mean: 1.2, cv: 0.3}",
+     "pools.agents.agent_proficiency.mean", "agent_proficiency", ["unknown field", "cv"]),
+    ("agent-proficiency-a-number", ONE, "concurrency: 1\n    agent_proficiency: 0.3",
+     "pools.agents.agent_proficiency", "agent_proficiency", ["dictionary"]),
+    ("agent-proficiencies-empty", ONE, "concurrency: 1\n    agent_proficiencies: []",
+     "pools.agents.agent_proficiencies", "agent_proficiencies", ["at least 1"]),
+    ("agent-proficiencies-negative", ONE, "concurrency: 1\n    agent_proficiencies: [1.0, -2]",
+     "pools.agents.agent_proficiencies[1]", "agent_proficiencies", ["greater than 0"]),
+    ("agent-proficiency-both", ONE, "concurrency: 1\n    agent_proficiency: {cv: 0.2}\n    agent_proficiencies: [1.0]",
+     "pools.agents.agent_proficiencies", "agent_proficiencies", ["not both"]),
+    ("agent-proficiency-with-concurrency", ONE, "concurrency: 2\n    agent_proficiency: {cv: 0.2}",
+     "pools.agents.agent_proficiency", "agent_proficiency", ["one contact at a time", "concurrency: 1"]),
+    ("agent-proficiency-on-vendor", "price_per_contact: 3.5}", "price_per_contact: 3.5, agent_proficiency: {cv: 0.2}}",
+     "pools.partner.agent_proficiency", "agent_proficiency", ["only applies to pools of kind 'agents'"]),
+    ("idle-pools-unknown", "steps:\n", "routing: {idle_pools: fastest}\nsteps:\n", "routing.idle_pools",
+     "idle_pools", ["priority", "random", "longest_idle"]),
+    ("routing-unknown-key", "steps:\n", "routing: {idle_pool: random}\nsteps:\n", "routing.idle_pool",
+     "idle_pool", ["did you mean 'idle_pools'"]),
+]
+
+
 @pytest.mark.parametrize("case", REALISM_CASES, ids=[c[0] for c in REALISM_CASES])
 def test_bad_service_delivery_values_are_located(tmp_path, case):
     _, old, new, field, on_line, words = case
@@ -361,6 +391,20 @@ def test_bad_service_delivery_values_are_located(tmp_path, case):
     assert re.search(rf"{re.escape(str(f))}:{line}(:\d+)?: ", out), (line, out)
     assert f" {field}: " in out or f" {field} " in out, out
     assert all(w.lower() in out.lower() for w in words), out
+
+
+def test_longest_idle_routing_refuses_pools_holding_several_contacts(tmp_path):
+    text = RICH.replace("steps:\n", "routing: {idle_pools: longest_idle}\nsteps:\n", 1).replace(
+        "  partner:", "  second: {agents: 2, skills: {answer: 1.0}}\n  partner:", 1)
+    line = next(i for i, row in enumerate(text.splitlines(), start=1) if "idle_pools" in row)
+    f, res = _run(tmp_path, text)
+    out = res.output
+    assert res.exit_code == EXIT_BAD_INPUT, out
+    assert re.search(rf"{re.escape(str(f))}:{line}(:\d+)?: routing.idle_pools: ", out), out
+    assert "pool 'agents' shares a step with another pool and has concurrency 2" in out, out
+    # random routing needs no individuals: the same file runs with it
+    f, res = _run(tmp_path, text.replace("longest_idle", "random"))
+    assert res.exit_code == 0, res.output
 
 
 def test_rich_scenario_is_valid_and_runs(tmp_path):
@@ -441,3 +485,68 @@ steps:
     text = str(info.value)
     assert "s.yaml:7:" in text and f"unknown field '{written}' (did you mean 'dist'?)" in text
     assert "Unable to extract tag" not in text
+
+
+# Wrap-up and interruptible work: (id, replace old, new, field, text on the expected line, words)
+BLENDED = """\
+name: blended
+horizon: {start: "08:00", end: "18:00", interval: 30min}
+channels:
+  calls: {arrivals: {rate: 2/min}, entry: answer}
+  mail: {kind: email, arrivals: {rate: 1/min}, entry: reply}
+pools:
+  agents:
+    agents: 6
+    skills:
+      answer: 1.0
+      reply: {interruptible: resume}
+  robots: {kind: bots, agents: 2}
+steps:
+  answer:
+    handle_time: {dist: exponential, mean: 3min}
+    wrap_up: {dist: deterministic, value: 30s}
+  reply:
+    stage: back
+    handle_time: {dist: exponential, mean: 10min}
+    next: scan
+  scan:
+    stage: back
+    automation: {bots: robots, handle_time: {dist: exponential, mean: 1min}}
+"""
+
+WRAP_CASES = [
+    ("negative-wrap-up", "value: 30s", "value: -30s", "steps.answer.wrap_up", "value: -30s", ["non-negative"]),
+    ("wrap-up-without-unit", "value: 30s", "value: 30", "steps.answer.wrap_up", "value: 30", ["45s"]),
+    ("wrap-up-unknown-distribution", "dist: deterministic", "dist: fixed", "steps.answer.wrap_up", "dist: fixed",
+     ["deterministic"]),
+    ("wrap-up-on-a-bots-step", "mean: 1min}}", "mean: 1min}}\n    wrap_up: {dist: exponential, mean: 10s}",
+     "steps.scan.wrap_up", "mean: 10s", ["bots do all the work", "remove wrap_up"]),
+    ("interruptible-front-stage", "answer: 1.0", "answer: {interruptible: resume}",
+     "pools.agents.skills.answer.interruptible", "answer: {interruptible", ["front stage", "stage: back"]),
+    ("interruptible-unknown-mode", "interruptible: resume", "interruptible: pause",
+     "pools.agents.skills.reply.interruptible", "interruptible: pause", ["resume", "restart"]),
+    ("interruptible-with-concurrency", "agents: 6\n", "agents: 6\n    concurrency: 2\n",
+     "pools.agents.skills.reply.interruptible", "interruptible: resume", ["concurrency", "whole agent"]),
+]
+
+
+@pytest.mark.parametrize("case", WRAP_CASES, ids=[c[0] for c in WRAP_CASES])
+def test_bad_wrap_up_and_interruptible_values_are_located(tmp_path, case):
+    _, old, new, field, on_line, words = case
+    assert old in BLENDED
+    text = BLENDED.replace(old, new, 1)
+    line = next(i for i, row in enumerate(text.splitlines(keepends=True), start=1) if on_line in row)
+    f, res = _run(tmp_path, text)
+    out = res.output
+    assert res.exit_code == EXIT_BAD_INPUT, out
+    assert "Traceback" not in out
+    assert re.search(rf"{re.escape(str(f))}:{line}(:\d+)?: ", out), (line, out)
+    assert f" {field}" in out, out
+    assert all(w.lower() in out.lower() for w in words), out
+
+
+def test_blended_scenario_is_valid_and_runs(tmp_path):
+    f, res = _run(tmp_path, BLENDED)
+    assert res.exit_code == 0, res.output
+    r = servsim.simulate(servsim.load_scenario(f), seed=3)
+    assert r.summary.iloc[0]["mean_wrap_s"] > 0

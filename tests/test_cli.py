@@ -90,7 +90,7 @@ CONTACT_COLUMNS = ["replication", "contact", "channel", "segment", "day", "inter
                    "outcome", "answered", "wait_s", "total_wait_s", "handle_s", "visits", "pool", "lead_time_s",
                    "warmup", "attempt", "resolved", "outsourced", "bot_s"]
 VISIT_COLUMNS = ["replication", "contact", "step", "pool", "queued_s", "start_s", "end_s", "outcome", "wait_s",
-                 "handle_s"]
+                 "handle_s", "agent"]
 POOL_COLUMNS = ["replication", "pool", "interval", "start_s", "staffed_s", "busy_s", "paid_s", "served", "day",
                 "occupancy"]
 SUMMARY_COLUMNS = ["replication", "channel", "segment", "offered", "answered", "handled", "abandoned",

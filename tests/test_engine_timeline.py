@@ -228,3 +228,231 @@ def test_many_segments_and_near_zero_exit_probability_run():
     r = servsim.simulate(s, seed=1)
     assert r.contacts["segment"].nunique() > 127
     assert r.load.unstable  # 50,000 expected visits to 'again' per contact: reported, not a crash
+
+
+# ----------------------------------------------------------------- wrap-up
+def test_wrap_up_keeps_the_agent_busy_after_the_contact_has_left(tmp_path):
+    # 60 s of talk, then 20 s of wrap-up: the caller leaves at 60 s, the agent takes the next at 80 s
+    (tmp_path / "a.csv").write_text("time\n00:00:00\n00:00:30\n00:03:20\n")
+    s = scenario("""
+        name: wrap-up
+        horizon: {start: "00:00", end: "02:00", interval: 60min}
+        channels:
+          calls: {arrivals: {trace: {file: a.csv}}, entry: answer}
+        pools:
+          agents: {agents: 1, skills: {answer: 1.0}}
+        steps:
+          answer: {handle_time: {dist: deterministic, value: 60s}, wrap_up: {dist: deterministic, value: 20s}}
+        """, base_dir=tmp_path)
+    r = servsim.simulate(s, seed=1)
+    v, c = r.visits, r.contacts
+    assert v["start_s"].tolist() == [0.0, 80.0, 200.0]
+    assert v["end_s"].tolist() == [60.0, 140.0, 260.0]
+    assert v["free_s"].tolist() == [80.0, 160.0, 280.0]
+    assert v["wrap_s"].tolist() == [20.0, 20.0, 20.0]
+    assert v["handle_s"].tolist() == [60.0, 60.0, 60.0]
+    # the customer's time: waits and time in system without the wrap-up
+    assert c["wait_s"].tolist() == [0.0, 50.0, 0.0]
+    assert c["exit_s"].tolist() == [60.0, 140.0, 260.0]
+    row = r.summary.iloc[0]
+    assert row["mean_wrap_s"] == 20.0 and row["mean_handle_s"] == 60.0
+    pool = r.pool_summary.iloc[0]
+    # busy 0-80, 80-160, 200-280 of a two-hour day; wrap-up time 3 × 20 s
+    assert pool["busy_s"] == 240.0 and pool["wrap_s"] == 60.0 and r.pools["served"].sum() == 3
+    assert pool["occupancy"] == 240.0 / 7200.0
+
+
+def test_wrap_up_is_scaled_by_proficiency_and_finished_after_the_shift(tmp_path):
+    (tmp_path / "a.csv").write_text("time\n00:40:00\n00:50:00\n")
+    s = scenario("""
+        name: shift end during wrap-up
+        horizon: {start: "00:00", end: "02:00", interval: 60min}
+        channels:
+          calls: {arrivals: {trace: {file: a.csv}}, entry: answer}
+        pools:
+          agents: {schedule: [1, 0], skills: {answer: 0.5}}
+        steps:
+          answer: {handle_time: {dist: deterministic, value: 30min}, wrap_up: {dist: deterministic, value: 20min}}
+        """, base_dir=tmp_path)
+    r = servsim.simulate(s, seed=1)
+    v = r.visits
+    # talk 15 min (00:40-00:55), wrap-up 10 min past the shift's end at 01:00; nobody takes the second
+    assert v["end_s"].tolist()[0] == 3300.0 and v["free_s"].tolist()[0] == 3900.0
+    assert math.isnan(v["start_s"].tolist()[1])
+    pools = r.pools.set_index("interval")
+    # paid for the 5 minutes of wrap-up after the shift
+    assert pools.loc[1, "paid_s"] == 300.0 and pools.loc[1, "busy_s"] == 300.0
+    assert pools.loc[0, "wrap_s"] == 600.0 and pools.loc[1, "served"] == 1
+
+
+def test_a_chat_slot_stays_busy_during_its_wrap_up(tmp_path):
+    (tmp_path / "a.csv").write_text("time\n00:00:00\n00:00:10\n00:00:20\n")
+    s = scenario("""
+        name: chat wrap-up
+        horizon: {start: "00:00", end: "02:00", interval: 60min}
+        channels:
+          chats: {kind: chat, arrivals: {trace: {file: a.csv}}, entry: chat}
+        pools:
+          agents: {agents: 1, concurrency: 2, skills: {chat: 1.0}}
+        steps:
+          chat: {handle_time: {dist: deterministic, value: 60s}, wrap_up: {dist: deterministic, value: 30s}}
+        """, base_dir=tmp_path)
+    r = servsim.simulate(s, seed=1)
+    # two slots: the third chat takes the first slot when its wrap-up ends (90 s), not at 60 s
+    assert r.visits["start_s"].tolist() == [0.0, 10.0, 90.0]
+    # busy = slots busy / concurrency: (90 + 90 + 90) / 2
+    assert r.pool_summary.iloc[0]["busy_s"] == 135.0
+
+
+def test_wrap_up_gives_the_queue_of_a_longer_handle_time_and_the_customer_its_own_time():
+    """Exact bookkeeping on M/M/c: wrap-up w after a handle time S gives, draw for draw (same seed,
+    same streams), the queue of handle time S + w — the same starts, waits and agent-free times —
+    while each served customer's time in system is w shorter."""
+    import dataclasses
+
+    from servsim.engine import compile_plan
+    from servsim.metrics import records
+
+    w = 25.0
+    text = """
+        name: M/M/c with wrap-up
+        horizon: {{start: "08:00", end: "16:00", interval: 60min}}
+        channels:
+          calls: {{arrivals: {{rate: 8/min}}, entry: answer}}
+        pools:
+          agents: {{agents: 6, skills: {{answer: 1.0}}}}
+        steps:
+          answer: {{handle_time: {{dist: exponential, mean: 35s}}{wrap}}}
+        """
+    wrapped = scenario(text.format(wrap=", wrap_up: {dist: deterministic, value: 25s}"))
+    plain = compile_plan(scenario(text.format(wrap="")))
+
+    class Longer:
+        """The step's handle time plus w, drawn from the same stream."""
+
+        def __init__(self, base):
+            self.base = base
+
+        def draw(self, rng, n):
+            return self.base.draw(rng, n) + w
+
+    longer = dataclasses.replace(plain, steps=(dataclasses.replace(plain.steps[0],
+                                                                   handle=Longer(plain.steps[0].handle)),))
+    a = servsim.engine.run(compile_plan(wrapped), 5)
+    b = servsim.engine.run(longer, 5)
+    va, vb = records.visit_columns(compile_plan(wrapped), a), records.visit_columns(longer, b)
+    assert len(va["start_s"]) == len(vb["start_s"]) > 2000
+    np.testing.assert_allclose(va["start_s"], vb["start_s"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(va["wait_s"], vb["wait_s"], rtol=0, atol=1e-6)
+    done = ~np.isnan(vb["end_s"])  # the longer services still running at the end have no end
+    assert (va["wait_s"] > 0).mean() > 0.2  # a real queue
+    # the agent is freed when the longer service ends; the customer leaves w earlier
+    np.testing.assert_allclose(va["free_s"][done], vb["end_s"][done], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(vb["end_s"][done] - va["end_s"][done], w, rtol=0, atol=1e-6)
+    ca, cb = records.contact_columns(compile_plan(wrapped), a), records.contact_columns(longer, b)
+    left = (ca["outcome"] == 1) & (cb["outcome"] == 1)
+    np.testing.assert_allclose((cb["lead_time_s"] - ca["lead_time_s"])[left], w, rtol=0, atol=1e-6)
+    # only those whose longer service would run past the end differ: at most one per agent
+    assert 0 < (ca["outcome"] != cb["outcome"]).sum() <= 6
+
+
+# ----------------------------------------------------------------- interruptible back-office work
+def blended(tmp_path, mode, calls, emails, email_handle="100s"):
+    reply = f"{{interruptible: {mode}}}" if mode else "1.0"
+    (tmp_path / "calls.csv").write_text("time\n" + "\n".join(calls) + "\n")
+    (tmp_path / "emails.csv").write_text("time\n" + "\n".join(emails) + "\n")
+    return scenario(f"""
+        name: blended
+        horizon: {{start: "00:00", end: "02:00", interval: 60min}}
+        channels:
+          calls: {{arrivals: {{trace: {{file: calls.csv}}}}, entry: answer}}
+          emails: {{kind: email, arrivals: {{trace: {{file: emails.csv}}}}, entry: reply}}
+        pools:
+          agents: {{agents: 1, skills: {{answer: {{priority: 1}}, reply: {reply}}}}}
+        steps:
+          answer: {{handle_time: {{dist: deterministic, value: 60s}}}}
+          reply: {{stage: back, handle_time: {{dist: deterministic, value: {email_handle}}}}}
+        """, base_dir=tmp_path)
+
+
+def test_a_call_preempts_an_email_which_resumes_with_its_remaining_work(tmp_path):
+    # email from 0 (100 s of work); a call at 30 s takes the agent until 90 s; the email resumes
+    # at 90 s with its 70 s left and is done at 160 s
+    r = servsim.simulate(blended(tmp_path, "resume", ["00:00:30"], ["00:00:00"]), seed=1)
+    v = r.visits.sort_values(["start_s"], kind="stable")
+    assert v["step"].astype(str).tolist() == ["reply", "answer", "reply"]
+    assert v["outcome"].astype(str).tolist() == ["preempted", "served", "served"]
+    assert v["queued_s"].tolist() == [0.0, 30.0, 30.0]
+    assert v["start_s"].tolist() == [0.0, 30.0, 90.0]
+    assert v["end_s"].tolist() == [30.0, 90.0, 160.0]
+    c = r.contacts.set_index("channel")
+    assert c.loc["emails", "exit_s"] == 160.0 and c.loc["emails", "visits"] == 2
+    assert c.loc["emails", "handle_s"] == 100.0 and c.loc["calls", "wait_s"] == 0.0
+    s = r.summary.set_index("channel")
+    assert s.loc["emails", "preempted"] == 1 and s.loc["calls", "preempted"] == 0
+    # the email's handle time is its work, 30 + 70 s, over its one completed service
+    assert s.loc["emails", "mean_handle_s"] == 100.0
+    pool = r.pool_summary.iloc[0]
+    # busy without a gap from 0 to 160 s; the preempted piece is no visit served
+    assert pool["busy_s"] == 160.0 and r.pools["served"].sum() == 2
+
+
+def test_a_preempted_email_restarts_from_a_fresh_handle_time(tmp_path):
+    r = servsim.simulate(blended(tmp_path, "restart", ["00:00:30"], ["00:00:00"]), seed=1)
+    v = r.visits.sort_values(["start_s"], kind="stable")
+    assert v["start_s"].tolist() == [0.0, 30.0, 90.0]
+    assert v["end_s"].tolist() == [30.0, 90.0, 190.0]
+    assert r.contacts.set_index("channel").loc["emails", "exit_s"] == 190.0
+    # the work lost counts in the agents' time: 30 s + 100 s for one reply
+    assert r.summary.set_index("channel").loc["emails", "mean_handle_s"] == 130.0
+    assert r.pool_summary.iloc[0]["busy_s"] == 190.0
+
+
+def test_calls_do_not_preempt_calls_and_a_set_aside_email_goes_first(tmp_path):
+    # calls at 30 s and 40 s, emails at 0 s and 10 s: the first call preempts email 1; the second
+    # waits for it (calls are not interruptible); when the calls are done (150 s) email 1 resumes
+    # ahead of email 2, which waited since 10 s
+    r = servsim.simulate(blended(tmp_path, "resume", ["00:00:30", "00:00:40"], ["00:00:00", "00:00:10"]), seed=1)
+    v = r.visits
+    served = v[v["outcome"].astype(str) == "served"].sort_values("start_s")
+    assert served["step"].astype(str).tolist() == ["answer", "answer", "reply", "reply"]
+    assert served["start_s"].tolist() == [30.0, 90.0, 150.0, 220.0]
+    assert served["end_s"].tolist() == [90.0, 150.0, 220.0, 320.0]
+    assert (v["outcome"].astype(str) == "preempted").sum() == 1
+
+
+def test_without_interruptible_the_call_waits_for_the_email(tmp_path):
+    r = servsim.simulate(blended(tmp_path, None, ["00:00:30"], ["00:00:00"]), seed=1)
+    assert r.contacts.set_index("channel").loc["calls", "wait_s"] == 70.0
+    assert (r.visits["outcome"].astype(str) == "preempted").sum() == 0
+
+
+def test_individual_agents_wrap_up_at_their_own_speed_and_the_one_set_aside_takes_the_call(tmp_path):
+    # agents with factors 1 and 2: emails at 0 s and 5 s (100 s of work, 200 s for agent 1); a call at
+    # 30 s preempts the email started last (agent 1's), who talks 60 × 2 s and wraps up 10 × 2 s
+    (tmp_path / "calls.csv").write_text("time\n00:00:30\n")
+    (tmp_path / "emails.csv").write_text("time\n00:00:00\n00:00:05\n")
+    s = scenario("""
+        name: roster
+        horizon: {start: "00:00", end: "02:00", interval: 60min}
+        channels:
+          calls: {arrivals: {trace: {file: calls.csv}}, entry: answer}
+          emails: {kind: email, arrivals: {trace: {file: emails.csv}}, entry: reply}
+        pools:
+          agents:
+            agents: 2
+            agent_proficiencies: [1.0, 2.0]
+            skills: {answer: {priority: 1}, reply: {interruptible: resume}}
+        steps:
+          answer: {handle_time: {dist: deterministic, value: 60s}, wrap_up: {dist: deterministic, value: 10s}}
+          reply: {stage: back, handle_time: {dist: deterministic, value: 100s}}
+        """, base_dir=tmp_path)
+    v = servsim.simulate(s, seed=1).visits.sort_values(["start_s", "contact"], kind="stable")
+    assert v["agent"].tolist() == [0, 1, 1, 0]
+    assert v["step"].astype(str).tolist() == ["reply", "reply", "answer", "reply"]
+    assert v["outcome"].astype(str).tolist() == ["served", "preempted", "served", "served"]
+    assert v["end_s"].tolist() == [100.0, 30.0, 150.0, 187.5]
+    # agent 1 is free at 170 s (wrap-up 20 s); agent 0 took the set-aside email at 100 s: its
+    # 175 s left at agent 1's pace are 87.5 s of work at agent 0's, done at 187.5 s
+    assert v["free_s"].tolist()[2] == 170.0
+    assert v["start_s"].tolist()[3] == 100.0

@@ -16,11 +16,14 @@ import pytest
 
 from golden_tables import GOLDEN, SCENARIOS, tables
 
-#: Columns (or, for ``kpis``, metrics) added after the golden copy, per table, and why.
-#: Callbacks (``channels.<c>.callback``): offered, accepted and their wait, zero or NaN where unused
-#: (the KPI table shows them only when used).
+#: Columns (or, for ``kpis``, metrics) added after the golden copy, per table, and why: wrap-up
+#: (``mean_wrap_s``, pools' ``wrap_s``) and preemption of interruptible work (``preempted``), NaN or
+#: 0 where a scenario does not use them; callbacks (``channels.<c>.callback``): offered, accepted
+#: and their wait, zero or NaN where unused (the KPI table shows them only when used).
+_WRAP_PREEMPT = {"mean_wrap_s", "preempted"}
 _CALLBACKS = {"callbacks_offered", "callbacks_accepted", "callback_wait_s"}
-ADDED: dict[str, set[str]] = {"intervals": set(_CALLBACKS), "summary": set(_CALLBACKS), "kpis": set()}
+ADDED: dict[str, set[str]] = {"intervals": _WRAP_PREEMPT | _CALLBACKS, "summary": _WRAP_PREEMPT | _CALLBACKS,
+                              "kpis": set(), "pools": {"wrap_s"}, "pool_summary": {"wrap_s"}}
 KEY = ["replication", "channel", "segment", "metric"]
 
 

@@ -448,3 +448,29 @@ def test_vendor_hourly_price_uses_handling_hours():
     v = r.visits[(r.visits["step"] == "call@partner") & r.visits["handle_s"].notna()]
     busy_h = np.minimum(v["end_s"].fillna(18 * 3600), 18 * 3600).sub(v["start_s"]).sum() / 3600
     assert r.summary["vendor_cost"].iloc[0] == pytest.approx(60 * busy_h, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- wrap-up
+def test_wrap_up_draws_from_its_own_stream_so_arrivals_and_handle_times_keep_their_numbers():
+    """Common random numbers: adding wrap-up changes who waits, not the arrivals nor the k-th handle
+    time drawn (services in start order); occupancy rises with the wrap-up."""
+    text = """
+        name: CRN
+        horizon: {start: "08:00", end: "12:00", interval: 60min}
+        channels:
+          calls: {arrivals: {rate: 5/min}, entry: answer, patience: {dist: exponential, mean: 2min}}
+        pools:
+          agents: {agents: 6, skills: {answer: 1.0}}
+        steps:
+          answer: {handle_time: {dist: lognormal, mean: 55s, cv: 0.8}WRAP}
+        """
+    plain = servsim.simulate(scenario(text.replace("WRAP", "")), seed=9)
+    wrapped = servsim.simulate(scenario(text.replace("WRAP", ", wrap_up: {dist: exponential, mean: 15s}")), seed=9)
+    np.testing.assert_array_equal(plain.contacts["arrival_s"], wrapped.contacts["arrival_s"])
+    a, b = (r.visits.dropna(subset=["start_s"]).sort_values("start_s", kind="stable") for r in (plain, wrapped))
+    n = min(len(a), len(b))
+    done = ~(a["end_s"].isna().to_numpy()[:n] | b["end_s"].isna().to_numpy()[:n])
+    np.testing.assert_allclose(a["handle_s"].to_numpy()[:n][done], b["handle_s"].to_numpy()[:n][done], rtol=1e-12)
+    assert (wrapped.contacts["wait_s"].mean() > plain.contacts["wait_s"].mean())
+    assert wrapped.pool_summary["occupancy"].iloc[0] > plain.pool_summary["occupancy"].iloc[0]
+    assert plain.pool_summary["wrap_s"].iloc[0] == 0 and (plain.summary["mean_wrap_s"] == 0).all()

@@ -17,7 +17,8 @@ SRC = Path(servsim.__file__).resolve().parent
 def test_table_categories_are_the_table_outcomes_in_code_order():
     assert metrics.CONTACT_OUTCOMES == ["in_system", "handled", "abandoned", "balked", "contained"]
     assert [int(o) for o in TABLE_OUTCOMES] == list(range(len(TABLE_OUTCOMES)))
-    assert metrics.VISIT_OUTCOMES == ["waiting", "served", "abandoned", "in_service", "callback"]
+    assert metrics.VISIT_OUTCOMES == [
+        "waiting", "served", "abandoned", "in_service", "preempted", "callback"]
     assert [int(o) for o in VisitOutcome] == list(range(len(VisitOutcome)))
 
 

@@ -15,7 +15,7 @@ from servsim.runlevel import run_metrics
 from conftest import ROOT
 
 SRC = ROOT / "src" / "servsim"
-KEYS = {"replication", "channel", "segment", "interval", "start_s", "day", "pool"}
+KEYS = {"replication", "channel", "segment", "interval", "start_s", "day", "pool", "agent"}
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def claims():
 
 def test_every_column_of_every_table_is_a_registry_entry(claims):
     s, r = claims
-    for name in ("summary", "intervals", "pools", "pool_summary"):
+    for name in ("summary", "intervals", "pools", "pool_summary", "agents"):
         table = getattr(r, name)
         unknown = [c for c in table.columns if c not in KEYS and resolve(c) is None]
         assert not unknown, (name, unknown)

@@ -332,7 +332,75 @@ def test_routing_probabilities_are_honoured():
 
 
 # --------------------------------------------------------------------------------------------------
-# 8. Callbacks and a patience atom at zero
+# 8. Wrap-up and preemptive priority
+# --------------------------------------------------------------------------------------------------
+
+def test_occupancy_includes_wrap_up():
+    """M/M/10 with exponential wrap-up w after each call: an agent is busy S + w per call, so
+    occupancy = λ (E[S] + w) / c (the utilisation of any stable multi-server queue), and the mean
+    wrap-up is w. ρ = 9/min × 60 s / 10 = 0.9; warm-up 4 h as for M/M/10 at ρ 0.9 (> 6 T_relax)."""
+    lam_per_min, handle_s, wrap_s, c = 9.0, 48.0, 12.0, 10
+    s = scenario(f"""
+        name: M/M/10 with wrap-up
+        horizon: {horizon(3, "4h")}
+        channels:
+          calls: {{arrivals: {{rate: {lam_per_min}/min}}, entry: answer}}
+        pools:
+          agents: {{agents: {c}, skills: {{answer: 1.0}}}}
+        steps:
+          answer:
+            handle_time: {{dist: exponential, mean: {handle_s}s}}
+            wrap_up: {{dist: exponential, mean: {wrap_s}s}}
+    """)
+    res = run(s, 301)
+    occupancy = res.pool_summary["occupancy"].to_numpy(float)
+    lam = lam_per_min / MIN
+    check_all([
+        ("occupancy with wrap-up", occupancy, theory.offered_load(lam, handle_s + wrap_s) / c),
+        ("mean wrap-up [s]", rows(res)["mean_wrap_s"], wrap_s),
+        ("mean handle [s]", rows(res)["mean_handle_s"], handle_s),
+    ])
+
+
+def test_preempted_back_office_work_leaves_calls_an_mmc_queue():
+    """Blended agents: calls (M/M/8, ρ 0.75) preempt interruptible email replies (resume), and a
+    freed agent takes calls first (skill priority). Under preemptive priority the calls see only
+    their own load, so their waits are those of M/M/8 for calls alone, whatever the emails' load
+    (1 more erlang here, which without preemption would hold agents the calls need).
+    The calls' M/M/8 at ρ 0.75 relaxes in 1 / (8/min × 0.018) ≈ 7 min; the total load
+    7 / 8 relaxes the email backlog more slowly, about 1 / (8/min × (1 − √0.875)²) ≈ 30 min by the
+    same rule: the 4 h warm-up is 8 of those, for the occupancy over all the work."""
+    lam_calls, mean_call, c = 6.0, 60.0, 8
+    s = scenario(f"""
+        name: blended M/M/8
+        horizon: {horizon(4, "4h")}
+        channels:
+          calls: {{arrivals: {{rate: {lam_calls}/min}}, entry: answer}}
+          emails: {{kind: email, arrivals: {{rate: 0.5/min}}, entry: reply}}
+        pools:
+          agents: {{agents: {c}, skills: {{answer: {{priority: 1}}, reply: {{interruptible: resume}}}}}}
+        steps:
+          answer: {{handle_time: {{dist: exponential, mean: {mean_call}s}}}}
+          reply: {{stage: back, handle_time: {{dist: exponential, mean: 2min}}}}
+    """)
+    res = run(s, 302)
+    sm = res.summary
+    calls = sm[(sm["channel"] == "calls") & (sm["segment"] == "all")]
+    emails = sm[(sm["channel"] == "emails") & (sm["segment"] == "all")]
+    assert len(calls) == REPS and (emails["preempted"] > 0).all()
+    lam, mu = lam_calls / MIN, 1.0 / mean_call
+    check_all([
+        ("calls P(wait)", calls["p_wait"], theory.erlang_c(c, lam / mu)),
+        ("calls ASA [s]", calls["asa_s"], theory.erlang_c_asa(lam, mu, c)),
+        ("calls service level 20 s", calls["service_level"], theory.erlang_c_service_level(lam, mu, c, 20.0)),
+        # resume loses no work and does none twice: the agents' occupancy is the whole offered load
+        ("occupancy", res.pool_summary["occupancy"], theory.offered_load(lam, mean_call) / c
+         + theory.offered_load(0.5 / MIN, 2 * MIN) / c),
+    ])
+
+
+# --------------------------------------------------------------------------------------------------
+# 9. Callbacks and a patience atom at zero
 # --------------------------------------------------------------------------------------------------
 
 # M/M/10+M as in section 2 (lambda 10/min, mu 1/min, patience 2 min, rho = 1.0): a 1 h warm-up is

@@ -73,6 +73,80 @@ steps:
 limits: {max_in_system: 300}
 """
 
+#: wrap-up after calls (proficiency 0.9), after back-office notes and after chats (concurrency 2),
+#: with shifts ending while agents wrap up and wrap-ups running past the end
+WRAPUP = """
+name: wrap-up
+horizon: {start: "08:00", end: "11:00", interval: 30min, warmup: 30min}
+channels:
+  calls:
+    arrivals: {rate: 6/min}
+    entry: answer
+    patience: {dist: exponential, mean: 2min}
+  chats: {kind: chat, arrivals: {rate: 1.5/min}, entry: chat}
+pools:
+  agents:
+    shifts: [{start: "08:00", end: "09:40", agents: 7}, {start: "09:00", end: "11:00", agents: 6}]
+    skills: {answer: 0.9, notes: 1.0}
+  chatters: {agents: 3, concurrency: 2, skills: {chat: 1.0}}
+steps:
+  answer:
+    handle_time: {dist: exponential, mean: 1min}
+    wrap_up: {dist: exponential, mean: 20s}
+    next: {exit: 0.8, notes: 0.2}
+  notes: {stage: back, handle_time: {dist: deterministic, value: 90s}, wrap_up: {dist: deterministic, value: 15s}}
+  chat: {handle_time: {dist: exponential, mean: 3min}, wrap_up: {dist: exponential, mean: 30s}}
+"""
+
+#: blended agents answer calls and work emails set aside when calls come (resume), a second pool
+#: restarts the emails it is taken from; filing after a reply is not interruptible
+PREEMPT = """
+name: blended
+horizon: {start: "08:00", end: "12:00", interval: 30min, warmup: 30min}
+channels:
+  calls:
+    arrivals: {rate: 2.5/min}
+    entry: answer
+    patience: {dist: exponential, mean: 3min}
+  emails: {kind: email, arrivals: {rate: 0.9/min}, entry: reply}
+pools:
+  blended: {agents: 7, skills: {answer: {priority: 1}, reply: {interruptible: resume}, file: 1.0}}
+  flex: {agents: 3, skills: {answer: {priority: 1}, reply: {interruptible: restart}}}
+steps:
+  answer: {handle_time: {dist: exponential, mean: 2min}, wrap_up: {dist: exponential, mean: 15s}}
+  reply: {stage: back, handle_time: {dist: exponential, mean: 4min}, next: {exit: 0.7, file: 0.3}}
+  file: {stage: back, handle_time: {dist: exponential, mean: 1min}}
+"""
+
+
+#: individual agents with drawn proficiencies, shifts with breaks and a warm-up, longest-idle
+#: routing between two pools at both steps (a front and a back one)
+AGENTS = """
+name: individual agents
+horizon: {start: "08:00", end: "16:00", interval: 30min, warmup: 45min}
+channels:
+  calls: {arrivals: {rate: 5/min}, entry: answer, patience: {dist: exponential, mean: 3min}}
+pools:
+  early:
+    shifts: [{start: "08:00", end: "12:00", agents: 4, breaks: [{start: "10:00", end: "11:00", length: 15min}]},
+             {start: "09:00", end: "16:00", agents: 3}]
+    agent_proficiency: {cv: 0.4}
+    skills: {answer: 1.0, follow_up: 1.0}
+  late: {agents: 3, skills: {answer: 1.2}}
+  desk: {agents: 2, skills: {follow_up: 1.0}}
+steps:
+  answer: {handle_time: {dist: exponential, mean: 2min}, next: {exit: 0.7, follow_up: 0.3}}
+  follow_up: {stage: back, handle_time: {dist: exponential, mean: 3min}}
+routing: {idle_pools: longest_idle}
+"""
+
+#: individual agents who wrap up after calls and set follow-ups aside for calls
+AGENTS_BLENDED = (AGENTS.replace("skills: {answer: 1.0, follow_up: 1.0}",
+                                 "skills: {answer: {priority: 1}, follow_up: {interruptible: resume}}")
+                  .replace("answer: {handle_time: {dist: exponential, mean: 2min},",
+                           "answer: {handle_time: {dist: exponential, mean: 2min}, wrap_up: {dist: exponential, mean: 20s},"))
+assert AGENTS_BLENDED.count("interruptible") == 1 and AGENTS_BLENDED.count("wrap_up") == 1
+
 
 #: callbacks (kept in place and when idle), one patience per contact over two front-stage steps,
 #: head starts, a patience atom at zero and retrials keeping their patience
@@ -102,6 +176,16 @@ steps:
   expert: {handle_time: {dist: exponential, mean: 2min}}
 """
 
+#: the same with individual agents of drawn proficiencies who wrap up after answering: callbacks
+#: are taken by the longest-idle agent and wrapped up after, as the calls they replace
+VIRTUAL_HOLD_AGENTS = (VIRTUAL_HOLD.replace("agents: {agents: 10, skills: {answer: 1.0, expert: 1.0}}",
+                                            "agents: {agents: 10, agent_proficiency: {cv: 0.3}, "
+                                            "skills: {answer: 1.0, expert: 1.0}}")
+                       .replace("answer: {handle_time: {dist: exponential, mean: 1min},",
+                                "answer: {handle_time: {dist: exponential, mean: 1min}, "
+                                "wrap_up: {dist: exponential, mean: 15s},"))
+assert VIRTUAL_HOLD_AGENTS.count("agent_proficiency") == 1 and VIRTUAL_HOLD_AGENTS.count("wrap_up") == 1
+
 
 def _file(name: str) -> servsim.Scenario:
     return servsim.load_scenario(ROOT / "scenarios" / name)
@@ -117,7 +201,12 @@ CASES = {
     "mmc_warmup": lambda: scenario(MMC_WARMUP),
     "redial": lambda: scenario(REDIAL),
     "stopped": lambda: scenario(STOPPED),
+    "agents": lambda: scenario(AGENTS),
+    "agents_blended": lambda: scenario(AGENTS_BLENDED),
+    "wrapup": lambda: scenario(WRAPUP),
+    "preempt": lambda: scenario(PREEMPT),
     "virtual_hold": lambda: scenario(VIRTUAL_HOLD),
+    "virtual_hold_agents": lambda: scenario(VIRTUAL_HOLD_AGENTS),
 }
 
 
@@ -147,6 +236,7 @@ def _compare(s: servsim.Scenario, seed: int) -> tuple[servsim.RunResult, servsim
     assert_same_table(on.intervals, off.intervals, nan_percentiles=True)
     assert_same_table(on.pools, off.pools)
     assert_same_table(on.pool_summary, off.pool_summary)
+    assert_same_table(on.agents, off.agents)
     assert off.stopped == on.stopped
     return on, off
 
@@ -158,7 +248,8 @@ def test_log_off_tables_equal_log_on(case: str):
     assert on.summary["offered"].iloc[0] > 0
 
 
-@pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped", "virtual_hold"])
+@pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped", "agents", "wrapup", "preempt",
+                                  "agents_blended", "virtual_hold", "virtual_hold_agents"])
 def test_tiny_chunks_change_nothing(case: str, monkeypatch: pytest.MonkeyPatch):
     """Contacts folded 10 at a time, the window compacted to the newest 3: chunk edges cut through
     busy periods, visits and intervals, contacts and visits move to the held rows, and the tables

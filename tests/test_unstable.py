@@ -162,3 +162,40 @@ def test_a_run_held_by_abandonment_exits_0(tmp_path):
     res = CliRunner().invoke(app, ["run", str(f), "-n", "1"])
     assert res.exit_code == 0, res.output
     assert "exit status" not in res.output and "held by abandonment" in res.output
+
+
+def test_wrap_up_counts_in_the_offered_load():
+    """9/min × (50 s talk + 20 s wrap-up) × proficiency 0.9 = 9.45 agents' work on 10: ρ = 0.945,
+    where talk alone would read 0.675."""
+    text = textwrap.dedent("""
+        name: wrap-up load
+        channels:
+          calls: {arrivals: {rate: 9/min}, entry: answer}
+        pools:
+          agents: {agents: 10, skills: {answer: 0.9}}
+        steps:
+          answer:
+            handle_time: {dist: exponential, mean: 50s}
+            wrap_up: {dist: deterministic, value: 20s}
+        """)
+    load = offered_load(compile_plan(servsim.scenario_from_text(text)))
+    assert load.ratio == pytest.approx(9 / 60 * 70 * 0.9 / 10)
+    assert load.step_ratio["answer"] == pytest.approx(0.945)
+
+
+def test_no_textbook_prediction_beside_a_queue_with_wrap_up():
+    """Erlang C equates the customer's service with the agent's busy time; with wrap-up they differ."""
+    from servsim.report.theory_view import predictions
+
+    text = textwrap.dedent("""
+        name: M/M/c
+        channels:
+          calls: {arrivals: {rate: 9/min}, entry: answer}
+        pools:
+          agents: {agents: 12, skills: {answer: 1.0}}
+        steps:
+          answer: {handle_time: {dist: exponential, mean: 50s}}
+        """)
+    assert predictions(servsim.scenario_from_text(text))[0] == "M/M/c (Erlang C)"
+    wrapped = text.replace("mean: 50s}}", "mean: 50s}, wrap_up: {dist: deterministic, value: 10s}}")
+    assert predictions(servsim.scenario_from_text(wrapped)) is None

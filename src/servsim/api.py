@@ -24,6 +24,7 @@ import numpy as np
 
 from servsim.capacity import offered_load
 from servsim.engine import LiveRows, compile_plan, run
+from servsim.engine.agents import agent_factors
 from servsim.execution import Executor, execute
 from servsim.random import Seed, replication_seeds, seed_sequence
 from servsim.metrics import CellSums
@@ -37,7 +38,7 @@ def simulate(scenario: Scenario, seed: Seed = 0, replication: int = 0, log: bool
     ss = seed_sequence(seed)
     plan = compile_plan(scenario)
     key = (int(ss.entropy), *ss.spawn_key) if isinstance(ss.entropy, int) else tuple(ss.spawn_key)
-    sums = CellSums(plan)
+    sums = CellSums(plan, agent_factors(plan, ss))
     if not log:
         live = run(plan, ss, LiveRows(sums))
         return build(plan, sums, live.end_time, live.stopped, replication, key, offered_load(plan))

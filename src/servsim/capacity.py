@@ -4,11 +4,12 @@ For each step s, the expected number of visits per arriving contact of channel c
 equations  v = e_c + v·P  (P: routing probabilities between steps; e_c: 1 at the channel's entry),
 i.e. v = e_c (I − P)⁻¹. The offered work of step s over the horizon is
 
-    W_s = Σ_c Λ_c · v_{c,s} · E[handle_s] · f_s        (agent-seconds)
+    W_s = Σ_c Λ_c · v_{c,s} · (E[handle_s] + E[wrap_up_s]) · f_s        (agent-seconds)
 
 with Λ_c the expected arrivals of channel c over the horizon (times 1 + r + … + r^(m−1) for repeat
 contacts of unresolved ones: :func:`attempts_per_arrival`) and f_s the proficiency factor of the
-fastest pool serving s. Work entering a step with bots or a vendor is split first: a share
+fastest pool serving s (times the mean of its agents' listed ``agent_proficiencies``; drawn ones
+have mean 1). Work entering a step with bots or a vendor is split first: a share
 ``level`` to the bots' variant step, a fixed ``share`` of the rest to the vendor's (the bots' own
 exceptions coming back skip the bots). Capacity is staffed agent-seconds × concurrency k /
 (1 + slowdown·(k − 1)) (a chat agent's rate when holding k chats); an ``unlimited`` pool has
@@ -251,9 +252,10 @@ def offered_load(plan: Plan) -> Load:
     for s, st in enumerate(plan.steps):
         if not st.pools or st.handle is None or visits[s] <= 0:
             continue
-        fastest = min(prof for _, prof in st.pools)
+        fastest = min(prof * plan.pools[p].mean_factor for p, prof in st.pools)
         # zero work stays zero even at unbounded visits (a zero-time loop is refused elsewhere)
-        work = visits[s] * st.handle.mean_s * fastest if st.handle.mean_s > 0 else 0.0
+        mean = st.handle.mean_s + (st.wrap.mean_s if st.wrap is not None else 0.0)  # wrap-up keeps agents busy
+        work = visits[s] * mean * fastest if mean > 0 else 0.0
         pools = [p for p, _ in st.pools]
         if st.overflow is not None and st.vendor_step >= 0:
             pools += [p for p, _ in plan.steps[st.vendor_step].pools]

@@ -504,6 +504,8 @@ def _write(out_dir: Path, file: Path, scenario: Scenario, result: Replications, 
         for name in ("summary", "intervals", "pools", "pool_summary", "contacts", "visits"):
             if log or name not in ("contacts", "visits"):
                 write_bytes(out_dir / f"{name}.parquet", getattr(result, name).to_parquet(index=False))
+        if len(result.agents):  # pools of individual agents: one row per agent and replication
+            write_bytes(out_dir / "agents.parquet", result.agents.to_parquet(index=False))
         write_text(out_dir / "kpis.csv", result.kpi_table(level).to_csv(index=False))
         meta = {
             "scenario": scenario.name, "scenario_file": str(file), "scenario_sha256": scenario_hash(scenario),

@@ -14,8 +14,10 @@ So ``CONTAINED`` is never written by the engine and ``UNRESOLVED`` never appears
 table category's code equals its position in :data:`TABLE_OUTCOMES`.
 
 A step visit's ``v_outcome`` (:class:`VisitOutcome`) goes ``WAITING`` → ``IN_SERVICE`` →
-``SERVED``, or ``WAITING`` → ``ABANDONED``, or ``WAITING`` → ``CALLBACK`` (the caller accepted a
-callback); it is shown in the visit tables under the same names.
+``SERVED``, or ``WAITING`` → ``ABANDONED``, or ``IN_SERVICE`` → ``PREEMPTED`` (interruptible back-stage
+work set aside for front-stage work: the item waits again in a new visit), or ``WAITING`` →
+``CALLBACK`` (the caller accepted a callback; the callback waits as a visit of its own); it is shown
+in the visit tables under the same names.
 
 This module is pure data (no servsim imports), so every layer can read it. The engine binds the
 codes to plain ints at import, so its hot path compares ints.
@@ -51,5 +53,6 @@ class VisitOutcome(IntEnum):
     SERVED = 1
     ABANDONED = 2
     IN_SERVICE = 3
+    PREEMPTED = 4
     #: the caller accepted a callback and hung up (the callback waits as a visit of its own)
-    CALLBACK = 4
+    CALLBACK = 5

@@ -57,6 +57,13 @@ class RunResult:
         """Built from the run's per-cell sums when first read (few callers need it per interval)."""
         return self.sums.pools(self.replication)
 
+    @cached_property
+    def agents(self) -> pd.DataFrame:
+        """Per agent of each pool of individual agents (``pools.<name>.agent_proficiency``): its proficiency,
+        staffed, busy seconds, visits served and occupancy over [warm-up end, end of run]; see
+        :meth:`servsim.metrics.CellSums.agents`. Empty when no pool has individual agents."""
+        return self.sums.agents(self.replication)
+
     @property
     def contacts(self) -> pd.DataFrame:
         return self.per_contact.tables()[0]
@@ -154,6 +161,10 @@ class Replications:
     @property
     def pools(self) -> pd.DataFrame:
         return self._stack("pools")
+
+    @property
+    def agents(self) -> pd.DataFrame:
+        return self._stack("agents")
 
     @property
     def contacts(self) -> pd.DataFrame:

@@ -49,11 +49,11 @@ from servsim.scenario import Scenario, scenario_hash
 
 #: The store folder inside an output folder (as for compare and sweep).
 STORE = "store"
-#: Files ``servsim run`` writes, ``run.json`` last.
+#: Files ``servsim run`` writes, ``run.json`` last (and ``agents.parquet`` when a pool has individual agents).
 RUN_TABLES = ("summary", "intervals", "pools", "pool_summary", "contacts", "visits")
 RUN_FILES = (*(f"{name}.parquet" for name in RUN_TABLES), "kpis.csv", "run.json")
 #: Every file any servsim command writes at the top of its output folder (run, compare, sweep).
-OUTPUTS = (*RUN_FILES, "results.parquet", "summary.csv", "differences.csv", "pareto.csv", "cells.csv",
+OUTPUTS = (*RUN_FILES, "agents.parquet", "results.parquet", "summary.csv", "differences.csv", "pareto.csv", "cells.csv",
            "experiment.json", "study.json", "report.html")
 #: The figures folder, and what in it is servsim's.
 FIGURES, FIGURE_SUFFIX = "figures", ".png"

@@ -20,6 +20,20 @@ Bots and vendors are pools too; a step with ``automation`` or ``outsource`` has 
 (``claims@rpa``, ``answer@vendor``) served only by them, and its entry rules decide who gets the
 work. Chat concurrency k multiplies a pool's slots by k.
 
+A pool is a headcount (its agents interchangeable: ``busy`` and ``staffed`` counts) unless its agents
+are individuals (per-agent proficiencies, or ``longest_idle`` routing): then an
+:class:`~servsim.engine.agents.Agents` roster says who is idle since when, the longest-idle agent
+takes a contact, and ``busy`` counts the busy agents on duty only, so busy < staffed still means
+"an agent on duty is idle". When several pools of a step have an idle agent, ``StepPlan.choose``
+says which takes an arriving contact (:meth:`Engine._choose`); the default takes the first.
+
+Wrap-up (after-contact work): at a step with ``wrap_up`` the contact moves on when its service
+ends, and the agent's slot stays busy until a wrap-up event (one more event per served visit there
+only) releases it. Interruptible back-stage work: its services complete through a :class:`_Due`
+event whose value names the visit, so that a preempted service's completion finds the contact in a
+newer visit and does nothing; a front-stage arrival finding no idle agent preempts the agent who
+last started such an item (see :meth:`Engine._preempt`).
+
 Everything the engine records goes through a :class:`~servsim.engine.record.Recorder`, one row
 per contact and one per step visit, which it never reads back; the engine's own state lives in its
 :class:`Contact` objects and counters. By default the recorder is the per-contact log
@@ -40,7 +54,8 @@ from typing import TypeVar, overload
 import simpy
 from simpy.events import NORMAL
 
-from servsim.engine.plan import CallbackPlan, ChannelPlan, Overflow, Plan, StepPlan
+from servsim.engine.agents import Agents, agent_factors
+from servsim.engine.plan import LONGEST_IDLE, RESTART, RESUME, CallbackPlan, ChannelPlan, Overflow, Plan, StepPlan
 from servsim.engine.record import Recorder, Records, as_numpy  # noqa: F401 - Records, as_numpy: re-exported
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
@@ -60,6 +75,7 @@ WAITING = int(VisitOutcome.WAITING)
 SERVED = int(VisitOutcome.SERVED)
 IN_SERVICE = int(VisitOutcome.IN_SERVICE)
 V_ABANDONED = int(VisitOutcome.ABANDONED)
+PREEMPTED = int(VisitOutcome.PREEMPTED)
 V_CALLBACK = int(VisitOutcome.CALLBACK)
 #: a contact's callback offer, as the recorder's sparse ``offer`` column holds it
 OFFER_DECLINED = 1
@@ -89,8 +105,8 @@ class Contact:
 
     ``level``: its queue level (0 = first). Set when it enters a step: ``visit`` (its current visit
     id), ``step`` (-1 before its first step and for new work after a bots step), ``deadline`` (when
-    its patience runs out in that visit; INF: never; GONE: it has abandoned) and, if it queues,
-    ``enq`` (when it joined the queue). Set when it is served: ``pool``, the pool serving it or that
+    its patience runs out in that visit; INF: never; GONE: it has abandoned) and ``enq`` (when it
+    joined the step's queue, or was served at once). Set when it is served: ``pool``, the pool serving it or that
     last served it (-1 while it waits with a patience timer armed)."""
 
     __slots__ = ("id", "channel", "segment", "attempt", "level", "deadline", "enq", "visit", "step", "pool",
@@ -124,7 +140,8 @@ class Engine:
                  "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
-                 "done", "callback_u")
+                 "done", "new_row", "new_visit", "agents", "idle_u", "wrap", "preempting", "modes", "working",
+                 "remaining", "callback_u")
 
     def __new__(cls, plan: Plan, seed: Seed, rec: Recorder | None = None) -> Engine:
         """An engine of the class the plan needs: :class:`Engine` itself, or one with the
@@ -155,6 +172,14 @@ class Engine:
         self.retrial = _returns(plan, streams, "retrial", [ch.retrial for ch in plan.channels])
         self.repeat = _returns(plan, streams, "repeat", [ch.repeats for ch in plan.channels])
         self.resolve = _resolution(plan, streams)
+        self.wrap = _wrap_times(plan, streams)
+        # preemption: per pool, its interruptible steps' modes, the interruptible services in
+        # progress in start order (contact -> (completion time, handle-time factor)); per preempted
+        # contact to resume, its handle time left (before the factor)
+        self.preempting = plan.preemption
+        self.modes = [dict(pl.interruptible) for pl in plan.pools]
+        self.working: list[dict[Contact, tuple[float, float]]] = [{} for _ in plan.pools]
+        self.remaining: dict[int, float] = {}
         # pools: slots on duty (headcount × concurrency), agents on duty, slots in use
         n_pools = len(plan.pools)
         self.staffed = [0] * n_pools
@@ -164,6 +189,9 @@ class Engine:
         self.queue_groups = [pl.queue_groups for pl in plan.pools]
         self.slowdown = [pl.slowdown for pl in plan.pools]
         self.proficiency = _proficiency(plan)
+        # pools of individual agents: their rosters (None: a headcount pool)
+        self.agents = [Agents(f) if f is not None else None for f in agent_factors(plan, streams)]
+        self.idle_u = _per_step(plan, streams, "idle_pools", lambda st: st.choose > 0)
         # steps: waiting contacts, one lane per queue level
         self.waiting = [0] * len(plan.steps)
         self.queues = [[deque() for _ in range(plan.n_levels)] for _ in plan.steps]
@@ -177,6 +205,12 @@ class Engine:
         self.n_contacts = 0
         self.n_visits = 0
         self.rec: Recorder = rec if rec is not None else Records()
+        # the appends of a new contact's and a new visit's row, bound once (columns are never rebound)
+        r = self.rec
+        self.new_row = (r.channel.append, r.segment.append, r.arrival.append, r.exit.append, r.outcome.append,
+                        r.attempt.append)
+        self.new_visit = (r.v_contact.append, r.v_step.append, r.v_pool.append, r.v_queued.append,
+                          r.v_start.append, r.v_end.append, r.v_outcome.append)
 
     # ----------------------------------------------------------------- scheduling
     def _at(self, delay: float, callback: Callable[[_Due], None], value: object) -> None:
@@ -241,13 +275,13 @@ class Engine:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
                             "for a longer run")
         self.n_contacts = cid + 1
-        rec = self.rec
-        rec.channel.append(c)
-        rec.segment.append(g)
-        rec.arrival.append(now)
-        rec.exit.append(NAN)
-        rec.outcome.append(IN_SYSTEM)
-        rec.attempt.append(1)
+        channel, segment, arrival, exit_, outcome, attempt_ = self.new_row
+        channel(c)
+        segment(g)
+        arrival(now)
+        exit_(NAN)
+        outcome(IN_SYSTEM)
+        attempt_(1)
         self.in_system += 1
         self._enter(Contact(cid, c, g, 1, self.segment_level[g], self.patience[c][g], False), ch.entry, now)
 
@@ -271,19 +305,20 @@ class Engine:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
                             "for a longer run")
         self.n_contacts = cid + 1
-        rec = self.rec
-        rec.channel.append(c)
-        rec.segment.append(g)
-        rec.arrival.append(now)
-        rec.exit.append(NAN)
-        rec.outcome.append(IN_SYSTEM)
-        rec.attempt.append(attempt)
+        channel, segment, arrival, exit_, outcome, attempt_ = self.new_row
+        channel(c)
+        segment(g)
+        arrival(now)
+        exit_(NAN)
+        outcome(IN_SYSTEM)
+        attempt_(attempt)
         patience = self.patience[c][g]
         if patience is not None and (ch.per_contact or kept == kept):
             patience = _Budget(patience, kept) if ch.per_contact else _Kept(patience, kept)
         contact = Contact(cid, c, g, attempt, self.segment_level[g], patience, ch.retrial is not None)
         self.in_system += 1
         if ch.balking is not None and self._balks(c, ch, ch.entry, now):
+            rec = self.rec
             rec.exit[cid] = now
             rec.outcome[cid] = BALKED
             rec.left(cid)
@@ -316,25 +351,30 @@ class Engine:
         self.n_visits = v + 1
         contact.visit = v
         contact.step = s
-        rec = self.rec
-        rec.v_contact.append(contact.id)
-        rec.v_step.append(s)
-        rec.v_pool.append(-1)
-        rec.v_queued.append(now)
-        rec.v_start.append(NAN)
-        rec.v_end.append(NAN)
-        rec.v_outcome.append(WAITING)
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
+        vc(contact.id)
+        vs(s)
+        vp(-1)
+        vq(now)
+        vst(NAN)
+        ve(NAN)
+        vo(WAITING)
         # Patience is drawn on every front-stage entry, served at once or not, so that the stream
         # stays aligned between variants of a scenario (common random numbers).
         patience = contact.patience
         contact.deadline = now + patience() if (st.front and patience is not None) else INF
+        # enq also for a contact served at once: an interruptible item set aside keeps it
+        contact.enq = now
         busy, staffed = self.busy, self.staffed
         for p, prof in st.pools:
             if busy[p] < staffed[p]:
+                if st.choose:
+                    p, prof = self._choose(s, st, p, prof)
                 busy[p] += 1
                 self._start(contact, s, p, prof, now)
                 return
-        contact.enq = now
+        if st.preempts and self._preempt(contact, s, st, now):
+            return
         self.queues[s][contact.level].append(contact)
         self.waiting[s] += 1
         if contact.timed or st.timed:
@@ -344,6 +384,32 @@ class Engine:
             if contact.deadline < INF:
                 contact.pool = -1    # until served: how the timer tells that it still waits
                 self._at(contact.deadline - now, self._on_patience, (contact, v))
+
+    def _choose(self, s: int, st: StepPlan, first: int, prof: float) -> tuple[int, float]:
+        """The pool (and its proficiency) taking a contact entering step s, given that ``first`` is the
+        first of its pools in routing order with an idle agent. ``random``: pool q with probability
+        idle(q) / Σ idle, idle(q) = slots on duty − slots busy (one draw of ``idle_pools/<step>``
+        when two or more pools have one); ``longest_idle``: the pool whose longest-idle agent became
+        idle first (ties: routing order)."""
+        busy, staffed = self.busy, self.staffed
+        if st.choose == LONGEST_IDLE:
+            agents = self.agents
+            best, best_prof, best_t = first, prof, agents[first].idle_since()
+            for p, pr in st.pools:
+                if busy[p] < staffed[p]:
+                    t = agents[p].idle_since()
+                    if t < best_t:
+                        best, best_prof, best_t = p, pr, t
+            return best, best_prof
+        idle = [(p, pr, staffed[p] - busy[p]) for p, pr in st.pools if busy[p] < staffed[p]]
+        if len(idle) == 1:
+            return first, prof
+        x = self.idle_u[s]() * sum(n for _, _, n in idle)
+        for p, pr, n in idle:
+            x -= n
+            if x < 0:
+                return p, pr
+        return idle[-1][0], idle[-1][1]
 
     def _entry_rules(self, contact: Contact, s: int, st: StepPlan, now: float) -> int:
         """Who gets work entering blueprint step s: its bots (a share ``bot_level``; not for the bots'
@@ -395,9 +461,20 @@ class Engine:
         rec.v_start[v] = now
         rec.v_outcome[v] = IN_SERVICE
         contact.pool = p
+        ag = self.agents[p]
+        if ag is not None:
+            # the longest-idle agent on duty (a finishing agent taking more work was put first)
+            k = ag.idle.popleft()
+            ag.working[k] = True
+            ag.serving[v] = k
+            rec.v_agent[v] = k
+            prof *= ag.factor[k]
         if self.slowdown[p]:
             # chats spread evenly: the agent taking this one holds (busy − 1) // heads others
             prof *= 1.0 + self.slowdown[p] * ((self.busy[p] - 1) // max(self.heads[p], 1))
+        if self.preempting:
+            self._start_interruptible(contact, s, p, prof, now)
+            return
         contact.callbacks = self.done
         heappush(self.events, (now + self.handle[s]() * prof, NORMAL, next(self.event_ids), contact))
 
@@ -407,8 +484,12 @@ class Engine:
         v = contact.visit
         rec.v_end[v] = now
         rec.v_outcome[v] = SERVED
-        self._release(contact.pool, now)
         s = contact.step
+        w = self.wrap[s]
+        if w is None:
+            self._release(contact.pool, now, contact)
+        else:
+            self._wrap_up(contact.pool, s, v, w, now)
         st = self.steps[s]
         u = self.route[s]
         i = bisect_right(st.route_cum, u()) if u is not None else 0
@@ -482,16 +563,123 @@ class Engine:
         v = self.n_visits
         self.n_visits = v + 1
         cb.visit = v
-        rec.v_contact.append(contact.id)
-        rec.v_step.append(t)
-        rec.v_pool.append(-1)
-        rec.v_queued.append(now)
-        rec.v_start.append(NAN)
-        rec.v_end.append(NAN)
-        rec.v_outcome.append(WAITING)
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
+        vc(contact.id)
+        vs(t)
+        vp(-1)
+        vq(now)
+        vst(NAN)
+        ve(NAN)
+        vo(WAITING)
         self.queues[t][cb.level].append(cb)
         self.waiting[t] += 1
         return True
+
+    def _wrap_up(self, p: int, s: int, v: int, draw: Callable[[], float], now: float) -> None:
+        """Service of visit v at step s ended: pool p's agent wraps up for a draw × the skill's
+        proficiency (× the agent's own factor in a pool of individuals; not × the chat slowdown:
+        wrap-up is per contact), then is released."""
+        d = draw() * self.proficiency[p][s]
+        ag = self.agents[p]
+        if ag is not None:
+            d *= ag.factor[ag.serving[v]]
+        self.rec.v_free[v] = now + d
+        self._at(d, self._on_wrapped, (p, v))
+
+    def _on_wrapped(self, ev: _Due) -> None:
+        """The agent of pool p who served visit v has wrapped up: released as at a service's end."""
+        p, v = ev._value
+        ag = self.agents[p]
+        if ag is not None:
+            self._release_agent(p, ag, ag.serving.pop(v), self.env._now)
+        else:
+            self._release(p, self.env._now)
+
+    # ----------------------------------------------------------------- preemption
+    def _start_interruptible(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
+        """Schedule the completion of a service begun now, in a scenario with interruptible work: a
+        resumed item takes its handle time left (under ``restart`` a fresh draw), and a service that
+        may be preempted completes through a :class:`_Due` naming its visit (a stale one is ignored)."""
+        mode = self.modes[p].get(s)
+        work = self.remaining.pop(contact.id, None) if self.remaining else None
+        if work is None or mode == RESTART:
+            work = self.handle[s]()
+        end = now + work * prof
+        if mode:
+            ev = _Due()
+            ev.callbacks = (self._on_service_due,)
+            ev._value = (contact, contact.visit)
+            heappush(self.events, (end, NORMAL, next(self.event_ids), ev))
+            self.working[p][contact] = (end, prof)
+        else:
+            contact.callbacks = self.done
+            heappush(self.events, (end, NORMAL, next(self.event_ids), contact))
+
+    def _on_service_due(self, ev: _Due) -> None:
+        """An interruptible service's completion: done unless it was preempted (a newer visit)."""
+        contact, v = ev._value
+        if contact.visit == v:
+            del self.working[contact.pool][contact]
+            self._on_done(contact)
+
+    def _preempt(self, contact: Contact, s: int, st: StepPlan, now: float) -> bool:
+        """Front-stage ``contact`` entering step s finds no idle agent: in routing order, the first
+        pool with an agent on duty (not going off shift) working interruptible back-stage work gives
+        the agent who started such an item last to ``contact``; the item set aside waits again
+        (:meth:`_set_aside`). Whether it did."""
+        busy, staffed = self.busy, self.staffed
+        for p, prof in st.pools:
+            working = self.working[p]
+            if not working:
+                continue
+            ag = self.agents[p]
+            if ag is None:
+                if busy[p] > staffed[p]:  # someone is going off shift: nobody takes new work
+                    continue
+                victim = next(reversed(working))
+            else:
+                heads = self.heads[p]
+                victim = next((c for c in reversed(working) if ag.serving[c.visit] < heads), None)
+                if victim is None:
+                    continue
+                ag.idle.appendleft(ag.serving.pop(victim.visit))  # the one _start takes
+            end, vprof = working.pop(victim)
+            self._start(contact, s, p, prof, now)
+            self._set_aside(victim, p, end, vprof, now)
+            return True
+        return False
+
+    def _set_aside(self, c: Contact, p: int, end: float, prof: float, now: float) -> None:
+        """Preempt c's service by pool p (due at ``end``, handle-time factor ``prof``): its visit
+        ends ``preempted`` now; under ``resume`` it keeps its handle time left; a new visit of the
+        same step begins now, served at once by an idle agent if one can, else first in its lane
+        (keeping its queue-entry time, so it stays ahead of those waiting)."""
+        rec = self.rec
+        v = c.visit
+        rec.v_end[v] = now
+        rec.v_outcome[v] = PREEMPTED
+        s = c.step
+        if self.modes[p][s] == RESUME:
+            self.remaining[c.id] = (end - now) / prof
+        v = self.n_visits
+        self.n_visits = v + 1
+        c.visit = v
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
+        vc(c.id)
+        vs(s)
+        vp(-1)
+        vq(now)
+        vst(NAN)
+        ve(NAN)
+        vo(WAITING)
+        busy, staffed = self.busy, self.staffed
+        for q, qprof in self.steps[s].pools:
+            if busy[q] < staffed[q]:
+                busy[q] += 1
+                self._start(c, s, q, qprof, now)
+                return
+        self.queues[s][c.level].appendleft(c)
+        self.waiting[s] += 1
 
     # ----------------------------------------------------------------- returns
     def _retry(self, contact: Contact, now: float) -> None:
@@ -522,8 +710,13 @@ class Engine:
             self._at(r[1](), self._on_return, (c, contact.segment, attempt + 1))
 
     # ----------------------------------------------------------------- agents
-    def _release(self, p: int, now: float) -> None:
-        """An agent of pool p finished: leave if off shift, else take the next contact, else go idle."""
+    def _release(self, p: int, now: float, contact: Contact | None = None) -> None:
+        """An agent of pool p finished (serving ``contact``: needed for a pool of individuals): leave
+        if off shift, else take the next contact, else go idle."""
+        ag = self.agents[p]
+        if ag is not None:
+            self._release_agent(p, ag, ag.serving.pop(contact.visit), now)
+            return
         if self.busy[p] > self.staffed[p]:
             self.busy[p] -= 1
             return
@@ -531,6 +724,24 @@ class Engine:
         if picked is None:
             self.busy[p] -= 1
         else:
+            contact, s = picked
+            self._start(contact, s, p, self.proficiency[p][s], now)
+
+    def _release_agent(self, p: int, ag: Agents, k: int, now: float) -> None:
+        """Agent k of pool p (of individuals) finished: off duty, they leave; else they take the next
+        contact, or join the back of the idle line. ``busy[p]`` counts the busy agents on duty only,
+        so that busy < staffed still means that an agent on duty is idle."""
+        ag.working[k] = False
+        if k >= self.heads[p]:
+            return
+        picked = self._pick(p, now)
+        if picked is None:
+            self.busy[p] -= 1
+            ag.idle.append(k)
+            ag.since[k] = now
+        else:
+            # work waits only while no agent of the pool is idle: k, put first, is the one _start takes
+            ag.idle.appendleft(k)
             contact, s = picked
             self._start(contact, s, p, self.proficiency[p][s], now)
 
@@ -591,6 +802,9 @@ class Engine:
     def _on_staffing(self, ev: _Due) -> None:
         p, n = ev._value
         now = self.env._now
+        ag = self.agents[p]
+        if ag is not None:
+            self._roster(p, ag, n, now)
         self.heads[p] = n
         n *= self.concurrency[p]
         self.staffed[p] = n
@@ -601,6 +815,24 @@ class Engine:
             contact, s = picked
             self.busy[p] += 1
             self._start(contact, s, p, self.proficiency[p][s], now)
+
+    def _roster(self, p: int, ag: Agents, n: int, now: float) -> None:
+        """Pool p of individuals goes from ``heads[p]`` to n agents on duty: agents n.. go off (an idle
+        one leaves the idle line, a busy one finishes first and is no longer counted in ``busy[p]``);
+        agents ..n−1 come on (idle from now, or counted busy again if still finishing)."""
+        old = self.heads[p]
+        working = ag.working
+        for k in range(n, old):
+            if working[k]:
+                self.busy[p] -= 1
+            else:
+                ag.idle.remove(k)
+        for k in range(old, n):
+            if working[k]:
+                self.busy[p] += 1
+            else:
+                ag.idle.append(k)
+                ag.since[k] = now
 
     # ----------------------------------------------------------------- limits and end of run
     def _purge(self, now: float) -> None:
@@ -650,6 +882,17 @@ def _handle_times(plan: Plan, streams: Streams) -> list[Callable[[], float] | No
     A callback variant shares its entry step's sampler: the call back is the same work, and the
     n-th service at the step takes the n-th draw whether it is a callback or not."""
     out = [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None and st.kind != "callback"
+           else None for st in plan.steps]
+    for s, st in enumerate(plan.steps):
+        if st.kind == "callback":
+            out[s] = out[st.origin]
+    return out
+
+
+def _wrap_times(plan: Plan, streams: Streams) -> list[Callable[[], float] | None]:
+    """Wrap-up sampler of each step with wrap-up (None: none). A callback variant shares its entry
+    step's sampler, as for handle times."""
+    out = [streams.sampler(f"wrap/{st.name}", st.wrap.draw) if st.wrap is not None and st.kind != "callback"
            else None for st in plan.steps]
     for s, st in enumerate(plan.steps):
         if st.kind == "callback":

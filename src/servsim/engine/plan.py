@@ -23,6 +23,10 @@ EPS = 1e-9
 #: Capacity of an ``unlimited`` vendor or bots pool (a count no run can exhaust).
 UNLIMITED = 10**9
 
+#: ``StepPlan.choose``: how a contact entering a step picks among its pools with an idle agent
+FIRST_IDLE, RANDOM_IDLE, LONGEST_IDLE = 0, 1, 2
+_CHOOSE = {"priority": FIRST_IDLE, "random": RANDOM_IDLE, "longest_idle": LONGEST_IDLE}
+
 
 @dataclass(frozen=True)
 class Overflow:
@@ -83,9 +87,22 @@ class StepPlan:
     #: bots variants: route branches from this index on are finished bot work going on (possibly
     #: back to the same blueprint step as new work); a lower index is the exception route to people
     rework_from: int = 1 << 30
+    #: which pool with an idle agent takes an arriving contact, when several pools serve the step:
+    #: :data:`FIRST_IDLE` (routing order), :data:`RANDOM_IDLE` or :data:`LONGEST_IDLE`
+    choose: int = 0
+    #: people's wrap-up (after-contact work) after serving here: the agent stays busy, the contact
+    #: moves on (None: none)
+    wrap: _Dist | None = None
+    #: front stage, and a pool serving it has interruptible back-stage skills: an arrival finding
+    #: no idle agent may preempt one
+    preempts: bool = False
     #: callback rule per channel index at this (entry) step, None for a channel without one; None
     #: when no channel has one here
     callback: tuple[CallbackPlan | None, ...] | None = None
+
+
+#: ``PoolPlan.interruptible`` modes
+RESUME, RESTART = 1, 2
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,23 @@ class PoolPlan:
     #: first-contact resolution share
     resolution: float = 1.0
     unlimited: bool = False
+    #: agents are individuals (own proficiencies, or ``longest_idle`` routing between pools): the engine
+    #: tracks who is idle since when; ``n_agents`` is the largest on-duty headcount of the run
+    individual: bool = False
+    n_agents: int = 0
+    #: per-agent handle-time factors: drawn ("lognormal" or "gamma", mean 1, ``factor_cv``), or the
+    #: ``factor_list`` given (agent k gets entry k mod its length); neither: all 1
+    factor_dist: str = ""
+    factor_cv: float = 0.0
+    factor_list: tuple[float, ...] = ()
+    #: (step index, :data:`RESUME` or :data:`RESTART`) of the interruptible skills
+    interruptible: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def mean_factor(self) -> float:
+        """Mean per-agent handle-time factor over its ``n_agents`` agents: 1 unless listed."""
+        given, n = self.factor_list, self.n_agents
+        return sum(given[k % len(given)] for k in range(n)) / n if given and n else 1.0
 
 
 @dataclass(frozen=True)
@@ -164,6 +198,8 @@ class Plan:
     max_contacts: int = 1_000_000
     max_visits: int = 2_000_000
     max_visits_per_second: int = 1_000_000
+    #: some pool has an interruptible skill (the engine's preemption path is on)
+    preemption: bool = False
     #: head start (s) of each queue level, or None: strict priority (see schema ``Segment``)
     head_start: tuple[float, ...] | None = None
 
@@ -187,13 +223,19 @@ def compile_plan(s: Scenario) -> Plan:
     steps = _steps(s, names)
     channels = tuple(_channel(s, name, ch, names, steps) for name, ch in s.channels.items())
     steps = _with_callbacks(s, steps, channels)
+    staffing = _staffing(s)
+    most = [0] * len(s.pools)
+    for _, p, n in staffing:
+        most[p] = max(most[p], n)
+    # after the callback variants: a pool's queue groups hold them
+    pools = tuple(_pool(s, name, pool, steps, names, most[p]) for p, (name, pool) in enumerate(s.pools.items()))
     return Plan(
         scenario=s, start=h.start, end=_horizon_end(h), warmup_end=h.start + h.warmup,
         interval=h.interval, intervals_per_day=h.intervals_per_day, steps=steps,
-        pools=tuple(_pool(s, name, pool, steps, names) for name, pool in s.pools.items()),
+        pools=pools, preemption=any(pl.interruptible for pl in pools),
         channels=channels,
         segment_names=tuple(s.segments), segment_level=names.segment_level, n_levels=names.n_levels,
-        staffing=_staffing(s), paid=_staffing(s, paid=True), boundaries=_boundaries(h),
+        staffing=staffing, paid=_staffing(s, paid=True), boundaries=_boundaries(h),
         max_in_system=s.limits.max_in_system, max_contacts=s.limits.max_contacts,
         max_visits=s.limits.max_visits, max_visits_per_second=s.limits.max_visits_per_second,
         head_start=names.head_start,
@@ -281,11 +323,19 @@ def _steps(s: Scenario, names: _Names) -> tuple[StepPlan, ...]:
     return tuple(steps + variants)
 
 
+def _preempts(s: Scenario, step: str) -> bool:
+    """Whether arrivals at front-stage ``step`` may preempt: a pool serving it has an interruptible skill."""
+    return s.steps[step].stage == "front" and any(
+        step in p.skills and any(p.skill(k).interruptible is not None for k in p.skills)
+        for p in s.pools.values() if p.kind == "agents")
+
+
 def _people_step(s: Scenario, name: str, st: Step, me: int, route: _Route, bot_step: int, vendor_step: int,
                  balks: bool, names: _Names) -> StepPlan:
     """Blueprint step ``me`` as people work it, with its entry rules (bots and vendor variants)."""
     people = _people(s, name, names)
     overflow = _overflow(st, people, names)
+    choose = _CHOOSE[s.routing.idle_pools] if st.people and len(people) > 1 else FIRST_IDLE
     timed = balks or (overflow is not None and (overflow.queue_over is not None
                                                 or overflow.expected_wait_over is not None))
     return StepPlan(
@@ -293,7 +343,8 @@ def _people_step(s: Scenario, name: str, st: Step, me: int, route: _Route, bot_s
         route_cum=route[0], route_to=route[1], origin=me,
         bot_step=bot_step, bot_level=st.automation.level if st.automation is not None else 0.0,
         vendor_step=vendor_step, vendor_share=st.outsource.share if st.outsource is not None else 0.0,
-        overflow=overflow, timed=timed, rules=bot_step >= 0 or vendor_step >= 0,
+        overflow=overflow, timed=timed, rules=bot_step >= 0 or vendor_step >= 0, choose=choose,
+        wrap=st.wrap_up if st.people else None, preempts=_preempts(s, name),
     )
 
 
@@ -344,11 +395,24 @@ def _overflow(st: Step, people: tuple[tuple[int, float], ...], names: _Names) ->
     )
 
 
-def _pool(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...], names: _Names) -> PoolPlan:
+def _pool(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...], names: _Names,
+          most: int) -> PoolPlan:
+    """A pool's plan; ``most``: its largest on-duty headcount over the run."""
+    me = names.pools[name]
+    # longest_idle compares idle agents' idle-since times, so the pools it chooses between are individuals
+    chosen = any(st.choose == LONGEST_IDLE and any(p == me for p, _ in st.pools) for st in steps)
+    drawn, given = pool.agent_proficiency, pool.agent_proficiencies
+    # a roster needs a finite headcount (an ``unlimited`` pool stays a count)
+    individual = pool.kind == "agents" and not pool.unlimited and (pool.individual or chosen)
     return PoolPlan(
         name=name, queue_groups=_queue_groups(s, name, pool, steps, names), cost_per_hour=pool.cost_per_hour,
         kind=pool.kind, concurrency=pool.concurrency, slowdown=pool.concurrency_slowdown,
         resolution=pool.resolution, unlimited=pool.unlimited,
+        individual=individual, n_agents=most if individual else 0,
+        factor_dist=drawn.dist if drawn is not None else "", factor_cv=drawn.cv if drawn is not None else 0.0,
+        factor_list=tuple(given) if given is not None else (),
+        interruptible=tuple((names.steps[k], RESUME if pool.skill(k).interruptible == "resume" else RESTART)
+                            for k in pool.skills if pool.kind == "agents" and pool.skill(k).interruptible),
     )
 
 
@@ -421,9 +485,10 @@ def _with_callbacks(s: Scenario, steps: tuple[StepPlan, ...], channels: tuple[Ch
                     ) -> tuple[StepPlan, ...]:
     """The steps with a callback variant per channel with a callback rule (``<entry>@callback``, or
     ``<entry>@callback/<channel>`` when several channels with one enter the same step): served by
-    the entry step's people at the same proficiency, with its handle time and routing. The entry
-    step gets the rules by channel and is ``timed`` (offers read its queue length, which must be
-    exact, and wait for ``wait_over``)."""
+    the entry step's people at the same proficiency, with its handle time, wrap-up and routing
+    (never preempting: a callback waits for an agent to be free). The entry step gets the rules by
+    channel and is ``timed`` (offers read its queue length, which must be exact, and wait for
+    ``wait_over``)."""
     rules = [(c, ch.callback) for c, ch in enumerate(channels) if ch.callback is not None]
     if not rules:
         return steps
@@ -437,7 +502,7 @@ def _with_callbacks(s: Scenario, steps: tuple[StepPlan, ...], channels: tuple[Ch
         name = f"{st.name}@callback" if shared[e] == 1 else f"{st.name}@callback/{channels[c].name}"
         assert cb.step == len(out)
         out.append(StepPlan(name=name, front=st.front, handle=st.handle, pools=st.pools, route_cum=st.route_cum,
-                            route_to=st.route_to, kind="callback", origin=e))
+                            route_to=st.route_to, kind="callback", origin=e, wrap=st.wrap))
         by_channel = list(out[e].callback or (None,) * len(channels))
         by_channel[c] = cb
         out[e] = replace(out[e], callback=tuple(by_channel), timed=True)

@@ -16,7 +16,8 @@ wherever it likes. There are two:
   index are dicts of the rows not yet folded. When :data:`CHUNK` contacts have left, their rows and
   their visits' rows go, with numpy, into a compact :class:`Records` (contacts renumbered from 0)
   for the *sink* (:class:`Sink`), which folds it into per-cell sums and drops it. Pools' busy time
-  needs the number of busy slots at every instant: every service start and end up to that moment
+  needs the number of busy slots at every instant: every service start and busy end (the end of a
+  wrap-up, which may lie ahead: those of folded visits wait in ``pending``) up to that moment
   is handed over too, in time order — those of the folded visits from their rows, those of visits
   still live from the dicts — so nothing on the engine's path does more than with the log.
 
@@ -50,12 +51,21 @@ _WAITING = int(VisitOutcome.WAITING)
 CONTACT_COLUMNS = ("channel", "segment", "arrival", "exit", "outcome", "attempt")
 #: The per-visit columns, in the order the engine appends a new visit's row.
 VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome")
+#: Per-contact columns written by index only, for the few contacts a mechanism concerns, never
+#: appended: a row never written reads its :data:`SPARSE_FILL` value. ``offer``: a callback offer
+#: at the channel's entry step, 1 declined, 2 accepted (0: none; :mod:`servsim.engine.core`).
+SPARSE_CONTACT_COLUMNS = ("offer",)
+#: Per-visit columns written by index only, for some visits, never appended: a row never written
+#: reads its :data:`SPARSE_FILL` value. ``v_agent``: the agent (0-based in its pool) of a visit
+#: served by a pool of individual agents, so that headcount pools pay nothing per visit for it;
+#: ``v_free``: when the agent who served the visit is free again after its wrap-up, written only at
+#: steps with wrap-up.
+SPARSE_VISIT_COLUMNS = ("v_agent", "v_free")
+#: value and dtype of a sparse column's rows never written
+SPARSE_FILL: dict[str, tuple[float, type]] = {"offer": (0, np.int8), "v_agent": (-1, np.int32),
+                                              "v_free": (math.nan, np.float64)}
 #: Every column of a recorder, contacts first.
-COLUMNS = CONTACT_COLUMNS + VISIT_COLUMNS
-#: Per-contact columns written by index only, for the few contacts a mechanism concerns (no row
-#: is appended; a contact never written reads 0): ``offer`` — a callback offer, 1 declined, 2
-#: accepted (:mod:`servsim.engine.core`).
-SPARSE_COLUMNS = ("offer",)
+COLUMNS = CONTACT_COLUMNS + SPARSE_CONTACT_COLUMNS + VISIT_COLUMNS + SPARSE_VISIT_COLUMNS
 
 
 class Column(Protocol):
@@ -79,16 +89,27 @@ class Recorder(Protocol):
       (``channel`` first); a new visit one value to each of :data:`VISIT_COLUMNS` (``v_contact``
       first). They carry the row's starting values, so a recorder may ignore them and supply them
       itself: ``exit`` NaN, ``outcome`` IN_SYSTEM, ``v_pool`` -1, ``v_start`` and ``v_end`` NaN,
-      ``v_outcome`` WAITING;
+      ``v_outcome`` WAITING. :data:`SPARSE_CONTACT_COLUMNS` and :data:`SPARSE_VISIT_COLUMNS` are
+      never appended to (a row never written reads its :data:`SPARSE_FILL` value: 0, -1, NaN);
     * **writes** (``col[i] = x``) go only to rows already appended, of a contact that has not left
       (a visit's contact is its ``v_contact``);
+    * ``v_agent[v]`` (the agent, 0-based within its pool, of a pool of individual agents; never
+      written for a headcount pool) is written only when service starts, after ``v_outcome[v]``;
     * ``v_start[v] = now`` comes right after ``v_pool[v] = p``; ``v_end[v]`` of a started visit is
       written when its service ends. Both are written at the current simulated time, so service
       starts and ends come in time order. (An abandoned visit's ``v_end`` is its deadline.)
+    * ``v_free[v]``, the time the agent who served visit v is free again (the end of its wrap-up),
+      is written only for a served visit of a step with wrap-up, right after its service end
+      (``v_end[v]``, ``v_outcome[v]``) and at the same moment (before its contact can leave); it
+      is ≥ ``v_end[v]``, possibly after the current time. A pool's slot is busy from ``v_start`` to
+      ``v_free`` where written, else to ``v_end``: busy ends are in time order only without
+      wrap-up. A visit ends ``preempted`` (interruptible back-stage work set aside for front-stage
+      work) like a service end: its ``v_end`` is written at the current time;
     * :meth:`left` is called once per contact that leaves, after its ``exit``, its ``outcome`` (not
       IN_SYSTEM) and its visits' last writes; contacts still present at the end never leave;
-    * a sparse column (:data:`SPARSE_COLUMNS`, a mapping) gets no appends; it is written by index
-      (``offer[cid] = code``) for a contact that has not left;
+    * ``offer[c]`` (a callback offer: 1 declined, 2 accepted) is written only while contact c waits
+      at its channel's entry step; an accepted offer is followed by the end of that visit
+      (``v_end`` = now, ``v_outcome`` CALLBACK) and the append of its callback visit;
     * the engine never reads a column (no ``col[i]``, no ``len(col)``) and never rebinds one;
     * :meth:`close` is called once, at the end of the run, after every other call.
     """
@@ -121,6 +142,10 @@ class Recorder(Protocol):
     def v_outcome(self) -> Column: ...
     @property
     def offer(self) -> Column: ...
+    @property
+    def v_agent(self) -> Column: ...
+    @property
+    def v_free(self) -> Column: ...
 
     def left(self, cid: int) -> None:
         """Contact ``cid`` has left: none of its rows, nor its visits' rows, will be written again."""
@@ -133,7 +158,8 @@ class Recorder(Protocol):
 class Records:
     """The per-contact log of one run: raw columns as plain arrays (they pickle across processes).
 
-    A :class:`Recorder` that keeps every row; ``v_contact`` is a row of the contact columns."""
+    A :class:`Recorder` that keeps every row; ``v_contact`` is a row of the contact columns; the
+    sparse ``offer``, ``v_agent`` and ``v_free`` are dicts of the rows written."""
 
     # per contact
     channel: array = field(default_factory=lambda: array("h"))
@@ -150,8 +176,12 @@ class Records:
     v_start: array = field(default_factory=lambda: array("d"))
     v_end: array = field(default_factory=lambda: array("d"))
     v_outcome: array = field(default_factory=lambda: array("b"))
-    # sparse: contact id -> code, for the contacts concerned only (SPARSE_COLUMNS)
+    #: sparse: contact id -> callback offer code, for contacts offered a callback
     offer: dict[int, int] = field(default_factory=dict)
+    #: sparse: visit id -> agent, for visits served by individual agents
+    v_agent: dict[int, int] = field(default_factory=dict)
+    #: sparse: visit id -> when its agent was free again, for visits at steps with wrap-up
+    v_free: dict[int, float] = field(default_factory=dict)
     # run status
     end_time: float = 0.0
     stopped: str = ""
@@ -165,11 +195,26 @@ class Records:
 
 
 def as_numpy(rec: Records) -> dict[str, np.ndarray]:
-    """Zero-copy numpy views of the record columns."""
+    """Zero-copy numpy views of the record columns (the sparse ones filled out: -1 or NaN where not
+    written)."""
     out = {}
-    for name in COLUMNS:
+    for name in CONTACT_COLUMNS + VISIT_COLUMNS:
         col = getattr(rec, name)
         out[name] = np.frombuffer(col, dtype=col.typecode) if len(col) else np.array([], dtype=col.typecode)
+    for names, n in ((SPARSE_CONTACT_COLUMNS, len(rec.arrival)), (SPARSE_VISIT_COLUMNS, len(rec.v_contact))):
+        for name in names:
+            out[name] = _sparse(getattr(rec, name), n, *SPARSE_FILL[name])
+    return out
+
+
+def _sparse(col: dict, n: int, fill: float = -1, dtype: type = np.int32) -> np.ndarray:
+    """A sparse column (row -> value) as an array of ``n`` rows, ``fill`` where not written (a
+    read-only view of one value, taking no memory, when no row was written)."""
+    if not col:
+        return np.broadcast_to(dtype(fill), (n,))
+    out = np.full(n, fill, dtype=dtype)
+    out[np.fromiter(col.keys(), dtype=np.int64, count=len(col))] = np.fromiter(col.values(), dtype=dtype,
+                                                                             count=len(col))
     return out
 
 
@@ -218,8 +263,8 @@ class LiveRows:
     ``v_contact``, ``v_step``, ``v_queued``) are the same ``array.array`` columns as the log's, holding
     the rows from ``cbase`` (contacts) and ``vbase`` (visits) on, so appending costs what it costs
     with the log. The columns written by index (``exit``, ``outcome``, ``v_pool``, ``v_start``,
-    ``v_end``, ``v_outcome``) are dicts of the rows written and not yet folded. When ``chunk``
-    contacts have left, :meth:`fold` takes their rows with numpy (a contact's visits are found by one
+    ``v_end``, ``v_outcome`` and the sparse ``offer``, ``v_agent``, ``v_free``) are dicts of the rows
+    written and not yet folded. When ``chunk`` contacts have left, :meth:`fold` takes their rows with numpy (a contact's visits are found by one
     :func:`numpy.isin` over the visits window), hands them over as a compact :class:`Records`
     (contacts renumbered from 0), then drops the rows no contact present needs: rows before the
     newest :data:`BATCH` contacts of contacts still present (a long wait, a backlog) move to small
@@ -243,7 +288,11 @@ class LiveRows:
         self.v_start = _Indexed()
         self.v_end = _Indexed()
         self.v_outcome = _Indexed()
-        self.offer: dict[int, int] = {}
+        self.offer = _Indexed()
+        self.v_agent = _Indexed()
+        self.v_free = _Indexed()
+        #: busy ends (``v_free``) after the pool events handed over, of visits already folded
+        self.pending = (np.zeros(0), np.zeros(0, dtype=np.int64))
         #: pool events (service starts and ends) before this time have been handed to the sink
         self.events_until = -math.inf
         #: appended rows of contacts still present from before ``cbase``: cid -> (channel, segment,
@@ -297,21 +346,30 @@ class LiveRows:
         time order: everything up to the latest one seen is complete (an abandonment may be written
         after its deadline, but it is no pool event). The events handed over are those of the folded
         visits and of live visits from ``events_until`` on, up to that latest time."""
-        ids = np.unique(np.array(self.gone, dtype=np.int64))
+        # sorted; at the end a held contact that left is in ``gone`` twice
+        ids = np.sort(np.fromiter(self.gone, dtype=np.int64, count=len(self.gone)))
+        if final and len(ids):
+            ids = ids[np.r_[True, ids[1:] != ids[:-1]]]
         self.gone.clear()
         since = self.events_until
         chunk = self._chunk(ids, end_time if final else NAN)  # takes its visits out of the dicts
         if len(ids):
             self.sink.contacts(chunk)
-        times, codes = _chunk_events(chunk, since)
+        times, codes, latest = _chunk_events(chunk, since)
         if final:
             until = end_time
         else:
-            live_t, live_c = self._dict_events(since)
-            until = max(since, float(times.max()) if len(times) else -math.inf,
-                        float(live_t.max()) if len(live_t) else -math.inf)
+            live_t, live_c, live_latest = self._dict_events(since)
+            until = max(since, latest, live_latest)
             later = live_t >= until  # the latest moment may have more events to come: next time
             times, codes = np.concatenate([times, live_t[~later]]), np.concatenate([codes, live_c[~later]])
+        if len(self.pending[0]) or (len(times) and times.max() > until):
+            # wrap-ups ending after the latest moment seen: folded visits' ones wait here (at the
+            # end of the run, those still running are not busy ends)
+            times, codes = np.concatenate([self.pending[0], times]), np.concatenate([self.pending[1], codes])
+            ahead = times > until
+            self.pending = (times[ahead], codes[ahead]) if not final else (times[:0], codes[:0])
+            times, codes = times[~ahead], codes[~ahead]
         if until > -math.inf:
             order = np.argsort(times, kind="stable")
             self.sink.busy(times[order], codes[order], until)
@@ -319,22 +377,30 @@ class LiveRows:
         if not final:
             self._compact()
 
-    def _dict_events(self, since: float) -> tuple[np.ndarray, np.ndarray]:
-        """Service starts (code = pool) and ends (~pool) at or after ``since`` of visits not folded."""
-        pool = self.v_pool
+    def _dict_events(self, since: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """Service starts (code = pool) and busy ends (~pool: ``v_free`` where written, else
+        ``v_end``) at or after ``since`` of visits not folded, and the latest start or end time
+        written (-inf if none): the current moment."""
+        pool, free = self.v_pool, self.v_free
         times, codes = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
-        for col, start in ((self.v_start, True), (self.v_end, False)):
+        latest = -math.inf
+        for col, start in ((self.v_start, True), (self.v_end, False), (free, False)):
             if not col:
                 continue
             vids = np.fromiter(col.keys(), dtype=np.int64, count=len(col))
             t = np.fromiter(col.values(), dtype=np.float64, count=len(col))
             keep = t >= since
             vids, t = vids[keep], t[keep]
+            if col is not free and len(t):
+                latest = max(latest, float(t.max()))
+            if col is self.v_end and free:  # the slot is busy until the wrap-up ends
+                mine = np.fromiter(map(free.__contains__, vids.tolist()), dtype=bool, count=len(vids))
+                vids, t = vids[~mine], t[~mine]
             p = np.fromiter(map(pool.get, vids.tolist(), repeat(-1)), dtype=np.int64, count=len(vids))
             started = p >= 0  # an abandoned visit's end is no pool event
             times.append(t[started])
             codes.append(p[started] if start else ~p[started])
-        return np.concatenate(times), np.concatenate(codes)
+        return np.concatenate(times), np.concatenate(codes), latest
 
     def _chunk(self, ids: np.ndarray, end_time: float) -> Records:
         """The rows of contacts ``ids`` (sorted) and of their visits, as a compact :class:`Records`."""
@@ -364,29 +430,22 @@ class LiveRows:
             v_queued = np.concatenate([np.array([e[3] for e in extra], dtype=np.float64), v_queued])
             order = np.argsort(v_id, kind="stable")  # a contact's visits in the order they began
             v_id, v_cid, v_step, v_queued = v_id[order], v_cid[order], v_step[order], v_queued[order]
-        vids = v_id.tolist()
-        cid_list = ids.tolist()
         return Records(
             channel=_column("h", cols["channel"]), segment=_column("h", cols["segment"]),
             arrival=_column("d", cols["arrival"]),
-            exit=array("d", map(self.exit.pop, cid_list, repeat(NAN))),
-            outcome=array("b", map(self.outcome.pop, cid_list, repeat(_IN_SYSTEM))),
+            exit=_column("d", _take(self.exit, ids, NAN, np.float64)),
+            outcome=_column("b", _take(self.outcome, ids, _IN_SYSTEM, np.int8)),
             attempt=_column("b", cols["attempt"]),
             v_contact=_column("i", np.searchsorted(ids, v_cid)), v_step=_column("h", v_step),
-            v_pool=array("h", map(self.v_pool.pop, vids, repeat(-1))), v_queued=_column("d", v_queued),
-            v_start=array("d", map(self.v_start.pop, vids, repeat(NAN))),
-            v_end=array("d", map(self.v_end.pop, vids, repeat(NAN))),
-            v_outcome=array("b", map(self.v_outcome.pop, vids, repeat(_WAITING))),
-            offer=self._sparse(self.offer, cid_list),
+            v_pool=_column("h", _take(self.v_pool, v_id, -1, np.int16)), v_queued=_column("d", v_queued),
+            v_start=_column("d", _take(self.v_start, v_id, NAN, np.float64)),
+            v_end=_column("d", _take(self.v_end, v_id, NAN, np.float64)),
+            v_outcome=_column("b", _take(self.v_outcome, v_id, _WAITING, np.int8)),
+            v_agent=_rows_written(_take(self.v_agent, v_id, -1, np.int32)),
+            v_free=_rows_written(_take(self.v_free, v_id, NAN, np.float64)),
+            offer=_rows_written(_take(self.offer, ids, 0, np.int8), 0) if self.offer else {},
             end_time=end_time,
         )
-
-    @staticmethod
-    def _sparse(col: dict[int, int], cid_list: list[int]) -> dict[int, int]:
-        """The rows of contacts ``cid_list`` in sparse column ``col``, renumbered as in the chunk, taken out."""
-        if not col:
-            return {}
-        return {i: col.pop(cid) for i, cid in enumerate(cid_list) if cid in col}
 
     def _compact(self) -> None:
         """Drop the window's rows before the newest :data:`BATCH` contacts: folded ones go, those of
@@ -422,11 +481,58 @@ class LiveRows:
 
 
 
-def _chunk_events(chunk: Records, since: float) -> tuple[np.ndarray, np.ndarray]:
-    """Service starts (code = pool) and ends (~pool) at or after ``since`` of a chunk's visits (the
-    earlier ones were handed over while those visits were live)."""
+def _positions(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each of ``keys`` in ``ids`` (sorted, unique), -1 where absent: by direct address
+    when the ids are dense (as a chunk's are), else by binary search."""
+    if not len(ids):
+        return np.full(len(keys), -1, dtype=np.int64)
+    lo, span = int(ids[0]), int(ids[-1] - ids[0]) + 1
+    if span <= 4 * len(ids) + 4096:
+        slot = np.full(span + 1, -1, dtype=np.int64)  # the last entry: keys outside the ids' range
+        slot[ids - lo] = np.arange(len(ids))
+        rel = keys - lo
+        return slot[np.where((rel >= 0) & (rel < span), rel, span)]
+    pos = np.minimum(np.searchsorted(ids, keys), len(ids) - 1)
+    return np.where(ids[pos] == keys, pos, -1)
+
+
+def _rows_written(values: np.ndarray, fill: float = -1) -> dict:
+    """A sparse column of a chunk from its values by row (``fill``, -1 or NaN: not written; the
+    values written are above the fill)."""
+    rows = np.flatnonzero(values > fill) if fill == fill else np.flatnonzero(values >= 0)  # NaN compares false
+    return dict(zip(rows.tolist(), values[rows].tolist()))
+
+
+def _take(col: _Indexed, ids: np.ndarray, fill: float, dtype: type) -> np.ndarray:
+    """The values of an indexed column at rows ``ids`` (sorted, unique; ``fill`` where a row was
+    never written), taken out of the column. The column is read whole, in one pass from C, and
+    refilled with the rows it keeps (those of contacts still present: few)."""
+    n = len(col)
+    out = np.full(len(ids), fill, dtype=dtype)
+    if not n:
+        return out
+    keys = np.fromiter(col.keys(), dtype=np.int64, count=n)
+    values = np.fromiter(col.values(), dtype=dtype, count=n)
+    pos = _positions(ids, keys)
+    mine = pos >= 0
+    out[pos[mine]] = values[mine]
+    col.clear()
+    if not mine.all():
+        col.update(zip(keys[~mine].tolist(), values[~mine].tolist()))
+    return out
+
+
+def _chunk_events(chunk: Records, since: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Service starts (code = pool) and busy ends (~pool: ``v_free`` where written, else ``v_end``)
+    at or after ``since`` of a chunk's visits (the earlier ones were handed over while those visits
+    were live), and the latest start or end at or after ``since`` (-inf if none)."""
     start, end = _view(chunk.v_start), _view(chunk.v_end)
     pool = _view(chunk.v_pool).astype(np.int64)
     s = (pool >= 0) & (start >= since)
     e = (pool >= 0) & (end >= since)  # NaN (not ended) compares false
-    return np.concatenate([start[s], end[e]]), np.concatenate([pool[s], ~pool[e]])
+    latest = max(float(start[s].max()) if s.any() else -math.inf, float(end[e].max()) if e.any() else -math.inf)
+    if chunk.v_free:
+        free = _sparse(chunk.v_free, len(end), math.nan, np.float64)
+        end = np.where(np.isnan(free), end, free)
+        e = (pool >= 0) & (end >= since)
+    return np.concatenate([start[s], end[e]]), np.concatenate([pool[s], ~pool[e]]), latest

@@ -22,9 +22,13 @@ floating-point additions (relative differences around 1e-15), except wait percen
   the exact value; in the ``intervals`` table they are NaN.
 
 Pools: each pool's busy-slot count is integrated exactly between its change points (service starts
-and ends, staffing changes, interval boundaries, the warm-up end): ``staffed_s`` = ∫ on-duty
+and busy ends — the end of the wrap-up where a step has one, else the service end —, staffing
+changes, interval boundaries, the warm-up end): ``staffed_s`` = ∫ on-duty
 headcount, ``busy_s`` = ∫ busy, ``paid_s`` = ∫ max(scheduled headcount, busy), per interval and over
-exactly [warm-up end, end of run] (``pool_summary``).
+exactly [warm-up end, end of run] (``pool_summary``). Pools of individual agents also get per-agent
+sums over that window (the ``agents`` table): busy_s = Σ over the agent's visits of their service
+time inside the window, staffed_s = ∫ 1[on-duty headcount > k] dt for agent k, served = visits
+finished in it; their sums over a pool's agents are the pool's busy_s, staffed_s and served.
 
 Little's law: L = Σ over visits of their time in the window [warm-up end, end] / τ; λ and W from
 the contacts that arrived in the window (arrivals at exactly the end are outside it).
@@ -53,7 +57,7 @@ SUMS = ("offered", "answered", "handled", "abandoned", "in_system", "balked", "c
         "unresolved", "retrials", "answered_wait_sum", "known", "known_wait_sum", "known_waited",
         "abandoned_waited", "handled_lead_sum", "handles", "handle_sum", "scored", "score_sum", "satisfied",
         "sl_within_own", "sl_ab_within_own", "sl_young_own", "sl_within_target", "sl_ab_within_target",
-        "sl_young_target", "cb_offered", "cb_accepted", "cb_called", "cb_wait_sum")
+        "sl_young_target", "wrap_sum", "preempted", "cb_offered", "cb_accepted", "cb_called", "cb_wait_sum")
 _J = {name: j for j, name in enumerate(SUMS)}
 _SL = ("sl_within", "sl_ab_within", "sl_young")
 
@@ -171,14 +175,17 @@ def contact_inputs(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def contact_sums(c: Mapping[str, np.ndarray], handles: np.ndarray, handle_sum: np.ndarray, own_t: np.ndarray,
                  target_t: float, satisfaction: Satisfaction | None,
-                 channel_names: Sequence[str]) -> Iterator[tuple[int, np.ndarray]]:
+                 channel_names: Sequence[str], wrap_sum: np.ndarray | None = None,
+                 preempted: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """(column of :data:`SUMS`, its value per contact), one column at a time, so that folding adds
     each into its cells before the next is made (a whole ``float64[n, len(SUMS)]`` block would
     be the largest thing a run allocates). ``c``: the contacts' columns as
     :func:`servsim.metrics.records.contact_columns` gives them (codes for labels); ``handles``/
     ``handle_sum``: number and total handle time of each contact's completed service visits;
     ``own_t``: each contact's service-level threshold; ``satisfaction``: the proxy's settings
-    (None: no scores); ``channel_names``: what ``c["channel"]`` indexes."""
+    (None: no scores); ``channel_names``: what ``c["channel"]`` indexes; ``wrap_sum``: total
+    wrap-up time after each contact's completed service visits; ``preempted``: its preempted visits
+    (None: none)."""
     outcome, answered, wait = c["outcome"], c["answered"].astype(bool), c["wait_s"]
     n = len(outcome)
     handled = outcome == Outcome.HANDLED
@@ -206,6 +213,10 @@ def contact_sums(c: Mapping[str, np.ndarray], handles: np.ndarray, handle_sum: n
     yield j["handled_lead_sum"], np.where(handled, c["lead_time_s"], 0.0)
     yield j["handles"], handles
     yield j["handle_sum"], handle_sum
+    if wrap_sum is not None:
+        yield j["wrap_sum"], wrap_sum
+    if preempted is not None:
+        yield j["preempted"], preempted
     if satisfaction is not None:
         scores = satisfaction_scores(outcome, wait, c["channel"], channel_names, satisfaction,
                                      c["resolved"].astype(bool), c.get("bot_s"))
@@ -251,11 +262,18 @@ def _timeline(changes: tuple[tuple[float, int, int], ...], pool: int) -> tuple[n
 
 
 def busy_events(rec: Records) -> tuple[np.ndarray, np.ndarray]:
-    """Service starts (code = pool) and ends (code = ~pool) of a log's started visits, in time order."""
+    """Service starts (code = pool) and busy ends (code = ~pool) of a log's started visits, in time
+    order. A slot is busy until its wrap-up ends (``v_free``) where there is one, else until the
+    service ends; a wrap-up still running at the end of the run has no busy end."""
     a = as_numpy(rec)
     started = ~np.isnan(a["v_start"])
-    ended = started & ~np.isnan(a["v_end"])
-    t = np.concatenate([a["v_start"][started], a["v_end"][ended]])
+    end = a["v_end"]
+    free = a["v_free"]
+    wrapped = ~np.isnan(free)
+    if wrapped.any():
+        end = np.where(wrapped, np.where(free <= rec.end_time, free, np.nan), end)
+    ended = started & ~np.isnan(end)
+    t = np.concatenate([a["v_start"][started], end[ended]])
     pool = a["v_pool"].astype(np.int64)
     code = np.concatenate([pool[started], ~pool[ended]])
     order = np.argsort(t, kind="stable")
@@ -265,8 +283,14 @@ def busy_events(rec: Records) -> tuple[np.ndarray, np.ndarray]:
 class CellSums:
     """The per-cell sums of one run (module docstring), and its tables built from them."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, factors: Sequence[Sequence[float] | None] | None = None) -> None:
         self.plan = plan
+        #: pools of individual agents: their agents' handle-time factors (:func:`agent_factors`) and
+        #: per-agent busy seconds and visits finished after the warm-up end
+        self.agent_pools = [p for p, pl in enumerate(plan.pools) if pl.individual]
+        self.factors = factors if factors is not None else [None] * len(plan.pools)
+        self.agent_busy = {p: np.zeros(plan.pools[p].n_agents) for p in self.agent_pools}
+        self.agent_served = {p: np.zeros(plan.pools[p].n_agents, dtype=np.int64) for p in self.agent_pools}
         self.n_ch = len(plan.channels)
         self.n_seg = len(plan.segment_names)
         self.bounds = np.asarray(plan.boundaries, dtype=float)
@@ -303,6 +327,9 @@ class CellSums:
         self.busy_s = np.zeros((n_pools, self.n_int))
         self.paid_s = np.zeros((n_pools, self.n_int))
         self.served = np.zeros((n_pools, self.n_int), dtype=np.int64)
+        #: wrap-up seconds per pool per interval of the service end, and after the warm-up end
+        self.wrap_s = np.zeros((n_pools, self.n_int))
+        self.wrap_post = np.zeros(n_pools)
         #: per pool: staffed, busy, paid agent-seconds and visits served after the warm-up end
         self.post = np.zeros((n_pools, 4))
         self.carry = np.zeros(n_pools)
@@ -330,13 +357,24 @@ class CellSums:
         :func:`records.visit_columns` give them) to the cells, Little's sums and (unless the exact
         waits are at hand) the wait histogram."""
         n = len(c["outcome"])
-        served = v["outcome"] == VisitOutcome.SERVED
+        outcome = v["outcome"]
+        served = outcome == VisitOutcome.SERVED
         vc = v["contact"][served]
         handles = np.bincount(vc, minlength=n)[:n]
-        handle_sum = np.bincount(vc, weights=v["handle_s"][served], minlength=n)[:n]
+        preempted = outcome == VisitOutcome.PREEMPTED
+        pre = preempted.any()
+        # a preempted service's time counts in the handle time of the item, not as a visit served
+        worked = served | preempted if pre else served
+        handle_sum = np.bincount(v["contact"][worked], weights=v["handle_s"][worked], minlength=n)[:n]
+        wrapped = served & ~np.isnan(v["wrap_s"])
+        wrap = wrapped.any()
         channel, segment = c["channel"], c["segment"]
         columns = contact_sums(c, handles, handle_sum, self.own_t[channel], self.target_t, self.satisfaction,
-                               self.channel_names)
+                               self.channel_names,
+                               _sums(v["contact"][wrapped], v["wrap_s"][wrapped], n) if wrap else None,
+                               _sums(v["contact"][preempted], np.ones(int(preempted.sum())), n) if pre else None)
+        if wrap or pre:
+            self._fold_pools(v, wrapped, preempted)
         warm = c["warmup"]
         interval = c["interval"]
         slot = np.where(warm & (interval >= self.warm_slot), self.n_int, interval)
@@ -349,6 +387,51 @@ class CellSums:
             self.hist += np.bincount(cell, minlength=self.hist.size).reshape(self.hist.shape)
         self._fold_littles(c, v, end_time)
         self._fold_waiting(group, v)
+        if self.agent_pools:
+            self._fold_agents(v)
+
+    def _fold_agents(self, visits: Mapping[str, np.ndarray]) -> None:
+        """Add each visit served by an individual agent to that agent's busy seconds after the warm-up
+        end (its service time in [warm-up end, end]) and, finished after it, to its visits served."""
+        agent = visits["agent"]
+        mine = agent >= 0
+        if not mine.any():
+            return
+        warm = self.plan.warmup_end
+        k, pool = agent[mine], visits["pool"][mine]
+        start = visits["start_s"][mine]
+        end = start + visits["handle_s"][mine]  # a visit in service at the end of the run: to the end
+        done = visits["outcome"][mine] == VisitOutcome.SERVED
+        free = visits["free_s"][mine]
+        if not np.isnan(free).all():  # busy until the wrap-up ends (or the horizon does)
+            wrapped = ~np.isnan(free)
+            done &= ~wrapped | (free <= self.plan.end)
+            end = np.where(wrapped, np.minimum(free, self.plan.end), end)
+        busy = np.clip(end - np.maximum(start, warm), 0.0, None)
+        done &= end >= warm
+        for p in self.agent_pools:
+            at = pool == p
+            n = len(self.agent_busy[p])
+            self.agent_busy[p] += np.bincount(k[at], weights=busy[at], minlength=n)[:n]
+            self.agent_served[p] += np.bincount(k[at & done], minlength=n)[:n]
+
+    def _fold_pools(self, v: Mapping[str, np.ndarray], wrapped: np.ndarray, preempted: np.ndarray) -> None:
+        """Per pool and reporting interval of the service end: wrap-up seconds begun (``wrap_s``), and
+        preempted services taken out of ``served`` (their end is a busy end, not a visit finished)."""
+        bounds, n_int, warm = self.bounds, self.n_int, self.plan.warmup_end
+        for mask, sign in ((wrapped, 0), (preempted, -1)):
+            if not mask.any():
+                continue
+            p, end = v["pool"][mask], v["end_s"][mask]
+            k = np.clip(np.searchsorted(bounds, end, side="right") - 1, 0, n_int - 1)
+            after = end >= warm
+            if sign:
+                np.add.at(self.served, (p, k), -1)
+                np.add.at(self.post[:, 3], p[after], -1)
+            else:
+                w = v["wrap_s"][mask]
+                np.add.at(self.wrap_s, (p, k), w)
+                np.add.at(self.wrap_post, p[after], w[after])
 
     def _fold_waiting(self, group: np.ndarray, visits: Mapping[str, np.ndarray]) -> None:
         """Add each visit's time waiting in queue — from queue entry to service start, abandonment or
@@ -587,6 +670,7 @@ class CellSums:
             "staffed_s": self.staffed_s.ravel(), "busy_s": self.busy_s.ravel(), "paid_s": self.paid_s.ravel(),
             "served": self.served.ravel(), "day": (start // DAY).astype(np.int64) + 1,
             "occupancy": _occupancy(self.busy_s.ravel(), self.paid_s.ravel(), unlimited),
+            "wrap_s": self.wrap_s.ravel(),
         })
 
     def pool_totals(self, replication: int | None = None, served: bool = True) -> pd.DataFrame:
@@ -603,6 +687,40 @@ class CellSums:
         of run], in plan order (what costs are charged on)."""
         return self.post[:, 2], self.post[:, 1], self.post[:, 3]
 
+    def agents(self, replication: int | None = None) -> pd.DataFrame:
+        """One row per agent of each pool of individual agents, over exactly [warm-up end, end of run]:
+        ``pool``, ``agent`` (0-based, in order of coming on duty), ``proficiency`` (its own handle-time factor),
+        ``staffed_s`` (on duty: ∫ 1[headcount > agent] dt), ``busy_s``, ``served`` and
+        ``agent_occupancy`` = busy_s / staffed_s (NaN if never on duty; above 1 when an agent going
+        off finishes a contact past the end of their duty). Empty without such pools."""
+        plan = self.plan
+        parts = []
+        for p in self.agent_pools:
+            n = plan.pools[p].n_agents
+            factors = self.factors[p]
+            busy, staffed = self.agent_busy[p], self._agent_staffed(p, n)
+            parts.append({
+                "pool": np.full(n, p, dtype=np.int64), "agent": np.arange(n, dtype=np.int64),
+                "proficiency": np.asarray(factors if factors is not None else np.full(n, np.nan), dtype=float),
+                "staffed_s": staffed, "busy_s": busy, "served": self.agent_served[p],
+                "agent_occupancy": _agent_occupancy(busy, staffed),
+            })
+        keys = ["pool", "agent", *columns("agents")]
+        cols = {k: np.concatenate([part[k] for part in parts]) if parts
+                else np.zeros(0, dtype=np.int64 if k in ("pool", "agent", "served") else float) for k in keys}
+        cols["pool"] = pd.Categorical.from_codes(cols["pool"], categories=[p.name for p in plan.pools])
+        return pd.DataFrame({**_lead(replication, len(cols["agent"])), **cols})
+
+    def _agent_staffed(self, p: int, n: int) -> np.ndarray:
+        """Seconds each of pool p's first n agents was on duty in [warm-up end, end of run]: agent k
+        is on duty while the on-duty headcount is above k."""
+        t, heads = self.levels[p][0], self.levels[p][1].astype(np.int64)
+        lo, hi = self.plan.warmup_end, self.t_from
+        length = np.clip(np.minimum(np.r_[t[1:], hi], hi) - np.maximum(t, lo), 0.0, None)
+        # w[m]: time at headcount m; agent k is on duty at every headcount above k
+        w = np.bincount(np.clip(heads, 0, n), weights=length, minlength=n + 1)
+        return np.cumsum(w[::-1])[::-1][1:n + 1] if n else np.zeros(0)
+
     def pool_total_columns(self, replication: int | None = None) -> dict[str, object]:
         """The columns of :meth:`pool_totals`, by name."""
         plan = self.plan
@@ -612,6 +730,7 @@ class CellSums:
             "staffed_s": self.post[:, 0], "busy_s": self.post[:, 1], "paid_s": self.post[:, 2],
             "served": self.post[:, 3].astype(np.int64),
             "occupancy": _occupancy(self.post[:, 1], self.post[:, 2], np.array([p.unlimited for p in plan.pools])),
+            "wrap_s": self.wrap_post,
         }
 
 
@@ -620,6 +739,11 @@ def summary_frame(cols: dict[str, object]) -> pd.DataFrame:
     ``segment``, then the registry's summary columns present, in declaration order."""
     return pd.DataFrame({name: cols[name] for name in ("replication", "channel", "segment", *columns("summary"))
                          if name in cols})
+
+
+def _sums(ids: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Per-contact sums of ``weights`` over rows of contacts ``ids`` (0..n-1)."""
+    return np.bincount(ids, weights=weights, minlength=n)[:n]
 
 
 def _lead(replication: int | None, n: int) -> dict[str, np.ndarray]:
@@ -633,6 +757,12 @@ def _level(t: np.ndarray, n: np.ndarray, grid: np.ndarray) -> np.ndarray:
         return np.zeros(len(grid))
     idx = np.searchsorted(t, grid, side="right") - 1
     return np.where(idx >= 0, n[np.maximum(idx, 0)], 0.0)
+
+
+def _agent_occupancy(busy: np.ndarray, staffed: np.ndarray) -> np.ndarray:
+    """busy / staffed; NaN where the agent was never on duty."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(staffed > 0, busy / np.where(staffed > 0, staffed, 1.0), np.nan)
 
 
 def _occupancy(busy: np.ndarray, paid: np.ndarray, unlimited: np.ndarray) -> np.ndarray:

@@ -17,8 +17,13 @@ absolute = seconds after midnight of day 1).
   served by bots only. A caller who accepted a callback counts as ``answered`` at the acceptance:
   ``wait_s`` is their time on hold;
 * ``visits`` — one row per step visit: ``contact, step, pool, queued_s, start_s, end_s, outcome``
-  (served | abandoned | waiting | in_service | callback: the caller accepted a callback and hung
-  up), ``wait_s``, ``handle_s``.
+  (served | abandoned | waiting | in_service | preempted | callback: the caller accepted a callback
+  and hung up), ``wait_s``, ``handle_s``, ``agent`` (for a pool of individual agents, the agent who
+  served the visit, 0-based in order of coming on duty; -1 otherwise), ``free_s`` (when the agent
+  was free again after a wrap-up; NaN without one) and ``wrap_s`` (free_s − end_s). A preempted
+  visit (interruptible back-stage work set aside for front-stage work) ends at the preemption, its
+  ``handle_s`` the time worked on it; the item waits again in a new visit of the same step, queued
+  at that moment.
 
 The engine's outcome codes and the tables' are :mod:`servsim.outcomes`. Every KPI is defined in
 :mod:`servsim.metrics.registry` and computed from per-cell sums in :mod:`servsim.metrics.cells`.
@@ -75,6 +80,9 @@ def visit_columns(plan: Plan, rec: Records) -> dict[str, np.ndarray]:
         "outcome": a["v_outcome"].astype(np.int64),
         "wait_s": wait,
         "handle_s": handle,
+        "agent": a["v_agent"],  # int32; a view taking no memory when no pool has individual agents
+        "free_s": a["v_free"],
+        "wrap_s": a["v_free"] - a["v_end"],
     }
 
 
@@ -129,10 +137,7 @@ def contact_columns(plan: Plan, rec: Records, v: dict[str, np.ndarray] | None = 
     bot_time = _sums(vc[before], (v_handle + v_wait)[before], n)
     vendor_pools = np.array([p.kind == "vendor" for p in plan.pools] + [False], dtype=bool)
     outsourced = np.bincount(vc[served & vendor_pools[v["pool"]]], minlength=n)[:n] > 0
-    offer = np.zeros(n, dtype=np.int64)
-    if rec.offer:
-        offer[np.fromiter(rec.offer.keys(), np.int64, len(rec.offer))] = np.fromiter(rec.offer.values(), np.int64,
-                                                                                      len(rec.offer))
+    offer = a["offer"]  # int8; a view taking no memory when no channel offers callbacks
     by_callback = np.array([st.kind == "callback" for st in plan.steps] + [False], dtype=bool)[v_step] if len(vc) \
         else np.zeros(0, bool)
     called = by_callback & ~np.isnan(v_start) if len(vc) else by_callback

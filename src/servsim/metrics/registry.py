@@ -31,8 +31,9 @@ Kind = Literal["count", "share", "duration", "hours", "money", "ratio"]
 Better = Literal["higher", "lower"] | None
 #: ``summary``: KPIs overall / per channel / per segment after the warm-up; ``intervals``: per
 #: channel and reporting interval; ``pools``: per pool and interval; ``pool_summary``: per pool
-#: after the warm-up; ``results``: one value per replication in experiment and sweep results.
-Table = Literal["summary", "intervals", "pools", "pool_summary", "results"]
+#: after the warm-up; ``results``: one value per replication in experiment and sweep results;
+#: ``agents``: per agent of a pool of individual agents, after the warm-up.
+Table = Literal["summary", "intervals", "pools", "pool_summary", "results", "agents"]
 #: ``headline``: in every run's KPI table; ``when_used``: shown when a replication has a non-zero
 #: value; ``never``: on request.
 Show = Literal["headline", "when_used", "never"]
@@ -157,10 +158,17 @@ _ENTRIES: tuple[Metric, ...] = (
            "end having waited < T): the abandoned-within-T-excluded variant; without abandonment it "
            "estimates P(W ≤ T)", _CONTACTS, "headline", compute=_service_level),
     Metric("mean_handle_s", "mean handle time (completed services)", "s", "duration", None,
-           "r(Σ handle time of completed service visits, Σ completed visits); services still running at the "
+           "r(Σ handle time of completed service visits, Σ completed visits), wrap-up not included; time "
+           "worked on an interruptible item before it was preempted counts in its handle time (restart: "
+           "the work lost too); services still running at the "
            "end are not counted, so a short run reads slightly low (length bias: about busy slots at the end "
            "/ completions × the mean)", _CONTACTS, "headline",
            compute=lambda s: ratio(s["handle_sum"], s["handles"]), short="handle time"),
+    Metric("mean_wrap_s", "mean wrap-up time (completed services)", "s", "duration", None,
+           "r(Σ wrap-up time after completed service visits, Σ completed visits): after-contact work, the "
+           "agent busy and the contact gone (steps.<s>.wrap_up); mean_handle_s + mean_wrap_s is the "
+           "planner's AHT", _CONTACTS, "when_used", compute=lambda s: ratio(s["wrap_sum"], s["handles"]),
+           short="wrap-up"),
     Metric("mean_lead_time_s", "mean end-to-end time", "s", "duration", "lower",
            "r(Σ (exit − arrival) of handled contacts, Σ handled)", _CONTACTS, "headline",
            compute=lambda s: ratio(s["handled_lead_sum"], s["handled"]), short="end-to-end time"),
@@ -172,6 +180,9 @@ _ENTRIES: tuple[Metric, ...] = (
     _count("unresolved", "handled, unresolved", "lower", "when_used", "Σ handled contacts not resolved",
            short="unresolved"),
     _count("retrials", "retrials and repeats", None, "when_used", "Σ contacts with attempt > 1", short="retrials"),
+    Metric("preempted", "preemptions", "visits", "count", None,
+           "Σ service visits of interruptible back-stage work set aside for front-stage work (each resumes or "
+           "restarts in a new visit)", _CONTACTS, "when_used", compute=lambda s: np.asarray(s["preempted"], float)),
     _count("callbacks_offered", "callbacks offered", None, "when_used",
            "Σ contacts offered a callback at their channel's entry step", total="cb_offered", short="cb offered"),
     _count("callbacks_accepted", "callbacks accepted", None, "when_used",
@@ -250,21 +261,32 @@ _ENTRIES: tuple[Metric, ...] = (
     Metric("intervals_missed", "intervals missing the goal", "intervals", "count", "lower",
            "Σ over channels of reporting intervals after the warm-up that offered work and missed the channel's "
            "own service-level goal", _t("results"), source="targets", short="intervals missed"),
-    # pools (servsim.metrics.cells.CellSums.busy)
+    # pools (servsim.metrics.cells.CellSums.busy) and their individual agents (CellSums.agents)
+    Metric("proficiency", "agent proficiency", "1", "ratio", "lower",
+           "the agent's own handle-time factor f_k (drawn once per replication, mean 1, or listed); its "
+           "handle time = the step's × the skill's proficiency × f_k", _t("agents"), source="pools",
+           short="proficiency"),
     Metric("staffed_s", "staffed agent-time", "agent-s", "duration", None,
-           "∫ on-duty headcount dt (after breaks and shrinkage)", _t("pools", "pool_summary"), source="pools",
-           short="staffed"),
+           "∫ on-duty headcount dt (after breaks and shrinkage); agent k: ∫ 1[on-duty headcount > k] dt",
+           _t("pools", "pool_summary", "agents"), source="pools", short="staffed"),
     Metric("busy_s", "busy agent-time", "agent-s", "duration", None,
-           "∫ busy(t) dt, busy(t) = visits in service / concurrency k", _t("pools", "pool_summary"), source="pools",
-           short="busy"),
+           "∫ busy(t) dt, busy(t) = slots serving or wrapping up / concurrency k (a slot is busy until its "
+           "wrap-up ends); agent k: Σ of its visits' service and wrap-up time in the window", _t("pools", "pool_summary", "agents"), source="pools", short="busy"),
     Metric("paid_s", "paid agent-time", "agent-s", "duration", "lower",
            "∫ max(scheduled headcount(t), busy(t)) dt: on shift, or finishing a contact after it",
            _t("pools", "pool_summary"), source="pools", short="paid"),
-    Metric("served", "visits served", "visits", "count", None, "visits the pool finished (by end time)",
-           _t("pools"), source="pools", short="served"),
+    Metric("served", "visits served", "visits", "count", None, "visits the pool (agent) finished (by the time the agent was free: after wrap-up, if "
+           "any); preempted services are not counted",
+           _t("pools", "agents"), source="pools", short="served"),
     Metric("occupancy", "occupancy", "1", "share", None,
-           "r(busy_s, paid_s); NaN for an unlimited pool (no capacity to occupy)", _t("pools", "pool_summary"),
-           source="pools"),
+           "r(busy_s, paid_s), wrap-up included (busy_s); NaN for an unlimited pool (no capacity to occupy)",
+           _t("pools", "pool_summary"), source="pools"),
+    Metric("agent_occupancy", "agent occupancy", "1", "share", None,
+           "r(busy_s, staffed_s) of one agent: busy over on duty (above 1 when finishing a contact after "
+           "going off)", _t("agents"), source="pools", short="agent occ."),
+    Metric("wrap_s", "wrap-up agent-time", "agent-s", "duration", None,
+           "Σ wrap-up time begun (at the end of a service by the pool) in the row; wrap_s / served ≈ the "
+           "pool's mean wrap-up time", _t("pools", "pool_summary"), source="pools", short="wrap time"),
 )
 
 #: Every KPI by name, in declaration order (= column order of the tables).

@@ -29,7 +29,8 @@ def predictions(s: Scenario) -> tuple[str, dict[str, float]] | None:
         return None
     if len({seg.priority for seg in s.segments.values()}) != 1 or any(seg.patience for seg in s.segments.values()):
         return None
-    if step.routing() != {"exit": 1.0}:
+    if step.routing() != {"exit": 1.0} or step.wrap_up is not None:
+        # wrap-up: the customer's service is shorter than the agent's, which these models equate
         return None
     # callbacks, head starts and a patience atom at zero are outside these formulas
     if ch.callback is not None or any(seg.head_start is not None for seg in s.segments.values()):

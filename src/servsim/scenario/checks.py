@@ -48,7 +48,7 @@ def check_scenario(s: Scenario) -> list[Issue]:
     """All cross-reference problems of a validated scenario (empty list when it is consistent);
     then, for a consistent one, what a run would exceed of its ``limits`` (:mod:`servsim.bounds`)."""
     issues = [*_horizon(s), *_channels(s), *_volume(s), *_segments(s), *_pools(s), *_steps(s), *_distributions(s),
-              *_economics(s)]
+              *_routing(s), *_economics(s)]
     if not issues:
         issues = list(_staffing_changes(s))
     if issues:
@@ -58,6 +58,31 @@ def check_scenario(s: Scenario) -> list[Issue]:
     from servsim.engine.plan import compile_plan
 
     return bound_issues(compile_plan(s))
+
+
+def _routing(s: Scenario) -> Iterator[Issue]:
+    """``longest_idle`` compares the idle times of individual agents: the pools it chooses among
+    (those sharing a step with another pool) must hold one contact per agent."""
+    if s.routing.idle_pools != "longest_idle":
+        return
+    for name in sorted(shared_pools(s)):
+        pool = s.pools[name]
+        if pool.concurrency > 1:
+            yield Issue(("routing", "idle_pools"), f"longest_idle needs agents holding one contact at a time; pool "
+                        f"{name!r} shares a step with another pool and has concurrency {pool.concurrency}",
+                        "use idle_pools: priority or random, or set that pool's concurrency: 1")
+            return
+
+
+def shared_pools(s: Scenario) -> set[str]:
+    """Agents pools skilled for a step that another pool is skilled for too (those a routing policy
+    among idle pools chooses between)."""
+    by_step: dict[str, list[str]] = {}
+    for name, pool in s.pools.items():
+        if pool.kind == "agents":
+            for step in pool.skills:
+                by_step.setdefault(step, []).append(name)
+    return {name for names in by_step.values() if len(names) > 1 for name in names}
 
 
 def _economics(s: Scenario) -> Iterator[Issue]:
@@ -73,6 +98,7 @@ def _distributions(s: Scenario) -> Iterator[Issue]:
     found: list[tuple[Path, object]] = [(("channels", n, "patience"), ch.patience) for n, ch in s.channels.items()]
     found += [(("segments", n, "patience"), seg.patience) for n, seg in s.segments.items()]
     found += [(("steps", n, "handle_time"), st.handle_time) for n, st in s.steps.items()]
+    found += [(("steps", n, "wrap_up"), st.wrap_up) for n, st in s.steps.items() if st.wrap_up is not None]
     found += [(("steps", n, "automation", "handle_time"), st.automation.handle_time)
               for n, st in s.steps.items() if st.automation is not None]
     found += [(("steps", n, "outsource", "handle_time"), st.outsource.handle_time)
@@ -206,12 +232,21 @@ def _pools(s: Scenario) -> Iterator[Issue]:
                 if kind != pool.kind and f in pool.model_fields_set:
                     yield Issue((*base, f), f"{f!r} only applies to pools of kind {kind!r}; this pool is {pool.kind!r}",
                                 f"remove it, or set kind: {kind}")
+        if pool.agent_proficiency is not None and pool.agent_proficiencies is not None:
+            yield Issue((*base, "agent_proficiencies"), "'agent_proficiency' and 'agent_proficiencies' given",
+                        "give one: 'agent_proficiency' (drawn per agent) or 'agent_proficiencies' (a list), not both")
+        elif pool.individual and pool.concurrency > 1:
+            f = "agent_proficiency" if pool.agent_proficiency is not None else "agent_proficiencies"
+            yield Issue((*base, f), "individual agents hold one contact at a time; this pool has "
+                        f"concurrency {pool.concurrency}", f"remove '{f}', or set concurrency: 1")
         if pool.kind == "agents" and pool.agents == "unlimited":
             yield Issue((*base, "agents"), "'unlimited' is for vendor and bots pools",
                         "give the number of agents, or set kind: vendor")
         for step in pool.skills:
             if step not in s.steps:
                 yield Issue((*base, "skills", step), f"step {step!r} does not exist", _did_you_mean(step, s.steps))
+            else:
+                yield from _interruptible(s, name, step)
         if pool.schedule is not None and len(pool.schedule) != k:
             yield Issue((*base, "schedule"), f"{len(pool.schedule)} headcounts for {k} intervals a day",
                         f"give one headcount per {format_duration(s.horizon.interval)} interval")
@@ -219,6 +254,20 @@ def _pools(s: Scenario) -> Iterator[Issue]:
             if shift.start < s.horizon.start or shift.end > s.horizon.end:
                 yield Issue((*base, "shifts", i), "the shift lies outside the daily window",
                             f"shifts must fit in {_clock(s.horizon.start)}–{_clock(s.horizon.end)}")
+
+
+def _interruptible(s: Scenario, pool: str, step: str) -> Iterator[Issue]:
+    """An interruptible skill is back-stage work of a one-contact-at-a-time agents pool."""
+    p = s.pools[pool]
+    if p.skill(step).interruptible is None:
+        return
+    path: Path = ("pools", pool, "skills", step, "interruptible")
+    if s.steps[step].stage != "back":
+        yield Issue(path, f"step {step!r} is front stage: a customer waiting in person cannot be set aside",
+                    "interruptible is for back-stage work (stage: back), which front-stage arrivals preempt")
+    elif p.concurrency > 1:
+        yield Issue(path, f"pool {pool!r} holds {p.concurrency} contacts at once (concurrency): preemption "
+                          "takes a whole agent", "remove interruptible, or use concurrency: 1")
 
 
 def _staffing_changes(s: Scenario) -> Iterator[Issue]:
@@ -294,6 +343,9 @@ def _steps(s: Scenario) -> Iterator[Issue]:
         if name == EXIT:
             yield Issue(base, f"{EXIT!r} is reserved for leaving the process", "rename the step")
         yield from _rules(s, name, step)
+        if step.wrap_up is not None and not step.people:
+            yield Issue((*base, "wrap_up"), f"bots do all the work of step {name!r}: no agent wraps up after it",
+                        "remove wrap_up, or let people work part of the step")
         if step.people and name not in served:
             yield Issue(base, f"no pool serves step {name!r}",
                         f"add '{name}' to the skills of a pool ({', '.join(s.pools)})")

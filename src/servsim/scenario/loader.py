@@ -81,6 +81,7 @@ def scenario_hash(scenario: Scenario) -> str:
     dists = [ch.patience for ch in scenario.channels.values()]
     dists += [seg.patience for seg in scenario.segments.values()]
     dists += [step.handle_time for step in scenario.steps.values()]
+    dists += [step.wrap_up for step in scenario.steps.values()]
     for d in dists:
         if isinstance(d, Empirical) and d.file is not None:
             h.update(json.dumps(d.data).encode())

@@ -302,16 +302,39 @@ class Shift(Strict):
 
 
 class Skill(Strict):
-    """A pool's skill at a step: ``proficiency`` multiplies the handle time (0.8 = 20% faster);
-    ``priority`` orders the queues an agent serves (higher first; ties go to the longest-waiting)."""
+    """A pool's skill at a step: ``proficiency`` multiplies the handle time (0.8 = 20% faster) and
+    the wrap-up time; ``priority`` orders the queues an agent serves (higher first; ties go to the
+    longest-waiting).
+
+    ``interruptible`` (back-stage steps only; default none): front-stage work arriving when no agent
+    of the pool is idle takes an agent of this pool working an item of this step (the one who
+    started last); the item goes back to the head of its queue with its remaining work
+    (``resume``) or to be worked again from a fresh handle time (``restart``)."""
 
     proficiency: Factor = 1.0
     priority: Count = Field(default=0, ge=-1000, le=1000)
+    interruptible: Literal["resume", "restart"] | None = None
+
+
+#: Largest coefficient of variation of a pool's per-agent proficiencies.
+MAX_PROFICIENCY_CV = 3.0
+
+
+class AgentProficiency(Strict):
+    """How much the agents of a pool differ: each agent's handle-time factor (its proficiency: 0.8 =
+    20% faster than the pool's skill says) is drawn once per agent and replication from a
+    distribution of mean 1 and coefficient of variation ``cv``, ``dist`` ``lognormal`` (default:
+    ln f ~ N(−σ²/2, σ²), σ² = ln(1 + cv²)) or ``gamma`` (shape 1/cv², scale cv²). ``cv: 0`` gives
+    every agent factor 1 (agents that are individuals, all equally fast)."""
+
+    dist: Literal["lognormal", "gamma"] = "lognormal"
+    cv: Annotated[float, Field(ge=0.0, le=MAX_PROFICIENCY_CV)]
 
 
 #: Fields that only a pool of the given kind may set (checked in :mod:`servsim.scenario.checks`).
 KIND_FIELDS = {
-    "agents": ("schedule", "shifts", "skills", "shrinkage", "concurrency", "concurrency_slowdown"),
+    "agents": ("schedule", "shifts", "skills", "shrinkage", "concurrency", "concurrency_slowdown", "agent_proficiency",
+               "agent_proficiencies"),
     "vendor": ("price_per_contact", "price_per_hour", "handle_time_factor"),
     "bots": ("licence_cost", "licence_period", "cost_per_transaction"),
 }
@@ -328,6 +351,15 @@ class Pool(Strict):
     ``priority`` first. ``concurrency`` k: an agent holds up to k contacts at once (chat); a contact
     started while its agent holds j others takes handle time × (1 + ``concurrency_slowdown`` × j)
     (contacts are spread evenly over the agents). ``cost_per_hour`` per paid agent-hour.
+
+    ``agent_proficiency`` or ``agent_proficiencies`` makes the pool's agents individuals, each with an
+    own handle-time factor that multiplies the skill's proficiency: an :class:`AgentProficiency`
+    (factors drawn per replication, mean 1), or a list of factors (agent k gets factor k of the list,
+    cycling when there are more agents than factors). Agents are numbered in the order they come on
+    duty: agent k is on duty while the headcount is above k, so when headcount drops the last to
+    come on goes first (finishing the contact in hand), and when it rises agents come back in
+    order. Of the idle agents, the one idle longest takes the next contact. Without either field,
+    agents are interchangeable: a headcount.
 
     **vendor** — serves only the work a step's ``outsource`` rule sends it; ``agents`` is its
     capacity (a number, or ``unlimited``), available 24/7; ``handle_time_factor`` multiplies the
@@ -352,6 +384,8 @@ class Pool(Strict):
     shrinkage: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     concurrency: Count = Field(default=1, ge=1, le=50)
     concurrency_slowdown: float = Field(default=0.0, ge=0.0, le=10.0)
+    agent_proficiency: AgentProficiency | None = None
+    agent_proficiencies: list[Factor] | None = Field(default=None, min_length=1, max_length=MAX_AGENTS)
     resolution: Share = 1.0
     handle_time_factor: Factor = 1.0
     price_per_contact: float = Field(default=0.0, ge=0)
@@ -374,6 +408,11 @@ class Pool(Strict):
     @property
     def unlimited(self) -> bool:
         return self.agents == "unlimited"
+
+    @property
+    def individual(self) -> bool:
+        """Whether the pool's agents have their own proficiencies."""
+        return self.agent_proficiency is not None or self.agent_proficiencies is not None
 
     def skill(self, step: str) -> Skill:
         s = self.skills[step]
@@ -458,11 +497,14 @@ class Step(Strict):
     gone and a work item waits. ``next`` is the routing: a step name, ``exit``, or a mapping of
     step names (or ``exit``) to probabilities summing to 1 (loops allowed: rework).
     ``automation`` sends a share of the step's work to bots, ``outsource`` to a vendor. The
-    ``handle_time`` is the people's (needed unless bots take all of the work).
+    ``handle_time`` is the people's (needed unless bots take all of the work). ``wrap_up``
+    (after-contact work; default none): when people finish serving a contact here, the contact
+    moves on at once while the agent stays busy for this time (× the skill's proficiency).
     """
 
     stage: Literal["front", "back"] = "front"
     handle_time: Distribution | None = None
+    wrap_up: Distribution | None = None
     next: Name | dict[Name, Share] = EXIT
     automation: Automation | None = None
     outsource: Outsource | None = None
@@ -487,6 +529,22 @@ class Step(Strict):
 class Targets(Strict):
     service_level: ServiceLevelTarget = ServiceLevelTarget()
     abandonment_max: Share = 0.05
+
+
+class Routing(Strict):
+    """Which pool gets a contact when several pools skilled for its step have an idle agent:
+
+    * ``priority`` (default) — the first in routing order: highest pool ``priority``, then file order;
+    * ``random`` — a pool drawn with probability proportional to its idle agents (idle slots), i.e. a
+      free agent chosen uniformly at random among all free skilled agents;
+    * ``longest_idle`` — the pool whose idle agent has been idle longest (ties: routing order). Its
+      pools' agents are individuals (see ``pools.<name>.agent_proficiency``); they must hold one contact at
+      a time (``concurrency: 1``).
+
+    When no pool has an idle agent the contact queues; a pool that finishes takes work by skill
+    priority as always."""
+
+    idle_pools: Literal["priority", "random", "longest_idle"] = "priority"
 
 
 class Limits(Strict):
@@ -531,5 +589,6 @@ class Scenario(Strict):
     pools: dict[Name, Pool] = Field(min_length=1, max_length=MAX_PARTS)
     steps: dict[Name, Step] = Field(min_length=1, max_length=MAX_PARTS)
     targets: Targets = Targets()
+    routing: Routing = Routing()
     economics: Economics = Economics()
     limits: Limits = Limits()

@@ -36,6 +36,8 @@ def _one_queue(s: Scenario):  # noqa: ANN202 - (channel, step, pool) or None
     (name, pool), = s.pools.items()
     if step.routing() != {"exit": 1.0} or step.automation or step.outsource or pool.shifts or pool.concurrency != 1:
         return None
+    if step.wrap_up is not None:  # agents busy longer than the customer's service: not these models
+        return None
     if ch.arrivals.day_factors or ch.retrial or ch.balking or ch.repeats:
         return None
     return ch, step, name, pool
