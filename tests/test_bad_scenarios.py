@@ -60,6 +60,53 @@ CASES = [
      "pools.agents.schedule", ["8 intervals"]),
 ]
 
+PATIENCE = "    patience: {dist: exponential, mean: 3min}\n"
+
+
+def _channel_line(text: str) -> str:
+    """GOOD with ``text`` as a line of the calls channel, after its patience (line 8)."""
+    return GOOD.replace(PATIENCE, PATIENCE + f"    {text}\n")
+
+
+# callbacks, patience rules, head starts: each nonsense value located at its line and field
+CASES += [
+    ("callback-two-offers", _channel_line("callback: {offer_when: {wait_over: 1min, predicted_wait_over: 2min}}"),
+     8, "channels.calls.callback.offer_when", ["exactly one of 'predicted_wait_over' or 'wait_over'"]),
+    ("callback-no-offer", _channel_line("callback: {offer_when: {}, accept: 0.5}"), 8,
+     "channels.calls.callback.offer_when", ["exactly one of"]),
+    ("callback-no-offer-when", _channel_line("callback: {accept: 0.5}"), 8, "channels.calls.callback.offer_when",
+     ["missing", "required"]),
+    ("callback-accept-above-one", _channel_line("callback: {offer_when: {wait_over: 1min}, accept: 1.5}"), 8,
+     "channels.calls.callback.accept", ["less than or equal to 1"]),
+    ("callback-unknown-mode", _channel_line("callback: {offer_when: {wait_over: 1min}, mode: keep}"), 8,
+     "channels.calls.callback.mode", ["keep_place"]),
+    ("callback-threshold-without-unit", _channel_line("callback: {offer_when: {predicted_wait_over: 120}}"), 8,
+     "channels.calls.callback.offer_when.predicted_wait_over", ["unit"]),
+    ("callback-negative-threshold", _channel_line("callback: {offer_when: {wait_over: -1min}}"), 8,
+     "channels.calls.callback.offer_when.wait_over", ["non-negative"]),
+    ("callback-unknown-field", _channel_line("callback: {offer_when: {wait_over: 1min}, acept: 0.5}"), 8,
+     "channels.calls.callback.acept", ["did you mean 'accept'"]),
+    ("callback-back-stage-entry", _channel_line("callback: {offer_when: {wait_over: 1min}}").replace(
+        "    next: exit", "    stage: back\n    next: exit"), 8, "channels.calls.callback", ["back stage"]),
+    ("callback-on-email", GOOD.replace(PATIENCE, "    kind: email\n    callback: {offer_when: {wait_over: 1min}}\n"),
+     8, "channels.calls.callback", ["asynchronous"]),
+    ("patience-per-unknown", _channel_line("patience_per: customer"), 8, "channels.calls.patience_per",
+     ["'visit' or 'contact'"]),
+    ("patience-per-on-email", GOOD.replace(PATIENCE, "    kind: email\n    patience_per: contact\n"), 8,
+     "channels.calls.patience_per", ["asynchronous"]),
+    ("keep-patience-not-boolean", _channel_line(
+        'retrial: {probability: 0.5, delay: {dist: exponential, mean: 5min}, keep_patience: "yes"}'), 8,
+     "channels.calls.retrial.keep_patience", ["boolean"]),
+    ("patience-zero-above-one", GOOD.replace("mean: 3min}", "mean: 3min, zero: 1.5}"), 7,
+     "channels.calls.patience.zero", ["less than or equal to 1"]),
+    ("patience-zero-on-handle-time", GOOD.replace("cv: 1.2}", "cv: 1.2, zero: 0.1}"), 12,
+     "steps.answer.handle_time.zero", ["not allowed", "unknown"]),
+    ("head-start-negative", GOOD + "segments: {all: {head_start: -90s}}\n", 14, "segments.all.head_start",
+     ["non-negative"]),
+    ("head-start-without-unit", GOOD + "segments: {all: {head_start: 90}}\n", 14, "segments.all.head_start",
+     ["unit"]),
+]
+
 
 def _run(tmp_path, text):
     f = tmp_path / "scenario.yaml"

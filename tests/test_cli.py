@@ -88,7 +88,8 @@ def test_version():
 # Output schemas are a contract: researchers write code against these columns.
 CONTACT_COLUMNS = ["replication", "contact", "channel", "segment", "day", "interval", "arrival_s", "exit_s",
                    "outcome", "answered", "wait_s", "total_wait_s", "handle_s", "visits", "pool", "lead_time_s",
-                   "warmup", "attempt", "resolved", "outsourced", "bot_s"]
+                   "warmup", "attempt", "resolved", "outsourced", "bot_s", "callback_offered", "callback_accepted",
+                   "callbacks", "callback_wait_s"]
 VISIT_COLUMNS = ["replication", "contact", "step", "pool", "queued_s", "start_s", "end_s", "outcome", "wait_s",
                  "handle_s", "agent", "free_s", "wrap_s"]
 POOL_COLUMNS = ["replication", "pool", "interval", "start_s", "staffed_s", "busy_s", "paid_s", "served", "day",
@@ -96,15 +97,16 @@ POOL_COLUMNS = ["replication", "pool", "interval", "start_s", "staffed_s", "busy
 SUMMARY_COLUMNS = ["replication", "channel", "segment", "offered", "answered", "handled", "abandoned",
                    "in_system_end", "abandon_rate", "asa_s", "mean_wait_s", "p90_wait_s", "p95_wait_s", "p_wait",
                    "service_level", "mean_handle_s", "mean_wrap_s", "mean_lead_time_s", "balked", "contained",
-                   "outsourced", "unresolved", "retrials", "preempted", "blocked", "blocking_rate", "littles_L",
-                   "littles_lambda_w",
+                   "outsourced", "unresolved", "retrials", "preempted", "blocked", "blocking_rate",
+                   "callbacks_offered", "callbacks_accepted", "callback_wait_s", "littles_L", "littles_lambda_w",
                    "littles_gap", "load_ratio", "stopped", "staff_cost", "penalty_cost", "total_cost",
                    "cost_per_handled", "vendor_cost", "bot_cost", "satisfaction_mean", "share_satisfied",
                    "abandon_rate_waited", "mean_queue"]
 INTERVAL_COLUMNS = ["replication", "channel", "interval", "start_s", "offered", "answered", "handled", "abandoned",
                     "in_system_end", "abandon_rate", "asa_s", "mean_wait_s", "p90_wait_s", "p95_wait_s", "p_wait",
                     "service_level", "mean_handle_s", "mean_wrap_s", "mean_lead_time_s", "balked", "contained",
-                    "outsourced", "unresolved", "retrials", "preempted", "blocked", "blocking_rate", "satisfaction_mean",
+                    "outsourced", "unresolved", "retrials", "preempted", "blocked", "blocking_rate",
+                    "callbacks_offered", "callbacks_accepted", "callback_wait_s", "satisfaction_mean",
                     "share_satisfied", "abandon_rate_waited", "mean_queue", "day"]
 
 

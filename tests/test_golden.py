@@ -19,11 +19,13 @@ from golden_tables import GOLDEN, SCENARIOS, tables
 #: Columns (or, for ``kpis``, metrics) added after the golden copy, per table, and why: wrap-up
 #: (``mean_wrap_s``, pools' ``wrap_s``) and preemption of interruptible work (``preempted``), NaN or
 #: 0 where a scenario does not use them; ``blocked`` and ``blocking_rate`` (trunk lines and queue
-#: capacity; 0 in every example, which uses neither); ``overtime_s`` (pools, pool_summary): paid
-#: time beyond the schedule, added with horizon.closing.
+#: capacity; 0 in every example, which uses neither); callbacks (``channels.<c>.callback``):
+#: offered, accepted and their wait, zero or NaN where unused; ``overtime_s`` (pools,
+#: pool_summary): paid time beyond the schedule, added with horizon.closing.
 _WRAP_PREEMPT = {"mean_wrap_s", "preempted", "blocked", "blocking_rate"}
-ADDED: dict[str, set[str]] = {"intervals": _WRAP_PREEMPT, "summary": _WRAP_PREEMPT, "kpis": set(),
-                              "pools": {"wrap_s", "overtime_s"},
+_CALLBACKS = {"callbacks_offered", "callbacks_accepted", "callback_wait_s"}
+ADDED: dict[str, set[str]] = {"intervals": _WRAP_PREEMPT | _CALLBACKS, "summary": _WRAP_PREEMPT | _CALLBACKS,
+                              "kpis": set(), "pools": {"wrap_s", "overtime_s"},
                               "pool_summary": {"wrap_s", "overtime_s"}}
 KEY = ["replication", "channel", "segment", "metric"]
 

@@ -20,7 +20,8 @@ def test_table_categories_are_the_table_outcomes_in_code_order():
     # the first five table codes are the enum's values; blocked came after unresolved (never shown)
     assert [int(o) for o in TABLE_OUTCOMES[:5]] == list(range(5))
     assert (int(Outcome.BLOCKED), TABLE_CODE[Outcome.BLOCKED]) == (6, 5)
-    assert metrics.VISIT_OUTCOMES == ["waiting", "served", "abandoned", "in_service", "preempted"]
+    assert metrics.VISIT_OUTCOMES == [
+        "waiting", "served", "abandoned", "in_service", "preempted", "callback"]
     assert [int(o) for o in VisitOutcome] == list(range(len(VisitOutcome)))
 
 

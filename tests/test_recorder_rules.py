@@ -16,7 +16,8 @@ import pytest
 import servsim
 from servsim.engine import Records, compile_plan, run
 from servsim.engine.core import Engine
-from servsim.engine.record import COLUMNS, CONTACT_COLUMNS, SPARSE_VISIT_COLUMNS, VISIT_COLUMNS, as_numpy
+from servsim.engine.record import (COLUMNS, CONTACT_COLUMNS, SPARSE_CONTACT_COLUMNS, SPARSE_VISIT_COLUMNS,
+                                   VISIT_COLUMNS, as_numpy)
 from servsim.outcomes import Outcome, VisitOutcome
 from conftest import ROOT
 from test_streaming import CASES
@@ -24,7 +25,10 @@ from test_streaming import CASES
 #: starting value each append must carry (NaN: any NaN)
 STARTS = {"exit": math.nan, "outcome": int(Outcome.IN_SYSTEM), "v_pool": -1, "v_start": math.nan,
           "v_end": math.nan, "v_outcome": int(VisitOutcome.WAITING), "v_free": math.nan}
-FINISHED = {int(VisitOutcome.SERVED), int(VisitOutcome.ABANDONED), int(VisitOutcome.PREEMPTED)}
+FINISHED = {int(VisitOutcome.SERVED), int(VisitOutcome.ABANDONED), int(VisitOutcome.PREEMPTED),
+            int(VisitOutcome.CALLBACK)}
+#: the columns written by index only, never appended
+SPARSE = SPARSE_CONTACT_COLUMNS + SPARSE_VISIT_COLUMNS
 
 
 class RuleBroken(AssertionError):
@@ -72,6 +76,7 @@ class CheckingRecorder:
             _Column(self, name) for name in CONTACT_COLUMNS)
         self.v_contact, self.v_step, self.v_pool, self.v_queued, self.v_start, self.v_end, self.v_outcome = (
             _Column(self, name) for name in VISIT_COLUMNS)
+        (self.offer,) = (_Column(self, name) for name in SPARSE_CONTACT_COLUMNS)
         self.v_agent, self.v_free = (_Column(self, name) for name in SPARSE_VISIT_COLUMNS)
         self.next_contact_col = 0      # position in CONTACT_COLUMNS of the next contact append
         self.next_visit_col = 0
@@ -88,7 +93,7 @@ class CheckingRecorder:
         _check(not self.closed, f"{name} appended after close")
         e = self.engine
         assert e is not None
-        _check(name not in SPARSE_VISIT_COLUMNS, f"{name} (written by index only) appended")
+        _check(name not in SPARSE, f"{name} (written by index only) appended")
         if name in CONTACT_COLUMNS:
             _check(CONTACT_COLUMNS.index(name) == self.next_contact_col and self.next_visit_col == 0,
                    f"{name} appended out of order")
@@ -118,7 +123,7 @@ class CheckingRecorder:
         e = self.engine
         assert e is not None
         now = e.env.now
-        if name in CONTACT_COLUMNS:
+        if name in CONTACT_COLUMNS or name in SPARSE_CONTACT_COLUMNS:
             _check(0 <= i < len(self.log.channel), f"{name}[{i}]: no such contact")
             cid = i
         else:
@@ -145,6 +150,15 @@ class CheckingRecorder:
         if name == "v_outcome" and x == VisitOutcome.PREEMPTED:
             _check(self.last_write == ("v_end", i) and i in self.started, f"visit {i} preempted out of service")
             self.seen.add("preempted")
+        if name == "offer":
+            _check(x in (1, 2), f"offer[{i}] = {x}")
+            w = self.waiting_visit(i)
+            _check(w is not None and self.log.v_step[w] == e.channels[self.log.channel[i]].entry,
+                   f"offer[{i}] written while contact {i} does not wait at its channel's entry step")
+            self.seen.add("callback accepted" if x == 2 else "callback declined")
+        if name == "v_outcome" and x == VisitOutcome.CALLBACK:
+            _check(self.last_write == ("v_end", i) and i not in self.started and self.log.v_end[i] == now
+                   and self.log.offer.get(cid) == 2, f"visit {i} ends in a callback without one accepted")
         if name == "v_free":
             _check(self.last_write == ("v_outcome", i) and self.log.v_outcome[i] == VisitOutcome.SERVED,
                    f"v_free[{i}] does not follow the end of its service")
@@ -152,6 +166,14 @@ class CheckingRecorder:
             self.seen.add("wrapped up")
         getattr(self.log, name)[i] = x
         self.last_write = (name, i)
+
+    def waiting_visit(self, cid: int) -> int | None:
+        """The visit contact ``cid`` waits in now (its last one, not started or ended), or None."""
+        visits = self.visits_of.get(cid)
+        if not visits:
+            return None
+        v = visits[-1]
+        return v if v not in self.started and math.isnan(self.log.v_end[v]) else None
 
     def _event(self, t: float) -> None:
         _check(t >= self.last_event, "service starts and ends out of time order")
@@ -204,7 +226,7 @@ def _assert_same_log(got: Records, want: Records) -> None:
 EXAMPLES = {p.stem: (lambda p=p: servsim.load_scenario(p)) for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
 SCENARIOS = {**EXAMPLES, **{name: make for name, make in CASES.items()
                              if name in ("mmc_warmup", "redial", "stopped", "agents", "wrapup", "preempt",
-                                         "agents_blended")}}
+                                         "agents_blended", "virtual_hold", "virtual_hold_agents")}}
 #: the example files and test_streaming's cases are the same set, plus the inline ones
 assert {"mmc", "bank", "multichannel", "claims_rpa", "vendor_overflow"} <= set(CASES)
 
@@ -221,7 +243,8 @@ def test_the_checked_runs_see_every_way_of_leaving():
     seen: set[str] = set()
     for make in SCENARIOS.values():
         seen |= checked_run(make(), seed=11).seen
-    assert {"HANDLED", "UNRESOLVED", "ABANDONED", "BALKED", "abandoned in queue", "wrapped up", "preempted"} <= seen, seen
+    assert {"HANDLED", "UNRESOLVED", "ABANDONED", "BALKED", "abandoned in queue", "wrapped up", "preempted",
+            "callback accepted", "callback declined"} <= seen, seen
 
 
 def test_the_checker_catches_broken_rules():

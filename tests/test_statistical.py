@@ -332,7 +332,7 @@ def test_routing_probabilities_are_honoured():
 
 
 # --------------------------------------------------------------------------------------------------
-# Wrap-up and preemptive priority
+# 8. Wrap-up and preemptive priority
 # --------------------------------------------------------------------------------------------------
 
 def test_occupancy_includes_wrap_up():
@@ -397,3 +397,62 @@ def test_preempted_back_office_work_leaves_calls_an_mmc_queue():
         ("occupancy", res.pool_summary["occupancy"], theory.offered_load(lam, mean_call) / c
          + theory.offered_load(0.5 / MIN, 2 * MIN) / c),
     ])
+
+
+# --------------------------------------------------------------------------------------------------
+# 9. Callbacks and a patience atom at zero
+# --------------------------------------------------------------------------------------------------
+
+# M/M/10+M as in section 2 (lambda 10/min, mu 1/min, patience 2 min, rho = 1.0): a 1 h warm-up is
+# > 25 relaxation times of its queue and servers.
+
+
+def test_callbacks_offered_to_everyone_who_waits_make_the_queue_an_mmc():
+    # Every caller who must wait takes a callback at once (wait_over 0 s, accept 1) and keeps their
+    # place: nobody abandons, service order and times are those of M/M/10 without patience, and
+    # the callback wait is the Erlang C wait of those who wait, W | W > 0 ~ Exp(c mu - lambda).
+    # Relaxation of M/M/10 at rho 0.9: 38 min (section 1) -> warm-up 4 h.
+    s = single_queue(9.0, 10, "{dist: exponential, mean: 1min}", 5, "4h",
+                     patience="{dist: exponential, mean: 2min}\n            "
+                              "callback: {offer_when: {wait_over: 0s}, accept: 1.0}")
+    res = run(s, seed=801)
+    lam, mu, c = 9.0 / MIN, 1.0 / MIN, 10
+    r = rows(res)
+    assert (r["abandoned"] == 0).all()
+    check_all([
+        ("share offered a callback", r["callbacks_offered"] / r["offered"], theory.erlang_c(c, lam / mu)),
+        ("callback wait [s]", r["callback_wait_s"], 1.0 / (c * mu - lam)),
+    ])
+
+
+def test_callbacks_reduce_abandonment():
+    # The same M/M/10+M with and without callbacks after 30 s on hold (60% accept), common random
+    # numbers: the paired difference of abandonment rates is negative, its 99% interval below 0.
+    pat = "{dist: exponential, mean: 2min}"
+    base = single_queue(10.0, 10, "{dist: exponential, mean: 1min}", 1, "1h", patience=pat)
+    cb = single_queue(10.0, 10, "{dist: exponential, mean: 1min}", 1, "1h",
+                      patience=pat + "\n            callback: {offer_when: {wait_over: 30s}, accept: 0.6}")
+    a, b = rows(run(base, seed=802)), rows(run(cb, seed=802))
+    diff = b["abandon_rate"].to_numpy() - a["abandon_rate"].to_numpy()
+    ci = t_interval(diff, LEVEL)
+    print(f"abandonment {a['abandon_rate'].mean():.4f} -> {b['abandon_rate'].mean():.4f}; paired difference "
+          f"{ci.mean:.4f} ± {ci.half_width:.4f} (99%)")
+    assert ci.mean + ci.half_width < 0
+    assert (b["callbacks_accepted"] > 0).all()
+
+
+def test_patience_with_an_atom_at_zero_matches_the_birth_death_chain():
+    # 20% of callers who find every agent busy hang up at once; the rest wait Exp(2 min).
+    s = single_queue(10.0, 10, "{dist: exponential, mean: 1min}", 1, "1h",
+                     patience="{dist: exponential, mean: 2min, zero: 0.2}")
+    res = run(s, seed=803)
+    r = rows(res)
+    check_all([("P(abandon)", r["abandon_rate"],
+                theory.erlang_a_zero_atom_abandonment(10.0 / MIN, 1.0 / MIN, 10, 1.0 / (2 * MIN), 0.2))])
+    # direct count: among contacts that had to queue, the share hanging up at a wait of exactly 0
+    c = res.contacts
+    c = c[~c["warmup"]]
+    queued = (c["wait_s"] > 0) | (c["outcome"] == "abandoned")
+    at_once = (c["outcome"] == "abandoned") & (c["wait_s"] == 0)
+    share = (at_once & queued).groupby(c["replication"]).sum() / queued.groupby(c["replication"]).sum()
+    check_all([("share of queued callers hanging up at once", share, 0.2)])

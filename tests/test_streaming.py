@@ -177,6 +177,44 @@ steps:
   check: {stage: back, handle_time: {dist: exponential, mean: 20min}}
 """
 
+#: callbacks (kept in place and when idle), one patience per contact over two front-stage steps,
+#: head starts, a patience atom at zero and retrials keeping their patience
+VIRTUAL_HOLD = """
+name: virtual hold
+horizon: {start: "08:00", end: "12:00", interval: 30min}
+channels:
+  calls:
+    arrivals: {rate: 9/min}
+    entry: answer
+    patience: {dist: exponential, mean: 2min, zero: 0.1}
+    patience_per: contact
+    callback: {offer_when: {wait_over: 40s}, accept: 0.6}
+    retrial: {probability: 0.5, delay: {dist: exponential, mean: 2min}, keep_patience: true}
+  web:
+    arrivals: {rate: 2/min}
+    entry: answer
+    patience: {dist: lognormal, mean: 3min, cv: 1}
+    callback: {offer_when: {predicted_wait_over: 1min}, accept: 0.5, mode: when_idle}
+segments:
+  vip: {share: 0.2, priority: 1, head_start: 45s}
+  regular: {share: 0.8}
+pools:
+  agents: {agents: 10, skills: {answer: 1.0, expert: 1.0}}
+steps:
+  answer: {handle_time: {dist: exponential, mean: 1min}, next: {expert: 0.2, exit: 0.8}}
+  expert: {handle_time: {dist: exponential, mean: 2min}}
+"""
+
+#: the same with individual agents of drawn proficiencies who wrap up after answering: callbacks
+#: are taken by the longest-idle agent and wrapped up after, as the calls they replace
+VIRTUAL_HOLD_AGENTS = (VIRTUAL_HOLD.replace("agents: {agents: 10, skills: {answer: 1.0, expert: 1.0}}",
+                                            "agents: {agents: 10, agent_proficiency: {cv: 0.3}, "
+                                            "skills: {answer: 1.0, expert: 1.0}}")
+                       .replace("answer: {handle_time: {dist: exponential, mean: 1min},",
+                                "answer: {handle_time: {dist: exponential, mean: 1min}, "
+                                "wrap_up: {dist: exponential, mean: 15s},"))
+assert VIRTUAL_HOLD_AGENTS.count("agent_proficiency") == 1 and VIRTUAL_HOLD_AGENTS.count("wrap_up") == 1
+
 
 def _file(name: str) -> servsim.Scenario:
     return servsim.load_scenario(ROOT / "scenarios" / name)
@@ -197,6 +235,8 @@ CASES = {
     "wrapup": lambda: scenario(WRAPUP),
     "preempt": lambda: scenario(PREEMPT),
     "capacity": lambda: scenario(CAPACITY),
+    "virtual_hold": lambda: scenario(VIRTUAL_HOLD),
+    "virtual_hold_agents": lambda: scenario(VIRTUAL_HOLD_AGENTS),
 }
 
 
@@ -239,7 +279,8 @@ def test_log_off_tables_equal_log_on(case: str):
 
 
 @pytest.mark.parametrize("case", ["multichannel", "claims_rpa", "redial", "stopped", "agents", "wrapup", "preempt",
-                                  "agents_blended", "capacity"])
+                                  "agents_blended", "capacity",
+                                  "virtual_hold", "virtual_hold_agents"])
 def test_tiny_chunks_change_nothing(case: str, monkeypatch: pytest.MonkeyPatch):
     """Contacts folded 10 at a time, the window compacted to the newest 3: chunk edges cut through
     busy periods, visits and intervals, contacts and visits move to the held rows, and the tables

@@ -623,3 +623,30 @@ def test_mmck_rejects_nonsense() -> None:
         theory.mmck(1.0, 1.0, 0, 2)
     with pytest.raises(ValueError):
         theory.mmck(1.0, 1.0, 1, 2, abandon_rate=-1.0)
+
+
+# ----------------------------------------------------------------- patience with an atom at zero
+@pytest.mark.parametrize(("lam", "mu", "c", "theta"), [(10 / 60, 1 / 60, 10, 1 / 120), (0.5, 0.1, 3, 0.2)])
+def test_zero_atom_abandonment_ends_at_erlang_a_and_erlang_b(lam: float, mu: float, c: int, theta: float) -> None:
+    # no atom: Erlang A; everyone who finds the servers busy hangs up: the Erlang B loss system
+    assert theory.erlang_a_zero_atom_abandonment(lam, mu, c, theta, 0.0) == pytest.approx(
+        theory.erlang_a(lam, mu, c, theta).p_abandon, rel=1e-9)
+    assert theory.erlang_a_zero_atom_abandonment(lam, mu, c, theta, 1.0) == pytest.approx(
+        theory.erlang_b(c, lam / mu), rel=1e-9)
+
+
+def test_zero_atom_abandonment_matches_a_truncated_markov_chain() -> None:
+    # birth-death generator solved by numpy: birth lambda below c, lambda (1 - z) from c on
+    lam, mu, c, theta, z, n_max = 0.5, 0.1, 4, 0.05, 0.3, 400
+    q = np.zeros((n_max + 1, n_max + 1))
+    for n in range(n_max + 1):
+        if n < n_max:
+            q[n, n + 1] = lam if n < c else lam * (1 - z)
+        if n > 0:
+            q[n, n - 1] = min(n, c) * mu + max(n - c, 0) * theta
+        q[n, n] = -q[n].sum()
+    a = np.vstack([q.T, np.ones(n_max + 1)])
+    pi = np.linalg.lstsq(a, np.r_[np.zeros(n_max + 1), 1.0], rcond=None)[0]
+    n = np.arange(n_max + 1)
+    expected = z * pi[c:].sum() + theta * (pi * np.maximum(n - c, 0)).sum() / lam
+    assert theory.erlang_a_zero_atom_abandonment(lam, mu, c, theta, z) == pytest.approx(expected, rel=1e-9)

@@ -19,7 +19,9 @@ for an outcome added later.
 
 A step visit's ``v_outcome`` (:class:`VisitOutcome`) goes ``WAITING`` → ``IN_SERVICE`` →
 ``SERVED``, or ``WAITING`` → ``ABANDONED``, or ``IN_SERVICE`` → ``PREEMPTED`` (interruptible back-stage
-work set aside for front-stage work: the item waits again in a new visit); it is shown in the visit tables under the same names.
+work set aside for front-stage work: the item waits again in a new visit), or ``WAITING`` →
+``CALLBACK`` (the caller accepted a callback; the callback waits as a visit of its own); it is shown
+in the visit tables under the same names.
 
 This module is pure data (no servsim imports), so every layer can read it. The engine binds the
 codes to plain ints at import, so its hot path compares ints.
@@ -60,3 +62,5 @@ class VisitOutcome(IntEnum):
     ABANDONED = 2
     IN_SERVICE = 3
     PREEMPTED = 4
+    #: the caller accepted a callback and hung up (the callback waits as a visit of its own)
+    CALLBACK = 5

@@ -525,6 +525,50 @@ def erlang_a(arrival_rate: float, service_rate: float, servers: int, abandon_rat
     )
 
 
+def erlang_a_zero_atom_abandonment(arrival_rate: float, service_rate: float, servers: int, abandon_rate: float,
+                                   zero: float) -> float:
+    """P(abandon) of M/M/c+M whose patience has an atom at zero: a customer who finds every server busy
+    hangs up at once with probability ``zero`` = z, else waits with an Exp(theta) patience.
+
+    The number in system N is a birth-death chain with birth rate lambda for n < c and lambda (1 − z)
+    for n ≥ c, death rate min(n, c) mu + max(n − c, 0) theta. With a = lambda / mu,
+    pi_n ∝ a^n / n! (n ≤ c) and pi_{c+j} = pi_c prod_{i=1..j} lambda (1 − z) / (c mu + i theta). By
+    PASTA a share P(N ≥ c) of arrivals must wait, and abandonments happen at rate
+    z lambda P(N ≥ c) + theta E[(N − c)+], so
+
+        P(Ab) = z P(N ≥ c) + theta E[(N − c)+] / lambda.
+
+    z = 0 is Erlang A (:func:`erlang_a`); z = 1 is the Erlang B loss system. Summed in log space, the
+    tail until its terms fall below 1e-17 of the total."""
+    lam, mu, c, theta = _erlang_a_inputs(arrival_rate, service_rate, servers, abandon_rate)
+    z = _check_probability("zero", zero)
+    if lam == 0.0:
+        return 0.0
+    if theta == 0.0 and lam * (1 - z) >= c * mu:
+        raise ValueError("no steady state: without abandonment the joining rate lambda (1 - zero) must be "
+                         "below c mu")
+    a = lam / mu
+    # log pi_n for n = 0..c (unnormalised)
+    log_head = [n * math.log(a) - math.lgamma(n + 1) for n in range(c + 1)]
+    log_c = log_head[-1]
+    # tail ratios r_j = pi_{c+j} / pi_c
+    tail, queue, r, j = 0.0, 0.0, 1.0, 0
+    while True:
+        j += 1
+        r *= lam * (1 - z) / (c * mu + j * theta)
+        tail += r
+        queue += j * r
+        if r < 1e-17 * (1 + tail) or j > 10_000_000:
+            break
+    top = max(log_head)
+    head = sum(math.exp(x - top) for x in log_head)  # Σ_{n ≤ c} pi_n / e^top
+    pc = math.exp(log_c - top)
+    total = head + pc * tail
+    p_busy = pc * (1 + tail) / total  # P(N ≥ c)
+    mean_queue = pc * queue / total  # E[(N − c)+]
+    return z * p_busy + theta * mean_queue / lam
+
+
 def erlang_a_wait_exceeds(
     arrival_rate: float, service_rate: float, servers: int, abandon_rate: float, threshold: float
 ) -> float:

@@ -57,6 +57,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from heapq import heappush
 from typing import TypeVar, overload
 
@@ -64,7 +65,7 @@ import simpy
 from simpy.events import NORMAL
 
 from servsim.engine.agents import Agents, agent_factors
-from servsim.engine.plan import LONGEST_IDLE, RESTART, RESUME, ChannelPlan, Overflow, Plan, StepPlan
+from servsim.engine.plan import LONGEST_IDLE, RESTART, RESUME, CallbackPlan, ChannelPlan, Overflow, Plan, StepPlan
 from servsim.engine.record import Recorder, Records, as_numpy  # noqa: F401 - Records, as_numpy: re-exported
 from servsim.outcomes import Outcome, VisitOutcome
 from servsim.random import Seed, Streams
@@ -86,6 +87,10 @@ SERVED = int(VisitOutcome.SERVED)
 IN_SERVICE = int(VisitOutcome.IN_SERVICE)
 V_ABANDONED = int(VisitOutcome.ABANDONED)
 PREEMPTED = int(VisitOutcome.PREEMPTED)
+V_CALLBACK = int(VisitOutcome.CALLBACK)
+#: a contact's callback offer, as the recorder's sparse ``offer`` column holds it
+OFFER_DECLINED = 1
+OFFER_ACCEPTED = 2
 #: deadline of a contact whose patience timer already recorded its abandonment
 GONE = -1.0
 #: retrials and repeats are counted in a signed byte
@@ -148,7 +153,12 @@ class Engine:
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
                  "done", "new_row", "new_visit", "agents", "idle_u", "wrap", "preempting", "modes", "working",
-                 "remaining", "closed", "draining", "lines", "gated")
+                 "remaining", "closed", "draining", "lines", "gated", "callback_u")
+
+    def __new__(cls, plan: Plan, seed: Seed, rec: Recorder | None = None) -> Engine:
+        """An engine of the class the plan needs: :class:`Engine` itself, or one with the
+        mechanisms that replace a method of the hot path (:func:`_engine_class`)."""
+        return object.__new__(_engine_class(plan) if cls is Engine else cls)
 
     def __init__(self, plan: Plan, seed: Seed, rec: Recorder | None = None) -> None:
         self.plan = plan
@@ -182,11 +192,11 @@ class Engine:
             if ch.patience_factors is not None:
                 self.patience[c] = [self._by_interval(d, ch.patience_factors) if d is not None else None
                                     for d in self.patience[c]]
+        self.callback_u = _per_channel(plan, streams, "callback", lambda ch: ch.callback is not None)
         self.retrial = _returns(plan, streams, "retrial", [ch.retrial for ch in plan.channels])
         self.repeat = _returns(plan, streams, "repeat", [ch.repeats for ch in plan.channels])
         self.resolve = _resolution(plan, streams)
-        self.wrap = [streams.sampler(f"wrap/{st.name}", st.wrap.draw) if st.wrap is not None else None
-                     for st in plan.steps]
+        self.wrap = _wrap_times(plan, streams)
         # preemption: per pool, its interruptible steps' modes, the interruptible services in
         # progress in start order (contact -> (completion time, handle-time factor)); per preempted
         # contact to resume, its handle time left (before the factor)
@@ -314,10 +324,10 @@ class Engine:
         ch = self.channels[c]
         u = self.segment_u[c]
         g = ch.segment_idx[bisect_right(ch.segment_cum, u()) if u is not None else 0]
-        if ch.balking is not None or ch.retrial is not None or ch.trunk >= 0 or self.in_system >= self.limit:
+        if ch.general or self.in_system >= self.limit:
             self._new_contact(c, g, 1, now)
             return
-        # the common case, inlined: no balking, no retrials, within limits
+        # the common case, inlined: no balking, no retrials, one patience per visit, within limits
         cid = self.n_contacts
         if cid >= self.max_contacts:
             raise _Overflow(f"more than {self.max_contacts:,} contacts arrived (limits.max_contacts); raise it "
@@ -341,7 +351,13 @@ class Engine:
         c, g, attempt = ev._value
         self._new_contact(c, g, attempt, self.env._now)
 
-    def _new_contact(self, c: int, g: int, attempt: int, now: float) -> None:
+    def _on_kept_return(self, ev: _Due) -> None:
+        """A retrial keeping its patience (``retrial.keep_patience``): the patience it comes back with."""
+        c, g, attempt, kept = ev._value
+        self._new_contact(c, g, attempt, self.env._now, kept)
+
+    def _new_contact(self, c: int, g: int, attempt: int, now: float, kept: float = NAN) -> None:
+        """A new contact of channel c and segment g (``kept``: the patience a retrial keeps, NaN: none)."""
         if self.in_system >= self.limit:
             self._check_limit(now)
         ch = self.channels[c]
@@ -357,7 +373,10 @@ class Engine:
         exit_(NAN)
         outcome(IN_SYSTEM)
         attempt_(attempt)
-        contact = Contact(cid, c, g, attempt, self.segment_level[g], self.patience[c][g], ch.retrial is not None)
+        patience = self.patience[c][g]
+        if patience is not None and (ch.per_contact or kept == kept):
+            patience = _Budget(patience, kept) if ch.per_contact else _Kept(patience, kept)
+        contact = Contact(cid, c, g, attempt, self.segment_level[g], patience, ch.retrial is not None)
         self.in_system += 1
         t = ch.trunk
         if t >= 0:
@@ -460,6 +479,9 @@ class Engine:
         self.queues[s][contact.level].append(contact)
         self.waiting[s] += 1
         if contact.timed or st.timed:
+            cb = st.callback
+            if cb is not None and (rule := cb[contact.channel]) is not None and self._offer(contact, s, rule, v, now):
+                return
             if contact.deadline < INF:
                 contact.pool = -1    # until served: how the timer tells that it still waits
                 self._at(contact.deadline - now, self._on_patience, (contact, v))
@@ -631,6 +653,67 @@ class Engine:
                 self._pace(now)
             self._enter(contact, nxt, now)
 
+    # ----------------------------------------------------------------- callbacks
+    def _offer(self, contact: Contact, s: int, rule: CallbackPlan, v: int, now: float) -> bool:
+        """Contact, just queued at entry step s of a channel with a callback ``rule``: offer it now
+        if its predicted wait is over the threshold (True: accepted, it has become a callback), or
+        arm the offer for when it has waited ``wait_over``."""
+        contact.pool = -1
+        w = rule.wait_over
+        if w is not None:
+            if contact.deadline > now + w:    # else it abandons first
+                self._at(w, self._on_offer, (contact, v))
+            return False
+        slots = sum(self.staffed[p] for p, _ in self.steps[s].pools)
+        n = self.waiting[s] + (self.waiting[rule.step] if rule.keep_place else 0)
+        if slots and n * rule.mean_handle / slots <= rule.predicted_wait_over:
+            return False
+        return self._offered(contact, s, rule, now)
+
+    def _on_offer(self, ev: _Due) -> None:
+        """A caller has waited ``wait_over``: offer the callback if it still waits in that visit."""
+        c, v = ev._value
+        if c.visit == v and c.pool < 0 and c.deadline != GONE:
+            s = c.step
+            self._offered(c, s, self.steps[s].callback[c.channel], self.env._now)
+
+    def _offered(self, contact: Contact, s: int, rule: CallbackPlan, now: float) -> bool:
+        """A callback is offered to waiting ``contact``: record the offer; if accepted, end its wait
+        at step s (the caller hangs up) and queue its callback. True if accepted."""
+        if self.callback_u[contact.channel]() >= rule.accept:
+            self.rec.offer[contact.id] = OFFER_DECLINED
+            return False
+        rec = self.rec
+        rec.offer[contact.id] = OFFER_ACCEPTED
+        rec.v_end[contact.visit] = now
+        rec.v_outcome[contact.visit] = V_CALLBACK
+        if contact.patience.__class__ is _Budget:
+            contact.patience.left = contact.deadline - now
+        # its place in the inbound lane is skipped when reached (as an abandoned contact's)
+        contact.deadline = GONE
+        self.waiting[s] -= 1
+        t = rule.step
+        cb = Contact(contact.id, contact.channel, contact.segment, contact.attempt, contact.level, contact.patience,
+                     contact.timed)
+        cb.step = t
+        cb.deadline = INF
+        cb.pool = -1
+        cb.enq = contact.enq if rule.keep_place else now
+        v = self.n_visits
+        self.n_visits = v + 1
+        cb.visit = v
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
+        vc(contact.id)
+        vs(t)
+        vp(-1)
+        vq(now)
+        vst(NAN)
+        ve(NAN)
+        vo(WAITING)
+        self.queues[t][cb.level].append(cb)
+        self.waiting[t] += 1
+        return True
+
     def _wrap_up(self, p: int, s: int, v: int, draw: Callable[[], float], now: float) -> None:
         """Service of visit v at step s ended: pool p's agent wraps up for a draw × the skill's
         proficiency (× the agent's own factor in a pool of individuals; not × the chat slowdown:
@@ -746,10 +829,15 @@ class Engine:
         r = self.retrial[c]
         if r is None:
             return
-        prob, _, most = self.channels[c].retrial
+        ch = self.channels[c]
+        prob, _, most = ch.retrial
         attempt = contact.attempt
         if r[0]() < prob and attempt < min(most, MAX_ATTEMPT):
-            self._at(now + r[1]() - self.env._now, self._on_return, (c, contact.segment, attempt + 1))
+            delay = now + r[1]() - self.env._now
+            if ch.keep_patience:
+                self._at(delay, self._on_kept_return, (c, contact.segment, attempt + 1, _kept(contact, now)))
+            else:
+                self._at(delay, self._on_return, (c, contact.segment, attempt + 1))
 
     def _repeat(self, contact: Contact) -> None:
         """An unresolved contact, leaving now: maybe contact again later."""
@@ -1006,9 +1094,26 @@ class Engine:
 
 # ----------------------------------------------------------------- random streams of an engine
 def _handle_times(plan: Plan, streams: Streams) -> list[Callable[[], float] | None]:
-    """Handle-time sampler of each step (None: a step without people's handle time is never served)."""
-    return [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None else None
-            for st in plan.steps]
+    """Handle-time sampler of each step (None: a step without people's handle time is never served).
+    A callback variant shares its entry step's sampler: the call back is the same work, and the
+    n-th service at the step takes the n-th draw whether it is a callback or not."""
+    out = [streams.sampler(f"handle/{st.name}", st.handle.draw) if st.handle is not None and st.kind != "callback"
+           else None for st in plan.steps]
+    for s, st in enumerate(plan.steps):
+        if st.kind == "callback":
+            out[s] = out[st.origin]
+    return out
+
+
+def _wrap_times(plan: Plan, streams: Streams) -> list[Callable[[], float] | None]:
+    """Wrap-up sampler of each step with wrap-up (None: none). A callback variant shares its entry
+    step's sampler, as for handle times."""
+    out = [streams.sampler(f"wrap/{st.name}", st.wrap.draw) if st.wrap is not None and st.kind != "callback"
+           else None for st in plan.steps]
+    for s, st in enumerate(plan.steps):
+        if st.kind == "callback":
+            out[s] = out[st.origin]
+    return out
 
 
 def _busy_days(plan: Plan, streams: Streams) -> tuple[ChannelPlan, ...]:
@@ -1041,10 +1146,140 @@ def _per_channel(plan: Plan, streams: Streams, source: str,
 
 
 def _patience(plan: Plan, streams: Streams) -> list[list[Callable[[], float] | None]]:
-    """Patience sampler per channel and segment (None: never abandons)."""
-    return [[streams.sampler(f"patience/{ch.name}/{plan.segment_names[g]}", d.draw) if d is not None else None
-             for g, d in enumerate(ch.patience)]
-            for ch in plan.channels]
+    """Patience sampler per channel and segment (None: never abandons). A patience with an atom at
+    zero takes a uniform of its own stream ``patience-zero/<channel>/<segment>`` at every draw and is
+    0 when it falls below the atom's share; the continuous part is drawn every time, so its stream
+    stays aligned with the scenario without the atom."""
+    out: list[list[Callable[[], float] | None]] = []
+    for ch in plan.channels:
+        row: list[Callable[[], float] | None] = []
+        for g, d in enumerate(ch.patience):
+            if d is None:
+                row.append(None)
+                continue
+            seg = plan.segment_names[g]
+            draw = streams.sampler(f"patience/{ch.name}/{seg}", d.draw)
+            zero = ch.patience_zero[g] if ch.patience_zero else 0.0
+            if zero > 0:
+                draw = _with_zero(draw, streams.uniform(f"patience-zero/{ch.name}/{seg}"), zero)
+            row.append(draw)
+        out.append(row)
+    return out
+
+
+def _with_zero(draw: Callable[[], float], u: Callable[[], float], zero: float) -> Callable[[], float]:
+    """``draw`` with an atom at zero of mass ``zero``: P(X = 0) = zero + (1 − zero)·P(draw = 0)."""
+    def patience() -> float:
+        x = draw()
+        return 0.0 if u() < zero else x
+    return patience
+
+
+# ----------------------------------------------------------------- patience rules of a contact
+class _Kept:
+    """The patience of a retrial that keeps it (``retrial.keep_patience``): ``value`` at every
+    front-stage step. The stream is still drawn, so it stays aligned with a scenario without the rule."""
+
+    __slots__ = ("draw", "value")
+
+    def __init__(self, draw: Callable[[], float], value: float) -> None:
+        self.draw = draw
+        self.value = value
+
+    def __call__(self) -> float:
+        self.draw()
+        return self.value
+
+
+class _Budget:
+    """One patience per contact (``patience_per: contact``): ``total`` is drawn at its first
+    front-stage step (or kept from the attempt before); ``left`` is what remains, deadline − start of
+    service, written when a front-stage service starts (:class:`_RemainingPatience`) or a callback is
+    accepted. Each front-stage step waits at most ``left``: patience − front-stage waits so far. The
+    stream is drawn at every front-stage step, as with one patience per visit (common random numbers)."""
+
+    __slots__ = ("draw", "total", "left")
+
+    def __init__(self, draw: Callable[[], float], total: float = NAN) -> None:
+        self.draw = draw
+        self.total = total
+        self.left = total
+
+    def __call__(self) -> float:
+        x = self.draw()
+        if self.total != self.total:    # NaN: the first front-stage step
+            self.total = self.left = x
+        return self.left
+
+
+def _kept(contact: Contact, now: float) -> float:
+    """The patience a retrial of ``contact`` (abandoning or balking at ``now``) keeps: the contact's
+    own patience (its one draw, or the value it kept), or that of the visit it abandoned (deadline −
+    queue entry); NaN if it balked without one."""
+    p = contact.patience
+    if p.__class__ is _Budget:
+        return p.total
+    if p.__class__ is _Kept:
+        return p.value
+    return now - contact.enq if contact.step >= 0 else NAN
+
+
+class _RemainingPatience(Engine):
+    """An engine for plans with ``patience_per: contact``: when a front-stage service starts, what is
+    left of the contact's patience is its deadline − now."""
+
+    __slots__ = ()
+
+    def _start(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
+        b = contact.patience
+        if b.__class__ is _Budget and contact.deadline < INF:
+            b.left = contact.deadline - now
+        super()._start(contact, s, p, prof, now)
+
+
+class _HeadStart(Engine):
+    """An engine for plans with segment head starts: a pool takes, in each queue group, the waiting
+    contact of least rank = queue entry − its level's head start (ties: higher priority, then step
+    order), looking at the head of every lane rather than at the first non-empty one."""
+
+    __slots__ = ()
+
+    def _pick(self, p: int, now: float) -> tuple[Contact, int] | None:
+        queues = self.queues
+        head_start = self.plan.head_start
+        for group in self.queue_groups[p]:
+            best: Contact | None = None
+            best_lane: deque | None = None
+            best_step = -1
+            best_rank = INF
+            for s in group:
+                for level, lane in enumerate(queues[s]):
+                    head = self._head(lane, now, s)
+                    if head is not None:
+                        rank = head.enq - head_start[level]
+                        if best is None or rank < best_rank or (rank == best_rank and head.level < best.level):
+                            best, best_lane, best_step, best_rank = head, lane, s, rank
+            if best is not None:
+                best_lane.popleft()
+                self.waiting[best_step] -= 1
+                return best, best_step
+        return None
+
+
+@lru_cache(maxsize=None)
+def _compose(remaining: bool, head_start: bool) -> type[Engine]:
+    parts = tuple(cls for cls, used in ((_RemainingPatience, remaining), (_HeadStart, head_start)) if used)
+    if not parts:
+        return Engine
+    if len(parts) == 1:
+        return parts[0]
+    return type("_Engine", parts, {"__slots__": ()})
+
+
+def _engine_class(plan: Plan) -> type[Engine]:
+    """:class:`Engine`, or its subclass with the methods the plan's mechanisms replace (so that a
+    plan without them runs exactly the code it ran before they existed)."""
+    return _compose(plan.budget, plan.head_start is not None)
 
 
 def _returns(plan: Plan, streams: Streams, source: str, rules: list[tuple[float, _Dist, int] | None]

@@ -10,7 +10,7 @@ Absolute time: seconds after midnight of day 1 (so day d's 08:00 is ``d*86400 + 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from servsim.scenario.distributions import _Dist
 from servsim.scenario.schema import EXIT, Balking, Channel, Horizon, Pool, Repeats, Retrial, Scenario, Step
@@ -40,6 +40,23 @@ class Overflow:
     #: (start, end) seconds after midnight (None: all day)
     between: tuple[float, float] | None
     #: mean handle time of the step's people (s), for the predicted wait
+    mean_handle: float
+
+
+@dataclass(frozen=True)
+class CallbackPlan:
+    """A channel's callback rule at its entry step (see schema ``Callback``)."""
+
+    #: offer on joining the queue when the predicted wait is over this (s), or None
+    predicted_wait_over: float | None
+    #: offer once the caller has waited this long (s), or None
+    wait_over: float | None
+    accept: float
+    #: the callback keeps the caller's place (else it waits in a lane served when nothing else waits)
+    keep_place: bool
+    #: the callback variant step the accepted callbacks wait at
+    step: int
+    #: mean handle time of the entry step's people (s), for the predicted wait
     mean_handle: float
 
 
@@ -83,6 +100,9 @@ class StepPlan:
     preempts: bool = False
     #: finite waiting room: work that would queue when this many wait is blocked (-1: unlimited)
     capacity: int = -1
+    #: callback rule per channel index at this (entry) step, None for a channel without one; None
+    #: when no channel has one here
+    callback: tuple[CallbackPlan | None, ...] | None = None
 
 
 #: ``PoolPlan.interruptible`` modes
@@ -152,6 +172,17 @@ class ChannelPlan:
     piece_keys: tuple[int, ...] = ()
     #: index in ``Plan.trunk_lines`` of the trunk whose lines its contacts hold (-1: no lines)
     trunk: int = -1
+    #: share of patience draws that are zero (an atom at zero), per segment index
+    patience_zero: tuple[float, ...] = ()
+    #: one patience per contact across front-stage steps (else one per visit)
+    per_contact: bool = False
+    #: a retrial keeps the patience of the attempt it follows
+    keep_patience: bool = False
+    #: callback rule (its entry step has it too), or None
+    callback: CallbackPlan | None = None
+    #: arrivals take the engine's general path (balking, retrials or a per-contact patience), not
+    #: its inlined common case
+    general: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,6 +229,13 @@ class Plan:
     #: lines of each trunk: the named ``trunks`` in file order, then one per channel with a number
     #: of ``lines`` of its own, in channel order (empty: no channel has lines)
     trunk_lines: tuple[int, ...] = ()
+    #: head start (s) of each queue level, or None: strict priority (see schema ``Segment``)
+    head_start: tuple[float, ...] | None = None
+
+    @property
+    def budget(self) -> bool:
+        """Whether some channel keeps one patience per contact (the engine then tracks what is left)."""
+        return any(ch.per_contact for ch in self.channels)
 
     def interval_index(self, t: float) -> int:
         """Index of the reporting interval holding absolute time t (intervals counted over all days)."""
@@ -212,22 +250,25 @@ def compile_plan(s: Scenario) -> Plan:
     h = s.horizon
     names = _names(s)
     steps = _steps(s, names)
+    trunk_lines, trunk_of = _trunks(s)
+    channels = tuple(_channel(s, name, ch, names, steps, trunk_of[name]) for name, ch in s.channels.items())
+    steps = _with_callbacks(s, steps, channels)
     staffing = _staffing(s)
     most = [0] * len(s.pools)
     for _, p, n in staffing:
         most[p] = max(most[p], n)
+    # after the callback variants: a pool's queue groups hold them
     pools = tuple(_pool(s, name, pool, steps, names, most[p]) for p, (name, pool) in enumerate(s.pools.items()))
-    trunk_lines, trunk_of = _trunks(s)
     return Plan(
         scenario=s, start=h.start, end=_horizon_end(h), warmup_end=h.start + h.warmup,
         interval=h.interval, intervals_per_day=h.intervals_per_day, steps=steps,
         pools=pools, preemption=any(pl.interruptible for pl in pools),
-        channels=tuple(_channel(s, name, ch, names, trunk_of[name]) for name, ch in s.channels.items()),
+        channels=channels,
         segment_names=tuple(s.segments), segment_level=names.segment_level, n_levels=names.n_levels,
         staffing=staffing, paid=_staffing(s, paid=True), boundaries=_boundaries(h),
         max_in_system=s.limits.max_in_system, max_contacts=s.limits.max_contacts,
         max_visits=s.limits.max_visits, max_visits_per_second=s.limits.max_visits_per_second,
-        closing=h.closing, **_closes(h), day_shift=max(0.0, h.end - DAY), trunk_lines=trunk_lines,
+        closing=h.closing, **_closes(h), day_shift=max(0.0, h.end - DAY), trunk_lines=trunk_lines, head_start=names.head_start,
     )
 
 
@@ -274,18 +315,31 @@ class _Names:
     #: queue level of each segment (0 = highest priority), and the number of levels
     segment_level: tuple[int, ...]
     n_levels: int
+    #: head start of each level (None: strict priority)
+    head_start: tuple[float, ...] | None = None
 
 
 def _names(s: Scenario) -> _Names:
     pools = list(s.pools.values())
-    prios = sorted({seg.priority for seg in s.segments.values()}, reverse=True)
+    segs = list(s.segments.values())
+    if any(seg.head_start is not None for seg in segs):
+        # head starts: one lane per (priority, head start), so that each lane stays in rank order
+        keys = [(seg.priority, seg.head_start or 0.0) for seg in segs]
+        levels = sorted(set(keys), reverse=True)
+        level = tuple(levels.index(k) for k in keys)
+        head_start: tuple[float, ...] | None = tuple(h for _, h in levels)
+    else:
+        prios = sorted({seg.priority for seg in segs}, reverse=True)
+        level = tuple(prios.index(seg.priority) for seg in segs)
+        levels, head_start = prios, None
     return _Names(
         steps={n: i for i, n in enumerate(s.steps)},
         pools={n: i for i, n in enumerate(s.pools)},
         segments={n: i for i, n in enumerate(s.segments)},
         pool_order=tuple(sorted(range(len(pools)), key=lambda i: -pools[i].priority)),
-        segment_level=tuple(prios.index(seg.priority) for seg in s.segments.values()),
-        n_levels=len(prios),
+        segment_level=level,
+        n_levels=len(levels),
+        head_start=head_start,
     )
 
 
@@ -432,30 +486,97 @@ def _queue_groups(s: Scenario, name: str, pool: Pool, steps: tuple[StepPlan, ...
     serve the variants made for them, as one group."""
     if pool.kind != "agents":
         me = names.pools[name]
-        return (tuple(i for i, v in enumerate(steps) if v.kind != "agents" and v.pools[0][0] == me),)
+        return (tuple(i for i, v in enumerate(steps) if v.kind in ("bots", "vendor") and v.pools[0][0] == me),)
     by_prio: dict[int, list[int]] = {}
     for step in pool.skills:
         if s.steps[step].people:
             by_prio.setdefault(pool.skill(step).priority, []).append(names.steps[step])
-    return tuple(tuple(by_prio[p]) for p in sorted(by_prio, reverse=True))
+    groups = [by_prio[p] for p in sorted(by_prio, reverse=True)]
+    # callbacks: keeping their place, beside their entry step (the pool compares their place in
+    # line with the callers'); else in a last group, served when nothing else waits
+    idle: list[int] = []
+    for t, st in enumerate(steps):
+        if st.kind == "callback" and any(st.origin in g for g in groups):
+            cb = next(c for c in steps[st.origin].callback or () if c is not None and c.step == t)
+            if cb.keep_place:
+                next(g for g in groups if st.origin in g).append(t)
+            else:
+                idle.append(t)
+    if idle:
+        groups.append(idle)
+    return tuple(tuple(g) for g in groups)
 
 
-def _channel(s: Scenario, name: str, ch: Channel, names: _Names, trunk: int = -1) -> ChannelPlan:
+def _channel(s: Scenario, name: str, ch: Channel, names: _Names, steps: tuple[StepPlan, ...],
+             trunk: int = -1) -> ChannelPlan:
     mix = ch.segments if ch.segments is not None else {n: seg.share for n, seg in s.segments.items()}
     mix = {n: p for n, p in mix.items() if p > 0}
     sl = ch.service_level or s.targets.service_level
     b = ch.arrivals.busyness
     busy = (b.cv, b.per) if b is not None and b.cv > 0 and ch.arrivals.trace is None else None
     pieces = _rate_pieces(s, name, keyed=busy is not None)
+    patience = _patience(s, ch)
+    per_contact = ch.patience_per == "contact" and any(d is not None for d in patience)
     return ChannelPlan(
         name=name, kind=ch.kind, entry=names.steps[ch.entry], rate_pieces=tuple(p[:3] for p in pieces),
         trace=_trace(s.horizon, ch), segment_cum=tuple(_cumulative(list(mix.values()))),
-        segment_idx=tuple(names.segments[n] for n in mix), patience=_patience(s, ch),
+        segment_idx=tuple(names.segments[n] for n in mix), patience=patience,
         sl_threshold=sl.threshold, sl_goal=sl.goal, retrial=_again(ch.retrial), balking=_balking(ch.balking),
         repeats=_again(ch.repeats), trunk=trunk,
         patience_factors=tuple(ch.patience_factors) if ch.patience_factors is not None else None,
         busyness=busy, piece_keys=tuple(p[3] for p in pieces) if busy is not None else (),
+        patience_zero=tuple(getattr(d, "zero", 0.0) if d is not None else 0.0 for d in patience),
+        per_contact=per_contact, keep_patience=ch.retrial is not None and ch.retrial.keep_patience,
+        callback=_callback(s, name, ch, names, steps),
+        # trunk lines take the general path too: a line must be checked before the contact enters
+        general=ch.balking is not None or ch.retrial is not None or per_contact or trunk >= 0,
     )
+
+
+def _callback(s: Scenario, name: str, ch: Channel, names: _Names, steps: tuple[StepPlan, ...]) -> CallbackPlan | None:
+    """A channel's callback rule; its variant step is numbered after the steps made so far and the
+    callback variants of the channels before it (:func:`_with_callbacks` makes them in that order)."""
+    cb = ch.callback
+    if cb is None:
+        return None
+    order = list(s.channels)
+    before = sum(1 for other in order[:order.index(name)] if s.channels[other].callback is not None)
+    entry = s.steps[ch.entry]
+    people = steps[names.steps[ch.entry]].pools
+    mean_prof = min((prof for _, prof in people), default=1.0)
+    return CallbackPlan(
+        predicted_wait_over=cb.offer_when.predicted_wait_over, wait_over=cb.offer_when.wait_over,
+        accept=cb.accept, keep_place=cb.mode == "keep_place", step=len(steps) + before,
+        mean_handle=entry.handle_time.mean_s * mean_prof if entry.handle_time is not None else 0.0,
+    )
+
+
+def _with_callbacks(s: Scenario, steps: tuple[StepPlan, ...], channels: tuple[ChannelPlan, ...]
+                    ) -> tuple[StepPlan, ...]:
+    """The steps with a callback variant per channel with a callback rule (``<entry>@callback``, or
+    ``<entry>@callback/<channel>`` when several channels with one enter the same step): served by
+    the entry step's people at the same proficiency, with its handle time, wrap-up and routing
+    (never preempting: a callback waits for an agent to be free). The entry step gets the rules by
+    channel and is ``timed`` (offers read its queue length, which must be exact, and wait for
+    ``wait_over``)."""
+    rules = [(c, ch.callback) for c, ch in enumerate(channels) if ch.callback is not None]
+    if not rules:
+        return steps
+    out = list(steps)
+    shared: dict[int, int] = {}
+    for c, _ in rules:
+        shared[channels[c].entry] = shared.get(channels[c].entry, 0) + 1
+    for c, cb in rules:
+        e = channels[c].entry
+        st = steps[e]
+        name = f"{st.name}@callback" if shared[e] == 1 else f"{st.name}@callback/{channels[c].name}"
+        assert cb.step == len(out)
+        out.append(StepPlan(name=name, front=st.front, handle=st.handle, pools=st.pools, route_cum=st.route_cum,
+                            route_to=st.route_to, kind="callback", origin=e, wrap=st.wrap))
+        by_channel = list(out[e].callback or (None,) * len(channels))
+        by_channel[c] = cb
+        out[e] = replace(out[e], callback=tuple(by_channel), timed=True)
+    return tuple(out)
 
 
 def _patience(s: Scenario, ch: Channel) -> tuple[_Dist | None, ...]:

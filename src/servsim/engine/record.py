@@ -51,6 +51,10 @@ _WAITING = int(VisitOutcome.WAITING)
 CONTACT_COLUMNS = ("channel", "segment", "arrival", "exit", "outcome", "attempt")
 #: The per-visit columns, in the order the engine appends a new visit's row.
 VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end", "v_outcome")
+#: Per-contact columns written by index only, for the few contacts a mechanism concerns, never
+#: appended: a row never written reads its :data:`SPARSE_FILL` value. ``offer``: a callback offer
+#: at the channel's entry step, 1 declined, 2 accepted (0: none; :mod:`servsim.engine.core`).
+SPARSE_CONTACT_COLUMNS = ("offer",)
 #: Per-visit columns written by index only, for some visits, never appended: a row never written
 #: reads its :data:`SPARSE_FILL` value. ``v_agent``: the agent (0-based in its pool) of a visit
 #: served by a pool of individual agents, so that headcount pools pay nothing per visit for it;
@@ -58,9 +62,10 @@ VISIT_COLUMNS = ("v_contact", "v_step", "v_pool", "v_queued", "v_start", "v_end"
 #: steps with wrap-up.
 SPARSE_VISIT_COLUMNS = ("v_agent", "v_free")
 #: value and dtype of a sparse column's rows never written
-SPARSE_FILL: dict[str, tuple[float, type]] = {"v_agent": (-1, np.int32), "v_free": (math.nan, np.float64)}
+SPARSE_FILL: dict[str, tuple[float, type]] = {"offer": (0, np.int8), "v_agent": (-1, np.int32),
+                                              "v_free": (math.nan, np.float64)}
 #: Every column of a recorder, contacts first.
-COLUMNS = CONTACT_COLUMNS + VISIT_COLUMNS + SPARSE_VISIT_COLUMNS
+COLUMNS = CONTACT_COLUMNS + SPARSE_CONTACT_COLUMNS + VISIT_COLUMNS + SPARSE_VISIT_COLUMNS
 
 
 class Column(Protocol):
@@ -84,8 +89,8 @@ class Recorder(Protocol):
       (``channel`` first); a new visit one value to each of :data:`VISIT_COLUMNS` (``v_contact``
       first). They carry the row's starting values, so a recorder may ignore them and supply them
       itself: ``exit`` NaN, ``outcome`` IN_SYSTEM, ``v_pool`` -1, ``v_start`` and ``v_end`` NaN,
-      ``v_outcome`` WAITING. :data:`SPARSE_VISIT_COLUMNS` are never appended to (a row never
-      written reads its :data:`SPARSE_FILL` value: -1, NaN);
+      ``v_outcome`` WAITING. :data:`SPARSE_CONTACT_COLUMNS` and :data:`SPARSE_VISIT_COLUMNS` are
+      never appended to (a row never written reads its :data:`SPARSE_FILL` value: 0, -1, NaN);
     * **writes** (``col[i] = x``) go only to rows already appended, of a contact that has not left
       (a visit's contact is its ``v_contact``);
     * ``v_agent[v]`` (the agent, 0-based within its pool, of a pool of individual agents; never
@@ -102,6 +107,9 @@ class Recorder(Protocol):
       work) like a service end: its ``v_end`` is written at the current time;
     * :meth:`left` is called once per contact that leaves, after its ``exit``, its ``outcome`` (not
       IN_SYSTEM) and its visits' last writes; contacts still present at the end never leave;
+    * ``offer[c]`` (a callback offer: 1 declined, 2 accepted) is written only while contact c waits
+      at its channel's entry step; an accepted offer is followed by the end of that visit
+      (``v_end`` = now, ``v_outcome`` CALLBACK) and the append of its callback visit;
     * the engine never reads a column (no ``col[i]``, no ``len(col)``) and never rebinds one;
     * :meth:`close` is called once, at the end of the run, after every other call.
     """
@@ -133,6 +141,8 @@ class Recorder(Protocol):
     @property
     def v_outcome(self) -> Column: ...
     @property
+    def offer(self) -> Column: ...
+    @property
     def v_agent(self) -> Column: ...
     @property
     def v_free(self) -> Column: ...
@@ -149,7 +159,7 @@ class Records:
     """The per-contact log of one run: raw columns as plain arrays (they pickle across processes).
 
     A :class:`Recorder` that keeps every row; ``v_contact`` is a row of the contact columns; the
-    sparse ``v_agent`` and ``v_free`` are dicts of the rows written."""
+    sparse ``offer``, ``v_agent`` and ``v_free`` are dicts of the rows written."""
 
     # per contact
     channel: array = field(default_factory=lambda: array("h"))
@@ -166,6 +176,8 @@ class Records:
     v_start: array = field(default_factory=lambda: array("d"))
     v_end: array = field(default_factory=lambda: array("d"))
     v_outcome: array = field(default_factory=lambda: array("b"))
+    #: sparse: contact id -> callback offer code, for contacts offered a callback
+    offer: dict[int, int] = field(default_factory=dict)
     #: sparse: visit id -> agent, for visits served by individual agents
     v_agent: dict[int, int] = field(default_factory=dict)
     #: sparse: visit id -> when its agent was free again, for visits at steps with wrap-up
@@ -189,9 +201,9 @@ def as_numpy(rec: Records) -> dict[str, np.ndarray]:
     for name in CONTACT_COLUMNS + VISIT_COLUMNS:
         col = getattr(rec, name)
         out[name] = np.frombuffer(col, dtype=col.typecode) if len(col) else np.array([], dtype=col.typecode)
-    n = len(rec.v_contact)
-    for name in SPARSE_VISIT_COLUMNS:
-        out[name] = _sparse(getattr(rec, name), n, *SPARSE_FILL[name])
+    for names, n in ((SPARSE_CONTACT_COLUMNS, len(rec.arrival)), (SPARSE_VISIT_COLUMNS, len(rec.v_contact))):
+        for name in names:
+            out[name] = _sparse(getattr(rec, name), n, *SPARSE_FILL[name])
     return out
 
 
@@ -251,8 +263,8 @@ class LiveRows:
     ``v_contact``, ``v_step``, ``v_queued``) are the same ``array.array`` columns as the log's, holding
     the rows from ``cbase`` (contacts) and ``vbase`` (visits) on, so appending costs what it costs
     with the log. The columns written by index (``exit``, ``outcome``, ``v_pool``, ``v_start``,
-    ``v_end``, ``v_outcome``, ``v_agent``) are dicts of the rows written and not yet folded. When ``chunk``
-    contacts have left, :meth:`fold` takes their rows with numpy (a contact's visits are found by one
+    ``v_end``, ``v_outcome`` and the sparse ``offer``, ``v_agent``, ``v_free``) are dicts of the rows
+    written and not yet folded. When ``chunk`` contacts have left, :meth:`fold` takes their rows with numpy (a contact's visits are found by one
     :func:`numpy.isin` over the visits window), hands them over as a compact :class:`Records`
     (contacts renumbered from 0), then drops the rows no contact present needs: rows before the
     newest :data:`BATCH` contacts of contacts still present (a long wait, a backlog) move to small
@@ -276,6 +288,7 @@ class LiveRows:
         self.v_start = _Indexed()
         self.v_end = _Indexed()
         self.v_outcome = _Indexed()
+        self.offer = _Indexed()
         self.v_agent = _Indexed()
         self.v_free = _Indexed()
         #: busy ends (``v_free``) after the pool events handed over, of visits already folded
@@ -430,6 +443,7 @@ class LiveRows:
             v_outcome=_column("b", _take(self.v_outcome, v_id, _WAITING, np.int8)),
             v_agent=_rows_written(_take(self.v_agent, v_id, -1, np.int32)),
             v_free=_rows_written(_take(self.v_free, v_id, NAN, np.float64)),
+            offer=_rows_written(_take(self.offer, ids, 0, np.int8), 0) if self.offer else {},
             end_time=end_time,
         )
 
@@ -482,9 +496,10 @@ def _positions(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return np.where(ids[pos] == keys, pos, -1)
 
 
-def _rows_written(values: np.ndarray) -> dict:
-    """A sparse column of a chunk from its values by row (-1 or NaN: not written)."""
-    rows = np.flatnonzero(values >= 0)  # NaN compares false
+def _rows_written(values: np.ndarray, fill: float = -1) -> dict:
+    """A sparse column of a chunk from its values by row (``fill``, -1 or NaN: not written; the
+    values written are above the fill)."""
+    rows = np.flatnonzero(values > fill) if fill == fill else np.flatnonzero(values >= 0)  # NaN compares false
     return dict(zip(rows.tolist(), values[rows].tolist()))
 
 

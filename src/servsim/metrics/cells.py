@@ -57,7 +57,8 @@ SUMS = ("offered", "answered", "handled", "abandoned", "in_system", "balked", "c
         "unresolved", "retrials", "answered_wait_sum", "known", "known_wait_sum", "known_waited",
         "abandoned_waited", "handled_lead_sum", "handles", "handle_sum", "scored", "score_sum", "satisfied",
         "sl_within_own", "sl_ab_within_own", "sl_young_own", "sl_within_target", "sl_ab_within_target",
-        "sl_young_target", "wrap_sum", "preempted", "blocked")
+        "sl_young_target", "wrap_sum", "preempted", "blocked",
+        "cb_offered", "cb_accepted", "cb_called", "cb_wait_sum")
 _J = {name: j for j, name in enumerate(SUMS)}
 _SL = ("sl_within", "sl_ab_within", "sl_young")
 
@@ -157,7 +158,8 @@ def contact_inputs(contacts: pd.DataFrame) -> dict[str, np.ndarray]:
     n = len(contacts)
     out: dict[str, np.ndarray] = {"outcome": codes}
     defaults = {"outsourced": np.zeros(n, bool), "attempt": np.ones(n, np.int64)}
-    for name in ("answered", "wait_s", "lead_time_s", "outsourced", "attempt", "bot_s"):
+    for name in ("answered", "wait_s", "lead_time_s", "outsourced", "attempt", "bot_s", "callback_offered",
+                 "callback_accepted", "callbacks", "callback_wait_s"):
         if name in contacts.columns:
             out[name] = contacts[name].to_numpy()
         elif name in defaults:
@@ -224,6 +226,12 @@ def contact_sums(c: Mapping[str, np.ndarray], handles: np.ndarray, handle_sum: n
         yield j["scored"], scored
         yield j["score_sum"], np.where(scored, scores, 0.0)
         yield j["satisfied"], scored & (scores >= satisfaction.satisfied_at)
+    if "callback_offered" in c:
+        called = c["callbacks"]
+        yield j["cb_offered"], c["callback_offered"]
+        yield j["cb_accepted"], c["callback_accepted"]
+        yield j["cb_called"], called
+        yield j["cb_wait_sum"], np.where(called > 0, c["callback_wait_s"], 0.0)
     for kind, t in (("own", own_t), ("target", target_t)):
         yield j[f"sl_within_{kind}"], answered & (wait <= t)
         yield j[f"sl_ab_within_{kind}"], abandoned & ~answered & (wait <= t)

@@ -10,15 +10,20 @@ absolute = seconds after midnight of day 1).
   ``warmup`` (arrived during the warm-up: left out of the summary), ``attempt`` (1 = first
   attempt; 2, 3… retrials and repeat contacts), ``resolved`` (handled and resolved; false for
   unresolved), ``outsourced`` (a vendor served one of its steps), ``bot_s`` (time with bots at
-  front-stage steps before reaching a person, queue + service); *contained* = left the process
-  having been served by bots only;
+  front-stage steps before reaching a person, queue + service), ``callback_offered`` and
+  ``callback_accepted`` (a callback was offered at the channel's entry step; accepted),
+  ``callbacks`` (callback visits whose outbound call started) and ``callback_wait_s`` (their wait,
+  from the request to the call back; NaN when none); *contained* = left the process having been
+  served by bots only. A caller who accepted a callback counts as ``answered`` at the acceptance:
+  ``wait_s`` is their time on hold;
 * ``visits`` — one row per step visit: ``contact, step, pool, queued_s, start_s, end_s, outcome``
-  (served | abandoned | waiting | in_service | preempted), ``wait_s``, ``handle_s``, ``agent`` (for a
-  pool of individual agents, the agent who served the visit, 0-based in order of coming on duty; -1
-  otherwise), ``free_s`` (when the agent was free again after a wrap-up; NaN without one) and
-  ``wrap_s`` (free_s − end_s). A preempted visit (interruptible back-stage work set aside for
-  front-stage work) ends at the preemption, its ``handle_s`` the time worked on it; the item waits
-  again in a new visit of the same step, queued at that moment.
+  (served | abandoned | waiting | in_service | preempted | callback: the caller accepted a callback
+  and hung up), ``wait_s``, ``handle_s``, ``agent`` (for a pool of individual agents, the agent who
+  served the visit, 0-based in order of coming on duty; -1 otherwise), ``free_s`` (when the agent
+  was free again after a wrap-up; NaN without one) and ``wrap_s`` (free_s − end_s). A preempted
+  visit (interruptible back-stage work set aside for front-stage work) ends at the preemption, its
+  ``handle_s`` the time worked on it; the item waits again in a new visit of the same step, queued
+  at that moment.
 
 The engine's outcome codes and the tables' are :mod:`servsim.outcomes`. Every KPI is defined in
 :mod:`servsim.metrics.registry` and computed from per-cell sums in :mod:`servsim.metrics.cells`.
@@ -115,7 +120,8 @@ def contact_columns(plan: Plan, rec: Records, v: dict[str, np.ndarray] | None = 
     v_start = v["start_s"]
     v_wait = v["wait_s"]
     v_handle = np.nan_to_num(v["handle_s"])
-    answered = has & ~np.isnan(v_start[fi]) if len(vc) else np.zeros(n, bool)
+    answered = has & (~np.isnan(v_start[fi]) | (v["outcome"][fi] == VisitOutcome.CALLBACK)) if len(vc) \
+        else np.zeros(n, bool)
     wait = np.where(has, v_wait[fi], np.nan) if len(vc) else np.full(n, np.nan)
     pool_codes = np.where(has, v["pool"][fi], -1) if len(vc) else np.full(n, -1, dtype=np.int64)
     handle = _sums(vc, v_handle, n)
@@ -131,6 +137,12 @@ def contact_columns(plan: Plan, rec: Records, v: dict[str, np.ndarray] | None = 
     bot_time = _sums(vc[before], (v_handle + v_wait)[before], n)
     vendor_pools = np.array([p.kind == "vendor" for p in plan.pools] + [False], dtype=bool)
     outsourced = np.bincount(vc[served & vendor_pools[v["pool"]]], minlength=n)[:n] > 0
+    offer = a["offer"]  # int8; a view taking no memory when no channel offers callbacks
+    by_callback = np.array([st.kind == "callback" for st in plan.steps] + [False], dtype=bool)[v_step] if len(vc) \
+        else np.zeros(0, bool)
+    called = by_callback & ~np.isnan(v_start) if len(vc) else by_callback
+    callbacks = np.bincount(vc[called], minlength=n)[:n]
+    callback_wait = np.where(callbacks > 0, _sums(vc[called], v_wait[called], n), np.nan)
     arrival = a["arrival"]
     day = day_of(plan, arrival)
     code = a["outcome"].astype(np.int64)
@@ -163,6 +175,10 @@ def contact_columns(plan: Plan, rec: Records, v: dict[str, np.ndarray] | None = 
         "resolved": done & ~unresolved,
         "outsourced": outsourced,
         "bot_s": bot_time,
+        "callback_offered": offer > 0,
+        "callback_accepted": offer == 2,
+        "callbacks": callbacks,
+        "callback_wait_s": callback_wait,
     }
 
 

@@ -128,7 +128,8 @@ _ENTRIES: tuple[Metric, ...] = (
     _count("offered", "offered", None, "headline",
            "Σ arrivals, retrials and repeat contacts included; offered = handled + contained + abandoned + "
            "balked + blocked + in_system_end"),
-    _count("answered", "answered", "higher", "headline", "Σ contacts whose first people step's service started"),
+    _count("answered", "answered", "higher", "headline",
+           "Σ contacts whose first people step's service started, or who accepted a callback there"),
     _count("handled", "handled", "higher", "never", "Σ contacts that left after being served by people"),
     _count("abandoned", "abandoned", "lower", "headline", "Σ contacts that left while waiting"),
     _count("in_system_end", "in system at end", "lower", "headline",
@@ -187,6 +188,15 @@ _ENTRIES: tuple[Metric, ...] = (
            "waiting room full (steps.<s>.queue_capacity)"),
     Metric("blocking_rate", "blocking rate", "1", "share", "lower", "r(Σ blocked, Σ offered)", _CONTACTS,
            "when_used", compute=lambda s: ratio(s["blocked"], s["offered"]), short="blocked"),
+    _count("callbacks_offered", "callbacks offered", None, "when_used",
+           "Σ contacts offered a callback at their channel's entry step", total="cb_offered", short="cb offered"),
+    _count("callbacks_accepted", "callbacks accepted", None, "when_used",
+           "Σ contacts that accepted a callback (hung up, to be called back)", total="cb_accepted",
+           short="cb accepted"),
+    Metric("callback_wait_s", "callback wait (request to call back)", "s", "duration", "lower",
+           "r(Σ waits of callbacks whose outbound call started, from the request to the start of the call, Σ "
+           "those callbacks)", _CONTACTS, "when_used",
+           compute=lambda s: ratio(s["cb_wait_sum"], s["cb_called"]), short="callback wait"),
     Metric("littles_L", "Little's L (mean number in system)", "contacts", "count", None,
            "∫ number in system dt / τ over the window [warm-up end, end] of length τ, from the visit records; "
            "overall row only", _RUN, source="littles", short="Little's L"),

@@ -34,6 +34,11 @@ def predictions(s: Scenario) -> tuple[str, dict[str, float]] | None:
     if step.routing() != {"exit": 1.0} or step.wrap_up is not None:
         # wrap-up: the customer's service is shorter than the agent's, which these models equate
         return None
+    # callbacks, head starts and a patience atom at zero are outside these formulas
+    if ch.callback is not None or any(seg.head_start is not None for seg in s.segments.values()):
+        return None
+    if getattr(ch.patience, "zero", 0.0) > 0:
+        return None
     lam, c = ch.arrivals.rate, pool.agents
     mean = step.handle_time.mean_s * pool.skill(next(iter(pool.skills))).proficiency
     if c < 1 or mean <= 0 or lam <= 0:

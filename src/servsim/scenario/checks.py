@@ -149,12 +149,17 @@ def _channels(s: Scenario) -> Iterator[Issue]:
     for name, ch in s.channels.items():
         base: Path = ("channels", name)
         if ch.kind == "email":
-            for f in ("patience", "retrial", "balking"):
+            for f in ("patience", "retrial", "balking", "callback"):
                 if getattr(ch, f) is not None:
                     yield Issue((*base, f), f"an email channel is asynchronous: it has no {f!r}",
                                 "remove it, or use kind: chat or voice")
+            if ch.patience_per != "visit":
+                yield Issue((*base, "patience_per"), "an email channel is asynchronous: it has no patience",
+                            "remove it, or use kind: chat or voice")
         if ch.entry not in s.steps:
             yield Issue((*base, "entry"), f"step {ch.entry!r} does not exist", _did_you_mean(ch.entry, s.steps))
+        elif ch.callback is not None and ch.kind != "email":
+            yield from _callback(s, name, ch.entry)
         a = ch.arrivals
         for field, values in (("rates", a.rates), ("shares", a.shares)):
             if values is not None and len(values) != k:
@@ -189,6 +194,18 @@ def _channels(s: Scenario) -> Iterator[Issue]:
             yield Issue((*base, "lines"), f"trunk {ch.lines!r} does not exist",
                         "give a number of lines (≥ 1) or the name of a 'trunks' entry"
                         + (f"; {_did_you_mean(ch.lines, s.trunks)}" if s.trunks else ": there are no 'trunks'"))
+
+
+def _callback(s: Scenario, channel: str, entry: str) -> Iterator[Issue]:
+    """A callback is made by the entry step's people to a caller waiting there (front stage)."""
+    st = s.steps[entry]
+    path: Path = ("channels", channel, "callback")
+    if st.stage != "front":
+        yield Issue(path, f"entry step {entry!r} is back stage: no caller waits there to be called back",
+                    "offer callbacks at a front-stage entry step, or remove 'callback'")
+    elif not st.people:
+        yield Issue(path, f"bots take all of entry step {entry!r}: no agent makes the call back",
+                    "lower its automation level below 1, or remove 'callback'")
 
 
 def _volume(s: Scenario) -> Iterator[Issue]:

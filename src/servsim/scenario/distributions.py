@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 from pydantic import Strict as StrictMode
 
-from servsim.scenario.base import Duration, Strict
+from servsim.scenario.base import Duration, Share, Strict
 from servsim.scenario.csvfiles import number, read_rows
 from servsim.scenario.errors import quoted
 from servsim.scenario.files import referenced_file
@@ -421,3 +421,45 @@ Distribution = Annotated[
 
 DISTRIBUTION_NAMES = ("exponential", "deterministic", "uniform", "triangular", "lognormal", "gamma",
                       "weibull", "erlang", "empirical")
+
+
+class _ZeroAtom(_Dist):
+    """A patience with an atom at zero: with probability ``zero`` the customer will not wait at
+    all (hangs up the moment they would have to queue; who is served at once is unaffected), else
+    the patience is drawn from the distribution. Moments are the mixture's: mean (1 − z)·m,
+    E[X²] = (1 − z)·(σ² + m²).
+
+    ``draw`` gives the continuous part only; the engine mixes the atom in with a uniform of its own
+    stream (``patience-zero/<channel>/<segment>``), so that the continuous draws are the same with
+    and without an atom (common random numbers)."""
+
+    zero: Share = 0.0
+
+    @property
+    def mean_s(self) -> float:
+        return (1.0 - self.zero) * super().mean_s
+
+    @property
+    def variance_s2(self) -> float:
+        m, v, z = super().mean_s, super().variance_s2, self.zero
+        return (1.0 - z) * (v + m * m) - ((1.0 - z) * m) ** 2
+
+    def _scaled_scv(self) -> float:
+        # scv of the mixture: (scv₀ + 1) / (1 − z) − 1
+        return (super()._scaled_scv() + 1.0) / (1.0 - self.zero) - 1.0 if self.zero < 1 else 0.0
+
+
+def _patience_kind(cls: type[_Dist]) -> type[_Dist]:
+    """``cls`` as a patience distribution, ``<cls>Patience``: the same parameters and an optional
+    ``zero`` atom. A module global under its own name, so that it pickles (runs in worker processes)."""
+    name = f"{cls.__name__}Patience"
+    kind = type(name, (_ZeroAtom, cls), {"__module__": __name__, "__qualname__": name, "__doc__": cls.__doc__})
+    globals()[name] = kind
+    return kind
+
+
+_PATIENCE_KINDS = tuple(_patience_kind(c) for c in (Exponential, Deterministic, Uniform, Triangular, Lognormal, Gamma,
+                                                     Weibull, Erlang, Empirical))
+
+#: A patience: any distribution, with an optional atom at zero (``zero``: the share who hang up at once).
+PatienceDistribution = Annotated[Union[_PATIENCE_KINDS], Field(discriminator="dist")]  # type: ignore[valid-type]

@@ -228,6 +228,13 @@ def _problem(err: Mapping[str, Any], doc: LocatedDoc, model: type[pydantic.BaseM
         return _extra_problem(doc, model, loc, path if last_found else (*path, loc[-1]))
     if kind == "missing" and loc:
         return _missing_problem(doc, loc[-1], path, path if last_found else (*path, loc[-1]))
+    misspelt = _misspelt_tag(err) if last_found else None
+    if misspelt is not None:
+        # a misspelt kind key (``dsit`` for ``dist``): located at the key, as any unknown field
+        key, tag = misspelt
+        line, column = doc.where_key((*path, key))
+        return Problem(doc.file, line, column, format_path((*path, key)), _message(err),
+                       f"valid fields: {tag} (which kind this is), then that kind's own")
     line, column = doc.where(path)
     hint = _ctx_hint(kind, err.get("ctx") or {}, err.get("input"))
     return Problem(doc.file, line, column, format_path(path), _message(err), hint)

@@ -33,7 +33,7 @@ from pydantic import Strict as StrictMode
 
 from servsim.scenario.base import Clock, Duration, Factor, LateClock, Name, Rate, Share, Strict
 from servsim.scenario.csvfiles import read_rows, shown
-from servsim.scenario.distributions import Distribution
+from servsim.scenario.distributions import Distribution, PatienceDistribution
 from servsim.scenario.economics import Economics
 from servsim.scenario.files import referenced_file
 from servsim.units import DAY, parse_late_clock
@@ -186,11 +186,16 @@ class Arrivals(Strict):
 class Retrial(Strict):
     """Customers who abandon (or balk) try again: each with ``probability``, after ``delay``; at most
     ``max_attempts`` attempts in all (the first included). A retrial is a new contact of the same
-    channel and segment with ``attempt`` + 1; it is not a fresh arrival of the arrival process."""
+    channel and segment with ``attempt`` + 1; it is not a fresh arrival of the arrival process.
+
+    ``keep_patience``: the retrial waits with the patience the customer had when abandoning (the
+    same draw, at each front-stage step of the retrial), not a fresh one; a customer who balked
+    never drew one, so their retrial draws afresh (and keeps that draw from then on)."""
 
     probability: Share
     delay: Distribution
     max_attempts: Count = Field(default=3, ge=2, le=100)
+    keep_patience: Annotated[bool, StrictMode()] = False
 
 
 class Balking(Strict):
@@ -211,6 +216,40 @@ class Repeats(Strict):
     max_attempts: Count = Field(default=3, ge=2, le=100)
 
 
+class CallbackOffer(Strict):
+    """When a waiting caller is offered a callback (give exactly one):
+
+    * ``predicted_wait_over`` — on joining the queue (no agent of the step idle), when the predicted
+      wait (n × mean handle time / slots on duty) exceeds this; n counts the contacts waiting at the
+      step, this one included, and, with ``mode: keep_place``, the callbacks still ahead of it;
+    * ``wait_over`` — once the caller has waited this long in the queue (and is still waiting)."""
+
+    predicted_wait_over: Duration | None = None
+    wait_over: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> CallbackOffer:
+        if (self.predicted_wait_over is None) == (self.wait_over is None):
+            raise ValueError("give exactly one of 'predicted_wait_over' or 'wait_over'")
+        return self
+
+
+class Callback(Strict):
+    """Virtual hold at the channel's entry step: a waiting caller is offered a callback (see
+    :class:`CallbackOffer`) and accepts with probability ``accept``; who accepts hangs up (no more
+    patience) and is called back by an agent of the pools serving the entry step, with the step's
+    handle time and routing. The outbound call always reaches the customer.
+
+    * ``keep_place`` — the callback keeps the caller's place in the queue: it is served exactly when
+      the caller would have been reached;
+    * ``when_idle`` — the callback waits in a lane of its own that an agent serves only when nothing
+      else they serve is waiting."""
+
+    offer_when: CallbackOffer
+    accept: Share = 1.0
+    mode: Literal["keep_place", "when_idle"] = "keep_place"
+
+
 class ServiceLevelTarget(Strict):
     """Service level: share of contacts answered within ``threshold``; ``goal`` is the target share."""
 
@@ -227,9 +266,14 @@ class Channel(Strict):
     a front-stage queue before abandoning (none: never abandons; an ``email`` channel never
     abandons). ``segments`` overrides the segment mix of this channel (shares summing to 1).
     ``service_level`` overrides ``targets.service_level`` for this channel (e.g. email: 90% within
-    24h). ``retrial``, ``balking`` and ``repeats``: see their classes. ``patience_factors`` (one per
-    reporting interval of the day) multiply every patience drawn (the segment's too) by the factor
-    of the interval in which that wait starts.
+    24h). ``retrial``, ``balking``, ``repeats`` and ``callback``: see their classes.
+    ``patience_factors`` (one per reporting interval of the day) multiply every patience drawn (the
+    segment's too) by the factor of the interval in which that wait starts.
+
+    ``patience_per``: ``visit`` (default) — a fresh patience at each front-stage step a contact
+    enters; ``contact`` — one patience per contact, drawn at its first front-stage step, and at each
+    later front-stage step the customer waits only what is left of it (the waits already spent at
+    front-stage steps are deducted).
 
     ``lines``: trunk lines (none: unlimited). A number N gives the channel N lines of its own; the
     name of a ``trunks`` entry makes it share that trunk's lines with the other channels naming it.
@@ -240,7 +284,7 @@ class Channel(Strict):
     kind: Literal["voice", "chat", "email", "walk_in", "self_service"] = "voice"
     arrivals: Arrivals
     entry: Name
-    patience: Distribution | None = None
+    patience: PatienceDistribution | None = None
     segments: dict[Name, Share] | None = None
     service_level: ServiceLevelTarget | None = None
     retrial: Retrial | None = None
@@ -248,6 +292,8 @@ class Channel(Strict):
     repeats: Repeats | None = None
     patience_factors: list[Factor] | None = Field(default=None, min_length=1)
     lines: Annotated[Count, Field(ge=1, le=MAX_LINES)] | Name | None = None
+    callback: Callback | None = None
+    patience_per: Literal["visit", "contact"] = "visit"
 
     @field_validator("lines", mode="before")
     @classmethod
@@ -270,11 +316,17 @@ class Trunk(Strict):
 
 class Segment(Strict):
     """A class of customer: ``share`` of every channel's arrivals, queue ``priority`` (higher is
-    served first; ties FIFO) and an own ``patience`` replacing the channel's."""
+    served first; ties FIFO) and an own ``patience`` replacing the channel's.
+
+    ``head_start`` (aging): when any segment gives one, priority is no longer strict: a waiting
+    contact is ranked by its queue entry time minus its segment's head start (0 for segments
+    without one), earliest first — as if it had arrived earlier by the head start; ``priority``
+    breaks ties of equal rank. A head start longer than any wait gives strict priority back."""
 
     share: Share = 1.0
     priority: Count = Field(default=0, ge=-1000, le=1000)
-    patience: Distribution | None = None
+    patience: PatienceDistribution | None = None
+    head_start: Duration | None = None
 
 
 class Break(Strict):
