@@ -548,6 +548,21 @@ class Engine:
                 return p, pr
         return idle[-1][0], idle[-1][1]
 
+    def _visit_row(self, cid: int, s: int, now: float) -> int:
+        """Append a waiting visit of contact ``cid`` at step s queued at ``now``; return its id. (The
+        hot path, :meth:`_enter`, writes the same row inline.)"""
+        v = self.n_visits
+        self.n_visits = v + 1
+        vc, vs, vp, vq, vst, ve, vo = self.new_visit
+        vc(cid)
+        vs(s)
+        vp(-1)
+        vq(now)
+        vst(NAN)
+        ve(NAN)
+        vo(WAITING)
+        return v
+
     def _entry_rules(self, contact: Contact, s: int, st: StepPlan, now: float) -> int:
         """Who gets work entering blueprint step s: its bots (a share ``bot_level``; not for the bots'
         own exceptions coming back), its vendor (a fixed share, or overflow), or its people."""
@@ -699,17 +714,7 @@ class Engine:
         cb.deadline = INF
         cb.pool = -1
         cb.enq = contact.enq if rule.keep_place else now
-        v = self.n_visits
-        self.n_visits = v + 1
-        cb.visit = v
-        vc, vs, vp, vq, vst, ve, vo = self.new_visit
-        vc(contact.id)
-        vs(t)
-        vp(-1)
-        vq(now)
-        vst(NAN)
-        ve(NAN)
-        vo(WAITING)
+        cb.visit = self._visit_row(contact.id, t, now)
         self.queues[t][cb.level].append(cb)
         self.waiting[t] += 1
         return True
@@ -802,17 +807,7 @@ class Engine:
         s = c.step
         if self.modes[p][s] == RESUME:
             self.remaining[c.id] = (end - now) / prof
-        v = self.n_visits
-        self.n_visits = v + 1
-        c.visit = v
-        vc, vs, vp, vq, vst, ve, vo = self.new_visit
-        vc(c.id)
-        vs(s)
-        vp(-1)
-        vq(now)
-        vst(NAN)
-        ve(NAN)
-        vo(WAITING)
+        c.visit = self._visit_row(c.id, s, now)
         busy, staffed = self.busy, self.staffed
         for q, qprof in self.steps[s].pools:
             if busy[q] < staffed[q]:
