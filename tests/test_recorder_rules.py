@@ -138,9 +138,11 @@ class CheckingRecorder:
             _check(x == now, f"v_start[{i}] = {x} at t = {now}")
             self.started.add(i)
             self._event(float(x))
+        if self.last_write is not None and self.last_write[0] == "v_agent":
+            _check((name, i) == ("v_pool", self.last_write[1]), f"v_agent[{self.last_write[1]}] not written "
+                   "at its service start (right before its v_pool)")
         if name == "v_agent":
-            _check(self.last_write == ("v_outcome", i) and i in self.started and x >= 0,
-                   f"v_agent[{i}] not written at its service start")
+            _check(i not in self.started and x >= 0, f"v_agent[{i}] = {x} not written at its service start")
         if name == "v_end":
             if i in self.started:
                 _check(x == now, f"v_end[{i}] of a started visit = {x} at t = {now}")

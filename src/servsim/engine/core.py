@@ -152,7 +152,7 @@ class Engine:
                  "segment_u", "balk_u", "patience", "retrial", "repeat", "resolve", "staffed", "heads", "busy",
                  "concurrency", "queue_groups", "slowdown", "proficiency", "waiting", "queues", "in_system", "limit",
                  "max_contacts", "hops", "paced", "n_contacts", "n_visits", "rec", "events", "event_ids",
-                 "done", "new_row", "new_visit", "agents", "idle_u", "wrap", "preempting", "modes", "working",
+                 "done", "new_row", "new_visit", "agents", "idle_u", "wrap", "modes", "working",
                  "remaining", "closed", "draining", "lines", "gated", "callback_u")
 
     def __new__(cls, plan: Plan, seed: Seed, rec: Recorder | None = None) -> Engine:
@@ -200,7 +200,6 @@ class Engine:
         # preemption: per pool, its interruptible steps' modes, the interruptible services in
         # progress in start order (contact -> (completion time, handle-time factor)); per preempted
         # contact to resume, its handle time left (before the factor)
-        self.preempting = plan.preemption
         self.modes = [dict(pl.interruptible) for pl in plan.pools]
         self.working: list[dict[Contact, tuple[float, float]]] = [{} for _ in plan.pools]
         self.remaining: dict[int, float] = {}
@@ -613,20 +612,9 @@ class Engine:
         rec.v_start[v] = now
         rec.v_outcome[v] = IN_SERVICE
         contact.pool = p
-        ag = self.agents[p]
-        if ag is not None:
-            # the longest-idle agent on duty (a finishing agent taking more work was put first)
-            k = ag.idle.popleft()
-            ag.working[k] = True
-            ag.serving[v] = k
-            rec.v_agent[v] = k
-            prof *= ag.factor[k]
         if self.slowdown[p]:
             # chats spread evenly: the agent taking this one holds (busy − 1) // heads others
             prof *= 1.0 + self.slowdown[p] * ((self.busy[p] - 1) // max(self.heads[p], 1))
-        if self.preempting:
-            self._start_interruptible(contact, s, p, prof, now)
-            return
         contact.callbacks = self.done
         heappush(self.events, (now + self.handle[s]() * prof, NORMAL, next(self.event_ids), contact))
 
@@ -637,11 +625,7 @@ class Engine:
         rec.v_end[v] = now
         rec.v_outcome[v] = SERVED
         s = contact.step
-        w = self.wrap[s]
-        if w is None:
-            self._release(contact.pool, now, contact)
-        else:
-            self._wrap_up(contact.pool, s, v, w, now)
+        self._release(contact.pool, now, contact)
         st = self.steps[s]
         u = self.route[s]
         i = bisect_right(st.route_cum, u()) if u is not None else 0
@@ -737,7 +721,7 @@ class Engine:
         if ag is not None:
             self._release_agent(p, ag, ag.serving.pop(v), self.env._now)
         else:
-            self._release(p, self.env._now)
+            Engine._release(self, p, self.env._now)
         if self.draining and not self._serving():   # after close, the last wrap-up ends the drain
             self._off_duty()
 
@@ -847,12 +831,9 @@ class Engine:
 
     # ----------------------------------------------------------------- agents
     def _release(self, p: int, now: float, contact: Contact | None = None) -> None:
-        """An agent of pool p finished (serving ``contact``: needed for a pool of individuals): leave
-        if off shift, else take the next contact, else go idle."""
-        ag = self.agents[p]
-        if ag is not None:
-            self._release_agent(p, ag, ag.serving.pop(contact.visit), now)
-            return
+        """An agent of pool p finished serving ``contact`` (its service just ended): leave if off
+        shift, else take the next contact, else go idle. (Pools of individuals and wrap-up replace
+        this: :class:`_Individuals`, :class:`_WrapUp`.)"""
         if self.busy[p] > self.staffed[p]:
             self.busy[p] -= 1
             return
@@ -1261,9 +1242,73 @@ class _HeadStart(Engine):
         return None
 
 
+class _WrapUp(Engine):
+    """An engine for plans with wrap-up at some step: where the step has it, the agent whose service
+    ends wraps up (:meth:`Engine._wrap_up`) before being released."""
+
+    __slots__ = ()
+
+    def _release(self, p: int, now: float, contact: Contact | None = None) -> None:
+        w = self.wrap[contact.step]
+        if w is None:
+            super()._release(p, now, contact)
+        else:
+            self._wrap_up(p, contact.step, contact.visit, w, now)
+
+
+class _Individuals(Engine):
+    """An engine for plans with pools of individual agents: in such a pool the longest-idle agent on
+    duty takes a contact (its own handle-time factor applies) and a finishing agent is released by
+    their roster (:meth:`Engine._release_agent`)."""
+
+    __slots__ = ()
+
+    def _start(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
+        ag = self.agents[p]
+        if ag is not None:
+            # the longest-idle agent on duty (a finishing agent taking more work was put first)
+            k = ag.idle.popleft()
+            v = contact.visit
+            ag.working[k] = True
+            ag.serving[v] = k
+            self.rec.v_agent[v] = k
+            prof *= ag.factor[k]
+        super()._start(contact, s, p, prof, now)
+
+    def _release(self, p: int, now: float, contact: Contact | None = None) -> None:
+        ag = self.agents[p]
+        if ag is None:
+            super()._release(p, now, contact)
+        else:
+            self._release_agent(p, ag, ag.serving.pop(contact.visit), now)
+
+
+class _Preempting(Engine):
+    """An engine for plans with interruptible back-stage work: services are scheduled by
+    :meth:`Engine._start_interruptible` (a resumed item takes its handle time left)."""
+
+    __slots__ = ()
+
+    def _start(self, contact: Contact, s: int, p: int, prof: float, now: float) -> None:
+        v = contact.visit
+        rec = self.rec
+        rec.v_pool[v] = p
+        rec.v_start[v] = now
+        rec.v_outcome[v] = IN_SERVICE
+        contact.pool = p
+        if self.slowdown[p]:
+            prof *= 1.0 + self.slowdown[p] * ((self.busy[p] - 1) // max(self.heads[p], 1))
+        self._start_interruptible(contact, s, p, prof, now)
+
+
+#: the engine variants in method resolution order: a variant's ``_start`` or ``_release`` does its
+#: part and calls the next one's (:class:`_Preempting`'s ``_start`` schedules, so it comes last)
+_VARIANTS = (_RemainingPatience, _HeadStart, _WrapUp, _Individuals, _Preempting)
+
+
 @lru_cache(maxsize=None)
-def _compose(remaining: bool, head_start: bool) -> type[Engine]:
-    parts = tuple(cls for cls, used in ((_RemainingPatience, remaining), (_HeadStart, head_start)) if used)
+def _compose(used: tuple[bool, ...]) -> type[Engine]:
+    parts = tuple(cls for cls, u in zip(_VARIANTS, used) if u)
     if not parts:
         return Engine
     if len(parts) == 1:
@@ -1274,7 +1319,8 @@ def _compose(remaining: bool, head_start: bool) -> type[Engine]:
 def _engine_class(plan: Plan) -> type[Engine]:
     """:class:`Engine`, or its subclass with the methods the plan's mechanisms replace (so that a
     plan without them runs exactly the code it ran before they existed)."""
-    return _compose(plan.budget, plan.head_start is not None)
+    return _compose((plan.budget, plan.head_start is not None, any(st.wrap is not None for st in plan.steps),
+                     any(pl.individual for pl in plan.pools), plan.preemption))
 
 
 def _returns(plan: Plan, streams: Streams, source: str, rules: list[tuple[float, _Dist, int] | None]

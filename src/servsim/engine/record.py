@@ -94,7 +94,7 @@ class Recorder(Protocol):
     * **writes** (``col[i] = x``) go only to rows already appended, of a contact that has not left
       (a visit's contact is its ``v_contact``);
     * ``v_agent[v]`` (the agent, 0-based within its pool, of a pool of individual agents; never
-      written for a headcount pool) is written only when service starts, after ``v_outcome[v]``;
+      written for a headcount pool) is written only when service starts, right before ``v_pool[v]``;
     * ``v_start[v] = now`` comes right after ``v_pool[v] = p``; ``v_end[v]`` of a started visit is
       written when its service ends. Both are written at the current simulated time, so service
       starts and ends come in time order. (An abandoned visit's ``v_end`` is its deadline.)
